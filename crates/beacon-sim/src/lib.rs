@@ -1,0 +1,1 @@
+//! Deterministic beacon-chain simulator that follows an execution node and serves the standard Beacon API.

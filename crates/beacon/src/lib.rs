@@ -1,0 +1,1 @@
+//! Typed, streaming client of the standard Ethereum Beacon API.

@@ -1,0 +1,1 @@
+//! Threshold BLS (Feldman VSS, DKG, partial signature combination) and distributed validator clusters.

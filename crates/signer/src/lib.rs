@@ -1,0 +1,1 @@
+//! Web3Signer-compatible remote signer for validator clients, guarded by slashing protection.
