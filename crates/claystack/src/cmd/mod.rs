@@ -1,0 +1,7 @@
+//! One module per subsystem; each exposes its clap arguments and an async `run`.
+
+pub(crate) mod beacon_sim;
+pub(crate) mod devnet;
+pub(crate) mod dvt;
+pub(crate) mod keys;
+pub(crate) mod signer;

@@ -1,0 +1,53 @@
+//! The `claystack` binary: argument parsing, tracing set-up and wiring. Protocol logic lives in
+//! the library crates under `crates/`; each subcommand module only translates flags into calls.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// ClayStack: noncustodial Ethereum liquid staking.
+#[derive(Debug, Parser)]
+#[command(name = "claystack", version, about, long_about = None)]
+struct Cli {
+    /// Log filter, e.g. `info` or `oracle=debug,info`.
+    #[arg(long, global = true, env = "CLAYSTACK_LOG", default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Bring the whole system up locally: chain, contracts, beacon simulator, demo lifecycle.
+    Devnet(cmd::devnet::Args),
+    /// Validator keys: mnemonics, EIP-2335 keystores, deposit data.
+    #[command(subcommand)]
+    Keys(cmd::keys::Command),
+    /// Run the deterministic beacon-chain simulator (serves the standard Beacon API).
+    BeaconSim(cmd::beacon_sim::Args),
+    /// Web3Signer-compatible remote signer with EIP-3076 slashing protection.
+    #[command(subcommand)]
+    Signer(cmd::signer::Command),
+    /// Distributed validators: threshold BLS key generation, cluster nodes and signing front.
+    #[command(subcommand)]
+    Dvt(cmd::dvt::Command),
+}
+
+fn main() -> eyre::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_new(&cli.log)?)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Devnet(args) => cmd::devnet::run(args).await,
+            Command::Keys(c) => cmd::keys::run(c).await,
+            Command::BeaconSim(args) => cmd::beacon_sim::run(args).await,
+            Command::Signer(c) => cmd::signer::run(c).await,
+            Command::Dvt(c) => cmd::dvt::run(c).await,
+        }
+    })
+}
