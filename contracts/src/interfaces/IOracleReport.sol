@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+/// @notice Frame-based oracle: members sign an EIP-712 report, anyone submits it with a quorum.
+interface IOracleReport {
+    /// @notice The signed report (version 1). Field order is the EIP-712 type order; later
+    /// versions append fields behind a new `consensusVersion` (see docs/adr/0002).
+    struct Report {
+        uint256 consensusVersion;
+        uint256 refSlot;
+        uint256 validatorsDeposited; // cumulative validators that appeared on the CL
+        uint256 validatorsActive;
+        uint256 validatorsExited; // cumulative
+        uint256 validatorsSlashed; // cumulative
+        uint256 clBalance; // wei
+        uint256 clDepositsProcessed; // cumulative wei deposited and seen on the CL
+        uint256 withdrawalVaultPull; // wei
+        uint256 elRewardsVaultAvailable; // wei
+        uint256 finalizeUpToRequestId;
+        uint256 finalizationShareRate; // 1e27 precision
+        bytes32 extraDataHash; // commitment to per-operator data (issue 3); zero when none
+    }
+
+    /// @notice Compact (EIP-2098) signature.
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice Frame configuration (consensus-layer timing).
+    struct FrameConfig {
+        uint64 genesisTime;
+        uint32 secondsPerSlot;
+        uint32 slotsPerEpoch;
+        uint32 epochsPerFrame;
+    }
+
+    error UnsupportedConsensusVersion(uint256 reported, uint256 expected);
+    error UnexpectedRefSlot(uint256 reported, uint256 expected);
+    error RefSlotNotIncreasing(uint256 reported, uint256 lastRefSlot);
+    error NoReportableFrame(uint256 timestamp);
+    error QuorumNotReached(uint256 signatures, uint256 quorum);
+    error SignersNotSorted(address previous, address next);
+    error NotAMember(address signer);
+    error AlreadyAMember(address member);
+    error InvalidQuorum(uint256 quorum, uint256 members);
+    error InvalidFrameConfig();
+    error ValueTooLarge(bytes32 field, uint256 value);
+
+    event MemberAdded(address indexed member, uint256 quorum);
+    event MemberRemoved(address indexed member, uint256 quorum);
+    event QuorumUpdated(uint256 quorum);
+    event FrameConfigUpdated(FrameConfig config);
+    event ReportSubmitted(uint256 indexed refSlot, bytes32 indexed reportHash, address submitter, uint256 signatures);
+
+    function submitReport(Report calldata report, Signature[] calldata signatures) external;
+    function reportDigest(Report calldata report) external view returns (bytes32);
+    function currentFrame() external view returns (uint256 refSlot, uint256 deadline);
+    function lastRefSlot() external view returns (uint256);
+    function getMembers() external view returns (address[] memory);
+    function quorum() external view returns (uint256);
+}

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {Governed} from "../governance/Governed.sol";
+import {IOracleReport} from "../interfaces/IOracleReport.sol";
+import {ISanityChecker} from "../interfaces/ISanityChecker.sol";
+import {IStakePool} from "../interfaces/IStakePool.sol";
+import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+
+/// @notice Frame-based oracle of the pool.
+///
+/// Guarantees:
+/// - One report per frame, for the frame's reference slot (the last slot of the previous
+///   frame), submitted before the frame ends; reference slots strictly increase.
+/// - A report is applied only with at least `quorum` ECDSA signatures over its EIP-712 digest,
+///   from distinct members, in strictly increasing signer order; anyone may submit it.
+/// - Validator counts and accounting pass the {SanityChecker} before the pool applies them.
+/// - Members, quorum (always a strict majority of members) and frame timing change only through
+///   ORACLE_MANAGER_ROLE / DEFAULT_ADMIN_ROLE, both held by the timelock.
+contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
+    /// @notice Role that rotates members and sets the quorum (granted to the timelock only).
+    bytes32 public constant ORACLE_MANAGER_ROLE = keccak256("claystack.role.oracleManager");
+    /// @notice Version of the report format this contract accepts (see docs/adr/0002).
+    uint256 public constant CONSENSUS_VERSION = 1;
+    /// @notice EIP-712 type hash of {Report}.
+    bytes32 public constant REPORT_TYPEHASH = keccak256(
+        "Report(uint256 consensusVersion,uint256 refSlot,uint256 validatorsDeposited,uint256 validatorsActive,"
+        "uint256 validatorsExited,uint256 validatorsSlashed,uint256 clBalance,uint256 clDepositsProcessed,"
+        "uint256 withdrawalVaultPull,uint256 elRewardsVaultAvailable,uint256 finalizeUpToRequestId,"
+        "uint256 finalizationShareRate,bytes32 extraDataHash)"
+    );
+
+    /// @custom:storage-location erc7201:claystack.storage.OracleReport
+    struct OracleStorage {
+        address pool;
+        address sanityChecker;
+        FrameConfig frame;
+        uint64 lastRefSlot;
+        uint32 quorum;
+        ISanityChecker.ValidatorCounts lastCounts;
+        address[] members;
+        mapping(address => bool) isMember;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("claystack.storage.OracleReport")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant ORACLE_STORAGE = 0xdfe98f93c90f5f8428c10c1d06b9c2936120db98594373f63d280bd9f1b56f00;
+
+    /// @notice Initializes the proxy. `initialRefSlot` is the slot the first report's elapsed time
+    /// counts from.
+    function initialize(
+        address admin,
+        address pool_,
+        address sanityChecker_,
+        FrameConfig calldata frame,
+        uint256 initialRefSlot,
+        address[] calldata members,
+        uint256 quorum_
+    ) external initializer {
+        if (pool_ == address(0) || sanityChecker_ == address(0)) revert ZeroAddress();
+        __Governed_init(admin, address(0));
+        __EIP712_init("ClayStack Oracle", "1");
+        OracleStorage storage $ = _o();
+        $.pool = pool_;
+        $.sanityChecker = sanityChecker_;
+        _setFrameConfig($, frame);
+        $.lastRefSlot = _u64("initialRefSlot", initialRefSlot);
+        for (uint256 i = 0; i < members.length; ++i) {
+            _addMember($, members[i]);
+        }
+        _setQuorum($, quorum_);
+    }
+
+    // ------------------------------------------------------------------ reports
+
+    /// @notice Applies `report` if it carries a quorum of member signatures. Anyone may call.
+    function submitReport(Report calldata report, Signature[] calldata signatures) external {
+        OracleStorage storage $ = _o();
+        if (report.consensusVersion != CONSENSUS_VERSION) {
+            revert UnsupportedConsensusVersion(report.consensusVersion, CONSENSUS_VERSION);
+        }
+        (uint256 expectedRefSlot,) = _currentFrame($.frame);
+        uint256 lastRef = $.lastRefSlot;
+        if (report.refSlot != expectedRefSlot) revert UnexpectedRefSlot(report.refSlot, expectedRefSlot);
+        if (report.refSlot <= lastRef) revert RefSlotNotIncreasing(report.refSlot, lastRef);
+
+        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(REPORT_TYPEHASH, report)));
+        _verifySignatures($, digest, signatures);
+
+        ISanityChecker.ValidatorCounts memory prev = $.lastCounts;
+        ISanityChecker.ValidatorCounts memory counts = ISanityChecker.ValidatorCounts({
+            deposited: _u64("validatorsDeposited", report.validatorsDeposited),
+            active: _u64("validatorsActive", report.validatorsActive),
+            exited: _u64("validatorsExited", report.validatorsExited),
+            slashed: _u64("validatorsSlashed", report.validatorsSlashed)
+        });
+        address sanity = $.sanityChecker;
+        ISanityChecker(sanity).checkValidatorCounts(prev, counts);
+
+        // refSlot was checked to fit the frame maths (< 2^64 seconds since genesis)
+        $.lastRefSlot = uint64(report.refSlot);
+        $.lastCounts = counts;
+        emit ReportSubmitted(report.refSlot, digest, msg.sender, signatures.length);
+
+        IStakePool($.pool).handleOracleReport(
+            IStakePool.AccountingReport({
+                refSlot: report.refSlot,
+                timeElapsed: (report.refSlot - lastRef) * $.frame.secondsPerSlot,
+                clBalance: report.clBalance,
+                clDepositsProcessed: report.clDepositsProcessed,
+                newlySlashed: counts.slashed - prev.slashed,
+                withdrawalVaultPull: report.withdrawalVaultPull,
+                elRewardsVaultAvailable: report.elRewardsVaultAvailable,
+                finalizeUpToRequestId: report.finalizeUpToRequestId,
+                finalizationShareRate: report.finalizationShareRate
+            })
+        );
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    /// @notice Adds `member` and sets the quorum. Oracle manager (timelock) only.
+    function addMember(address member, uint256 newQuorum) external onlyRole(ORACLE_MANAGER_ROLE) {
+        OracleStorage storage $ = _o();
+        _addMember($, member);
+        _setQuorum($, newQuorum);
+    }
+
+    /// @notice Removes `member` and sets the quorum. Oracle manager (timelock) only.
+    function removeMember(address member, uint256 newQuorum) external onlyRole(ORACLE_MANAGER_ROLE) {
+        OracleStorage storage $ = _o();
+        if (!$.isMember[member]) revert NotAMember(member);
+        $.isMember[member] = false;
+        address[] storage m = $.members;
+        uint256 n = m.length;
+        // members are few (a governance-sized set), so the linear scan is bounded
+        for (uint256 i = 0; i < n; ++i) {
+            if (m[i] == member) {
+                m[i] = m[n - 1];
+                m.pop();
+                break;
+            }
+        }
+        emit MemberRemoved(member, newQuorum);
+        _setQuorum($, newQuorum);
+    }
+
+    /// @notice Sets the quorum. Oracle manager (timelock) only.
+    function setQuorum(uint256 newQuorum) external onlyRole(ORACLE_MANAGER_ROLE) {
+        _setQuorum(_o(), newQuorum);
+    }
+
+    /// @notice Sets the frame timing. Governance only.
+    function setFrameConfig(FrameConfig calldata frame) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFrameConfig(_o(), frame);
+    }
+
+    /// @notice Sets the sanity checker. Governance only.
+    function setSanityChecker(address sanityChecker_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (sanityChecker_ == address(0)) revert ZeroAddress();
+        _o().sanityChecker = sanityChecker_;
+        emit ParameterUpdated("sanityChecker", uint160(sanityChecker_));
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @notice EIP-712 digest the members sign for `report`.
+    function reportDigest(Report calldata report) external view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(REPORT_TYPEHASH, report)));
+    }
+
+    /// @notice Reference slot a report must carry now, and the time the current frame ends
+    /// (a report for this frame must be included before it).
+    function currentFrame() external view returns (uint256 refSlot, uint256 deadline) {
+        return _currentFrame(_o().frame);
+    }
+
+    function frameConfig() external view returns (FrameConfig memory) {
+        return _o().frame;
+    }
+
+    function lastRefSlot() external view returns (uint256) {
+        return _o().lastRefSlot;
+    }
+
+    function lastValidatorCounts() external view returns (ISanityChecker.ValidatorCounts memory) {
+        return _o().lastCounts;
+    }
+
+    function getMembers() external view returns (address[] memory) {
+        return _o().members;
+    }
+
+    function isMember(address account) external view returns (bool) {
+        return _o().isMember[account];
+    }
+
+    function quorum() external view returns (uint256) {
+        return _o().quorum;
+    }
+
+    function pool() external view returns (address) {
+        return _o().pool;
+    }
+
+    function sanityChecker() external view returns (address) {
+        return _o().sanityChecker;
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    function _verifySignatures(OracleStorage storage $, bytes32 digest, Signature[] calldata signatures)
+        internal
+        view
+    {
+        uint256 q = $.quorum;
+        if (signatures.length < q) revert QuorumNotReached(signatures.length, q);
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; ++i) {
+            address signer = ECDSA.recover(digest, signatures[i].r, signatures[i].vs);
+            // strictly increasing order rules out duplicates
+            if (signer <= previous) revert SignersNotSorted(previous, signer);
+            if (!$.isMember[signer]) revert NotAMember(signer);
+            previous = signer;
+        }
+    }
+
+    function _currentFrame(FrameConfig memory f) internal view returns (uint256 refSlot, uint256 deadline) {
+        if (block.timestamp < f.genesisTime) revert NoReportableFrame(block.timestamp);
+        uint256 slotsPerFrame = uint256(f.slotsPerEpoch) * f.epochsPerFrame;
+        uint256 slot = (block.timestamp - f.genesisTime) / f.secondsPerSlot;
+        uint256 frame = slot / slotsPerFrame;
+        if (frame == 0) revert NoReportableFrame(block.timestamp);
+        refSlot = frame * slotsPerFrame - 1;
+        deadline = f.genesisTime + (frame + 1) * slotsPerFrame * f.secondsPerSlot;
+    }
+
+    function _addMember(OracleStorage storage $, address member) internal {
+        if (member == address(0)) revert ZeroAddress();
+        if ($.isMember[member]) revert AlreadyAMember(member);
+        $.isMember[member] = true;
+        $.members.push(member);
+        emit MemberAdded(member, $.quorum);
+    }
+
+    function _setQuorum(OracleStorage storage $, uint256 q) internal {
+        uint256 n = $.members.length;
+        if (q == 0 || q > n || q <= n / 2) revert InvalidQuorum(q, n);
+        $.quorum = uint32(q); // q <= members.length
+        emit QuorumUpdated(q);
+    }
+
+    function _setFrameConfig(OracleStorage storage $, FrameConfig memory f) internal {
+        if (
+            f.secondsPerSlot == 0 || f.slotsPerEpoch == 0 || f.epochsPerFrame == 0
+                || uint256(f.slotsPerEpoch) * f.epochsPerFrame < 2
+        ) revert InvalidFrameConfig();
+        $.frame = f;
+        emit FrameConfigUpdated(f);
+    }
+
+    function _u64(bytes32 field, uint256 value) internal pure returns (uint64) {
+        if (value > type(uint64).max) revert ValueTooLarge(field, value);
+        return uint64(value);
+    }
+
+    function _o() private pure returns (OracleStorage storage $) {
+        assembly {
+            $.slot := ORACLE_STORAGE
+        }
+    }
+}
