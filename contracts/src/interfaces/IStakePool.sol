@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-import {IAccessPolicy} from "./IAccessPolicy.sol";
-
 /// @notice The staking pool; the pool contract is also its share token (csETH / kcsETH).
 interface IStakePool {
     /// @notice Accounting part of an oracle report, handed to the pool once consensus, frame and
@@ -67,7 +65,6 @@ interface IStakePool {
     error DailyStakeLimitExceeded(uint256 requested, uint256 remaining);
     error ZeroShares(uint256 amount);
     error InitialDepositTooSmall(uint256 amount, uint256 minimum);
-    error AccessDenied(IAccessPolicy.Action action, address account);
     error UnstakeAboveMaximum(uint256 shares, uint256 maxShares);
     error InsufficientFlashLiquidity(uint256 needed, uint256 available);
     error SlippageExceeded(uint256 ethOut, uint256 minEthOut);
@@ -113,4 +110,5 @@ interface IStakePool {
     function clDepositsProcessed() external view returns (uint256);
     function transientEther() external view returns (uint256);
     function paused() external view returns (bool);
+    function accessPolicy() external view returns (address);
 }

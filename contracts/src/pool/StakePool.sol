@@ -444,7 +444,7 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
     }
 
     function _requireAllowed(address policy, IAccessPolicy.Action action, address account) internal view {
-        if (!IAccessPolicy(policy).isAllowed(action, account)) revert AccessDenied(action, account);
+        IAccessPolicy(policy).checkAccess(action, account);
     }
 
     /// @dev Fee 0.5 % (min) while the reserve left after the exit is at or above target, rising

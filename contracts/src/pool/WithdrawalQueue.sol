@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {GuardianPausable} from "../governance/Governed.sol";
+import {IAccessPolicy} from "../interfaces/IAccessPolicy.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
 import {IWithdrawalQueue} from "../interfaces/IWithdrawalQueue.sol";
 import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
@@ -19,6 +20,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 ///   not. The ETH is moved from the pool into this contract at finalization (`lockedEther`).
 /// - One finalization handles at most `maxFinalizePerReport` requests (bounded gas, see
 ///   docs/adr/0003); finalization stops early at the first request the pool's buffer cannot pay.
+/// - Ticket transfers, requests for another owner and claims obey the pool's access policy.
 /// - A finalized ticket is claimable exactly once (claiming burns it), by its owner or an
 ///   approved operator, for exactly the amount reserved for it; the sum of claims never exceeds
 ///   `lockedEther`, and address(this).balance >= lockedEther.
@@ -64,6 +66,7 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         if (owner == address(0)) revert ZeroAddress();
         QueueStorage storage $ = _q();
         // The pool is trusted and does not call back; checks on the returned value revert atomically.
+        if (owner != msg.sender) _checkAccess($, IAccessPolicy.Action.Receive, owner);
         uint256 etherAmount = IStakePool($.pool).lockSharesForWithdrawal(msg.sender, shares);
         if (etherAmount < $.minRequestEther) revert RequestTooSmall(etherAmount, $.minRequestEther);
         if (etherAmount > $.maxRequestEther) revert RequestTooLarge(etherAmount, $.maxRequestEther);
@@ -261,6 +264,12 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         address owner = _ownerOf(requestId);
         if (owner == address(0)) revert RequestAlreadyClaimed(requestId);
         if (!_isAuthorized(owner, msg.sender, requestId)) revert NotRequestOwner(requestId, msg.sender);
+        address policy = IStakePool($.pool).accessPolicy();
+        if (policy != address(0)) {
+            IAccessPolicy(policy).checkAccess(IAccessPolicy.Action.Exit, owner);
+            // paying a third party is a transfer of value out of the holder's hands
+            if (recipient != owner) IAccessPolicy(policy).checkAccess(IAccessPolicy.Action.Send, owner);
+        }
         if (hint == NO_HINT) hint = _findCheckpoint($, requestId);
         else _checkHint($, requestId, hint);
         amount = _payout($.requests[requestId], $.checkpoints[hint].shareRate);
@@ -269,6 +278,21 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         delete $.requests[requestId];
         _burn(requestId);
         emit WithdrawalClaimed(requestId, owner, recipient, amount);
+    }
+
+    /// @dev Ticket transfers between holders obey the pool's access policy.
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
+        from = super._update(to, tokenId, auth);
+        if (from != address(0) && to != address(0)) {
+            QueueStorage storage $ = _q();
+            _checkAccess($, IAccessPolicy.Action.Send, from);
+            _checkAccess($, IAccessPolicy.Action.Receive, to);
+        }
+    }
+
+    function _checkAccess(QueueStorage storage $, IAccessPolicy.Action action, address account) internal view {
+        address policy = IStakePool($.pool).accessPolicy();
+        if (policy != address(0)) IAccessPolicy(policy).checkAccess(action, account);
     }
 
     function _payout(Request memory r, uint256 rate) internal pure returns (uint256) {

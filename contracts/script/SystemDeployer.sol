@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
+import {IStakePool} from "../src/interfaces/IStakePool.sol";
+import {OracleReport} from "../src/oracle/OracleReport.sol";
+import {SanityChecker} from "../src/oracle/SanityChecker.sol";
+import {ElRewardsVault, PoolVault, WithdrawalVault} from "../src/pool/PoolVault.sol";
+import {StakePool} from "../src/pool/StakePool.sol";
+import {WithdrawalQueue} from "../src/pool/WithdrawalQueue.sol";
+import {DepositContract} from "../src/testing/DepositContract.sol";
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+
+/// @notice Deploys the staking core behind UUPS proxies and hands every admin role to a
+/// TimelockController. Shared by script/Deploy.s.sol and the test fixture so both deploy the same
+/// way. `tempAdmin` (the broadcaster, or the test) wires the contracts, then renounces.
+abstract contract SystemDeployer {
+    struct Config {
+        address guardian;
+        address[] oracleMembers;
+        uint256 quorum;
+        IOracleReport.FrameConfig frame;
+        uint256 initialRefSlot;
+        uint256 timelockDelay;
+        address[] proposers;
+        address[] executors;
+        address treasury;
+        address operatorRewards;
+        address insuranceFund;
+        uint256 seed;
+        uint256 minDeposit;
+        uint256 dailyStakeLimit;
+        address depositContract; // zero: deploy the test-only DepositContract (devnets)
+    }
+
+    struct System {
+        StakePool pool;
+        WithdrawalQueue queue;
+        OracleReport oracle;
+        SanityChecker sanity;
+        WithdrawalVault withdrawalVault;
+        ElRewardsVault elRewardsVault;
+        address depositContract;
+        TimelockController timelock;
+    }
+
+    function _deploySystem(Config memory c, address tempAdmin) internal returns (System memory s) {
+        s.timelock = new TimelockController(c.timelockDelay, c.proposers, c.executors, address(0));
+        address tl = address(s.timelock);
+
+        s.pool = StakePool(
+            payable(
+                address(
+                    new ERC1967Proxy{value: c.seed}(
+                        address(new StakePool()),
+                        abi.encodeCall(
+                            StakePool.initialize,
+                            (
+                                IStakePool.InitParams({
+                                    name: "ClayStack Staked ETH",
+                                    symbol: "csETH",
+                                    admin: tempAdmin,
+                                    guardian: c.guardian,
+                                    recipients: IStakePool.FeeRecipients(c.treasury, c.operatorRewards, c.insuranceFund),
+                                    fees: IStakePool.Fees(400, 500, 100),
+                                    minDeposit: c.minDeposit,
+                                    dailyStakeLimit: c.dailyStakeLimit
+                                })
+                            )
+                        )
+                    )
+                )
+            )
+        );
+        s.queue = WithdrawalQueue(
+            payable(
+                address(
+                    new ERC1967Proxy(
+                        address(new WithdrawalQueue()),
+                        abi.encodeCall(WithdrawalQueue.initialize, (tl, c.guardian, address(s.pool)))
+                    )
+                )
+            )
+        );
+        s.withdrawalVault = WithdrawalVault(
+            payable(
+                address(
+                    new ERC1967Proxy(
+                        address(new WithdrawalVault()), abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
+                    )
+                )
+            )
+        );
+        s.elRewardsVault = ElRewardsVault(
+            payable(
+                address(
+                    new ERC1967Proxy(
+                        address(new ElRewardsVault()), abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
+                    )
+                )
+            )
+        );
+        s.sanity = SanityChecker(
+            address(new ERC1967Proxy(address(new SanityChecker()), abi.encodeCall(SanityChecker.initialize, (tl))))
+        );
+        s.oracle = OracleReport(
+            address(
+                new ERC1967Proxy(
+                    address(new OracleReport()),
+                    abi.encodeCall(
+                        OracleReport.initialize,
+                        (tempAdmin, address(s.pool), address(s.sanity), c.frame, c.initialRefSlot, c.oracleMembers, c.quorum)
+                    )
+                )
+            )
+        );
+        s.depositContract = c.depositContract == address(0) ? address(new DepositContract()) : c.depositContract;
+
+        s.pool.setContracts(
+            IStakePool.Contracts({
+                oracle: address(s.oracle),
+                withdrawalQueue: address(s.queue),
+                withdrawalVault: address(s.withdrawalVault),
+                elRewardsVault: address(s.elRewardsVault),
+                sanityChecker: address(s.sanity)
+            })
+        );
+
+        // hand over: the timelock alone administers parameters, members and upgrades
+        bytes32 admin = s.pool.DEFAULT_ADMIN_ROLE();
+        s.pool.grantRole(admin, tl);
+        s.pool.renounceRole(admin, tempAdmin);
+        s.oracle.grantRole(s.oracle.ORACLE_MANAGER_ROLE(), tl);
+        s.oracle.grantRole(admin, tl);
+        s.oracle.renounceRole(admin, tempAdmin);
+    }
+}
