@@ -321,7 +321,8 @@ impl SlashingDatabase {
     /// Refuses a file for another chain (and pins an unpinned database to the file's chain).
     /// Every validator in the file is registered. Rows are added unless an identical one exists;
     /// the lower-bound watermarks are raised to the file's maxima, because a minified file says
-    /// nothing about what was signed below them.
+    /// nothing about what was signed below them, and to the bounds in force before the import,
+    /// so that an import never makes signable what was refused before it.
     pub fn import_interchange(&self, interchange: &Interchange) -> Result<ImportSummary, Error> {
         interchange.validate()?;
         let file_root = interchange.metadata.genesis_validators_root;
@@ -345,6 +346,18 @@ impl SlashingDatabase {
                     params![record.pubkey.as_slice()],
                 )?;
                 let v = validator(tx, &record.pubkey)?;
+                // The bounds in force before the import: an import must never make signable
+                // what was refused before it, so they become watermarks too.
+                let (min_slot, min_source, min_target): (Option<i64>, Option<i64>, Option<i64>) =
+                    tx.query_row(
+                        "SELECT (SELECT MIN(slot) FROM signed_blocks WHERE validator_id = ?1),
+                                (SELECT MIN(source_epoch) FROM signed_attestations
+                                 WHERE validator_id = ?1),
+                                (SELECT MIN(target_epoch) FROM signed_attestations
+                                 WHERE validator_id = ?1)",
+                        params![v.id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                    )?;
                 for b in &record.signed_blocks {
                     let slot = to_sql("slot", b.slot.0)?;
                     let root = b.signing_root.as_ref().map(|r| r.as_slice());
@@ -386,7 +399,13 @@ impl SlashingDatabase {
                 let max_slot = record.signed_blocks.iter().map(|b| b.slot.0).max();
                 let max_source = record.signed_attestations.iter().map(|a| a.source_epoch.0).max();
                 let max_target = record.signed_attestations.iter().map(|a| a.target_epoch.0).max();
-                raise_floors(tx, &v, max_slot, max_source, max_target)?;
+                raise_floors(
+                    tx,
+                    &v,
+                    max_opt(max_slot, min_slot.map(from_sql).transpose()?),
+                    max_opt(max_source, min_source.map(from_sql).transpose()?),
+                    max_opt(max_target, min_target.map(from_sql).transpose()?),
+                )?;
             }
             Ok(summary)
         })
