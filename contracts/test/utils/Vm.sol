@@ -62,6 +62,9 @@ interface Vm {
         external
         returns (string memory json);
     function writeJson(string calldata json, string calldata path) external;
+    function serializeAddress(string calldata objectKey, string calldata valueKey, address[] calldata values)
+        external
+        returns (string memory json);
     function writeFile(string calldata path, string calldata data) external;
 
     // Scripts and environment variables
@@ -70,6 +73,11 @@ interface Vm {
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function envOr(string calldata name, address defaultValue) external view returns (address value);
     function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
+    function envOr(string calldata name, string calldata delim, address[] calldata defaultValue)
+        external
+        view
+        returns (address[] memory value);
+    function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
     function toString(uint256 value) external pure returns (string memory);
     function toString(address value) external pure returns (string memory);
     function toString(bytes calldata value) external pure returns (string memory);

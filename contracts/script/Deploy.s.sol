@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
+import {Vm} from "../test/utils/Vm.sol";
+import {Console} from "./Console.sol";
+import {DevnetKeys} from "./DevnetKeys.sol";
+import {SystemDeployer} from "./SystemDeployer.sol";
+
+/// @notice Deploys the staking core (UUPS proxies, TimelockController as the only admin) and
+/// writes the addresses to deployments/<chainid>.json.
+///
+/// Env (all optional; devnet defaults are anvil's default accounts):
+///   DEPLOYER_PRIVATE_KEY  broadcaster (anvil #0)
+///   GUARDIAN              pause-only role (anvil #1)
+///   ORACLE_MEMBERS        comma-separated addresses (anvil #2,#3,#4); ORACLE_QUORUM (2)
+///   GENESIS_TIME          CL genesis (devnet: now - one frame, so a report is possible at once)
+///   SECONDS_PER_SLOT (1 on devnet, 12 elsewhere), SLOTS_PER_EPOCH (4 / 32), EPOCHS_PER_FRAME (75 / 225)
+///   TIMELOCK_DELAY        (0 on chain 31337, 2 days elsewhere); TIMELOCK_PROPOSER (deployer)
+///   TREASURY, OPERATOR_REWARDS, INSURANCE_FUND (anvil #5, #6, #7)
+///   SEED_WEI (1e15), MIN_DEPOSIT_WEI (1e15), DAILY_STAKE_LIMIT_WEI (150,000 ETH)
+///   DEPOSIT_CONTRACT      (mainnet: the official one; other chains: deploys the test-only one)
+contract Deploy is SystemDeployer, DevnetKeys {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    address internal constant MAINNET_DEPOSIT_CONTRACT = 0x00000000219ab540356cBB839Cbe05303d7705Fa;
+
+    function run() external returns (System memory s) {
+        uint256 key = vm.envOr("DEPLOYER_PRIVATE_KEY", _anvilKey(0));
+        address deployer = vm.addr(key);
+        bool devnet = block.chainid == 31_337;
+        Config memory c = _config(deployer, devnet);
+
+        vm.startBroadcast(key);
+        s = _deploySystem(c, deployer);
+        vm.stopBroadcast();
+
+        _write(s, c);
+        Console.log("StakePool (csETH)", address(s.pool));
+        Console.log("WithdrawalQueue", address(s.queue));
+        Console.log("OracleReport", address(s.oracle));
+        Console.log("SanityChecker", address(s.sanity));
+        Console.log("WithdrawalVault", address(s.withdrawalVault));
+        Console.log("ElRewardsVault", address(s.elRewardsVault));
+        Console.log("DepositContract", s.depositContract);
+        Console.log("TimelockController", address(s.timelock));
+    }
+
+    function _config(address deployer, bool devnet) internal view returns (Config memory c) {
+        address[] memory defaultMembers = new address[](3);
+        defaultMembers[0] = vm.addr(_anvilKey(2));
+        defaultMembers[1] = vm.addr(_anvilKey(3));
+        defaultMembers[2] = vm.addr(_anvilKey(4));
+        c.oracleMembers = vm.envOr("ORACLE_MEMBERS", ",", defaultMembers);
+        c.quorum = vm.envOr("ORACLE_QUORUM", uint256(2));
+        c.guardian = vm.envOr("GUARDIAN", vm.addr(_anvilKey(1)));
+
+        uint256 secondsPerSlot = vm.envOr("SECONDS_PER_SLOT", devnet ? uint256(1) : 12);
+        uint256 slotsPerEpoch = vm.envOr("SLOTS_PER_EPOCH", devnet ? uint256(4) : 32);
+        uint256 epochsPerFrame = vm.envOr("EPOCHS_PER_FRAME", devnet ? uint256(75) : 225);
+        uint256 frameSeconds = secondsPerSlot * slotsPerEpoch * epochsPerFrame;
+        uint256 genesis = vm.envOr("GENESIS_TIME", devnet ? block.timestamp - frameSeconds : 1_606_824_023);
+        c.frame = IOracleReport.FrameConfig(
+            uint64(genesis), uint32(secondsPerSlot), uint32(slotsPerEpoch), uint32(epochsPerFrame)
+        );
+        c.initialRefSlot = vm.envOr("INITIAL_REF_SLOT", uint256(0));
+
+        c.timelockDelay = vm.envOr("TIMELOCK_DELAY", devnet ? uint256(0) : 2 days);
+        c.proposers = new address[](1);
+        c.proposers[0] = vm.envOr("TIMELOCK_PROPOSER", deployer);
+        c.executors = new address[](1); // address(0): anyone may execute a ready operation
+
+        c.treasury = vm.envOr("TREASURY", vm.addr(_anvilKey(5)));
+        c.operatorRewards = vm.envOr("OPERATOR_REWARDS", vm.addr(_anvilKey(6)));
+        c.insuranceFund = vm.envOr("INSURANCE_FUND", vm.addr(_anvilKey(7)));
+        c.seed = vm.envOr("SEED_WEI", uint256(1e15));
+        c.minDeposit = vm.envOr("MIN_DEPOSIT_WEI", uint256(1e15));
+        c.dailyStakeLimit = vm.envOr("DAILY_STAKE_LIMIT_WEI", uint256(150_000 ether));
+        c.depositContract =
+            vm.envOr("DEPOSIT_CONTRACT", block.chainid == 1 ? MAINNET_DEPOSIT_CONTRACT : address(0));
+    }
+
+    function _write(System memory s, Config memory c) internal {
+        string memory o = "deployment";
+        vm.serializeAddress(o, "stakePool", address(s.pool));
+        vm.serializeAddress(o, "withdrawalQueue", address(s.queue));
+        vm.serializeAddress(o, "oracleReport", address(s.oracle));
+        vm.serializeAddress(o, "sanityChecker", address(s.sanity));
+        vm.serializeAddress(o, "withdrawalVault", address(s.withdrawalVault));
+        vm.serializeAddress(o, "elRewardsVault", address(s.elRewardsVault));
+        vm.serializeAddress(o, "depositContract", s.depositContract);
+        vm.serializeAddress(o, "timelock", address(s.timelock));
+        vm.serializeAddress(o, "guardian", c.guardian);
+        vm.serializeAddress(o, "oracleMembers", c.oracleMembers);
+        vm.serializeUint(o, "oracleQuorum", c.quorum);
+        vm.serializeUint(o, "genesisTime", c.frame.genesisTime);
+        vm.serializeUint(o, "secondsPerSlot", c.frame.secondsPerSlot);
+        vm.serializeUint(o, "slotsPerEpoch", c.frame.slotsPerEpoch);
+        vm.serializeUint(o, "epochsPerFrame", c.frame.epochsPerFrame);
+        string memory json = vm.serializeUint(o, "chainId", block.chainid);
+        vm.writeJson(json, string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json"));
+    }
+}
