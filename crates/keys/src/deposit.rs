@@ -92,6 +92,41 @@ impl WithdrawalCredentials {
     }
 }
 
+/// Why an execution address was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// Not `0x` followed by 40 hex digits.
+    #[error("execution address must be 0x followed by 40 hex digits")]
+    BadFormat,
+    /// Mixed case that is not the EIP-55 checksum: probably a typo.
+    #[error("execution address has an invalid eip-55 checksum")]
+    BadChecksum,
+}
+
+/// Parses an execution address. Mixed-case input must carry a valid EIP-55 checksum;
+/// all-lowercase or all-uppercase input carries none and is accepted as is.
+pub fn parse_execution_address(s: &str) -> Result<[u8; 20], AddressError> {
+    use sha3::{Digest as _, Keccak256};
+    let digits = s.strip_prefix("0x").ok_or(AddressError::BadFormat)?;
+    if digits.len() != 40 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(AddressError::BadFormat);
+    }
+    let bytes: [u8; 20] = hexutil::decode_fixed(digits).map_err(|_| AddressError::BadFormat)?;
+    let has_lower = digits.bytes().any(|b| b.is_ascii_lowercase());
+    let has_upper = digits.bytes().any(|b| b.is_ascii_uppercase());
+    if has_lower && has_upper {
+        let hash = Keccak256::digest(digits.to_ascii_lowercase().as_bytes());
+        let ok = digits.bytes().enumerate().all(|(i, c)| {
+            let nibble = hash.get(i / 2).map_or(0, |h| if i % 2 == 0 { h >> 4 } else { h & 0x0f });
+            !c.is_ascii_alphabetic() || (nibble >= 8) == c.is_ascii_uppercase()
+        });
+        if !ok {
+            return Err(AddressError::BadChecksum);
+        }
+    }
+    Ok(bytes)
+}
+
 /// A network deposits are signed for: its deposit-CLI name and genesis fork version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DepositNetwork {
@@ -490,14 +525,14 @@ pub fn verify_entry(
     }
     let creds = WithdrawalCredentials(e.withdrawal_credentials);
     creds.check().map_err(|reason| DepositError::InvalidWithdrawalCredentials { index, reason })?;
-    if let Some(want) = expect.withdrawal_credentials {
-        if want != creds {
-            return Err(DepositError::WithdrawalCredentialsMismatch {
-                index,
-                expected: hex::encode(want.0),
-                found: hex::encode(creds.0),
-            });
-        }
+    if let Some(want) = expect.withdrawal_credentials
+        && want != creds
+    {
+        return Err(DepositError::WithdrawalCredentialsMismatch {
+            index,
+            expected: hex::encode(want.0),
+            found: hex::encode(creds.0),
+        });
     }
     let max = creds.max_deposit();
     if e.amount < MIN_DEPOSIT.0 || e.amount > max.0 {
@@ -508,10 +543,10 @@ pub fn verify_entry(
             max: max.0,
         });
     }
-    if let Some(want) = expect.amount {
-        if want.0 != e.amount {
-            return Err(DepositError::AmountMismatch { index, expected: want.0, found: e.amount });
-        }
+    if let Some(want) = expect.amount
+        && want.0 != e.amount
+    {
+        return Err(DepositError::AmountMismatch { index, expected: want.0, found: e.amount });
     }
     let message = e.message();
     let message_root = message.hash_tree_root();
@@ -564,6 +599,24 @@ mod tests {
         assert_eq!(
             hex::encode(deposit_domain([0x12; 4])),
             "030000000d66608af557f4fadbfce248ac37f6e7639ce371100c43d15aad05cb"
+        );
+    }
+
+    #[test]
+    fn execution_addresses_are_checksum_checked() {
+        let good = "0x0f51bb10119727a7e5eA3538074fb341F56B09Ad";
+        let bytes = parse_execution_address(good).unwrap();
+        assert_eq!(hex::encode(bytes), good[2..].to_ascii_lowercase());
+        assert_eq!(parse_execution_address(&good.to_ascii_lowercase()), Ok(bytes));
+        assert_eq!(
+            parse_execution_address("0x0f51bb10119727a7e5ea3538074fb341F56B09Ad"),
+            Err(AddressError::BadChecksum)
+        );
+        assert_eq!(parse_execution_address(&good[2..]), Err(AddressError::BadFormat));
+        assert_eq!(parse_execution_address("0x1234"), Err(AddressError::BadFormat));
+        assert_eq!(
+            parse_execution_address(&format!("0x{}", "g".repeat(40))),
+            Err(AddressError::BadFormat)
         );
     }
 

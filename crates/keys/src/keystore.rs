@@ -536,7 +536,7 @@ mod tests {
             v.decrypt(PASSWORD),
             Err(KeystoreError::BadField { field: "cipher iv", .. })
         ));
-        let mut v = base.clone();
+        let mut v = base;
         v.pubkey = Some(hex::encode([0xaa; 48]));
         assert!(matches!(v.decrypt(PASSWORD), Err(KeystoreError::PubkeyMismatch)));
 

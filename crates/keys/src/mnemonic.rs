@@ -168,7 +168,7 @@ impl Mnemonic {
     /// Encodes entropy (16–32 bytes, a multiple of 4) as a mnemonic in `language`.
     pub fn from_entropy(language: Language, entropy: &[u8]) -> Result<Self, MnemonicError> {
         let len = entropy.len();
-        if !(16..=32).contains(&len) || len % 4 != 0 {
+        if !(16..=32).contains(&len) || !len.is_multiple_of(4) {
             return Err(MnemonicError::BadEntropyLength(len));
         }
         let mut data = Zeroizing::new(entropy.to_vec());

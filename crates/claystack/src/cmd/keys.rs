@@ -1,12 +1,451 @@
-//! `claystack keys` subcommands.
+//! `claystack keys` subcommands: thin wiring around `claystack-keys`.
+//!
+//! Secrets (mnemonic, keystore password) are read from a file, an environment variable or
+//! standard input — never from a command-line argument, which other users can see in `ps`.
+//! The only secret ever printed is a new mnemonic, once, by `keys new`.
 
-use clap::Subcommand;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand, ValueEnum};
+use claystack_consensus::Gwei;
+use claystack_keys::deposit::{
+    DepositNetwork, MAX_DEPOSIT, MAX_DEPOSIT_COMPOUNDING, MIN_DEPOSIT, VerifyExpectations,
+    WithdrawalTarget, parse_execution_address,
+};
+use claystack_keys::validators::par_map;
+use claystack_keys::{
+    Kdf, Keystore, Language, Mnemonic, ValidatorKeys, WithdrawalCredentials, deposit_data_for,
+    derive_validators, to_deposit_cli_json, verify_deposit_data_json, write_keystore_file,
+};
+use eyre::{WrapErr, bail, eyre};
+use zeroize::Zeroizing;
+
+/// Environment variable holding the mnemonic.
+const ENV_MNEMONIC: &str = "CLAYSTACK_MNEMONIC";
+/// Environment variable holding the optional BIP-39 passphrase ("25th word").
+const ENV_MNEMONIC_PASSPHRASE: &str = "CLAYSTACK_MNEMONIC_PASSPHRASE";
+/// Environment variable holding the keystore password.
+const ENV_PASSWORD: &str = "CLAYSTACK_KEYSTORE_PASSWORD";
+/// Progress is logged every this many keys.
+const PROGRESS_EVERY: usize = 100;
+/// Minimum keystore password length, as the deposit CLI requires.
+const MIN_PASSWORD_CHARS: usize = 8;
 
 /// `claystack keys` subcommands.
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Create a new mnemonic and print it once, for you to write down.
+    New(NewArgs),
+    /// Derive validator signing keys from a mnemonic and write EIP-2335 keystores (mode 0600).
+    Derive(DeriveArgs),
+    /// Derive validator keys from a mnemonic and write deposit_data-<time>.json.
+    DepositData(DepositDataArgs),
+    /// Verify a deposit_data-*.json file (signatures, roots, network, amounts, credentials).
+    Verify(VerifyArgs),
+}
+
+/// BIP-39 word list languages offered for new mnemonics.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum LanguageArg {
+    /// English.
+    English,
+    /// Simplified Chinese.
+    ChineseSimplified,
+    /// Traditional Chinese.
+    ChineseTraditional,
+    /// Czech.
+    Czech,
+    /// French.
+    French,
+    /// Italian.
+    Italian,
+    /// Japanese.
+    Japanese,
+    /// Korean.
+    Korean,
+    /// Portuguese.
+    Portuguese,
+    /// Spanish.
+    Spanish,
+}
+
+impl From<LanguageArg> for Language {
+    fn from(l: LanguageArg) -> Self {
+        match l {
+            LanguageArg::English => Self::English,
+            LanguageArg::ChineseSimplified => Self::ChineseSimplified,
+            LanguageArg::ChineseTraditional => Self::ChineseTraditional,
+            LanguageArg::Czech => Self::Czech,
+            LanguageArg::French => Self::French,
+            LanguageArg::Italian => Self::Italian,
+            LanguageArg::Japanese => Self::Japanese,
+            LanguageArg::Korean => Self::Korean,
+            LanguageArg::Portuguese => Self::Portuguese,
+            LanguageArg::Spanish => Self::Spanish,
+        }
+    }
+}
+
+/// Arguments of `keys new`.
+#[derive(Debug, Args)]
+pub(crate) struct NewArgs {
+    /// Word list language.
+    #[arg(long, value_enum, default_value = "english")]
+    language: LanguageArg,
+    /// Number of words (12, 15, 18, 21 or 24).
+    #[arg(long, default_value_t = 24)]
+    words: usize,
+}
+
+/// Where the mnemonic comes from: `--mnemonic-file`, else `$CLAYSTACK_MNEMONIC`, else stdin.
+#[derive(Debug, Args)]
+pub(crate) struct MnemonicArgs {
+    /// File holding the mnemonic (else $CLAYSTACK_MNEMONIC, else the first line of stdin).
+    #[arg(long, env = "CLAYSTACK_MNEMONIC_FILE")]
+    mnemonic_file: Option<PathBuf>,
+    /// First validator index (EIP-2334 `m/12381/3600/<index>/0/0`).
+    #[arg(long, default_value_t = 0)]
+    start: u32,
+    /// Number of validators.
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+}
+
+/// Keystore KDF.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KdfArg {
+    /// scrypt, n = 2^18 (EIP-2335 default).
+    Scrypt,
+    /// PBKDF2-HMAC-SHA256, c = 2^18.
+    Pbkdf2,
+}
+
+/// Arguments of `keys derive`.
+#[derive(Debug, Args)]
+pub(crate) struct DeriveArgs {
+    #[command(flatten)]
+    mnemonic: MnemonicArgs,
+    /// Directory for the keystores (created if missing).
+    #[arg(long, env = "CLAYSTACK_KEYSTORE_DIR", default_value = "validator_keys")]
+    out_dir: PathBuf,
+    /// File holding the keystore password (else $CLAYSTACK_KEYSTORE_PASSWORD, else stdin).
+    #[arg(long, env = "CLAYSTACK_KEYSTORE_PASSWORD_FILE")]
+    password_file: Option<PathBuf>,
+    /// Keystore key derivation function.
+    #[arg(long, value_enum, default_value = "scrypt")]
+    kdf: KdfArg,
+    /// Use a cheap KDF cost (2^10) for tests and devnets. Never for real keys.
+    #[arg(long)]
+    insecure_light_kdf: bool,
+}
+
+/// Withdrawal target and amount flags shared by `deposit-data` and `verify`.
+#[derive(Debug, Args)]
+pub(crate) struct WithdrawalArgs {
+    /// Execution address for 0x01 credentials (EIP-55 checksum checked); 0x00 BLS credentials
+    /// from the mnemonic's withdrawal key when absent.
+    #[arg(long, env = "CLAYSTACK_WITHDRAWAL_ADDRESS")]
+    withdrawal_address: Option<String>,
+    /// Use 0x02 compounding credentials for the withdrawal address (EIP-7251).
+    #[arg(long, requires = "withdrawal_address")]
+    compounding: bool,
+}
+
+impl WithdrawalArgs {
+    fn target(&self) -> eyre::Result<WithdrawalTarget> {
+        Ok(match &self.withdrawal_address {
+            None => WithdrawalTarget::Bls,
+            Some(a) => {
+                let address = parse_execution_address(a).wrap_err("parse withdrawal address")?;
+                if self.compounding {
+                    WithdrawalTarget::Compounding(address)
+                } else {
+                    WithdrawalTarget::Execution(address)
+                }
+            }
+        })
+    }
+}
+
+/// Network selection shared by `deposit-data` and `verify`.
+#[derive(Debug, Args)]
+pub(crate) struct NetworkArgs {
+    /// Network name: mainnet, holesky, sepolia, hoodi (any name with --fork-version).
+    #[arg(long, env = "CLAYSTACK_NETWORK")]
+    network: Option<String>,
+    /// Genesis fork version (hex) of a custom network such as a devnet.
+    #[arg(long, requires = "network")]
+    fork_version: Option<String>,
+}
+
+impl NetworkArgs {
+    fn resolve(&self) -> eyre::Result<Option<DepositNetwork>> {
+        let Some(name) = &self.network else { return Ok(None) };
+        if let Some(fv) = &self.fork_version {
+            let fork_version = claystack_consensus::hexutil::decode_fixed::<4>(fv)
+                .wrap_err("parse --fork-version")?;
+            return Ok(Some(DepositNetwork { name: name.clone(), fork_version }));
+        }
+        DepositNetwork::by_name(name).map(Some).ok_or_else(|| {
+            eyre!(
+                "unknown network {name:?}: use mainnet, holesky, sepolia, hoodi or --fork-version"
+            )
+        })
+    }
+}
+
+/// Arguments of `keys deposit-data`.
+#[derive(Debug, Args)]
+pub(crate) struct DepositDataArgs {
+    #[command(flatten)]
+    mnemonic: MnemonicArgs,
+    #[command(flatten)]
+    network: NetworkArgs,
+    #[command(flatten)]
+    withdrawal: WithdrawalArgs,
+    /// Deposit amount per validator in Gwei.
+    #[arg(long, default_value_t = 32_000_000_000)]
+    amount_gwei: u64,
+    /// Directory for deposit_data-<time>.json (created if missing).
+    #[arg(long, default_value = "validator_keys")]
+    out_dir: PathBuf,
+}
+
+/// Arguments of `keys verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The deposit_data-*.json file.
+    file: PathBuf,
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// Execution address every deposit must withdraw to (0x01, or 0x02 with --compounding).
+    #[arg(long)]
+    withdrawal_address: Option<String>,
+    /// Expect 0x02 compounding credentials for --withdrawal-address.
+    #[arg(long, requires = "withdrawal_address")]
+    compounding: bool,
+    /// Amount in Gwei every deposit must carry.
+    #[arg(long)]
+    amount_gwei: Option<u64>,
+}
 
 /// Runs a `claystack keys` subcommand.
 pub(crate) async fn run(command: Command) -> eyre::Result<()> {
-    match command {}
+    // Everything here is CPU-bound (KDFs, Lamport trees, pairings) or blocking file I/O.
+    tokio::task::spawn_blocking(move || match command {
+        Command::New(args) => new(&args),
+        Command::Derive(args) => derive(&args),
+        Command::DepositData(args) => deposit_data(&args),
+        Command::Verify(args) => verify(&args),
+    })
+    .await
+    .wrap_err("keys task failed")?
+}
+
+fn new(args: &NewArgs) -> eyre::Result<()> {
+    let mnemonic = Mnemonic::generate(args.language.into(), args.words)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "This is your mnemonic. Write it down on paper and keep it safe: it is the only way to \
+         recover your validator keys, and it will not be shown again.\n"
+    )?;
+    writeln!(out, "{}\n", mnemonic.expose_phrase())?;
+    out.flush()?;
+    tracing::info!(target: "keys::new", words = mnemonic.word_count(), language = mnemonic.language().name(), "mnemonic created");
+    Ok(())
+}
+
+/// Reads secrets from stdin line by line, prompting on a terminal.
+struct Stdin {
+    lines: std::io::StdinLock<'static>,
+}
+
+impl Stdin {
+    fn new() -> Self {
+        Self { lines: std::io::stdin().lock() }
+    }
+
+    fn read_secret(&mut self, what: &str) -> eyre::Result<Zeroizing<String>> {
+        if std::io::stdin().is_terminal() {
+            let mut err = std::io::stderr().lock();
+            write!(err, "enter {what}: ")?;
+            err.flush()?;
+        }
+        let mut line = Zeroizing::new(String::new());
+        if self.lines.read_line(&mut line)? == 0 {
+            bail!("read {what}: standard input is closed");
+        }
+        Ok(Zeroizing::new(line.trim_end_matches(['\r', '\n']).to_owned()))
+    }
+}
+
+fn read_secret_file(path: &Path, what: &str) -> eyre::Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("read {what} file {}", path.display()))?,
+    );
+    Ok(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+fn env_secret(name: &str) -> Option<Zeroizing<String>> {
+    std::env::var(name).ok().map(Zeroizing::new)
+}
+
+fn read_mnemonic(args: &MnemonicArgs, stdin: &mut Stdin) -> eyre::Result<Mnemonic> {
+    let phrase = match (&args.mnemonic_file, env_secret(ENV_MNEMONIC)) {
+        (Some(path), _) => read_secret_file(path, "mnemonic")?,
+        (None, Some(p)) => p,
+        (None, None) => stdin.read_secret("mnemonic")?,
+    };
+    Mnemonic::parse(&phrase).wrap_err("parse mnemonic")
+}
+
+fn seed_of(mnemonic: &Mnemonic) -> Zeroizing<[u8; 64]> {
+    let passphrase = env_secret(ENV_MNEMONIC_PASSPHRASE).unwrap_or_default();
+    mnemonic.to_seed(&passphrase)
+}
+
+fn progress(what: &'static str, total: usize) -> impl Fn(usize) + Sync {
+    move |done| {
+        if done % PROGRESS_EVERY == 0 || done == total {
+            tracing::info!(target: "keys::progress", done, total, "{what}");
+        }
+    }
+}
+
+fn unix_time() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn derive_keys(args: &MnemonicArgs, stdin: &mut Stdin) -> eyre::Result<Vec<ValidatorKeys>> {
+    if args.count == 0 {
+        bail!("--count must be at least 1");
+    }
+    let mnemonic = read_mnemonic(args, stdin)?;
+    let seed = seed_of(&mnemonic);
+    let total = usize::try_from(args.count)?;
+    Ok(derive_validators(
+        seed.as_slice(),
+        args.start,
+        args.count,
+        &progress("derived keys", total),
+    )?)
+}
+
+fn derive(args: &DeriveArgs) -> eyre::Result<()> {
+    let mut stdin = Stdin::new();
+    let keys = derive_keys(&args.mnemonic, &mut stdin)?;
+    let password = match (&args.password_file, env_secret(ENV_PASSWORD)) {
+        (Some(path), _) => read_secret_file(path, "keystore password")?,
+        (None, Some(p)) => p,
+        (None, None) => stdin.read_secret("keystore password")?,
+    };
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        bail!("keystore password must have at least {MIN_PASSWORD_CHARS} characters");
+    }
+    let cost = if args.insecure_light_kdf { 1 << 10 } else { 1 << 18 };
+    std::fs::create_dir_all(&args.out_dir)
+        .wrap_err_with(|| format!("create {}", args.out_dir.display()))?;
+    let time = unix_time();
+    let written = par_map(
+        &keys,
+        |k| -> eyre::Result<PathBuf> {
+            // A fresh salt per keystore.
+            let kdf = match args.kdf {
+                KdfArg::Scrypt => Kdf::scrypt(cost),
+                KdfArg::Pbkdf2 => Kdf::pbkdf2(cost),
+            };
+            let path = k.signing_path();
+            let ks = Keystore::encrypt(&k.signing, &password, &kdf, &path.to_string(), "")?;
+            let file = args.out_dir.join(format!("keystore-{}-{time}.json", path.file_stem()));
+            write_keystore_file(&file, &ks)?;
+            Ok(file)
+        },
+        &progress("wrote keystores", keys.len()),
+    );
+    let written = written.into_iter().collect::<eyre::Result<Vec<_>>>()?;
+    tracing::info!(target: "keys::derive", count = written.len(), dir = %args.out_dir.display(), "keystores written");
+    let mut out = std::io::stdout().lock();
+    for (k, file) in keys.iter().zip(&written) {
+        writeln!(out, "{}\t0x{}\t{}", k.index, hex::encode(k.pubkey()), file.display())?;
+    }
+    Ok(())
+}
+
+fn deposit_data(args: &DepositDataArgs) -> eyre::Result<()> {
+    let network = args
+        .network
+        .resolve()?
+        .ok_or_else(|| eyre!("--network is required (mainnet, holesky, sepolia, hoodi)"))?;
+    let target = args.withdrawal.target()?;
+    let amount = Gwei(args.amount_gwei);
+    let max = if matches!(target, WithdrawalTarget::Compounding(_)) {
+        MAX_DEPOSIT_COMPOUNDING
+    } else {
+        MAX_DEPOSIT
+    };
+    if amount < MIN_DEPOSIT || amount > max {
+        bail!(
+            "--amount-gwei {} is outside {}..={} for these credentials",
+            amount.0,
+            MIN_DEPOSIT.0,
+            max.0
+        );
+    }
+    let keys = derive_keys(&args.mnemonic, &mut Stdin::new())?;
+    let entries =
+        deposit_data_for(&keys, target, amount, &network, &progress("signed deposits", keys.len()));
+    let json = to_deposit_cli_json(&entries)?;
+    // Check what we wrote the way a consumer will.
+    let expect_creds = match target {
+        WithdrawalTarget::Bls => None,
+        WithdrawalTarget::Execution(a) => Some(WithdrawalCredentials::execution(&a, false)),
+        WithdrawalTarget::Compounding(a) => Some(WithdrawalCredentials::execution(&a, true)),
+    };
+    let expect = VerifyExpectations {
+        network: Some(network.clone()),
+        withdrawal_credentials: expect_creds,
+        amount: Some(amount),
+    };
+    verify_deposit_data_json(&json, &expect).wrap_err("self-check of generated deposit data")?;
+    std::fs::create_dir_all(&args.out_dir)
+        .wrap_err_with(|| format!("create {}", args.out_dir.display()))?;
+    let file = args.out_dir.join(format!("deposit_data-{}.json", unix_time()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut f = options.open(&file).wrap_err_with(|| format!("create {}", file.display()))?;
+    f.write_all(json.as_bytes()).wrap_err_with(|| format!("write {}", file.display()))?;
+    f.sync_all()?;
+    tracing::info!(target: "keys::deposit_data", count = entries.len(), network = %network.name, "deposit data written");
+    writeln!(std::io::stdout().lock(), "{}", file.display())?;
+    Ok(())
+}
+
+fn verify(args: &VerifyArgs) -> eyre::Result<()> {
+    let json = std::fs::read_to_string(&args.file)
+        .wrap_err_with(|| format!("read {}", args.file.display()))?;
+    let withdrawal_credentials = match &args.withdrawal_address {
+        None => None,
+        Some(a) => Some(WithdrawalCredentials::execution(
+            &parse_execution_address(a).wrap_err("parse withdrawal address")?,
+            args.compounding,
+        )),
+    };
+    let expect = VerifyExpectations {
+        network: args.network.resolve()?,
+        withdrawal_credentials,
+        amount: args.amount_gwei.map(Gwei),
+    };
+    let entries = verify_deposit_data_json(&json, &expect)
+        .wrap_err_with(|| format!("verify {}", args.file.display()))?;
+    let network = entries.first().map_or("", |e| e.network_name.as_str());
+    writeln!(
+        std::io::stdout().lock(),
+        "ok: {} deposits for {network}, signatures and roots valid",
+        entries.len()
+    )?;
+    Ok(())
 }
