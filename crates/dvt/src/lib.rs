@@ -19,8 +19,12 @@
 )]
 
 pub mod bls;
+pub mod cluster;
 pub mod curve;
 pub mod dkg;
+pub mod front;
+pub mod node;
+pub mod request;
 pub mod threshold;
 
 pub use bls::{BlsError, PublicKey, SecretKey, Signature};

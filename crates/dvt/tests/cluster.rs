@@ -1,0 +1,361 @@
+//! An in-process DVT cluster: 4 nodes (separate HTTP servers on separate ports, each with its
+//! own slashing database) behind the Web3Signer-compatible front.
+
+use axum::body::Bytes;
+use claystack_consensus::domain::{DomainType, compute_domain, compute_signing_root};
+use claystack_consensus::ssz::{HashTreeRoot, container_root};
+use claystack_consensus::units::Gwei;
+use claystack_dvt::cluster::{
+    ClusterDescription, CreateParams, CreatedCluster, KeyGenMethod, create_with_dkg,
+    create_with_split,
+};
+use claystack_dvt::front::{Front, FrontConfig, front_router};
+use claystack_dvt::node::{Node, node_router};
+use claystack_dvt::request::BuiltinEvaluator;
+use claystack_dvt::threshold::ShareIndex;
+use claystack_dvt::{PublicKey, SecretKey, Signature};
+use claystack_keys::WithdrawalCredentials;
+use claystack_keys::deposit::{DepositMessage, DepositNetwork};
+use claystack_slashing::SlashingDatabase;
+use rand::{SeedableRng, rngs::StdRng};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+const GVR: [u8; 32] = [0x42; 32];
+
+fn params(addresses: Vec<String>, threshold: usize) -> CreateParams {
+    CreateParams {
+        name: "test cluster".into(),
+        network: DepositNetwork::by_name("holesky").unwrap(),
+        threshold,
+        members: addresses
+            .into_iter()
+            .enumerate()
+            .map(|(i, a)| (ShareIndex::new(i as u64 + 1).unwrap(), a))
+            .collect(),
+        withdrawal_credentials: WithdrawalCredentials::execution(&[0xab; 20], false),
+        amount: Gwei(32_000_000_000),
+    }
+}
+
+fn evaluator() -> Box<BuiltinEvaluator> {
+    Box::new(BuiltinEvaluator { genesis_fork_version: [1, 1, 0x70, 0] })
+}
+
+fn attestation(source: u64, target: u64, block_root: u8) -> serde_json::Value {
+    serde_json::json!({
+        "type": "ATTESTATION",
+        "fork_info": {
+            "fork": {"previous_version": "0x01017000", "current_version": "0x02017000", "epoch": "5"},
+            "genesis_validators_root": format!("0x{}", hex::encode(GVR)),
+        },
+        "attestation": {
+            "slot": (target * 32).to_string(), "index": "0",
+            "beacon_block_root": format!("0x{}", hex::encode([block_root; 32])),
+            "source": {"epoch": source.to_string(), "root": format!("0x{}", "01".repeat(32))},
+            "target": {"epoch": target.to_string(), "root": format!("0x{}", "02".repeat(32))}
+        }
+    })
+}
+
+/// The attestation's signing root, computed here independently of the crate's evaluator.
+fn attestation_root(source: u64, target: u64, block_root: u8) -> [u8; 32] {
+    let cp = |e: u64, r: u8| container_root(&[e.hash_tree_root(), [r; 32]]);
+    let data = container_root(&[
+        (target * 32).hash_tree_root(),
+        0u64.hash_tree_root(),
+        [block_root; 32],
+        cp(source, 1),
+        cp(target, 2),
+    ]);
+    let version = if target < 5 { [1, 1, 0x70, 0] } else { [2, 1, 0x70, 0] };
+    compute_signing_root(data, compute_domain(DomainType::BEACON_ATTESTER, version, GVR))
+}
+
+struct Cluster {
+    created: CreatedCluster,
+    nodes: Vec<JoinHandle<()>>,
+    front_url: String,
+    http: reqwest::Client,
+}
+
+impl Cluster {
+    async fn start(
+        created: CreatedCluster,
+        listeners: Vec<TcpListener>,
+        timeout: Duration,
+    ) -> Self {
+        let mut nodes = Vec::new();
+        for (share, listener) in created.shares.iter().zip(listeners) {
+            let node = Node::new(
+                created.description.clone(),
+                share.clone(),
+                SlashingDatabase::open_in_memory().unwrap(),
+                evaluator(),
+            )
+            .unwrap();
+            let app = node_router(Arc::new(node), Some("node-token".into()));
+            nodes.push(tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            }));
+        }
+        let front = Front::new(
+            created.description.clone(),
+            evaluator(),
+            FrontConfig { timeout, node_token: Some("node-token".into()) },
+        )
+        .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let front_url = format!("http://{}", listener.local_addr().unwrap());
+        let app = front_router(Arc::new(front), None);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Cluster { created, nodes, front_url, http: reqwest::Client::new() }
+    }
+
+    fn group(&self) -> PublicKey {
+        self.created.description.group_public_key
+    }
+
+    async fn sign(&self, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/v1/eth2/sign/{}", self.front_url, self.group().to_hex()))
+            .header("accept", "application/json")
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn sign_ok(&self, source: u64, target: u64, block_root: u8) {
+        let resp = self.sign(&attestation(source, target, block_root)).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        let v: serde_json::Value = resp.json().await.unwrap();
+        let sig = Signature::from_hex(v["signature"].as_str().unwrap()).unwrap();
+        assert!(self.group().verify(&attestation_root(source, target, block_root), &sig));
+    }
+}
+
+async fn listeners(n: usize) -> (Vec<TcpListener>, Vec<String>) {
+    let mut ls = Vec::new();
+    let mut addrs = Vec::new();
+    for _ in 0..n {
+        let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        addrs.push(format!("http://{}", l.local_addr().unwrap()));
+        ls.push(l);
+    }
+    (ls, addrs)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_of_four_survives_one_node_down_and_fails_cleanly_with_two() {
+    let (ls, addrs) = listeners(4).await;
+    let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(1)).unwrap();
+    assert_eq!(created.description.key_generation.method, KeyGenMethod::Dkg);
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2)).await;
+
+    // Web3Signer surface.
+    let up = cluster.http.get(format!("{}/upcheck", cluster.front_url)).send().await.unwrap();
+    assert_eq!(up.status(), 200);
+    let keys: Vec<String> = cluster
+        .http
+        .get(format!("{}/api/v1/eth2/publicKeys", cluster.front_url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys, vec![cluster.group().to_hex()]);
+
+    cluster.sign_ok(0, 1, 1).await;
+    // The same request again is harmless (same signing root).
+    cluster.sign_ok(0, 1, 1).await;
+
+    // text/plain answer when JSON is not asked for.
+    let resp = cluster
+        .http
+        .post(format!("{}/api/v1/eth2/sign/{}", cluster.front_url, cluster.group().to_hex()))
+        .json(&attestation(1, 2, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let sig = Signature::from_hex(&text).unwrap();
+    assert!(cluster.group().verify(&attestation_root(1, 2, 1), &sig));
+
+    // One node down: 3 of 4 still sign.
+    cluster.nodes[1].abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    cluster.sign_ok(2, 3, 1).await;
+
+    // Two nodes down: a clean 503 with a clear message, within the timeout.
+    cluster.nodes[3].abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let resp = cluster.sign(&attestation(3, 4, 1)).await;
+    assert_eq!(resp.status(), 503);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    let msg = err["error"].as_str().unwrap();
+    // The front fails fast once the threshold is out of reach, naming the unreachable nodes.
+    assert!(msg.starts_with("cluster unavailable"), "{msg}");
+    assert!(msg.contains("of 3 required partial signatures"), "{msg}");
+    assert!(msg.contains("node 2: unreachable") && msg.contains("node 4: unreachable"), "{msg}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slashable_requests_and_bad_requests_are_refused() {
+    let (ls, addrs) = listeners(4).await;
+    let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(2)).unwrap();
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2)).await;
+    cluster.sign_ok(0, 10, 1).await;
+    // Double vote: same target, different block root.
+    let resp = cluster.sign(&attestation(0, 10, 9)).await;
+    assert_eq!(resp.status(), 412, "{}", resp.text().await.unwrap());
+    // Surround vote.
+    let resp = cluster.sign(&attestation(0, 10, 1)).await;
+    assert_eq!(resp.status(), 200);
+    cluster.sign_ok(4, 11, 1).await;
+    let resp = cluster.sign(&attestation(3, 12, 1)).await;
+    assert_eq!(resp.status(), 412);
+    // Bad body: 400; unknown key: 404.
+    let resp = cluster.sign(&serde_json::json!({"type": "ATTESTATION"})).await;
+    assert_eq!(resp.status(), 400);
+    let other = SecretKey::random(&mut StdRng::seed_from_u64(3)).public_key();
+    let resp = cluster
+        .http
+        .post(format!("{}/api/v1/eth2/sign/{}", cluster.front_url, other.to_hex()))
+        .json(&attestation(5, 13, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lying_node_is_excluded_and_a_silent_one_times_out() {
+    let (mut ls, addrs) = listeners(4).await;
+    let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(4)).unwrap();
+    // Node 4 is replaced by an impostor answering partials signed with a foreign key.
+    let impostor = ls.pop().unwrap();
+    let foreign = SecretKey::random(&mut StdRng::seed_from_u64(5));
+    let lie = axum::Router::new().route(
+        "/dvt/v1/partial/{pk}",
+        axum::routing::post(move |body: Bytes| {
+            let foreign = foreign.clone();
+            async move {
+                let _ = body;
+                axum::Json(serde_json::json!({
+                    "index": 4,
+                    "signing_root": format!("0x{}", "00".repeat(32)),
+                    "partial_signature": foreign.sign(b"anything").to_hex(),
+                }))
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(impostor, lie).await.unwrap() });
+    let shares = created.shares.len();
+    // Start only nodes 1..=3 honestly.
+    let mut created = created;
+    let impostor_share = created.shares.pop().unwrap();
+    assert_eq!(impostor_share.index().get(), shares as u64);
+    let cluster = Cluster::start(created, ls, Duration::from_millis(800)).await;
+    cluster.sign_ok(0, 1, 1).await;
+
+    // With an honest node down, the liar cannot make up the threshold: 503 after the timeout.
+    cluster.nodes[0].abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let resp = cluster.sign(&attestation(1, 2, 1)).await;
+    assert_eq!(resp.status(), 503);
+    let msg = resp.text().await.unwrap();
+    assert!(msg.contains("invalid partial signature"), "{msg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_node_is_cut_off_by_the_timeout() {
+    let (mut ls, addrs) = listeners(4).await;
+    let mut created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(6)).unwrap();
+    let hang = ls.pop().unwrap();
+    created.shares.pop();
+    let app = axum::Router::new().route(
+        "/dvt/v1/partial/{pk}",
+        axum::routing::post(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            "never"
+        }),
+    );
+    tokio::spawn(async move { axum::serve(hang, app).await.unwrap() });
+    let cluster = Cluster::start(created, ls, Duration::from_millis(500)).await;
+    // Three honest nodes: the hanging one does not delay the answer.
+    let started = Instant::now();
+    cluster.sign_ok(0, 1, 1).await;
+    assert!(started.elapsed() < Duration::from_millis(500));
+    cluster.nodes[2].abort();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let resp = cluster.sign(&attestation(1, 2, 1)).await;
+    assert_eq!(resp.status(), 503);
+    let msg = resp.text().await.unwrap();
+    assert!(msg.contains("did not answer in time"), "{msg}");
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3),
+        "{elapsed:?}"
+    );
+}
+
+#[test]
+fn deposit_data_is_signed_by_the_group_key() {
+    let addrs = (1..=4).map(|i| format!("http://127.0.0.1:{}", 9000 + i)).collect();
+    let p = params(addrs, 3);
+    let created = create_with_dkg(&p, &mut StdRng::seed_from_u64(7)).unwrap();
+    let d = &created.deposit;
+    assert_eq!(d.pubkey, created.description.group_public_key.to_bytes());
+    let msg = DepositMessage {
+        pubkey: d.pubkey,
+        withdrawal_credentials: p.withdrawal_credentials,
+        amount: p.amount,
+    };
+    let sig = Signature::from_bytes(&d.signature).unwrap();
+    assert!(
+        created
+            .description
+            .group_public_key
+            .verify(&msg.signing_root(p.network.fork_version), &sig)
+    );
+    assert_eq!(d.network_name, "holesky");
+}
+
+#[test]
+fn split_keeps_the_key_and_descriptions_are_validated() {
+    let addrs = (1..=4).map(|i| format!("http://127.0.0.1:{}", 9100 + i)).collect();
+    let sk = SecretKey::random(&mut StdRng::seed_from_u64(8));
+    let created = create_with_split(&params(addrs, 3), &sk, &mut StdRng::seed_from_u64(9)).unwrap();
+    assert_eq!(created.description.group_public_key, sk.public_key());
+    assert_eq!(created.description.key_generation.method, KeyGenMethod::TrustedDealer);
+    let json = serde_json::to_string_pretty(&created.description).unwrap();
+    let back: ClusterDescription = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, created.description);
+    back.validate().unwrap();
+    // A forged public share or a wrong threshold is caught.
+    let mut forged = created.description.clone();
+    forged.members[2].public_share = forged.members[1].public_share;
+    assert!(forged.validate().is_err());
+    let mut wrong_t = created.description.clone();
+    wrong_t.threshold = 2;
+    assert!(wrong_t.validate().is_err());
+    // A node refuses a share that is not its own.
+    let err = Node::new(
+        created.description.clone(),
+        claystack_dvt::SecretShare::new(
+            created.shares[0].index(),
+            created.shares[1].secret().clone(),
+        ),
+        SlashingDatabase::open_in_memory().unwrap(),
+        evaluator(),
+    );
+    assert!(err.is_err());
+}
