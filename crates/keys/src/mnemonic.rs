@@ -307,6 +307,8 @@ mod tests {
                 }
                 assert_eq!(hex::encode(*parsed.to_seed("TREZOR")), seed, "{name} seed");
                 let generated = Mnemonic::from_entropy(language, &entropy).unwrap();
+                // Same normalised phrase, hence the same seed (not recomputed: debug PBKDF2 is slow).
+                assert_eq!(generated.expose_phrase(), parsed.expose_phrase(), "{name}");
                 assert_eq!(
                     generated.expose_phrase(),
                     phrase
@@ -317,7 +319,6 @@ mod tests {
                         .join(" "),
                     "{name} phrase"
                 );
-                assert_eq!(hex::encode(*generated.to_seed("TREZOR")), seed);
                 checked += 1;
             }
         }

@@ -449,3 +449,146 @@ fn verify(args: &VerifyArgs) -> eyre::Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MNEMONIC: &str = "test test test test test test test test test test test waste";
+
+    fn vectors_dir() -> PathBuf {
+        let dir = std::env::var_os("CLAYSTACK_VECTORS").map_or_else(
+            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors")),
+            PathBuf::from,
+        );
+        assert!(dir.is_dir(), "test vectors not found at {}", dir.display());
+        dir
+    }
+
+    fn mnemonic_args(dir: &Path, start: u32, count: u32) -> MnemonicArgs {
+        let file = dir.join("mnemonic.txt");
+        std::fs::write(&file, format!("{MNEMONIC}\n")).unwrap();
+        MnemonicArgs { mnemonic_file: Some(file), start, count }
+    }
+
+    #[test]
+    fn derive_writes_private_keystores_that_decrypt_to_the_derived_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw.txt");
+        std::fs::write(&pw, "correct horse battery\n").unwrap();
+        let out = dir.path().join("keys");
+        let args = DeriveArgs {
+            mnemonic: mnemonic_args(dir.path(), 3, 2),
+            out_dir: out.clone(),
+            password_file: Some(pw),
+            kdf: KdfArg::Scrypt,
+            insecure_light_kdf: true,
+        };
+        derive(&args).unwrap();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        assert_eq!(files.len(), 2);
+        let seed = Mnemonic::parse(MNEMONIC).unwrap().to_seed("");
+        for (file, index) in files.iter().zip(3u32..) {
+            let name = file.file_name().unwrap().to_str().unwrap();
+            assert!(name.starts_with(&format!("keystore-m_12381_3600_{index}_0_0-")), "{name}");
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600);
+            }
+            let ks = claystack_keys::read_keystore_file(file).unwrap();
+            assert_eq!(ks.path, format!("m/12381/3600/{index}/0/0"));
+            let sk = ks.decrypt("correct horse battery").unwrap();
+            let expect = claystack_keys::derive_path(
+                seed.as_slice(),
+                &claystack_keys::KeyPath::signing(index),
+            )
+            .unwrap();
+            assert_eq!(sk.public_key(), expect.public_key());
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("pw.txt");
+        std::fs::write(&pw, "short\n").unwrap();
+        let out = dir.path().join("keys");
+        let args = DeriveArgs {
+            mnemonic: mnemonic_args(dir.path(), 0, 1),
+            out_dir: out.clone(),
+            password_file: Some(pw),
+            kdf: KdfArg::Pbkdf2,
+            insecure_light_kdf: true,
+        };
+        let err = derive(&args).unwrap_err();
+        assert!(err.to_string().contains("at least 8 characters"), "{err}");
+        assert!(!out.exists());
+    }
+
+    #[test]
+    fn deposit_data_matches_the_vector_and_verify_accepts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let args = DepositDataArgs {
+            mnemonic: mnemonic_args(dir.path(), 0, 2),
+            network: NetworkArgs { network: Some("holesky".into()), fork_version: None },
+            withdrawal: WithdrawalArgs {
+                withdrawal_address: Some("0x0f51bb10119727a7e5eA3538074fb341F56B09Ad".into()),
+                compounding: false,
+            },
+            amount_gwei: 32_000_000_000,
+            out_dir: out.clone(),
+        };
+        deposit_data(&args).unwrap();
+        let file = std::fs::read_dir(&out).unwrap().next().unwrap().unwrap().path();
+        let ours = std::fs::read(&file).unwrap();
+        let theirs = std::fs::read(
+            vectors_dir().join("deposit-data/holesky_first_0_count_2_eth1_true.json"),
+        )
+        .unwrap();
+        assert_eq!(ours, theirs);
+
+        let verify_args = |network: &str, amount: Option<u64>| VerifyArgs {
+            file: file.clone(),
+            network: NetworkArgs { network: Some(network.into()), fork_version: None },
+            withdrawal_address: None,
+            compounding: false,
+            amount_gwei: amount,
+        };
+        verify(&verify_args("holesky", Some(32_000_000_000))).unwrap();
+        let err = verify(&verify_args("mainnet", None)).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("network is \"holesky\", expected \"mainnet\""),
+            "{err:#}"
+        );
+        let err = verify(&verify_args("holesky", Some(1))).unwrap_err();
+        assert!(format!("{err:#}").contains("amount"), "{err:#}");
+    }
+
+    #[test]
+    fn bad_flags_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = DepositDataArgs {
+            mnemonic: mnemonic_args(dir.path(), 0, 1),
+            network: NetworkArgs { network: Some("mainnet".into()), fork_version: None },
+            withdrawal: WithdrawalArgs { withdrawal_address: None, compounding: false },
+            amount_gwei: 33_000_000_000,
+            out_dir: dir.path().join("out"),
+        };
+        assert!(deposit_data(&args).unwrap_err().to_string().contains("--amount-gwei"));
+        let bad_checksum = WithdrawalArgs {
+            withdrawal_address: Some("0x0f51bb10119727a7e5ea3538074fb341F56B09Ad".into()),
+            compounding: false,
+        };
+        assert!(format!("{:#}", bad_checksum.target().unwrap_err()).contains("eip-55"));
+        let unknown = NetworkArgs { network: Some("nowhere".into()), fork_version: None };
+        assert!(unknown.resolve().is_err());
+        let custom =
+            NetworkArgs { network: Some("devnet".into()), fork_version: Some("0x10000038".into()) };
+        assert_eq!(custom.resolve().unwrap().unwrap().fork_version, [0x10, 0, 0, 0x38]);
+    }
+}
