@@ -165,9 +165,8 @@ async fn run_signer(args: RunArgs) -> eyre::Result<()> {
     };
     let keystores_dir = args.keystores_dir;
     tracing::info!(target: "signer", dir = %keystores_dir.display(), "decrypting keystores");
-    let keys =
-        tokio::task::spawn_blocking(move || load_keystores_dir(&keystores_dir, &passwords))
-            .await??;
+    let keys = tokio::task::spawn_blocking(move || load_keystores_dir(&keystores_dir, &passwords))
+        .await??;
     let backend = LocalKeystoreBackend::from_secret_keys(keys);
     let db = Arc::new(open_db(&args.db)?);
     if let Some(root) = &args.network.genesis_validators_root {
