@@ -12,3 +12,12 @@ pub mod config;
 pub mod core;
 
 pub use config::ChainConfig;
+pub mod api_json;
+pub mod clock;
+pub mod follower;
+pub mod node;
+pub mod server;
+pub mod snapshot;
+
+pub use clock::ClockMode;
+pub use node::{NodeConfig, NodeError, SimNode};

@@ -1,0 +1,500 @@
+//! The running simulator: owns the state, drives the clock, polls the execution node, applies
+//! execution-layer credits, keeps a short history of states for the Beacon API, and snapshots.
+
+use crate::clock::{self, ClockMode};
+use crate::config::ChainConfig;
+use crate::core::{
+    AcceptAllDeposits, AdminOp, BeaconState, BlockInfo, DepositVerifier, SimError, SimValidator,
+    deposit::WithdrawalRequest, rng,
+};
+use crate::follower::{ExecutionClient, Follower, RpcError};
+use crate::snapshot::{self, Snapshot, SnapshotError};
+use claystack_beacon::{Checkpoint, Root32};
+use claystack_consensus::{Epoch, Slot};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Mutex, watch};
+
+/// Settings of a [`SimNode`].
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Chain parameters. `genesis_time == 0` means "now", or the snapshot's when one exists.
+    pub chain: ChainConfig,
+    /// Address to serve the Beacon API on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Execution node JSON-RPC URL (None: no deposits are read, no credits applied).
+    pub execution_rpc: Option<String>,
+    /// First execution block to read logs from.
+    pub execution_start_block: u64,
+    /// Blocks behind the execution head before logs are read.
+    pub follow_distance: u64,
+    /// Contract whose `LOG0` 76-byte records are EIP-7002 requests (see [`crate::follower`]).
+    pub exit_request_contract: Option<[u8; 20]>,
+    /// Whether to credit execution balances with `anvil_setBalance` (else credits are recorded).
+    pub apply_el_credits: bool,
+    /// Snapshot file (None: state is not persisted).
+    pub snapshot_path: Option<PathBuf>,
+    /// Wall or manual clock.
+    pub clock: ClockMode,
+}
+
+/// A node operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// State transition or admin operation.
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    /// Snapshot.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    /// Execution node.
+    #[error("execution node: {0}")]
+    Rpc(#[from] RpcError),
+    /// Network set-up.
+    #[error("{action}: {source}")]
+    Io {
+        /// What failed.
+        action: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A snapshot made with other chain parameters.
+    #[error(
+        "snapshot {path} was made with a different chain config ({fields}); use the same flags or move the snapshot away"
+    )]
+    ConfigMismatch {
+        /// The file.
+        path: PathBuf,
+        /// Differing fields.
+        fields: String,
+    },
+    /// Manual advance requested on a wall clock.
+    #[error("the clock is not manual; slots advance with wall time")]
+    NotManual,
+    /// Deposit verification requested without a verifier.
+    #[error("verify_deposit_signatures is on but no BLS deposit verifier was supplied")]
+    NoVerifier,
+    /// The state lock was poisoned by a panic.
+    #[error("simulator state lock poisoned")]
+    Poisoned,
+}
+
+/// The parts of a state the Beacon API serves, kept for recent slots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateView {
+    /// Slot.
+    pub slot: Slot,
+    /// Synthetic state root.
+    pub state_root: Root32,
+    /// Registry with balances.
+    pub validators: Vec<SimValidator>,
+    /// Previous justified checkpoint.
+    pub previous_justified: Checkpoint,
+    /// Current justified checkpoint.
+    pub current_justified: Checkpoint,
+    /// Finalized checkpoint.
+    pub finalized: Checkpoint,
+}
+
+impl StateView {
+    fn of(s: &BeaconState, seed: u64) -> Self {
+        Self {
+            slot: s.slot,
+            state_root: rng::root(seed, b"state-root", s.slot.get(), s.deposits_processed),
+            validators: s.validators.clone(),
+            previous_justified: s.previous_justified,
+            current_justified: s.current_justified,
+            finalized: s.finalized,
+        }
+    }
+}
+
+/// Mutable part of the node.
+#[derive(Debug)]
+pub struct Inner {
+    /// The head state.
+    pub state: BeaconState,
+    /// Views of recent slots, oldest first; the last is the head.
+    pub history: VecDeque<Arc<StateView>>,
+    /// Last execution block read.
+    pub el_cursor: u64,
+    /// Last follower or credit error, for `/admin/status`.
+    pub last_error: Option<String>,
+}
+
+/// State shared by the clock task, the server and the handle.
+pub struct Shared {
+    /// Chain parameters.
+    pub cfg: ChainConfig,
+    /// The genesis view (always served).
+    pub genesis_view: Arc<StateView>,
+    /// The genesis block.
+    pub genesis_block: BlockInfo,
+    /// The mutable part.
+    pub inner: RwLock<Inner>,
+    advance_lock: Mutex<()>,
+    /// Whether the clock is manual.
+    pub manual: bool,
+    follower: Option<Follower>,
+    apply_el_credits: bool,
+    snapshot_path: Option<PathBuf>,
+    verifier: Arc<dyn DepositVerifier>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cfg", &self.cfg)
+            .field("manual", &self.manual)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    /// Read access to the mutable part.
+    pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Inner>, NodeError> {
+        self.inner.read().map_err(|_| NodeError::Poisoned)
+    }
+
+    fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Inner>, NodeError> {
+        self.inner.write().map_err(|_| NodeError::Poisoned)
+    }
+
+    /// The head view.
+    pub fn head(&self) -> Result<Arc<StateView>, NodeError> {
+        let inner = self.read()?;
+        Ok(inner.history.back().cloned().unwrap_or_else(|| Arc::clone(&self.genesis_view)))
+    }
+
+    /// Applies an admin operation to the head state.
+    pub fn admin(&self, op: &AdminOp) -> Result<(), NodeError> {
+        let mut inner = self.write()?;
+        inner.state.apply_admin(&self.cfg, op)?;
+        let view = Arc::new(StateView::of(&inner.state, self.cfg.seed));
+        if let Some(last) = inner.history.back_mut() {
+            *last = view;
+        }
+        Ok(())
+    }
+
+    /// Queues an EIP-7002 request as if read from the execution layer.
+    pub fn inject_withdrawal_request(&self, r: WithdrawalRequest) -> Result<(), NodeError> {
+        self.write()?.state.enqueue_withdrawal_request(r);
+        Ok(())
+    }
+
+    /// Advances `slots` slots: polls the execution node, runs the transitions, applies credits and
+    /// snapshots after epoch transitions. Returns the new head slot.
+    pub async fn advance(&self, slots: u64) -> Result<Slot, NodeError> {
+        let _guard = self.advance_lock.lock().await;
+        self.poll_execution().await?;
+        let mut epoch_done = false;
+        {
+            let mut inner = self.write()?;
+            for _ in 0..slots {
+                let out = inner.state.process_slot(&self.cfg, self.verifier.as_ref())?;
+                epoch_done |= out.epoch_transition;
+                for r in &out.ignored_requests {
+                    tracing::info!(target: "beacon_sim::node", request = %r, "withdrawal request ignored");
+                }
+                for d in &out.ignored_deposits {
+                    tracing::warn!(target: "beacon_sim::node", deposit = d, "first deposit with invalid signature ignored");
+                }
+                if let Some(b) = out.block {
+                    tracing::debug!(target: "beacon_sim::node", slot = %b.slot, proposer = %b.proposer_index, deposits = out.deposits, withdrawals = out.withdrawals, "block");
+                }
+                let view = Arc::new(StateView::of(&inner.state, self.cfg.seed));
+                inner.history.push_back(view);
+                let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
+                while inner.history.len() > keep {
+                    inner.history.pop_front();
+                }
+            }
+        }
+        self.apply_credits().await?;
+        if epoch_done {
+            self.save_snapshot().await?;
+        }
+        Ok(self.read()?.state.slot)
+    }
+
+    async fn poll_execution(&self) -> Result<(), NodeError> {
+        let Some(f) = &self.follower else { return Ok(()) };
+        let from = self.read()?.el_cursor.saturating_add(1);
+        match f.poll(from).await {
+            Ok(poll) => {
+                let mut inner = self.write()?;
+                for m in &poll.malformed {
+                    tracing::warn!(target: "beacon_sim::follower", log = %m, "malformed log skipped");
+                }
+                for d in poll.deposits {
+                    let index = d.index;
+                    match inner.state.enqueue_deposit(d) {
+                        Ok(true) => {
+                            tracing::info!(target: "beacon_sim::follower", index, "deposit seen");
+                        }
+                        Ok(false) => {}
+                        Err(e) => {
+                            // Missing logs: do not advance the cursor, so the range is re-read.
+                            inner.last_error = Some(format!("read deposits: {e}"));
+                            tracing::error!(target: "beacon_sim::follower", error = %e, "read deposits");
+                            return Ok(());
+                        }
+                    }
+                }
+                for r in poll.requests {
+                    inner.state.enqueue_withdrawal_request(r);
+                }
+                inner.el_cursor = poll.last_block;
+            }
+            Err(e) => {
+                tracing::warn!(target: "beacon_sim::follower", error = %e, "poll execution node");
+                self.write()?.last_error = Some(format!("poll execution node: {e}"));
+            }
+        }
+        Ok(())
+    }
+
+    async fn apply_credits(&self) -> Result<(), NodeError> {
+        let Some(f) = self.follower.as_ref().filter(|_| self.apply_el_credits) else {
+            // Recorded only: drop the outbox (the state keeps recent withdrawals and proposals).
+            self.write()?.state.take_el_credits();
+            return Ok(());
+        };
+        let credits = self.write()?.state.take_el_credits();
+        if credits.is_empty() {
+            return Ok(());
+        }
+        if let Err((rest, e)) = f.apply_credits(credits).await {
+            tracing::warn!(target: "beacon_sim::node", error = %e, pending = rest.len(), "apply execution credits; will retry");
+            let mut inner = self.write()?;
+            inner.state.return_el_credits(rest);
+            inner.last_error = Some(format!("apply execution credits: {e}"));
+        }
+        Ok(())
+    }
+
+    /// Writes a snapshot now (no-op without a snapshot path).
+    pub async fn save_snapshot(&self) -> Result<(), NodeError> {
+        let Some(path) = self.snapshot_path.clone() else { return Ok(()) };
+        let snap = {
+            let inner = self.read()?;
+            Snapshot {
+                config: self.cfg.clone(),
+                el_cursor: inner.el_cursor,
+                state: inner.state.clone(),
+            }
+        };
+        tokio::task::spawn_blocking(move || snapshot::save(&path, &snap)).await.map_err(
+            |e| NodeError::Io { action: "join snapshot task", source: std::io::Error::other(e) },
+        )??;
+        Ok(())
+    }
+}
+
+/// A running simulator: the Beacon API server plus (for a wall clock) the slot ticker.
+#[derive(Debug)]
+pub struct SimNode {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+fn config_diff(a: &ChainConfig, b: &ChainConfig) -> String {
+    let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) =
+        (serde_json::to_value(a), serde_json::to_value(b))
+    else {
+        return "unknown".into();
+    };
+    a.iter()
+        .filter(|(k, v)| b.get(*k) != Some(v))
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl SimNode {
+    /// Loads or creates the state, binds the server and starts the clock.
+    pub async fn start(
+        mut cfg: NodeConfig,
+        verifier: Option<Arc<dyn DepositVerifier>>,
+    ) -> Result<Self, NodeError> {
+        let verifier: Arc<dyn DepositVerifier> = match verifier {
+            Some(v) => v,
+            None if cfg.chain.verify_deposit_signatures => return Err(NodeError::NoVerifier),
+            None => Arc::new(AcceptAllDeposits),
+        };
+        let loaded = match &cfg.snapshot_path {
+            Some(p) => snapshot::load(p)?,
+            None => None,
+        };
+        if let Some(snap) = &loaded {
+            if cfg.chain.genesis_time == 0 {
+                cfg.chain.genesis_time = snap.config.genesis_time;
+            }
+            if snap.config != cfg.chain {
+                return Err(NodeError::ConfigMismatch {
+                    path: cfg.snapshot_path.clone().unwrap_or_default(),
+                    fields: config_diff(&snap.config, &cfg.chain),
+                });
+            }
+        } else if cfg.chain.genesis_time == 0 {
+            cfg.chain.genesis_time = clock::unix_now();
+        }
+        let chain = cfg.chain.clone();
+        let genesis = BeaconState::genesis(&chain)?;
+        let genesis_view = Arc::new(StateView::of(&genesis, chain.seed));
+        let genesis_block = genesis.latest_block;
+        let (state, el_cursor) = match loaded {
+            Some(s) => {
+                s.state.check_consistency(&chain)?;
+                tracing::info!(target: "beacon_sim::node", slot = %s.state.slot, "resumed from snapshot");
+                (s.state, s.el_cursor)
+            }
+            None => (genesis, cfg.execution_start_block.saturating_sub(1)),
+        };
+        let follower = match &cfg.execution_rpc {
+            Some(url) => Some(Follower {
+                client: ExecutionClient::new(url)?,
+                deposit_contract: chain.deposit_contract,
+                exit_request_contract: cfg.exit_request_contract,
+                follow_distance: cfg.follow_distance,
+            }),
+            None => None,
+        };
+        let head_view = Arc::new(StateView::of(&state, chain.seed));
+        let shared = Arc::new(Shared {
+            cfg: chain,
+            genesis_view,
+            genesis_block,
+            inner: RwLock::new(Inner {
+                state,
+                history: VecDeque::from([head_view]),
+                el_cursor,
+                last_error: None,
+            }),
+            advance_lock: Mutex::new(()),
+            manual: cfg.clock == ClockMode::Manual,
+            follower,
+            apply_el_credits: cfg.apply_el_credits,
+            snapshot_path: cfg.snapshot_path.clone(),
+            verifier,
+        });
+        let listener = tokio::net::TcpListener::bind(cfg.listen)
+            .await
+            .map_err(|source| NodeError::Io { action: "bind the beacon API", source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| NodeError::Io { action: "read the bound address", source })?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let app = crate::server::router(Arc::clone(&shared));
+        let mut server_stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                // A dropped sender also means stop.
+                let _closed = server_stop.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(target: "beacon_sim::server", error = %e, "beacon API server stopped");
+            }
+        }));
+        if let ClockMode::Wall { slot_duration } = cfg.clock {
+            let shared = Arc::clone(&shared);
+            let mut stop_rx = stop_rx;
+            tasks.push(tokio::spawn(async move {
+                run_wall_clock(shared, slot_duration, &mut stop_rx).await;
+            }));
+        }
+        tracing::info!(target: "beacon_sim::node", %addr, "beacon simulator listening");
+        Ok(Self { shared, addr, stop, tasks })
+    }
+
+    /// The bound address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL of the Beacon API.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Shared state (for embedding and tests).
+    #[must_use]
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Advances `slots` slots (manual clock only).
+    pub async fn advance(&self, slots: u64) -> Result<Slot, NodeError> {
+        if !self.shared.manual {
+            return Err(NodeError::NotManual);
+        }
+        self.shared.advance(slots).await
+    }
+
+    /// Stops the clock and the server and writes a final snapshot.
+    pub async fn shutdown(self) -> Result<(), NodeError> {
+        self.stop.send_replace(true);
+        for t in self.tasks {
+            if let Err(e) = t.await {
+                tracing::warn!(target: "beacon_sim::node", error = %e, "task ended abnormally");
+            }
+        }
+        let _guard = self.shared.advance_lock.lock().await;
+        self.shared.save_snapshot().await
+    }
+}
+
+async fn run_wall_clock(
+    shared: Arc<Shared>,
+    slot_duration: Duration,
+    stop: &mut watch::Receiver<bool>,
+) {
+    let genesis_time = shared.cfg.genesis_time;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let head = match shared.read() {
+            Ok(i) => i.state.slot.get(),
+            Err(e) => {
+                tracing::error!(target: "beacon_sim::clock", error = %e, "clock stopped");
+                return;
+            }
+        };
+        let target = clock::wall_slot(genesis_time, slot_duration, SystemTime::now());
+        if target > head {
+            // Catch up in bounded batches so the server stays responsive.
+            let n = target.saturating_sub(head).min(256);
+            if let Err(e) = shared.advance(n).await {
+                tracing::error!(target: "beacon_sim::clock", error = %e, "advance slots");
+            }
+            continue;
+        }
+        let wait = clock::until_slot(
+            genesis_time,
+            slot_duration,
+            head.saturating_add(1),
+            SystemTime::now(),
+        );
+        tokio::select! {
+            () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}
+
+/// The epoch of the head.
+pub fn head_epoch(shared: &Shared) -> Result<Epoch, NodeError> {
+    let inner = shared.read()?;
+    Ok(inner.state.current_epoch(&shared.cfg)?)
+}
