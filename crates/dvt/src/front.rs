@@ -116,8 +116,9 @@ impl Front {
         config: FrontConfig,
     ) -> Result<Self, ClusterError> {
         let set = description.validate()?;
+        // No per-request timeout: the fan-out deadline governs, and pending calls are aborted.
         let client = reqwest::Client::builder()
-            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
             .build()
             .map_err(|e| ClusterError::Inconsistent(format!("http client: {e}")))?;
         Ok(Self { description, set, evaluator, client, config })
@@ -280,4 +281,14 @@ async fn sign(
     } else {
         ([(header::CONTENT_TYPE, "text/plain")], sig.to_hex()).into_response()
     })
+}
+
+/// Serves the front's Web3Signer API on `listener` until `shutdown` completes.
+pub async fn serve_front(
+    listener: tokio::net::TcpListener,
+    front: Arc<Front>,
+    api_token: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, front_router(front, api_token)).with_graceful_shutdown(shutdown).await
 }

@@ -22,6 +22,7 @@ pub mod bls;
 pub mod cluster;
 pub mod curve;
 pub mod dkg;
+pub mod export;
 pub mod front;
 pub mod node;
 pub mod request;

@@ -219,3 +219,13 @@ async fn partial_sign(
         .map_err(|e| NodeError::Database(format!("signing task failed: {e}")))??;
     Ok(axum::Json(out))
 }
+
+/// Serves a node's API on `listener` until `shutdown` completes.
+pub async fn serve_node(
+    listener: tokio::net::TcpListener,
+    node: Arc<Node>,
+    token: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, node_router(node, token)).with_graceful_shutdown(shutdown).await
+}

@@ -1,12 +1,413 @@
-//! `claystack dvt` subcommands.
+//! `claystack dvt` subcommands: thin wiring around `claystack-dvt`.
+//!
+//! Secrets (keystore passwords, API tokens) come from files or environment variables, never from
+//! command-line values, which other users can read in `ps`.
 
-use clap::Subcommand;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Subcommand, ValueEnum};
+use claystack_consensus::Gwei;
+use claystack_dvt::SecretKey;
+use claystack_dvt::cluster::{
+    ClusterDescription, CreateParams, create_with_dkg, create_with_split, load_share,
+    write_cluster_dir,
+};
+use claystack_dvt::export::{self, OBOL_GAPS, SSV_GAPS};
+use claystack_dvt::front::{Front, FrontConfig, serve_front};
+use claystack_dvt::node::{Node, serve_node};
+use claystack_dvt::request::BuiltinEvaluator;
+use claystack_dvt::threshold::ShareIndex;
+use claystack_keys::deposit::{DepositDataJson, DepositNetwork, parse_execution_address};
+use claystack_keys::{Kdf, WithdrawalCredentials};
+use claystack_slashing::SlashingDatabase;
+use eyre::{WrapErr, bail, eyre};
+use zeroize::Zeroizing;
 
 /// `claystack dvt` subcommands.
 #[derive(Debug, Subcommand)]
-pub(crate) enum Command {}
+pub(crate) enum Command {
+    /// Generate a distributed validator: DKG among the members (or split an existing keystore
+    /// with `--split`, the weaker trusted-dealer option); write cluster.json, deposit_data.json
+    /// and one EIP-2335 share keystore per node.
+    Create(CreateArgs),
+    /// Run one operator's node: holds one share and its own slashing-protection database, and
+    /// signs partial signatures for the cluster's front.
+    Node(NodeArgs),
+    /// Run the cluster's Web3Signer-compatible signing front (what validator clients talk to).
+    Signer(SignerArgs),
+    /// Export the cluster's public parts as an Obol-style cluster-lock or an SSV keyshares file.
+    Export(ExportArgs),
+}
+
+/// Arguments of `claystack dvt create`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// Partial signatures needed to sign (t).
+    #[arg(long)]
+    threshold: usize,
+    /// Base URL of each member's node, in member order (repeat, or comma-separated).
+    #[arg(long = "node", required = true, value_delimiter = ',')]
+    nodes: Vec<String>,
+    /// Share indices of the members (default 1..=n); use SSV operator ids for SSV export.
+    #[arg(long, value_delimiter = ',')]
+    indices: Vec<u64>,
+    /// Output directory (must not contain a previous cluster).
+    #[arg(long)]
+    out: PathBuf,
+    /// Network of the deposit (`mainnet`, `holesky`, `sepolia`, `hoodi`).
+    #[arg(long, env = "CLAYSTACK_NETWORK", default_value = "holesky")]
+    network: String,
+    /// Execution address of the 0x01 withdrawal credentials.
+    #[arg(long)]
+    withdrawal_address: String,
+    /// Deposit amount in Gwei.
+    #[arg(long, default_value_t = 32_000_000_000)]
+    amount_gwei: u64,
+    /// Cluster name.
+    #[arg(long, default_value = "claystack-dvt")]
+    name: String,
+    /// Split this existing EIP-2335 keystore instead of running a DKG. Weaker: whoever held
+    /// the key can still sign alone; prefer the DKG for new validators.
+    #[arg(long)]
+    split: Option<PathBuf>,
+    /// File holding the password of the `--split` keystore (or CLAYSTACK_KEYSTORE_PASSWORD).
+    #[arg(long)]
+    split_password_file: Option<PathBuf>,
+    /// Key-derivation function of the share keystores.
+    #[arg(long, value_enum, default_value_t = KdfArg::Scrypt)]
+    kdf: KdfArg,
+    /// Cheap KDF parameters, for tests and devnets only (the keystores are then easy to brute-force).
+    #[arg(long)]
+    insecure_fast_kdf: bool,
+}
+
+/// Keystore KDFs.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum KdfArg {
+    /// scrypt (the deposit CLI's default).
+    Scrypt,
+    /// PBKDF2-SHA256.
+    Pbkdf2,
+}
+
+/// Arguments of `claystack dvt node`.
+#[derive(Debug, Args)]
+pub(crate) struct NodeArgs {
+    /// The cluster description (cluster.json).
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
+    cluster: PathBuf,
+    /// This node's share index.
+    #[arg(long, env = "CLAYSTACK_DVT_INDEX")]
+    index: u64,
+    /// EIP-2335 keystore of this node's share.
+    #[arg(long, env = "CLAYSTACK_DVT_KEYSTORE")]
+    keystore: PathBuf,
+    /// File holding the keystore password.
+    #[arg(long, env = "CLAYSTACK_DVT_PASSWORD_FILE")]
+    password_file: PathBuf,
+    /// This node's own slashing-protection database (SQLite; created if missing).
+    #[arg(long, env = "CLAYSTACK_DVT_SLASHING_DB")]
+    slashing_db: PathBuf,
+    /// Address to listen on (default: host and port of this member's address in cluster.json).
+    #[arg(long, env = "CLAYSTACK_DVT_LISTEN")]
+    listen: Option<String>,
+    /// Bearer token the front must present.
+    #[arg(long, env = "CLAYSTACK_DVT_NODE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+/// Arguments of `claystack dvt signer`.
+#[derive(Debug, Args)]
+pub(crate) struct SignerArgs {
+    /// The cluster description (cluster.json).
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
+    cluster: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "CLAYSTACK_DVT_SIGNER_LISTEN", default_value = "127.0.0.1:9000")]
+    listen: String,
+    /// How long to wait for t valid partial signatures, in milliseconds.
+    #[arg(long, env = "CLAYSTACK_DVT_TIMEOUT_MS", default_value_t = 2_000)]
+    timeout_ms: u64,
+    /// Bearer token presented to the nodes.
+    #[arg(long, env = "CLAYSTACK_DVT_NODE_TOKEN", hide_env_values = true)]
+    node_token: Option<String>,
+    /// Bearer token validator clients must present (recommended off loopback).
+    #[arg(long, env = "CLAYSTACK_DVT_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// Obol-style cluster-lock.json (public parts).
+    Obol,
+    /// SSV keyshares.json (public parts).
+    Ssv,
+}
+
+/// Arguments of `claystack dvt export`.
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// The cluster description (cluster.json).
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
+    cluster: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum)]
+    format: ExportFormat,
+    /// Output file (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Deposit data to embed in an Obol lock (default: deposit_data.json beside cluster.json).
+    #[arg(long)]
+    deposit_data: Option<PathBuf>,
+    /// Fee recipient for the Obol lock (default: the withdrawal address).
+    #[arg(long)]
+    fee_recipient: Option<String>,
+    /// SSV cluster owner address.
+    #[arg(long)]
+    owner_address: Option<String>,
+    /// SSV owner nonce.
+    #[arg(long, default_value_t = 0)]
+    owner_nonce: u64,
+    /// SSV operator RSA key, as `ID=BASE64` (repeat per operator).
+    #[arg(long = "operator-key")]
+    operator_keys: Vec<String>,
+}
 
 /// Runs a `claystack dvt` subcommand.
 pub(crate) async fn run(command: Command) -> eyre::Result<()> {
-    match command {}
+    match command {
+        Command::Create(args) => create(&args),
+        Command::Node(args) => node(args).await,
+        Command::Signer(args) => signer(args).await,
+        Command::Export(args) => export_cmd(&args),
+    }
+}
+
+fn read_secret_file(path: &Path) -> eyre::Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path).wrap_err_with(|| format!("read {}", path.display()))?,
+    );
+    Ok(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+fn evaluator(d: &ClusterDescription) -> Box<BuiltinEvaluator> {
+    Box::new(BuiltinEvaluator { genesis_fork_version: d.genesis_fork_version })
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn create(args: &CreateArgs) -> eyre::Result<()> {
+    let network = DepositNetwork::by_name(&args.network)
+        .ok_or_else(|| eyre!("unknown network {:?}", args.network))?;
+    let address = parse_execution_address(&args.withdrawal_address)
+        .map_err(|e| eyre!("withdrawal address {:?}: {e}", args.withdrawal_address))?;
+    let indices: Vec<u64> = if args.indices.is_empty() {
+        (1..=u64::try_from(args.nodes.len())?).collect()
+    } else {
+        args.indices.clone()
+    };
+    if indices.len() != args.nodes.len() {
+        bail!("{} indices for {} nodes", indices.len(), args.nodes.len());
+    }
+    let members = indices
+        .iter()
+        .zip(&args.nodes)
+        .map(|(i, a)| Ok((ShareIndex::new(*i)?, a.clone())))
+        .collect::<eyre::Result<Vec<_>>>()?;
+    let params = CreateParams {
+        name: args.name.clone(),
+        network,
+        threshold: args.threshold,
+        members,
+        withdrawal_credentials: WithdrawalCredentials::execution(&address, false),
+        amount: Gwei(args.amount_gwei),
+    };
+    let mut rng = rand::rngs::OsRng;
+    let created = match &args.split {
+        None => {
+            create_with_dkg(&params, &mut rng).wrap_err("run the distributed key generation")?
+        }
+        Some(path) => {
+            tracing::warn!(
+                target: "dvt::create",
+                keystore = %path.display(),
+                "splitting an existing key with a trusted dealer: whoever held it can still sign alone"
+            );
+            let password = match &args.split_password_file {
+                Some(f) => read_secret_file(f)?,
+                None => {
+                    Zeroizing::new(std::env::var("CLAYSTACK_KEYSTORE_PASSWORD").map_err(|_| {
+                        eyre!("--split needs --split-password-file or CLAYSTACK_KEYSTORE_PASSWORD")
+                    })?)
+                }
+            };
+            let sk = claystack_keys::decrypt_keystore_file(path, &password)
+                .wrap_err_with(|| format!("decrypt {}", path.display()))?;
+            let sk = SecretKey::from_bytes(sk.to_bytes().as_slice())?;
+            create_with_split(&params, &sk, &mut rng).wrap_err("split the key")?
+        }
+    };
+    let kdf = match (args.kdf, args.insecure_fast_kdf) {
+        (KdfArg::Scrypt, false) => Kdf::scrypt_default(),
+        (KdfArg::Scrypt, true) => Kdf::scrypt(1 << 10),
+        (KdfArg::Pbkdf2, false) => Kdf::pbkdf2_default(),
+        (KdfArg::Pbkdf2, true) => Kdf::pbkdf2(1 << 10),
+    };
+    let files = write_cluster_dir(&args.out, &created, &kdf, &mut rng)
+        .wrap_err_with(|| format!("write cluster to {}", args.out.display()))?;
+    println!("validator public key: {}", created.description.group_public_key);
+    println!(
+        "threshold: {} of {} ({:?})",
+        created.description.threshold,
+        created.description.members.len(),
+        created.description.key_generation.method
+    );
+    println!("cluster description: {}", args.out.join("cluster.json").display());
+    println!("deposit data: {}", args.out.join("deposit_data.json").display());
+    for f in files {
+        println!("node {}: {} (password {})", f.index, f.keystore.display(), f.password.display());
+    }
+    Ok(())
+}
+
+/// `http://host:port/...` → `host:port`.
+fn listen_addr_of(url: &str) -> eyre::Result<String> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let hostport = rest.split('/').next().unwrap_or(rest);
+    if hostport.is_empty() {
+        bail!("cannot derive a listen address from {url:?}; pass --listen");
+    }
+    Ok(hostport.to_owned())
+}
+
+async fn shutdown_signal() {
+    if let Err(e) = tokio::signal::ctrl_c().await {
+        tracing::error!(target: "dvt", error = %e, "listen for ctrl-c");
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn node(args: NodeArgs) -> eyre::Result<()> {
+    let description = ClusterDescription::read(&args.cluster)?;
+    let index = ShareIndex::new(args.index)?;
+    let member = description
+        .member(index)
+        .ok_or_else(|| eyre!("index {index} is not a member of the cluster"))?
+        .clone();
+    let password = read_secret_file(&args.password_file)?;
+    let share = load_share(&description, index, &args.keystore, &password)
+        .wrap_err_with(|| format!("load share from {}", args.keystore.display()))?;
+    let slashing = SlashingDatabase::open(&args.slashing_db)
+        .wrap_err_with(|| format!("open slashing database {}", args.slashing_db.display()))?;
+    let ev = evaluator(&description);
+    let node = Node::new(description, share, slashing, ev)?;
+    let listen = match args.listen {
+        Some(l) => l,
+        None => listen_addr_of(&member.address)?,
+    };
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .wrap_err_with(|| format!("listen on {listen}"))?;
+    tracing::info!(
+        target: "dvt::node",
+        %index,
+        addr = %listener.local_addr()?,
+        validator = %node.group_public_key(),
+        "node ready"
+    );
+    serve_node(listener, Arc::new(node), args.token, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn signer(args: SignerArgs) -> eyre::Result<()> {
+    let description = ClusterDescription::read(&args.cluster)?;
+    let ev = evaluator(&description);
+    let front = Front::new(
+        description,
+        ev,
+        FrontConfig {
+            timeout: Duration::from_millis(args.timeout_ms),
+            node_token: args.node_token,
+        },
+    )?;
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .wrap_err_with(|| format!("listen on {}", args.listen))?;
+    tracing::info!(
+        target: "dvt::front",
+        addr = %listener.local_addr()?,
+        keys = ?front.public_keys(),
+        "signing front ready"
+    );
+    serve_front(listener, Arc::new(front), args.api_token, shutdown_signal()).await?;
+    Ok(())
+}
+
+fn export_cmd(args: &ExportArgs) -> eyre::Result<()> {
+    let description = ClusterDescription::read(&args.cluster)?;
+    let created_at = export::rfc3339_utc(now_unix());
+    let json = match args.format {
+        ExportFormat::Obol => {
+            let path = match &args.deposit_data {
+                Some(p) => Some(p.clone()),
+                None => {
+                    let p = args.cluster.with_file_name("deposit_data.json");
+                    p.exists().then_some(p)
+                }
+            };
+            let deposit = match path {
+                Some(p) => {
+                    let text = std::fs::read_to_string(&p)
+                        .wrap_err_with(|| format!("read {}", p.display()))?;
+                    let mut entries: Vec<DepositDataJson> = serde_json::from_str(&text)
+                        .wrap_err_with(|| format!("parse {}", p.display()))?;
+                    let entry = entries.pop().ok_or_else(|| eyre!("{} is empty", p.display()))?;
+                    if entry.pubkey != description.group_public_key.to_bytes() {
+                        bail!("{} is not the deposit of this cluster's key", p.display());
+                    }
+                    Some(entry)
+                }
+                None => None,
+            };
+            let lock = export::obol_cluster_lock(
+                &description,
+                deposit.as_ref(),
+                args.fee_recipient.as_deref(),
+                &created_at,
+            )?;
+            tracing::warn!(target: "dvt::export", missing = ?OBOL_GAPS, "obol lock: fields left empty");
+            serde_json::to_string_pretty(&lock)?
+        }
+        ExportFormat::Ssv => {
+            let owner = args
+                .owner_address
+                .as_deref()
+                .ok_or_else(|| eyre!("--owner-address is required for ssv"))?;
+            parse_execution_address(owner).map_err(|e| eyre!("owner address {owner:?}: {e}"))?;
+            let mut keys = BTreeMap::new();
+            for kv in &args.operator_keys {
+                let (id, key) =
+                    kv.split_once('=').ok_or_else(|| eyre!("--operator-key wants ID=KEY"))?;
+                keys.insert(ShareIndex::new(id.parse()?)?, key.to_owned());
+            }
+            let ks =
+                export::ssv_keyshares(&description, owner, args.owner_nonce, &keys, &created_at)?;
+            tracing::warn!(target: "dvt::export", missing = ?SSV_GAPS, "ssv keyshares: fields left empty");
+            serde_json::to_string_pretty(&ks)?
+        }
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut file =
+        options.open(&args.out).wrap_err_with(|| format!("create {}", args.out.display()))?;
+    std::io::Write::write_all(&mut file, json.as_bytes())
+        .wrap_err_with(|| format!("write {}", args.out.display()))?;
+    println!("{}", args.out.display());
+    Ok(())
 }
