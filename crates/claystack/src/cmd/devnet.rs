@@ -87,12 +87,25 @@ async fn bring_up(tools: &Toolchain, rpc: &str, persistent: bool) -> eyre::Resul
         serde_json::from_str(&text).wrap_err("parse the deployment file")?;
     println!("Deployed contracts:");
     if let Some(map) = addrs.as_object() {
-        for (name, addr) in map {
-            println!("  {name:<20} {}", addr.as_str().unwrap_or_default());
+        for (name, value) in map {
+            let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
+            println!("  {name:<20} {shown}");
         }
     }
-    println!("\nRunning the scripted lifecycle: stake → report → withdraw → finalize → claim …");
-    tools.forge_script("script/Demo.s.sol:Demo", rpc).await.wrap_err("run the demo lifecycle")?;
+    let oracle = addrs
+        .get("oracleReport")
+        .and_then(|v| v.as_str())
+        .wrap_err("the deployment file names no oracleReport")?;
+
+    println!("\nLifecycle, phase 1: stake → oracle report → withdrawal request …");
+    tools.forge_script("script/Demo.s.sol:Demo", rpc).await.wrap_err("run demo phase 1")?;
+    let jumped = tools.advance_to_next_frame(rpc, oracle).await?;
+    println!("\nAdvanced the chain {jumped} s into the next oracle frame.");
+    println!("Lifecycle, phase 2: finalizing report → claim …");
+    tools
+        .forge_script_sig("script/Demo.s.sol:Demo", "finalizeAndClaim()", rpc)
+        .await
+        .wrap_err("run demo phase 2")?;
     Ok(())
 }
 
@@ -155,18 +168,64 @@ impl Toolchain {
     }
 
     async fn forge_script(&self, target: &str, rpc: &str) -> eyre::Result<()> {
+        self.forge_script_sig(target, "run()", rpc).await
+    }
+
+    async fn forge_script_sig(&self, target: &str, sig: &str, rpc: &str) -> eyre::Result<()> {
         let status = Command::new(self.bin("forge"))
-            .args(["script", target, "--rpc-url", rpc, "--broadcast", "--slow"])
+            .args(["script", target, "--sig", sig, "--rpc-url", rpc, "--broadcast", "--slow"])
             .args(["--private-key", DEVNET_DEPLOYER_KEY])
             .current_dir(&self.contracts)
             .status()
             .await
-            .wrap_err_with(|| format!("run forge script {target}"))?;
+            .wrap_err_with(|| format!("run forge script {target} {sig}"))?;
         if !status.success() {
-            bail!("forge script {target} failed with {status}");
+            bail!("forge script {target} {sig} failed with {status}");
         }
         Ok(())
     }
+
+    /// Runs `cast` and returns its trimmed standard output.
+    async fn cast(&self, args: &[&str]) -> eyre::Result<String> {
+        let out = Command::new(self.bin("cast"))
+            .args(args)
+            .output()
+            .await
+            .wrap_err_with(|| format!("run cast {}", args.join(" ")))?;
+        if !out.status.success() {
+            bail!(
+                "cast {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Moves anvil's clock past the oracle's current frame deadline and mines a block, so the
+    /// next report belongs to a new frame. Returns the seconds jumped.
+    async fn advance_to_next_frame(&self, rpc: &str, oracle: &str) -> eyre::Result<u64> {
+        let frame = self
+            .cast(&["call", oracle, "currentFrame()(uint256,uint256)", "--rpc-url", rpc])
+            .await?;
+        let deadline = frame
+            .lines()
+            .nth(1)
+            .and_then(parse_cast_uint)
+            .wrap_err_with(|| format!("unexpected currentFrame() output: {frame:?}"))?;
+        let now = self.cast(&["block", "latest", "--field", "timestamp", "--rpc-url", rpc]).await?;
+        let now = parse_cast_uint(&now)
+            .wrap_err_with(|| format!("unexpected block timestamp: {now:?}"))?;
+        let jump = deadline.saturating_sub(now).saturating_add(1);
+        self.cast(&["rpc", "evm_increaseTime", &jump.to_string(), "--rpc-url", rpc]).await?;
+        self.cast(&["rpc", "evm_mine", "--rpc-url", rpc]).await?;
+        Ok(jump)
+    }
+}
+
+/// Parses a `cast` integer, which may carry a scientific-notation suffix (`123 [1.23e2]`).
+fn parse_cast_uint(s: &str) -> Option<u64> {
+    s.split_whitespace().next()?.parse().ok()
 }
 
 /// Walks up from `start` to the directory holding `contracts/foundry.toml` and `package.json`.
@@ -203,6 +262,14 @@ async fn stop(child: &mut Child) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_cast_integers() {
+        assert_eq!(parse_cast_uint("1700000300 [1.7e9]"), Some(1_700_000_300));
+        assert_eq!(parse_cast_uint("42"), Some(42));
+        assert_eq!(parse_cast_uint("0x2a"), None);
+        assert_eq!(parse_cast_uint(""), None);
+    }
 
     #[test]
     fn find_home_walks_up_and_explains_failure() {
