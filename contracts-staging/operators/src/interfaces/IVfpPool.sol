@@ -56,7 +56,7 @@ interface IVfpPool {
     event WithdrawalClaimed(uint256 indexed requestId, address indexed owner, uint256 vefShares, uint256 csShares);
     event OperatorFunded(uint256 indexed operatorId, uint256 csShares, uint256 etherValue);
     event OperatorReleased(uint256 indexed operatorId, uint256 csShares);
-    event LossAbsorbed(uint256 indexed operatorId, uint256 requested, uint256 covered, uint256 csSharesBurned);
+    event LossAbsorbed(uint256 indexed operatorId, uint256 csSharesRequested, uint256 csSharesBurned);
     event RewardsReceived(address indexed from, uint256 csShares);
     event VfpParamsSet(VfpParams params);
 
@@ -66,7 +66,7 @@ interface IVfpPool {
     function claimWithdrawal(uint256 requestId) external returns (uint256 csShares);
     function fundOperator(uint256 operatorId, uint256 amountEth) external returns (uint256 csShares);
     function releaseFunding(uint256 operatorId, uint256 csShares) external;
-    function absorbLoss(uint256 operatorId, uint256 amountEth) external returns (uint256 covered);
+    function absorbLoss(uint256 operatorId, uint256 csShares) external returns (uint256 burned);
     function depositRewards(uint256 csShares) external;
 
     function totalAssets() external view returns (uint256);

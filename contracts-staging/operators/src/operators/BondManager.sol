@@ -10,6 +10,7 @@ import {IVfpPool} from "../interfaces/IVfpPool.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @notice Operator bonds, held as csETH so they earn the staking yield, and the single entry point
 /// of the loss waterfall.
@@ -142,7 +143,7 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     }
 
     /// @notice Burns up to `amountEth` worth of the operator's own bond for a reported penalty;
-    /// returns what the bond did not cover. Oracle report only.
+    /// returns what the bond did not cover. Oracle report only; see {coverLoss} for when to call it.
     function penalize(uint256 operatorId, uint256 amountEth)
         external
         onlyRole(REPORTER_ROLE)
@@ -151,12 +152,19 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     {
         BondStorage storage $ = _s();
         _requireOperator($, operatorId);
-        uncovered = amountEth - _takeFromBond($, operatorId, amountEth);
+        if (amountEth == 0) return 0;
+        uint256 lossShares = _sharesUp($.pool, amountEth);
+        uint256 burned = _burnBond($, operatorId, amountEth, lossShares);
+        uncovered = amountEth - _valueOf(burned, amountEth, lossShares);
     }
 
     /// @notice The loss waterfall for a loss of `amountEth` attributed to `operatorId`: its bond,
     /// then the VFP pool's backing of it, then the insurance fund; the rest is borne by all holders
     /// (it stays in the pool's reported loss). One event per layer. Oracle report only.
+    /// @dev The loss is converted once into csETH shares at the current rate (rounded up) and every
+    /// layer burns shares out of that one amount, so the layers' burns do not move each other's
+    /// price. Call it before the pool applies the report's balance drop: burning `L * S / T` shares
+    /// then leaves the rate exactly where it was (`(T - L) / (S - L * S / T) = T / S`).
     function coverLoss(uint256 operatorId, uint256 amountEth)
         external
         onlyRole(REPORTER_ROLE)
@@ -165,31 +173,39 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     {
         BondStorage storage $ = _s();
         _requireOperator($, operatorId);
-        uint256 remaining = amountEth;
+        uint256 lossShares = amountEth == 0 ? 0 : _sharesUp($.pool, amountEth);
+        uint256 remaining = lossShares;
+        uint256 burned;
 
-        c.fromBond = _takeFromBond($, operatorId, remaining);
-        remaining -= c.fromBond;
+        if (remaining != 0) {
+            burned = _burnBond($, operatorId, amountEth, remaining);
+            remaining -= burned;
+        }
+        c.fromBond = _valueOf(burned, amountEth, lossShares);
         emit LossLayerApplied(operatorId, LossLayer.Bond, c.fromBond);
 
         if (remaining != 0) {
-            c.fromVfp = $.vfpPool.absorbLoss(operatorId, remaining);
-            if (c.fromVfp > remaining) revert LayerOverpaid(LossLayer.Vfp, c.fromVfp, remaining);
-            remaining -= c.fromVfp;
+            uint256 paid = $.vfpPool.absorbLoss(operatorId, remaining);
+            if (paid > remaining) revert LayerOverpaid(LossLayer.Vfp, paid, remaining);
+            remaining -= paid;
+            burned += paid;
         }
+        c.fromVfp = _valueOf(burned, amountEth, lossShares) - c.fromBond;
         emit LossLayerApplied(operatorId, LossLayer.Vfp, c.fromVfp);
 
         if (remaining != 0) {
-            c.fromInsurance = $.insuranceFund.cover(remaining);
-            if (c.fromInsurance > remaining) {
-                revert LayerOverpaid(LossLayer.Insurance, c.fromInsurance, remaining);
-            }
-            remaining -= c.fromInsurance;
+            uint256 paid = $.insuranceFund.cover(remaining);
+            if (paid > remaining) revert LayerOverpaid(LossLayer.Insurance, paid, remaining);
+            remaining -= paid;
+            burned += paid;
         }
+        uint256 covered = _valueOf(burned, amountEth, lossShares);
+        c.fromInsurance = covered - c.fromBond - c.fromVfp;
         emit LossLayerApplied(operatorId, LossLayer.Insurance, c.fromInsurance);
 
-        c.uncovered = remaining;
-        emit LossLayerApplied(operatorId, LossLayer.Holders, remaining);
-        emit LossCovered(operatorId, amountEth, c.fromBond, c.fromVfp, c.fromInsurance, remaining);
+        c.uncovered = amountEth - covered;
+        emit LossLayerApplied(operatorId, LossLayer.Holders, c.uncovered);
+        emit LossCovered(operatorId, amountEth, c.fromBond, c.fromVfp, c.fromInsurance, c.uncovered);
     }
 
     // ================================================================== governance
@@ -315,25 +331,29 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
 
     // ================================================================== internals
 
-    function _takeFromBond(BondStorage storage $, uint256 operatorId, uint256 amountEth)
+    /// @dev Burns up to `shares` of the operator's own bond; returns the shares burned.
+    function _burnBond(BondStorage storage $, uint256 operatorId, uint256 amountEth, uint256 shares)
         internal
-        returns (uint256 covered)
+        returns (uint256 burned)
     {
         uint256 own = $.shares[operatorId];
-        if (amountEth == 0 || own == 0) return 0;
-        ICoverablePool pool = $.pool;
-        uint256 burn = _sharesUp(pool, amountEth);
-        if (burn >= own) {
-            burn = own;
-            uint256 value = pool.convertToAssets(own);
-            covered = value < amountEth ? value : amountEth;
-        } else {
-            covered = amountEth;
+        burned = shares < own ? shares : own;
+        if (burned == 0) return 0;
+        // safe: burned <= own and burned <= totalBondShares (the sum of all own shares)
+        unchecked {
+            $.shares[operatorId] = own - burned;
+            $.totalBondShares -= burned;
         }
-        $.shares[operatorId] = own - burn;
-        $.totalBondShares -= burn;
-        emit BondPenalized(operatorId, amountEth, covered, burn);
-        pool.burnSharesForCover(burn);
+        emit BondPenalized(operatorId, amountEth, _valueOf(burned, amountEth, shares), burned);
+        $.pool.burnSharesForCover(burned);
+    }
+
+    /// @dev ETH value of `burned` out of the `lossShares` that stand for `amountEth` (rounded down;
+    /// exactly `amountEth` when the whole loss is burned).
+    function _valueOf(uint256 burned, uint256 amountEth, uint256 lossShares) internal pure returns (uint256) {
+        if (burned == 0) return 0;
+        if (burned == lossShares) return amountEth;
+        return Math.mulDiv(burned, amountEth, lossShares);
     }
 
     function _claimable(BondStorage storage $, uint256 operatorId, IOperatorRegistry.OperatorInfo memory op)

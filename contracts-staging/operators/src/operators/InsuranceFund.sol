@@ -15,7 +15,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///   COVER_ROLE (the BondManager's loss waterfall). There is no withdrawal path: not for governance,
 ///   not for the guardian (a migration needs an upgrade through the timelock).
 /// - {cover} never reverts because the loss exceeds the fund: it burns at most the whole balance and
-///   returns what it covered, so it cannot block an oracle report.
+///   returns what it burned, so it cannot block an oracle report.
 /// - Coverage views are public: {fundValue} and {coverageRatioBps} (fund value / pool TVL).
 contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
     /// @notice Role of the loss waterfall (the BondManager).
@@ -25,7 +25,7 @@ contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
     /// @custom:storage-location erc7201:claystack.storage.InsuranceFund
     struct FundStorage {
         ICoverablePool pool;
-        uint256 totalCovered;
+        uint256 totalCoveredShares;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.InsuranceFund")) - 1)) & ~bytes32(uint256(0xff))
@@ -40,28 +40,16 @@ contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
         _grantRole(COVER_ROLE, coverer);
     }
 
-    /// @notice Covers up to `amountEth` of a loss by burning csETH (at most the whole fund); returns
-    /// the ETH covered. Loss waterfall only.
-    function cover(uint256 amountEth) external onlyRole(COVER_ROLE) nonReentrant returns (uint256 covered) {
+    /// @notice Covers a loss worth `shares` csETH by burning up to that many of the fund's shares
+    /// (at most the whole fund); returns the shares burned. Loss waterfall only.
+    function cover(uint256 shares) external onlyRole(COVER_ROLE) nonReentrant returns (uint256 burned) {
         FundStorage storage $ = _s();
         ICoverablePool pool = $.pool;
         uint256 balance = pool.balanceOf(address(this));
-        if (amountEth == 0 || balance == 0) {
-            emit LossCovered(amountEth, 0, 0);
-            return 0;
-        }
-        uint256 burn = pool.convertToShares(amountEth);
-        if (pool.convertToAssets(burn) < amountEth) ++burn;
-        if (burn >= balance) {
-            burn = balance;
-            uint256 value = pool.convertToAssets(balance);
-            covered = value < amountEth ? value : amountEth;
-        } else {
-            covered = amountEth;
-        }
-        $.totalCovered += covered;
-        emit LossCovered(amountEth, covered, burn);
-        pool.burnSharesForCover(burn);
+        burned = shares < balance ? shares : balance;
+        $.totalCoveredShares += burned;
+        emit LossCovered(shares, burned);
+        if (burned != 0) pool.burnSharesForCover(burned);
     }
 
     /// @notice csETH shares the fund holds.
@@ -81,9 +69,9 @@ contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
         return fundValue() * BPS / tvl;
     }
 
-    /// @notice ETH of losses the fund has covered so far.
-    function totalCovered() external view returns (uint256) {
-        return _s().totalCovered;
+    /// @notice csETH shares the fund has burned for losses so far.
+    function totalCoveredShares() external view returns (uint256) {
+        return _s().totalCoveredShares;
     }
 
     /// @notice The pool (csETH token).

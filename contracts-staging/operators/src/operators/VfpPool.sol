@@ -210,31 +210,22 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         emit OperatorReleased(operatorId, csShares);
     }
 
-    /// @notice Absorbs up to `amountEth` of a loss of `operatorId`, at most its backing, by burning
-    /// csETH into the pool; returns the ETH covered. The BondManager (loss waterfall) only.
-    function absorbLoss(uint256 operatorId, uint256 amountEth) external nonReentrant returns (uint256 covered) {
+    /// @notice Absorbs up to `csShares` of a loss of `operatorId` (the loss converted to csETH by the
+    /// waterfall), at most its backing, by burning them into the pool; returns the shares burned. The
+    /// BondManager (loss waterfall) only; never paused.
+    function absorbLoss(uint256 operatorId, uint256 csShares) external nonReentrant returns (uint256 burned) {
         VfpStorage storage $ = _s();
         if (msg.sender != address($.bondManager)) revert UnauthorizedCaller(msg.sender, address($.bondManager));
         uint256 backing = $.allocated[operatorId];
-        if (amountEth == 0 || backing == 0) {
-            emit LossAbsorbed(operatorId, amountEth, 0, 0);
-            return 0;
+        burned = csShares < backing ? csShares : backing;
+        // safe: burned <= allocated[operatorId] <= totalAllocated <= totalAssets
+        unchecked {
+            $.allocated[operatorId] = backing - burned;
+            $.totalAllocated -= burned;
+            $.totalAssets -= burned;
         }
-        ICoverablePool pool = $.pool;
-        uint256 burn = pool.convertToShares(amountEth);
-        if (pool.convertToAssets(burn) < amountEth) ++burn;
-        if (burn >= backing) {
-            burn = backing;
-            uint256 value = pool.convertToAssets(backing);
-            covered = value < amountEth ? value : amountEth;
-        } else {
-            covered = amountEth;
-        }
-        $.allocated[operatorId] = backing - burn;
-        $.totalAllocated -= burn;
-        $.totalAssets -= burn;
-        emit LossAbsorbed(operatorId, amountEth, covered, burn);
-        pool.burnSharesForCover(burn);
+        emit LossAbsorbed(operatorId, csShares, burned);
+        if (burned != 0) $.pool.burnSharesForCover(burned);
     }
 
     /// @notice Adds `csShares` csETH from the caller (the rewards distributor: the pool's share of
