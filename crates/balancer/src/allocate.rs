@@ -5,6 +5,10 @@
 //! 2^74 and every product below 2^128, so the `saturating_*` calls below never saturate: they are
 //! exact, like the checked `uint256` arithmetic of the contract.
 
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
+
 use crate::error::AllocationError;
 use crate::types::{
     Allocation, AllocationEntry, AllocationParams, BPS, MAX_REQUEST, MAX_SCORE, OperatorData,
@@ -41,21 +45,82 @@ struct Working {
     id: u64,
     active: u128,
     available: u128,
+    /// Deposits: `max(score, 1)`; exits: the raw score.
     score: u128,
+    /// Deposits: `score × min(available, K)`, kept up to date.
+    weight: u128,
     given: u64,
 }
 
 impl Working {
-    fn new(op: &OperatorData) -> Self {
+    fn new(op: &OperatorData, score: u64, saturation: u128) -> Self {
+        let available = u128::from(op.available_keys);
+        let score = u128::from(score);
         Self {
             id: op.id,
             active: op.active_validators.into(),
-            available: op.available_keys.into(),
-            score: op.score.into(),
+            available,
+            score,
+            weight: score.saturating_mul(available.min(saturation)),
             given: 0,
         }
     }
 }
+
+/// Heap order of eligible deposit candidates: the greatest comes first, i.e. the lowest
+/// `active / weight` (cross-multiplied), then the lowest id. A total order: ids are unique.
+#[derive(Debug)]
+struct ByRatio(Working);
+
+impl Ord for ByRatio {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let lhs = self.0.active.saturating_mul(other.0.weight);
+        let rhs = other.0.active.saturating_mul(self.0.weight);
+        rhs.cmp(&lhs).then(other.0.id.cmp(&self.0.id))
+    }
+}
+
+/// Heap order of candidates held back by the share cap: lowest active first, then lowest id.
+#[derive(Debug)]
+struct ByActive(Working);
+
+impl Ord for ByActive {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other.0.active.cmp(&self.0.active).then(other.0.id.cmp(&self.0.id))
+    }
+}
+
+/// Heap order of exit candidates: lowest score first, then most active, then lowest id.
+#[derive(Debug)]
+struct ByExit(Working);
+
+impl Ord for ByExit {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .0
+            .score
+            .cmp(&self.0.score)
+            .then(self.0.active.cmp(&other.0.active))
+            .then(other.0.id.cmp(&self.0.id))
+    }
+}
+
+macro_rules! order_by_cmp {
+    ($($t:ty),*) => {$(
+        impl PartialOrd for $t {
+            fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+        impl PartialEq for $t {
+            fn eq(&self, other: &Self) -> bool {
+                self.cmp(other) == Ordering::Equal
+            }
+        }
+        impl Eq for $t {}
+    )*};
+}
+order_by_cmp!(ByRatio, ByActive, ByExit);
 
 /// Allocates `n` new validators (deposits) to operators.
 ///
@@ -64,6 +129,9 @@ impl Working {
 /// the lowest `active / weight`, `weight = max(score, 1) × min(available, K)` (ties: lowest id).
 /// Eligible: active, target of its type > 0, keys available, `active < cap_absolute` and
 /// `10,000 × active ≤ cap_bps × total`. Stops early when nobody is eligible.
+///
+/// Per type, a heap of eligible operators and a heap of operators held back only by the share
+/// cap (released when `total` has grown enough): O((operators + n) × log(operators per type)).
 pub fn allocate_deposits(
     params: &AllocationParams,
     operators: &[OperatorData],
@@ -75,75 +143,72 @@ pub fn allocate_deposits(
     let cap_abs = u128::from(params.operator_cap_absolute);
     let saturation = u128::from(params.capacity_saturation);
 
-    let mut total: u128 = 0;
-    let mut type_active = PerType::<u128>::default();
-    let mut groups = PerType::<Vec<Working>>::default();
+    let (mut total, mut type_active) = totals(operators);
+    let mut eligible = PerType::<BinaryHeap<ByRatio>>::default();
+    let mut waiting = PerType::<BinaryHeap<ByActive>>::default();
     for op in operators {
         let active = u128::from(op.active_validators);
-        total = total.saturating_add(active);
-        let slot = type_active.get_mut(op.operator_type);
-        *slot = slot.saturating_add(active);
-        if op.is_active && op.available_keys > 0 && params.target_bps.of(op.operator_type) > 0 {
-            groups.get_mut(op.operator_type).push(Working::new(op));
+        if !op.is_active
+            || op.available_keys == 0
+            || params.target_bps.of(op.operator_type) == 0
+            || active >= cap_abs
+        {
+            continue; // can never become eligible during this call
+        }
+        let w = Working::new(op, op.score.max(1), saturation);
+        if active.saturating_mul(bps) > cap_bps.saturating_mul(total) {
+            waiting.get_mut(op.operator_type).push(ByActive(w));
+        } else {
+            eligible.get_mut(op.operator_type).push(ByRatio(w));
         }
     }
 
+    let mut done = Vec::new();
     let mut allocated: u64 = 0;
     while allocated < n {
-        let mut tried = PerType::<bool>::default();
-        let mut chosen = None;
-        loop {
-            let mut best: Option<(OperatorType, i128)> = None;
-            for t in OperatorType::ALL {
-                if *tried.get(t) || groups.get(t).is_empty() {
-                    continue;
-                }
-                let target = u128::from(params.target_bps.of(t));
-                let deficit = signed(target.saturating_mul(total.saturating_add(1)))
-                    .saturating_sub(signed(bps.saturating_mul(*type_active.get(t))));
-                if best.is_none_or(|(_, d)| deficit > d) {
-                    best = Some((t, deficit));
+        let cap_share = cap_bps.saturating_mul(total);
+        for t in OperatorType::ALL {
+            let wait = waiting.get_mut(t);
+            while wait.peek().is_some_and(|top| top.0.active.saturating_mul(bps) <= cap_share) {
+                if let Some(ByActive(w)) = wait.pop() {
+                    eligible.get_mut(t).push(ByRatio(w));
                 }
             }
-            let Some((t, _)) = best else { break };
-            let found = groups.get(t).iter().enumerate().fold(
-                None,
-                |best: Option<(usize, u128, u128)>, (i, c)| {
-                    if c.available == 0
-                        || c.active >= cap_abs
-                        || c.active.saturating_mul(bps) > cap_bps.saturating_mul(total)
-                    {
-                        return best;
-                    }
-                    let weight = c.score.max(1).saturating_mul(c.available.min(saturation));
-                    match best {
-                        Some((_, best_active, best_weight))
-                            if c.active.saturating_mul(best_weight)
-                                >= best_active.saturating_mul(weight) =>
-                        {
-                            best
-                        }
-                        _ => Some((i, c.active, weight)),
-                    }
-                },
-            );
-            if let Some((i, _, _)) = found {
-                chosen = Some((t, i));
-                break;
-            }
-            *tried.get_mut(t) = true;
         }
-        let Some((t, i)) = chosen else { break };
-        let Some(c) = groups.get_mut(t).get_mut(i) else { break };
+        let mut best: Option<(OperatorType, i128)> = None;
+        for t in OperatorType::ALL {
+            if eligible.get(t).is_empty() {
+                continue;
+            }
+            let target = u128::from(params.target_bps.of(t));
+            let deficit = signed(target.saturating_mul(total.saturating_add(1)))
+                .saturating_sub(signed(bps.saturating_mul(*type_active.get(t))));
+            if best.is_none_or(|(_, d)| deficit > d) {
+                best = Some((t, deficit));
+            }
+        }
+        let Some((t, _)) = best else { break };
+        let Some(mut top) = eligible.get_mut(t).peek_mut() else { break };
+        let c = &mut top.0;
         c.active = c.active.saturating_add(1);
         c.available = c.available.saturating_sub(1);
         c.given = c.given.saturating_add(1);
+        c.weight = c.score.saturating_mul(c.available.min(saturation));
         let slot = type_active.get_mut(t);
         *slot = slot.saturating_add(1);
         total = total.saturating_add(1);
         allocated = allocated.saturating_add(1);
+        if c.available == 0 || c.active >= cap_abs {
+            done.push(PeekMut::pop(top).0);
+        } else if c.active.saturating_mul(bps) > cap_bps.saturating_mul(total) {
+            let w = PeekMut::pop(top).0;
+            waiting.get_mut(t).push(ByActive(w));
+        }
+        // Otherwise dropping `top` sifts the (now later) operator down.
     }
-    Ok(collect(groups, allocated))
+    let rest = eligible.0.into_iter().flatten().map(|e| e.0);
+    let held = waiting.0.into_iter().flatten().map(|e| e.0);
+    Ok(collect(done.into_iter().chain(rest).chain(held), allocated))
 }
 
 /// Selects `m` validators to exit for withdrawal demand.
@@ -160,19 +225,13 @@ pub fn select_exits(
     validate(params, operators, m)?;
     let bps = u128::from(BPS);
 
-    let mut total: u128 = 0;
-    let mut type_active = PerType::<u128>::default();
-    let mut groups = PerType::<Vec<Working>>::default();
-    for op in operators {
-        let active = u128::from(op.active_validators);
-        total = total.saturating_add(active);
-        let slot = type_active.get_mut(op.operator_type);
-        *slot = slot.saturating_add(active);
-        if op.active_validators > 0 {
-            groups.get_mut(op.operator_type).push(Working::new(op));
-        }
+    let (mut total, mut type_active) = totals(operators);
+    let mut heaps = PerType::<BinaryHeap<ByExit>>::default();
+    for op in operators.iter().filter(|op| op.active_validators > 0) {
+        heaps.get_mut(op.operator_type).push(ByExit(Working::new(op, op.score, 0)));
     }
 
+    let mut done = Vec::new();
     let mut selected: u64 = 0;
     while selected < m {
         let mut best: Option<(OperatorType, i128)> = None;
@@ -188,36 +247,36 @@ pub fn select_exits(
             }
         }
         let Some((t, _)) = best else { break };
-        let found = groups.get(t).iter().enumerate().fold(
-            None,
-            |best: Option<(usize, u128, u128)>, (i, c)| {
-                if c.active == 0 {
-                    return best;
-                }
-                match best {
-                    Some((_, best_score, best_active))
-                        if c.score > best_score
-                            || (c.score == best_score && c.active <= best_active) =>
-                    {
-                        best
-                    }
-                    _ => Some((i, c.score, c.active)),
-                }
-            },
-        );
-        let Some((i, _, _)) = found else { break };
-        let Some(c) = groups.get_mut(t).get_mut(i) else { break };
+        let Some(mut top) = heaps.get_mut(t).peek_mut() else { break };
+        let c = &mut top.0;
         c.active = c.active.saturating_sub(1);
         c.given = c.given.saturating_add(1);
         let slot = type_active.get_mut(t);
         *slot = slot.saturating_sub(1);
         total = total.saturating_sub(1);
         selected = selected.saturating_add(1);
+        if c.active == 0 {
+            done.push(PeekMut::pop(top).0);
+        }
     }
-    Ok(collect(groups, selected))
+    let rest = heaps.0.into_iter().flatten().map(|e| e.0);
+    Ok(collect(done.into_iter().chain(rest), selected))
 }
 
-/// The checks of `AllocationLib._validate`, in the same order (so both reject with the same error).
+/// Active validators of the pool and per type.
+fn totals(operators: &[OperatorData]) -> (u128, PerType<u128>) {
+    let mut total: u128 = 0;
+    let mut type_active = PerType::<u128>::default();
+    for op in operators {
+        let active = u128::from(op.active_validators);
+        total = total.saturating_add(active);
+        let slot = type_active.get_mut(op.operator_type);
+        *slot = slot.saturating_add(active);
+    }
+    (total, type_active)
+}
+
+/// The checks of `AllocationLib._load`, in the same order (so both reject with the same error).
 fn validate(
     params: &AllocationParams,
     operators: &[OperatorData],
@@ -253,11 +312,8 @@ fn validate(
     Ok(())
 }
 
-fn collect(groups: PerType<Vec<Working>>, total: u64) -> Allocation {
-    let mut entries: Vec<AllocationEntry> = groups
-        .0
-        .into_iter()
-        .flatten()
+fn collect(operators: impl Iterator<Item = Working>, total: u64) -> Allocation {
+    let mut entries: Vec<AllocationEntry> = operators
         .filter(|c| c.given > 0)
         .map(|c| AllocationEntry { operator_id: c.id, count: c.given })
         .collect();
