@@ -53,7 +53,7 @@ struct Working {
 }
 
 impl Working {
-    fn new(op: &OperatorData, score: u64, saturation: u128) -> Self {
+    fn new(op: &OperatorData, score: u16, saturation: u128) -> Self {
         let available = u128::from(op.available_keys);
         let score = u128::from(score);
         Self {
@@ -295,8 +295,8 @@ fn validate(
         {
             return Err(AllocationError::UnsortedOperators { index, previous_id, id: op.id });
         }
-        if op.score > MAX_SCORE {
-            return Err(AllocationError::ScoreOutOfRange { id: op.id, score: op.score });
+        if u64::from(op.score) > MAX_SCORE {
+            return Err(AllocationError::ScoreOutOfRange { id: op.id, score: op.score.into() });
         }
         let count = counts.get_mut(op.operator_type);
         *count = count.saturating_add(1);

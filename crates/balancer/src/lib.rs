@@ -28,3 +28,6 @@ pub use types::{
     MAX_OPERATORS_PER_TYPE, MAX_REQUEST, MAX_SCORE, MIN_OPERATOR_CAP_BPS, OperatorData,
     OperatorType, TargetShares,
 };
+
+#[cfg(test)]
+mod tests;

@@ -150,7 +150,7 @@ pub struct OperatorData {
     /// Keys that are vetted, undeposited and covered by free bond.
     pub available_keys: u64,
     /// Performance score in bps, 0..=10,000.
-    pub score: u64,
+    pub score: u16,
 }
 
 /// Validators given to (or taken from) one operator.

@@ -32,7 +32,7 @@ struct VectorCase {
     is_active: Vec<u8>,
     active: Vec<u64>,
     available: Vec<u64>,
-    scores: Vec<u64>,
+    scores: Vec<u16>,
     n: u64,
     deposit_ids: Vec<u64>,
     deposit_counts: Vec<u64>,

@@ -204,7 +204,7 @@ pub(crate) fn random_operators(rng: &mut SplitMix64, count: usize) -> Vec<Operat
                 is_active: rng.range(0, 5) != 0,
                 active_validators: rng.range(0, spread),
                 available_keys: if rng.range(0, 4) == 0 { 0 } else { rng.range(1, 80) },
-                score,
+                score: u16::try_from(score).unwrap(),
             }
         })
         .collect()
