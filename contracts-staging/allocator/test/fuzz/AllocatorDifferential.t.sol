@@ -32,6 +32,7 @@ abstract contract ReferenceModel {
                 }
                 if (!any) continue;
                 int256 deficit =
+                // forge-lint: disable-next-line(unsafe-typecast) -- values are below 2^90 (uint64 inputs)
                     int256(uint256(p.targetBps[t]) * (total + 1)) - int256(BPS * _typeActive(ops, t));
                 if (!found || deficit > bestDeficit) (found, bestType, bestDeficit) = (true, t, deficit);
             }
@@ -62,6 +63,7 @@ abstract contract ReferenceModel {
             for (uint256 t; t < 4; ++t) {
                 uint256 active = _typeActive(ops, t);
                 if (active == 0) continue;
+                // forge-lint: disable-next-line(unsafe-typecast) -- values are below 2^90 (uint64 inputs)
                 int256 surplus = int256(BPS * active) - int256(uint256(p.targetBps[t]) * (total - 1));
                 if (!found || surplus > bestSurplus) (found, bestType, bestSurplus) = (true, t, surplus);
             }
@@ -171,6 +173,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
             (a, b) = a > b ? (b, a) : (a, b);
             (b, c) = b > c ? (c, b) : (b, c);
             (a, b) = a > b ? (b, a) : (a, b);
+            // forge-lint: disable-next-line(unsafe-typecast) -- a <= b <= c <= 10,000
             p.targetBps = [uint16(a), uint16(b - a), uint16(c - b), uint16(10_000 - c)];
             p.operatorCapBps = _rand(seed, 4, 0, 1) == 0 ? 10_000 : uint16(_rand(seed, 5, 100, 10_000));
             p.operatorCapAbsolute =
@@ -203,6 +206,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
                 isActive: _rand(seed, salt + 4, 0, 4) != 0,
                 activeValidators: uint64(_rand(seed, salt + 5, 0, spread)),
                 availableKeys: _rand(seed, salt + 6, 0, 3) == 0 ? 0 : uint64(_rand(seed, salt + 7, 1, 80)),
+                // forge-lint: disable-next-line(unsafe-typecast) -- score <= 10,000
                 score: uint16(score)
             });
         }

@@ -427,6 +427,23 @@ contract AllocatorDepositTest is AllocatorFixture {
         _assertAllocation(allocator.allocateDeposits(ops, 1), _ids(1), _counts(1));
     }
 
+    function test_allocateDeposits_ShareCappedOperatorReturnsWhenPoolGrows() public {
+        _add(1, PRO, true, 25, 100, 10_000);
+        _add(2, PRO, true, 25, 100, 1000);
+        _add(3, PRO, true, 25, 100, 1000);
+        _add(4, PRO, true, 25, 100, 1000);
+        // Each receiver goes to 26 of 101..103 (over 25 %) and waits; at 104 all are back.
+        uint256[] memory ones = new uint256[](4);
+        uint64[] memory all = new uint64[](4);
+        for (uint256 i; i < 4; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- i < 4
+            (ones[i], all[i]) = (1, uint64(i + 1));
+        }
+        _assertAllocation(allocator.allocateDeposits(ops, 4), all, ones);
+        ones[0] = 2;
+        _assertAllocation(allocator.allocateDeposits(ops, 5), all, ones);
+    }
+
     function test_allocateDeposits_FallsBackWhenTypeHasNoEligibleOperator() public {
         vm.prank(timelock);
         allocator.setOperatorCap(10_000, 5);

@@ -67,6 +67,9 @@ interface Vm {
         external
         returns (string memory json);
     function writeJson(string calldata json, string calldata path) external;
+    function serializeAddress(string calldata objectKey, string calldata valueKey, address[] calldata values)
+        external
+        returns (string memory json);
     function writeFile(string calldata path, string calldata data) external;
 
     // Scripts and environment variables
@@ -74,10 +77,12 @@ interface Vm {
     function stopBroadcast() external;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function envOr(string calldata name, address defaultValue) external view returns (address value);
-    function envOr(string calldata name, string calldata defaultValue)
+    function envOr(string calldata name, string calldata defaultValue) external view returns (string memory value);
+    function envOr(string calldata name, string calldata delim, address[] calldata defaultValue)
         external
         view
-        returns (string memory value);
+        returns (address[] memory value);
+    function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
     function toString(uint256 value) external pure returns (string memory);
     function toString(address value) external pure returns (string memory);
     function toString(bytes calldata value) external pure returns (string memory);
@@ -91,6 +96,7 @@ interface Vm {
     function assertEq(bytes32 left, bytes32 right, string calldata error) external pure;
     function assertEq(bytes calldata left, bytes calldata right, string calldata error) external pure;
     function assertEq(bool left, bool right, string calldata error) external pure;
+    function assertEq(string calldata left, string calldata right, string calldata error) external pure;
     function assertNotEq(uint256 left, uint256 right, string calldata error) external pure;
     function assertGt(uint256 left, uint256 right, string calldata error) external pure;
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
