@@ -4,7 +4,7 @@
 
 use claystack_dvt::Signature;
 use claystack_dvt::cluster::ClusterDescription;
-use claystack_dvt::request::{BuiltinEvaluator, RequestEvaluator};
+use claystack_dvt::request::{RequestEvaluator, SignerEvaluator};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -120,6 +120,8 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
             .arg(format!("127.0.0.1:{front_port}"))
             .arg("--cluster")
             .arg(dir.join("cluster.json"))
+            .arg("--slashing-db")
+            .arg(tmp.path().join("front.sqlite"))
             .env("CLAYSTACK_DVT_NODE_TOKEN", "test-token")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -130,7 +132,7 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     for url in nodes.iter().chain(std::iter::once(&front)) {
         wait_up(&http, url).await;
     }
-    let evaluator = BuiltinEvaluator { genesis_fork_version: description.genesis_fork_version };
+    let evaluator = SignerEvaluator { spec: description.network_spec().unwrap() };
     let sign = |body: serde_json::Value| {
         let http = http.clone();
         let url = format!("{front}/api/v1/eth2/sign/{}", group.to_hex());
@@ -149,6 +151,11 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     assert_eq!(resp.status(), 200);
     check(resp.json().await.unwrap(), &body);
 
+    // A double vote is refused (412), as by a single-key signer.
+    let mut double = attestation(0, 1);
+    double["attestation"]["beacon_block_root"] = format!("0x{}", "bb".repeat(32)).into();
+    assert_eq!(sign(double).await.status(), 412);
+
     // Kill node 2: 3 of 4 remain, signing still works.
     procs.0[1].kill().unwrap();
     procs.0[1].wait().unwrap();
@@ -164,8 +171,9 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     let resp = sign(attestation(2, 3)).await;
     assert_eq!(resp.status(), 503);
     let err: serde_json::Value = resp.json().await.unwrap();
-    let msg = err["error"].as_str().unwrap();
-    assert!(msg.starts_with("cluster unavailable"), "{msg}");
+    assert_eq!(err["code"], 503);
+    let msg = err["message"].as_str().unwrap();
+    assert!(msg.contains("cluster unavailable"), "{msg}");
     assert!(msg.contains("node 2: unreachable") && msg.contains("node 4: unreachable"), "{msg}");
     assert!(started.elapsed() < Duration::from_secs(5));
 

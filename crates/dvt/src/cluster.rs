@@ -144,6 +144,22 @@ impl ClusterDescription {
         Ok(set)
     }
 
+    /// The network parameters signing roots depend on; the network must be known by name and
+    /// its genesis fork version must match the description's.
+    pub fn network_spec(&self) -> Result<claystack_signer::NetworkSpec, ClusterError> {
+        let spec = claystack_signer::NetworkSpec::by_name(&self.network).ok_or_else(|| {
+            ClusterError::Inconsistent(format!("unknown network {:?}", self.network))
+        })?;
+        if spec.genesis_fork_version != self.genesis_fork_version {
+            return Err(ClusterError::Inconsistent(format!(
+                "genesis fork version {} is not {}'s",
+                hexutil::encode_prefixed(self.genesis_fork_version),
+                self.network
+            )));
+        }
+        Ok(spec)
+    }
+
     /// The member with this index.
     pub fn member(&self, index: ShareIndex) -> Option<&Member> {
         self.members.iter().find(|m| m.index == index)

@@ -6,18 +6,31 @@
 
 use crate::bls::{PublicKey, Signature};
 use crate::cluster::{ClusterDescription, ClusterError};
-use crate::node::{ErrorBody, PARTIAL_SIGN_PATH, PartialResponse, authorized};
+use crate::node::{ErrorBody, PARTIAL_SIGN_PATH, PartialResponse};
 use crate::request::{RequestError, RequestEvaluator};
 use crate::threshold::{PartialSignature, PublicKeySet, combine_partials};
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use claystack_consensus::Root;
+use claystack_signer::{BackendError, NetworkSpec, SignerState, SigningBackend};
+use claystack_slashing::SlashingDatabase;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
+
+/// Largest request body the front buffers (the signer's own limit).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+tokio::task_local! {
+    /// The typed request body of the HTTP request being served, for [`FrontBackend`]: the
+    /// signer's router hands a backend only the signing root, but nodes must receive the whole
+    /// typed request to recompute that root and check their own slashing databases.
+    static REQUEST_BODY: Bytes;
+}
 
 /// Why the front could not produce a group signature.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,32 +63,17 @@ pub enum FrontError {
         /// What went wrong with the other nodes.
         detail: String,
     },
-    /// The caller did not present the API token.
-    #[error("missing or wrong bearer token")]
-    Unauthorized,
+    /// The signing root computed by the HTTP layer differs from the front's (a bug).
+    #[error("signing root disagreement between the http layer and the cluster front")]
+    RootDisagreement,
+    /// The backend was called without the typed request in scope (only [`front_router`]
+    /// provides it).
+    #[error("the cluster front signs typed requests only, through its http router")]
+    NoTypedRequest,
     /// Valid partials combined into an invalid signature (a bug; never returned to clients as
     /// a signature).
     #[error("combined signature does not verify under the group key")]
     Combination,
-}
-
-impl FrontError {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::UnknownKey(_) => StatusCode::NOT_FOUND,
-            Self::Request(_) => StatusCode::BAD_REQUEST,
-            Self::Slashable { .. } => StatusCode::PRECONDITION_FAILED,
-            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Combination => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl IntoResponse for FrontError {
-    fn into_response(self) -> Response {
-        (self.status(), axum::Json(ErrorBody { error: self.to_string() })).into_response()
-    }
 }
 
 /// Settings of the front.
@@ -129,8 +127,13 @@ impl Front {
         vec![self.set.group_public_key]
     }
 
-    /// Signs a Web3Signer request body for `pubkey` with the cluster.
-    pub async fn sign(&self, pubkey: &PublicKey, body: Bytes) -> Result<Signature, FrontError> {
+    /// Signs a Web3Signer request body for `pubkey` with the cluster; returns the group
+    /// signature and the signing root it is over.
+    pub async fn sign(
+        &self,
+        pubkey: &PublicKey,
+        body: Bytes,
+    ) -> Result<(Signature, Root), FrontError> {
         if *pubkey != self.set.group_public_key {
             return Err(FrontError::UnknownKey(pubkey.to_hex()));
         }
@@ -197,7 +200,7 @@ impl Front {
             if !self.set.group_public_key.verify(&root, &sig) {
                 return Err(FrontError::Combination);
             }
-            return Ok(sig);
+            return Ok((sig, root));
         }
         if let Some(first) = refusals.first() {
             return Err(FrontError::Slashable { refusals: refusals.len(), detail: first.clone() });
@@ -237,58 +240,92 @@ async fn call_node(req: reqwest::RequestBuilder) -> NodeOutcome {
     }
 }
 
-#[derive(Clone)]
-struct FrontState {
-    front: Arc<Front>,
-    token: Option<Arc<str>>,
-}
+/// The front as a [`SigningBackend`] of `claystack-signer`, so that its HTTP surface is the
+/// remote signer's own (same routes, status codes, error bodies and authentication).
+#[derive(Debug, Clone)]
+pub struct FrontBackend(Arc<Front>);
 
-/// The Web3Signer-compatible HTTP API of the cluster: `GET /upcheck`,
-/// `GET /api/v1/eth2/publicKeys`, `POST /api/v1/eth2/sign/{identifier}` (JSON
-/// `{"signature": …}` when the client accepts `application/json`, the bare hex signature as
-/// `text/plain` otherwise). With `api_token`, signing requests must carry that bearer token.
-pub fn front_router(front: Arc<Front>, api_token: Option<String>) -> Router {
-    let state = FrontState { front, token: api_token.map(Arc::from) };
-    Router::new()
-        .route("/upcheck", get(|| async { "OK" }))
-        .route("/api/v1/eth2/publicKeys", get(public_keys))
-        .route("/api/v1/eth2/sign/{identifier}", post(sign))
-        .with_state(state)
-}
-
-async fn public_keys(State(state): State<FrontState>) -> axum::Json<Vec<String>> {
-    axum::Json(state.front.public_keys().iter().map(PublicKey::to_hex).collect())
-}
-
-async fn sign(
-    State(state): State<FrontState>,
-    Path(identifier): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, FrontError> {
-    if !authorized(&headers, state.token.as_deref()) {
-        return Err(FrontError::Unauthorized);
+impl FrontBackend {
+    /// Wraps a front.
+    pub fn new(front: Front) -> Self {
+        Self(Arc::new(front))
     }
-    let pk =
-        PublicKey::from_hex(&identifier).map_err(|_| FrontError::UnknownKey(identifier.clone()))?;
-    let sig = state.front.sign(&pk, body).await?;
-    let wants_json = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    Ok(if wants_json {
-        axum::Json(serde_json::json!({ "signature": sig.to_hex() })).into_response()
-    } else {
-        ([(header::CONTENT_TYPE, "text/plain")], sig.to_hex()).into_response()
-    })
+
+    /// The front.
+    pub fn front(&self) -> &Front {
+        &self.0
+    }
 }
 
-/// Serves the front's Web3Signer API on `listener` until `shutdown` completes.
+fn unavailable(e: FrontError) -> BackendError {
+    BackendError::Unavailable(Box::new(e))
+}
+
+impl SigningBackend for FrontBackend {
+    fn public_keys(&self) -> Vec<[u8; 48]> {
+        self.0.public_keys().iter().map(PublicKey::to_bytes).collect()
+    }
+
+    async fn sign(&self, pubkey: &[u8; 48], signing_root: Root) -> Result<[u8; 96], BackendError> {
+        let body = REQUEST_BODY
+            .try_with(Bytes::clone)
+            .map_err(|_| unavailable(FrontError::NoTypedRequest))?;
+        let pk = PublicKey::from_bytes(pubkey).map_err(|_| BackendError::UnknownKey(*pubkey))?;
+        let (sig, root) = self.0.sign(&pk, body).await.map_err(|e| match e {
+            FrontError::UnknownKey(_) => BackendError::UnknownKey(*pubkey),
+            other => unavailable(other),
+        })?;
+        if root != signing_root {
+            return Err(unavailable(FrontError::RootDisagreement));
+        }
+        Ok(sig.to_bytes())
+    }
+}
+
+/// The signer state of a front: with `slashing`, the front itself refuses slashable requests
+/// (HTTP 412) before fanning out, on top of every node's own database; without it, node
+/// refusals surface as 503 with their reason. `api_token` is the bearer token validator
+/// clients must present.
+pub fn front_state(
+    front: Front,
+    spec: NetworkSpec,
+    slashing: Option<Arc<SlashingDatabase>>,
+    api_token: Option<String>,
+) -> Result<Arc<SignerState<FrontBackend>>, claystack_slashing::Error> {
+    let backend = FrontBackend::new(front);
+    let state = match slashing {
+        Some(db) => SignerState::new(backend, db, spec)?,
+        None => SignerState::without_slashing_protection(backend, spec),
+    };
+    Ok(Arc::new(state.with_auth_token(api_token)))
+}
+
+/// The Web3Signer-compatible HTTP API of the cluster: `claystack-signer`'s router over a
+/// [`FrontBackend`], with a layer that keeps the typed request body in scope for the backend.
+pub fn front_router(state: Arc<SignerState<FrontBackend>>) -> Router {
+    claystack_signer::router(state).layer(middleware::from_fn(keep_body))
+}
+
+async fn keep_body(request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        let status = StatusCode::PAYLOAD_TOO_LARGE;
+        let body =
+            serde_json::json!({ "code": status.as_u16(), "message": "request body too large" });
+        return (status, axum::Json(body)).into_response();
+    };
+    let request = Request::from_parts(parts, Body::from(bytes.clone()));
+    REQUEST_BODY.scope(bytes, next.run(request)).await
+}
+
+/// Serves the front's Web3Signer API on `listener` until `shutdown` completes. Refuses a
+/// non-loopback address without an API token.
 pub async fn serve_front(
     listener: tokio::net::TcpListener,
-    front: Arc<Front>,
-    api_token: Option<String>,
+    state: Arc<SignerState<FrontBackend>>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, front_router(front, api_token)).with_graceful_shutdown(shutdown).await
+) -> Result<(), claystack_signer::ServeError> {
+    claystack_signer::check_bind(listener.local_addr()?, state.auth_token())?;
+    axum::serve(listener, front_router(state)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
 }

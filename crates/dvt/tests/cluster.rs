@@ -9,13 +9,14 @@ use claystack_dvt::cluster::{
     ClusterDescription, CreateParams, CreatedCluster, KeyGenMethod, create_with_dkg,
     create_with_split,
 };
-use claystack_dvt::front::{Front, FrontConfig, front_router};
+use claystack_dvt::front::{Front, FrontConfig, front_router, front_state};
 use claystack_dvt::node::{Node, node_router};
-use claystack_dvt::request::BuiltinEvaluator;
+use claystack_dvt::request::SignerEvaluator;
 use claystack_dvt::threshold::ShareIndex;
 use claystack_dvt::{PublicKey, SecretKey, Signature};
 use claystack_keys::WithdrawalCredentials;
 use claystack_keys::deposit::{DepositMessage, DepositNetwork};
+use claystack_signer::NetworkSpec;
 use claystack_slashing::SlashingDatabase;
 use rand::{SeedableRng, rngs::StdRng};
 use std::sync::Arc;
@@ -40,8 +41,8 @@ fn params(addresses: Vec<String>, threshold: usize) -> CreateParams {
     }
 }
 
-fn evaluator() -> Box<BuiltinEvaluator> {
-    Box::new(BuiltinEvaluator { genesis_fork_version: [1, 1, 0x70, 0] })
+fn evaluator() -> Box<SignerEvaluator> {
+    Box::new(SignerEvaluator { spec: NetworkSpec::HOLESKY })
 }
 
 fn attestation(source: u64, target: u64, block_root: u8) -> serde_json::Value {
@@ -82,10 +83,13 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// Starts nodes on `listeners` and a front; `front_db` gives the front its own slashing
+    /// database.
     async fn start(
         created: CreatedCluster,
         listeners: Vec<TcpListener>,
         timeout: Duration,
+        front_db: bool,
     ) -> Self {
         let mut nodes = Vec::new();
         for (share, listener) in created.shares.iter().zip(listeners) {
@@ -109,7 +113,9 @@ impl Cluster {
         .unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let front_url = format!("http://{}", listener.local_addr().unwrap());
-        let app = front_router(Arc::new(front), None);
+        let db = front_db.then(|| Arc::new(SlashingDatabase::open_in_memory().unwrap()));
+        let state = front_state(front, NetworkSpec::HOLESKY, db, None).unwrap();
+        let app = front_router(state);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Cluster { created, nodes, front_url, http: reqwest::Client::new() }
     }
@@ -153,7 +159,7 @@ async fn three_of_four_survives_one_node_down_and_fails_cleanly_with_two() {
     let (ls, addrs) = listeners(4).await;
     let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(1)).unwrap();
     assert_eq!(created.description.key_generation.method, KeyGenMethod::Dkg);
-    let cluster = Cluster::start(created, ls, Duration::from_secs(2)).await;
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2), false).await;
 
     // Web3Signer surface.
     let up = cluster.http.get(format!("{}/upcheck", cluster.front_url)).send().await.unwrap();
@@ -198,9 +204,10 @@ async fn three_of_four_survives_one_node_down_and_fails_cleanly_with_two() {
     let resp = cluster.sign(&attestation(3, 4, 1)).await;
     assert_eq!(resp.status(), 503);
     let err: serde_json::Value = resp.json().await.unwrap();
-    let msg = err["error"].as_str().unwrap();
+    assert_eq!(err["code"], 503);
+    let msg = err["message"].as_str().unwrap();
     // The front fails fast once the threshold is out of reach, naming the unreachable nodes.
-    assert!(msg.starts_with("cluster unavailable"), "{msg}");
+    assert!(msg.contains("cluster unavailable"), "{msg}");
     assert!(msg.contains("of 3 required partial signatures"), "{msg}");
     assert!(msg.contains("node 2: unreachable") && msg.contains("node 4: unreachable"), "{msg}");
     assert!(started.elapsed() < Duration::from_secs(4));
@@ -210,14 +217,16 @@ async fn three_of_four_survives_one_node_down_and_fails_cleanly_with_two() {
 async fn slashable_requests_and_bad_requests_are_refused() {
     let (ls, addrs) = listeners(4).await;
     let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(2)).unwrap();
-    let cluster = Cluster::start(created, ls, Duration::from_secs(2)).await;
+    // The front keeps its own slashing database too: it answers 412 as a single signer would.
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2), true).await;
     cluster.sign_ok(0, 10, 1).await;
     // Double vote: same target, different block root.
     let resp = cluster.sign(&attestation(0, 10, 9)).await;
     assert_eq!(resp.status(), 412, "{}", resp.text().await.unwrap());
-    // Surround vote.
+    // The very same attestation again is harmless.
     let resp = cluster.sign(&attestation(0, 10, 1)).await;
     assert_eq!(resp.status(), 200);
+    // Surround vote.
     cluster.sign_ok(4, 11, 1).await;
     let resp = cluster.sign(&attestation(3, 12, 1)).await;
     assert_eq!(resp.status(), 412);
@@ -233,6 +242,39 @@ async fn slashable_requests_and_bad_requests_are_refused() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_enforce_slashing_protection_on_their_own() {
+    let (ls, addrs) = listeners(4).await;
+    let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(12)).unwrap();
+    // No database at the front: only the nodes' own databases stand in the way.
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2), false).await;
+    cluster.sign_ok(0, 10, 1).await;
+    let resp = cluster.sign(&attestation(0, 10, 9)).await;
+    assert_eq!(resp.status(), 503);
+    let msg = resp.text().await.unwrap();
+    assert!(msg.contains("slashing protection refused by"), "{msg}");
+    // A node asked directly refuses with 412 and never signs a partial.
+    let node = &cluster.created.description.members[0].address;
+    let resp = cluster
+        .http
+        .post(format!("{node}/dvt/v1/partial/{}", cluster.group().to_hex()))
+        .bearer_auth("node-token")
+        .json(&attestation(0, 10, 7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 412);
+    // Without the token the node does not even look at the request.
+    let resp = cluster
+        .http
+        .post(format!("{node}/dvt/v1/partial/{}", cluster.group().to_hex()))
+        .json(&attestation(6, 20, 1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +304,7 @@ async fn a_lying_node_is_excluded_and_a_silent_one_times_out() {
     let mut created = created;
     let impostor_share = created.shares.pop().unwrap();
     assert_eq!(impostor_share.index().get(), shares as u64);
-    let cluster = Cluster::start(created, ls, Duration::from_millis(800)).await;
+    let cluster = Cluster::start(created, ls, Duration::from_millis(800), false).await;
     cluster.sign_ok(0, 1, 1).await;
 
     // With an honest node down, the liar cannot make up the threshold: 503 after the timeout.
@@ -288,7 +330,7 @@ async fn a_hanging_node_is_cut_off_by_the_timeout() {
         }),
     );
     tokio::spawn(async move { axum::serve(hang, app).await.unwrap() });
-    let cluster = Cluster::start(created, ls, Duration::from_millis(500)).await;
+    let cluster = Cluster::start(created, ls, Duration::from_millis(500), false).await;
     // Three honest nodes: the hanging one does not hold the answer back (a 200 means it came
     // before the 500 ms deadline).
     cluster.sign_ok(0, 1, 1).await;

@@ -16,9 +16,9 @@ use claystack_dvt::cluster::{
     write_cluster_dir,
 };
 use claystack_dvt::export::{self, OBOL_GAPS, SSV_GAPS};
-use claystack_dvt::front::{Front, FrontConfig, serve_front};
+use claystack_dvt::front::{Front, FrontConfig, front_state, serve_front};
 use claystack_dvt::node::{Node, serve_node};
-use claystack_dvt::request::BuiltinEvaluator;
+use claystack_dvt::request::SignerEvaluator;
 use claystack_dvt::threshold::ShareIndex;
 use claystack_keys::deposit::{DepositDataJson, DepositNetwork, parse_execution_address};
 use claystack_keys::{Kdf, WithdrawalCredentials};
@@ -134,9 +134,13 @@ pub(crate) struct SignerArgs {
     /// Bearer token presented to the nodes.
     #[arg(long, env = "CLAYSTACK_DVT_NODE_TOKEN", hide_env_values = true)]
     node_token: Option<String>,
-    /// Bearer token validator clients must present (recommended off loopback).
+    /// Bearer token validator clients must present (required off loopback).
     #[arg(long, env = "CLAYSTACK_DVT_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// The front's own slashing-protection database (optional: every node keeps its own; with
+    /// it, slashable requests are refused with 412 before any node is asked).
+    #[arg(long, env = "CLAYSTACK_DVT_FRONT_SLASHING_DB")]
+    slashing_db: Option<PathBuf>,
 }
 
 /// Export formats.
@@ -194,8 +198,8 @@ fn read_secret_file(path: &Path) -> eyre::Result<Zeroizing<String>> {
     Ok(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
-fn evaluator(d: &ClusterDescription) -> Box<BuiltinEvaluator> {
-    Box::new(BuiltinEvaluator { genesis_fork_version: d.genesis_fork_version })
+fn evaluator(d: &ClusterDescription) -> eyre::Result<Box<SignerEvaluator>> {
+    Ok(Box::new(SignerEvaluator { spec: d.network_spec()? }))
 }
 
 fn now_unix() -> u64 {
@@ -305,7 +309,7 @@ async fn node(args: NodeArgs) -> eyre::Result<()> {
         .wrap_err_with(|| format!("load share from {}", args.keystore.display()))?;
     let slashing = SlashingDatabase::open(&args.slashing_db)
         .wrap_err_with(|| format!("open slashing database {}", args.slashing_db.display()))?;
-    let ev = evaluator(&description);
+    let ev = evaluator(&description)?;
     let node = Node::new(description, share, slashing, ev)?;
     let listen = match args.listen {
         Some(l) => l,
@@ -327,7 +331,8 @@ async fn node(args: NodeArgs) -> eyre::Result<()> {
 
 async fn signer(args: SignerArgs) -> eyre::Result<()> {
     let description = ClusterDescription::read(&args.cluster)?;
-    let ev = evaluator(&description);
+    let spec = description.network_spec()?;
+    let ev = evaluator(&description)?;
     let front = Front::new(
         description,
         ev,
@@ -336,16 +341,25 @@ async fn signer(args: SignerArgs) -> eyre::Result<()> {
             node_token: args.node_token,
         },
     )?;
+    let keys = front.public_keys();
+    let slashing = match &args.slashing_db {
+        Some(path) => Some(Arc::new(
+            SlashingDatabase::open(path)
+                .wrap_err_with(|| format!("open slashing database {}", path.display()))?,
+        )),
+        None => None,
+    };
+    let state = front_state(front, spec, slashing, args.api_token)?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .wrap_err_with(|| format!("listen on {}", args.listen))?;
     tracing::info!(
         target: "dvt::front",
         addr = %listener.local_addr()?,
-        keys = ?front.public_keys(),
+        keys = ?keys,
         "signing front ready"
     );
-    serve_front(listener, Arc::new(front), args.api_token, shutdown_signal()).await?;
+    serve_front(listener, state, shutdown_signal()).await?;
     Ok(())
 }
 
