@@ -30,6 +30,8 @@ interface IVfpPool {
     }
 
     error ZeroAmount();
+    /// @notice Deposits below `minimum` csETH shares are refused (dust keeps VEF shares coarse).
+    error DepositTooSmall(uint256 csShares, uint256 minimum);
     /// @notice The deposit would mint no VEF shares.
     error ZeroVefShares(uint256 csShares);
     /// @notice The operator's score is below the funding threshold.

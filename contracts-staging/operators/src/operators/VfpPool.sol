@@ -41,6 +41,8 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     uint256 public constant VIRTUAL_SHARES = 1e3;
     /// @notice Virtual csETH assets of the inflation-attack defence.
     uint256 public constant VIRTUAL_ASSETS = 1;
+    /// @notice Smallest deposit, in csETH shares.
+    uint256 public constant MIN_DEPOSIT = 1e15;
     uint256 internal constant BPS = 10_000;
     /// @notice Hard bounds.
     uint256 public constant MAX_REWARD_SHARE_BPS = 5000;
@@ -298,6 +300,7 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     // ================================================================== internals
 
     function _mintVef(VfpStorage storage $, address receiver, uint256 cs) internal returns (uint256 vef) {
+        if (cs < MIN_DEPOSIT) revert DepositTooSmall(cs, MIN_DEPOSIT);
         vef = _toVef($, cs);
         if (vef == 0) revert ZeroVefShares(cs);
         $.totalAssets += cs;

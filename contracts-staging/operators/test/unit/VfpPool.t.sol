@@ -103,6 +103,12 @@ contract VfpPoolTest is OperatorsFixture {
         vm.assertEq(pool.balanceOf(carol), 0, "pulled");
     }
 
+    function test_depositEth_RevertWhen_Dust() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.DepositTooSmall.selector, 1e15 - 1, 1e15));
+        vm.prank(carol);
+        vfp.depositEth{value: 1e15 - 1}(carol);
+    }
+
     function test_depositShares_RevertWhen_Zero() public {
         vm.expectRevert(IVfpPool.ZeroAmount.selector);
         vm.prank(carol);
