@@ -412,7 +412,8 @@ impl Keystore {
     pub fn decrypt(&self, password: &str) -> Result<SecretKey, KeystoreError> {
         let bytes = self.decrypt_bytes(password)?;
         let sk = SecretKey::from_bytes(&bytes)?;
-        if let Some(pk) = &self.pubkey {
+        // Some tools write an empty `pubkey`; treat it as absent.
+        if let Some(pk) = self.pubkey.as_deref().filter(|p| !p.is_empty()) {
             let stated = decode_fixed::<48>("pubkey", pk)?;
             if stated != sk.public_key() {
                 return Err(KeystoreError::PubkeyMismatch);

@@ -78,10 +78,6 @@ impl Language {
         Self::ALL.into_iter().find(|l| l.name() == name)
     }
 
-    const fn slot(self) -> usize {
-        self as usize
-    }
-
     fn bip39(self) -> bip39::Language {
         match self {
             Self::English => bip39::Language::English,
@@ -97,10 +93,9 @@ impl Language {
         }
     }
 
-    /// The NFKD-normalised word list.
+    /// The NFKD-normalised word list, built on first use.
     fn words(self) -> &'static WordList {
-        static LISTS: [OnceLock<WordList>; 10] = [const { OnceLock::new() }; 10];
-        let build = || {
+        self.cell().get_or_init(|| {
             let words: Vec<String> =
                 self.bip39().word_list().iter().map(|w| w.nfkd().collect()).collect();
             let index = words
@@ -109,11 +104,31 @@ impl Language {
                 .filter_map(|(i, w)| Some((w.clone(), u16::try_from(i).ok()?)))
                 .collect();
             WordList { words, index }
-        };
-        match LISTS.get(self.slot()) {
-            Some(cell) => cell.get_or_init(build),
-            // Unreachable: `slot` is below `ALL.len()`; a fresh list keeps this total.
-            None => Box::leak(Box::new(build())),
+        })
+    }
+
+    fn cell(self) -> &'static OnceLock<WordList> {
+        static ENGLISH: OnceLock<WordList> = OnceLock::new();
+        static CHINESE_SIMPLIFIED: OnceLock<WordList> = OnceLock::new();
+        static CHINESE_TRADITIONAL: OnceLock<WordList> = OnceLock::new();
+        static CZECH: OnceLock<WordList> = OnceLock::new();
+        static FRENCH: OnceLock<WordList> = OnceLock::new();
+        static ITALIAN: OnceLock<WordList> = OnceLock::new();
+        static JAPANESE: OnceLock<WordList> = OnceLock::new();
+        static KOREAN: OnceLock<WordList> = OnceLock::new();
+        static PORTUGUESE: OnceLock<WordList> = OnceLock::new();
+        static SPANISH: OnceLock<WordList> = OnceLock::new();
+        match self {
+            Self::English => &ENGLISH,
+            Self::ChineseSimplified => &CHINESE_SIMPLIFIED,
+            Self::ChineseTraditional => &CHINESE_TRADITIONAL,
+            Self::Czech => &CZECH,
+            Self::French => &FRENCH,
+            Self::Italian => &ITALIAN,
+            Self::Japanese => &JAPANESE,
+            Self::Korean => &KOREAN,
+            Self::Portuguese => &PORTUGUESE,
+            Self::Spanish => &SPANISH,
         }
     }
 }

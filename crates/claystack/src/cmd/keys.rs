@@ -320,12 +320,11 @@ fn unix_time() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-fn derive_keys(args: &MnemonicArgs, stdin: &mut Stdin) -> eyre::Result<Vec<ValidatorKeys>> {
+fn derive_keys(args: &MnemonicArgs, mnemonic: &Mnemonic) -> eyre::Result<Vec<ValidatorKeys>> {
     if args.count == 0 {
         bail!("--count must be at least 1");
     }
-    let mnemonic = read_mnemonic(args, stdin)?;
-    let seed = seed_of(&mnemonic);
+    let seed = seed_of(mnemonic);
     let total = usize::try_from(args.count)?;
     Ok(derive_validators(
         seed.as_slice(),
@@ -337,7 +336,8 @@ fn derive_keys(args: &MnemonicArgs, stdin: &mut Stdin) -> eyre::Result<Vec<Valid
 
 fn derive(args: &DeriveArgs) -> eyre::Result<()> {
     let mut stdin = Stdin::new();
-    let keys = derive_keys(&args.mnemonic, &mut stdin)?;
+    // Both secrets first (stdin: mnemonic line, then password line), then the slow work.
+    let mnemonic = read_mnemonic(&args.mnemonic, &mut stdin)?;
     let password = match (&args.password_file, env_secret(ENV_PASSWORD)) {
         (Some(path), _) => read_secret_file(path, "keystore password")?,
         (None, Some(p)) => p,
@@ -346,6 +346,7 @@ fn derive(args: &DeriveArgs) -> eyre::Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         bail!("keystore password must have at least {MIN_PASSWORD_CHARS} characters");
     }
+    let keys = derive_keys(&args.mnemonic, &mnemonic)?;
     let cost = if args.insecure_light_kdf { 1 << 10 } else { 1 << 18 };
     std::fs::create_dir_all(&args.out_dir)
         .wrap_err_with(|| format!("create {}", args.out_dir.display()))?;
@@ -395,7 +396,8 @@ fn deposit_data(args: &DepositDataArgs) -> eyre::Result<()> {
             max.0
         );
     }
-    let keys = derive_keys(&args.mnemonic, &mut Stdin::new())?;
+    let mnemonic = read_mnemonic(&args.mnemonic, &mut Stdin::new())?;
+    let keys = derive_keys(&args.mnemonic, &mnemonic)?;
     let entries =
         deposit_data_for(&keys, target, amount, &network, &progress("signed deposits", keys.len()));
     let json = to_deposit_cli_json(&entries)?;
