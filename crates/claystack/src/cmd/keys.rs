@@ -139,6 +139,52 @@ pub(crate) struct DeriveArgs {
     /// Use a cheap KDF cost (2^10) for tests and devnets. Never for real keys.
     #[arg(long)]
     insecure_light_kdf: bool,
+    /// With --network: also write deposit_data-<time>.json for the same keys.
+    #[command(flatten)]
+    deposit: DepositArgs,
+}
+
+/// What to deposit: network, withdrawal target, amount.
+#[derive(Debug, Args)]
+pub(crate) struct DepositArgs {
+    #[command(flatten)]
+    network: NetworkArgs,
+    #[command(flatten)]
+    withdrawal: WithdrawalArgs,
+    /// Deposit amount per validator in Gwei.
+    #[arg(long, default_value_t = 32_000_000_000)]
+    amount_gwei: u64,
+}
+
+/// A checked deposit request.
+#[derive(Debug)]
+struct DepositPlan {
+    network: DepositNetwork,
+    target: WithdrawalTarget,
+    amount: Gwei,
+}
+
+impl DepositArgs {
+    /// `None` without `--network`; the flags are checked before any secret is read.
+    fn plan(&self) -> eyre::Result<Option<DepositPlan>> {
+        let Some(network) = self.network.resolve()? else { return Ok(None) };
+        let target = self.withdrawal.target()?;
+        let amount = Gwei(self.amount_gwei);
+        let max = if matches!(target, WithdrawalTarget::Compounding(_)) {
+            MAX_DEPOSIT_COMPOUNDING
+        } else {
+            MAX_DEPOSIT
+        };
+        if amount < MIN_DEPOSIT || amount > max {
+            bail!(
+                "--amount-gwei {} is outside {}..={} for these credentials",
+                amount.0,
+                MIN_DEPOSIT.0,
+                max.0
+            );
+        }
+        Ok(Some(DepositPlan { network, target, amount }))
+    }
 }
 
 /// Withdrawal target and amount flags shared by `deposit-data` and `verify`.
@@ -202,12 +248,7 @@ pub(crate) struct DepositDataArgs {
     #[command(flatten)]
     mnemonic: MnemonicArgs,
     #[command(flatten)]
-    network: NetworkArgs,
-    #[command(flatten)]
-    withdrawal: WithdrawalArgs,
-    /// Deposit amount per validator in Gwei.
-    #[arg(long, default_value_t = 32_000_000_000)]
-    amount_gwei: u64,
+    deposit: DepositArgs,
     /// Directory for deposit_data-<time>.json (created if missing).
     #[arg(long, default_value = "validator_keys")]
     out_dir: PathBuf,
@@ -335,6 +376,7 @@ fn derive_keys(args: &MnemonicArgs, mnemonic: &Mnemonic) -> eyre::Result<Vec<Val
 }
 
 fn derive(args: &DeriveArgs) -> eyre::Result<()> {
+    let deposit = args.deposit.plan()?;
     let mut stdin = Stdin::new();
     // Both secrets first (stdin: mnemonic line, then password line), then the slow work.
     let mnemonic = read_mnemonic(&args.mnemonic, &mut stdin)?;
@@ -373,36 +415,37 @@ fn derive(args: &DeriveArgs) -> eyre::Result<()> {
     for (k, file) in keys.iter().zip(&written) {
         writeln!(out, "{}\t0x{}\t{}", k.index, hex::encode(k.pubkey()), file.display())?;
     }
+    if let Some(plan) = &deposit {
+        let file = write_deposit_data(&keys, plan, &args.out_dir)?;
+        writeln!(out, "{}", file.display())?;
+    }
     Ok(())
 }
 
 fn deposit_data(args: &DepositDataArgs) -> eyre::Result<()> {
-    let network = args
-        .network
-        .resolve()?
+    let plan = args
+        .deposit
+        .plan()?
         .ok_or_else(|| eyre!("--network is required (mainnet, holesky, sepolia, hoodi)"))?;
-    let target = args.withdrawal.target()?;
-    let amount = Gwei(args.amount_gwei);
-    let max = if matches!(target, WithdrawalTarget::Compounding(_)) {
-        MAX_DEPOSIT_COMPOUNDING
-    } else {
-        MAX_DEPOSIT
-    };
-    if amount < MIN_DEPOSIT || amount > max {
-        bail!(
-            "--amount-gwei {} is outside {}..={} for these credentials",
-            amount.0,
-            MIN_DEPOSIT.0,
-            max.0
-        );
-    }
     let mnemonic = read_mnemonic(&args.mnemonic, &mut Stdin::new())?;
     let keys = derive_keys(&args.mnemonic, &mnemonic)?;
+    let file = write_deposit_data(&keys, &plan, &args.out_dir)?;
+    writeln!(std::io::stdout().lock(), "{}", file.display())?;
+    Ok(())
+}
+
+/// Signs, self-checks and writes `deposit_data-<time>.json`; returns its path.
+fn write_deposit_data(
+    keys: &[ValidatorKeys],
+    plan: &DepositPlan,
+    out_dir: &Path,
+) -> eyre::Result<PathBuf> {
+    let DepositPlan { network, target, amount } = plan;
     let entries =
-        deposit_data_for(&keys, target, amount, &network, &progress("signed deposits", keys.len()));
+        deposit_data_for(keys, *target, *amount, network, &progress("signed deposits", keys.len()));
     let json = to_deposit_cli_json(&entries)?;
     // Check what we wrote the way a consumer will.
-    let expect_creds = match target {
+    let expect_creds = match *target {
         WithdrawalTarget::Bls => None,
         WithdrawalTarget::Execution(a) => Some(WithdrawalCredentials::execution(&a, false)),
         WithdrawalTarget::Compounding(a) => Some(WithdrawalCredentials::execution(&a, true)),
@@ -410,20 +453,18 @@ fn deposit_data(args: &DepositDataArgs) -> eyre::Result<()> {
     let expect = VerifyExpectations {
         network: Some(network.clone()),
         withdrawal_credentials: expect_creds,
-        amount: Some(amount),
+        amount: Some(*amount),
     };
     verify_deposit_data_json(&json, &expect).wrap_err("self-check of generated deposit data")?;
-    std::fs::create_dir_all(&args.out_dir)
-        .wrap_err_with(|| format!("create {}", args.out_dir.display()))?;
-    let file = args.out_dir.join(format!("deposit_data-{}.json", unix_time()));
+    std::fs::create_dir_all(out_dir).wrap_err_with(|| format!("create {}", out_dir.display()))?;
+    let file = out_dir.join(format!("deposit_data-{}.json", unix_time()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     let mut f = options.open(&file).wrap_err_with(|| format!("create {}", file.display()))?;
     f.write_all(json.as_bytes()).wrap_err_with(|| format!("write {}", file.display()))?;
-    f.sync_all()?;
-    tracing::info!(target: "keys::deposit_data", count = entries.len(), network = %network.name, "deposit data written");
-    writeln!(std::io::stdout().lock(), "{}", file.display())?;
-    Ok(())
+    f.sync_all().wrap_err_with(|| format!("write {}", file.display()))?;
+    tracing::info!(target: "keys::deposit_data", count = entries.len(), network = %network.name, file = %file.display(), "deposit data written");
+    Ok(file)
 }
 
 fn verify(args: &VerifyArgs) -> eyre::Result<()> {
@@ -485,12 +526,30 @@ mod tests {
             password_file: Some(pw),
             kdf: KdfArg::Scrypt,
             insecure_light_kdf: true,
+            deposit: DepositArgs {
+                network: NetworkArgs { network: Some("hoodi".into()), fork_version: None },
+                withdrawal: WithdrawalArgs { withdrawal_address: None, compounding: false },
+                amount_gwei: 32_000_000_000,
+            },
         };
         derive(&args).unwrap();
-        let mut files: Vec<PathBuf> =
-            std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().path()).collect();
+        let (deposit, mut files): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .partition(|p| p.file_name().unwrap().to_str().unwrap().starts_with("deposit_data-"));
         files.sort();
         assert_eq!(files.len(), 2);
+        // The deposit data written alongside is for the same keys, on hoodi, 0x00 credentials.
+        let [deposit] = deposit.try_into().unwrap();
+        let entries = verify_deposit_data_json(
+            &std::fs::read_to_string(deposit).unwrap(),
+            &VerifyExpectations {
+                network: DepositNetwork::by_name("hoodi"),
+                ..VerifyExpectations::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(entries.len(), 2);
         let seed = Mnemonic::parse(MNEMONIC).unwrap().to_seed("");
         for (file, index) in files.iter().zip(3u32..) {
             let name = file.file_name().unwrap().to_str().unwrap();
@@ -510,6 +569,9 @@ mod tests {
             )
             .unwrap();
             assert_eq!(sk.public_key(), expect.public_key());
+            let entry = &entries[usize::try_from(index - 3).unwrap()];
+            assert_eq!(entry.pubkey, expect.public_key());
+            assert_eq!(entry.withdrawal_credentials[0], 0);
         }
     }
 
@@ -525,6 +587,11 @@ mod tests {
             password_file: Some(pw),
             kdf: KdfArg::Pbkdf2,
             insecure_light_kdf: true,
+            deposit: DepositArgs {
+                network: NetworkArgs { network: None, fork_version: None },
+                withdrawal: WithdrawalArgs { withdrawal_address: None, compounding: false },
+                amount_gwei: 32_000_000_000,
+            },
         };
         let err = derive(&args).unwrap_err();
         assert!(err.to_string().contains("at least 8 characters"), "{err}");
@@ -537,12 +604,14 @@ mod tests {
         let out = dir.path().join("out");
         let args = DepositDataArgs {
             mnemonic: mnemonic_args(dir.path(), 0, 2),
-            network: NetworkArgs { network: Some("holesky".into()), fork_version: None },
-            withdrawal: WithdrawalArgs {
-                withdrawal_address: Some("0x0f51bb10119727a7e5eA3538074fb341F56B09Ad".into()),
-                compounding: false,
+            deposit: DepositArgs {
+                network: NetworkArgs { network: Some("holesky".into()), fork_version: None },
+                withdrawal: WithdrawalArgs {
+                    withdrawal_address: Some("0x0f51bb10119727a7e5eA3538074fb341F56B09Ad".into()),
+                    compounding: false,
+                },
+                amount_gwei: 32_000_000_000,
             },
-            amount_gwei: 32_000_000_000,
             out_dir: out.clone(),
         };
         deposit_data(&args).unwrap();
@@ -572,13 +641,33 @@ mod tests {
     }
 
     #[test]
+    fn clap_definitions_are_consistent_and_secrets_have_no_flag() {
+        use clap::CommandFactory;
+        #[derive(Debug, clap::Parser)]
+        struct Cli {
+            #[command(subcommand)]
+            command: Command,
+        }
+        Cli::command().debug_assert();
+        let help = Cli::command().render_help().to_string()
+            + &Cli::command()
+                .get_subcommands_mut()
+                .map(|c| c.render_long_help().to_string())
+                .collect::<String>();
+        assert!(help.contains("--mnemonic-file") && help.contains("--password-file"), "{help}");
+        assert!(!help.contains("--mnemonic ") && !help.contains("--password "), "{help}");
+    }
+
+    #[test]
     fn bad_flags_are_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let args = DepositDataArgs {
             mnemonic: mnemonic_args(dir.path(), 0, 1),
-            network: NetworkArgs { network: Some("mainnet".into()), fork_version: None },
-            withdrawal: WithdrawalArgs { withdrawal_address: None, compounding: false },
-            amount_gwei: 33_000_000_000,
+            deposit: DepositArgs {
+                network: NetworkArgs { network: Some("mainnet".into()), fork_version: None },
+                withdrawal: WithdrawalArgs { withdrawal_address: None, compounding: false },
+                amount_gwei: 33_000_000_000,
+            },
             out_dir: dir.path().join("out"),
         };
         assert!(deposit_data(&args).unwrap_err().to_string().contains("--amount-gwei"));
