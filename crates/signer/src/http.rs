@@ -141,7 +141,9 @@ async fn sign<B: SigningBackend>(
                 }
                 SignError::BadRequest(_) => StatusCode::BAD_REQUEST,
                 SignError::Slashing(_) => StatusCode::PRECONDITION_FAILED,
-                SignError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                SignError::Database(_) | SignError::CheckAborted => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
                 SignError::Backend(BackendError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             };
             if status.is_server_error() {

@@ -25,6 +25,10 @@ pub enum SignError {
     /// The slashing database failed; nothing was signed (HTTP 500).
     #[error("slashing protection database: {0}")]
     Database(claystack_slashing::Error),
+    /// The slashing check could not run to completion (its task was cancelled or panicked);
+    /// nothing was signed (HTTP 500).
+    #[error("slashing protection check did not complete")]
+    CheckAborted,
     /// The backend failed (HTTP 500, or 503 when unavailable).
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -86,6 +90,7 @@ impl<B: SigningBackend> SignerState<B> {
         pubkey: &PublicKeyBytes,
         body: &[u8],
     ) -> Result<(SigningPlan, SignatureBytes), SignError> {
+        // Unknown keys are 404 before the body is even parsed, as Web3Signer does.
         if !self.backend.has_key(pubkey) {
             return Err(SignError::UnknownKey);
         }
@@ -109,7 +114,7 @@ impl<B: SigningBackend> SignerState<B> {
             // The commit fsyncs: keep it off the async workers.
             tokio::task::spawn_blocking(move || record(&db, &pubkey, &plan, check))
                 .await
-                .map_err(|_| SignError::Database(claystack_slashing::Error::Poisoned))??;
+                .map_err(|_| SignError::CheckAborted)??;
         }
         let signature = self.backend.sign(pubkey, plan.signing_root).await?;
         Ok((plan, signature))
