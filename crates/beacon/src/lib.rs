@@ -19,6 +19,7 @@
 //! ```
 
 pub mod client;
+pub mod de;
 pub mod error;
 pub mod stream;
 pub mod types;

@@ -325,6 +325,22 @@ impl ArrayStream {
                     }
                 }
                 State::InRawValue | State::InElement => {
+                    // Fast path: inside a string, jump to the next quote or backslash.
+                    if self.scan.in_string && !self.scan.escape && run_start != Some(i) {
+                        let rest = chunk.get(i..).unwrap_or_default();
+                        let skip = rest
+                            .iter()
+                            .position(|&c| c == b'"' || c == b'\\')
+                            .unwrap_or(rest.len());
+                        if skip > 0 {
+                            if run_start.is_none() {
+                                run_start = Some(i);
+                            }
+                            i = i.saturating_add(skip);
+                            self.offset = self.offset.saturating_add(skip as u64);
+                            continue;
+                        }
+                    }
                     let element = self.state == State::InElement;
                     let mut end_including = false;
                     let mut end_before = false;

@@ -277,22 +277,27 @@ impl fmt::Display for ValidatorStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Validator {
     /// BLS public key.
-    #[serde(with = "hexutil::fixed")]
+    #[serde(serialize_with = "hexutil::fixed::serialize", deserialize_with = "crate::de::fixed")]
     pub pubkey: BlsPubkey,
     /// Withdrawal credentials (0x00 BLS, 0x01/0x02 execution address).
-    #[serde(with = "hexutil::fixed")]
+    #[serde(serialize_with = "hexutil::fixed::serialize", deserialize_with = "crate::de::fixed")]
     pub withdrawal_credentials: Root32,
     /// Effective balance.
+    #[serde(deserialize_with = "crate::de::gwei")]
     pub effective_balance: Gwei,
     /// Whether the validator was slashed.
     pub slashed: bool,
     /// Epoch the validator became eligible for activation (`u64::MAX`: not yet).
+    #[serde(deserialize_with = "crate::de::epoch")]
     pub activation_eligibility_epoch: Epoch,
     /// Activation epoch (`u64::MAX`: not yet).
+    #[serde(deserialize_with = "crate::de::epoch")]
     pub activation_epoch: Epoch,
     /// Exit epoch (`u64::MAX`: none).
+    #[serde(deserialize_with = "crate::de::epoch")]
     pub exit_epoch: Epoch,
     /// Epoch from which the balance can be withdrawn (`u64::MAX`: none).
+    #[serde(deserialize_with = "crate::de::epoch")]
     pub withdrawable_epoch: Epoch,
 }
 
@@ -317,8 +322,10 @@ pub fn execution_address(credentials: &Root32) -> Option<[u8; 20]> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorData {
     /// Registry index.
+    #[serde(deserialize_with = "crate::de::index")]
     pub index: ValidatorIndex,
     /// Actual balance.
+    #[serde(deserialize_with = "crate::de::gwei")]
     pub balance: Gwei,
     /// Status.
     pub status: ValidatorStatus,
@@ -330,8 +337,10 @@ pub struct ValidatorData {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorBalance {
     /// Registry index.
+    #[serde(deserialize_with = "crate::de::index")]
     pub index: ValidatorIndex,
     /// Balance.
+    #[serde(deserialize_with = "crate::de::gwei")]
     pub balance: Gwei,
 }
 
