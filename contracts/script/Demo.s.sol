@@ -77,8 +77,9 @@ contract Demo is DevnetKeys {
     }
 
     function _load() internal {
-        string memory json =
-            vm.readFile(string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json"));
+        string memory json = vm.readFile(
+            string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
+        );
         pool = StakePool(payable(vm.parseJsonAddress(json, ".stakePool")));
         queue = WithdrawalQueue(payable(vm.parseJsonAddress(json, ".withdrawalQueue")));
         oracle = OracleReport(vm.parseJsonAddress(json, ".oracleReport"));

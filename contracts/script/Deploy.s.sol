@@ -98,6 +98,8 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.serializeUint(o, "slotsPerEpoch", c.frame.slotsPerEpoch);
         vm.serializeUint(o, "epochsPerFrame", c.frame.epochsPerFrame);
         string memory json = vm.serializeUint(o, "chainId", block.chainid);
-        vm.writeJson(json, string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json"));
+        vm.writeJson(
+            json, string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
+        );
     }
 }

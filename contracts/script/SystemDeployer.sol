@@ -50,59 +50,55 @@ abstract contract SystemDeployer {
         address tl = address(s.timelock);
 
         s.pool = StakePool(
-            payable(
-                address(
+            payable(address(
                     new ERC1967Proxy{value: c.seed}(
                         address(new StakePool()),
                         abi.encodeCall(
                             StakePool.initialize,
-                            (
-                                IStakePool.InitParams({
+                            (IStakePool.InitParams({
                                     name: "ClayStack Staked ETH",
                                     symbol: "csETH",
                                     admin: tempAdmin,
                                     guardian: c.guardian,
-                                    recipients: IStakePool.FeeRecipients(c.treasury, c.operatorRewards, c.insuranceFund),
+                                    recipients: IStakePool.FeeRecipients(
+                                        c.treasury, c.operatorRewards, c.insuranceFund
+                                    ),
                                     fees: IStakePool.Fees(400, 500, 100),
                                     minDeposit: c.minDeposit,
                                     dailyStakeLimit: c.dailyStakeLimit
-                                })
-                            )
+                                }))
                         )
                     )
-                )
-            )
+                ))
         );
         s.queue = WithdrawalQueue(
-            payable(
-                address(
+            payable(address(
                     new ERC1967Proxy(
                         address(new WithdrawalQueue()),
                         abi.encodeCall(WithdrawalQueue.initialize, (tl, c.guardian, address(s.pool)))
                     )
-                )
-            )
+                ))
         );
         s.withdrawalVault = WithdrawalVault(
-            payable(
-                address(
+            payable(address(
                     new ERC1967Proxy(
-                        address(new WithdrawalVault()), abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
+                        address(new WithdrawalVault()),
+                        abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
                     )
-                )
-            )
+                ))
         );
         s.elRewardsVault = ElRewardsVault(
-            payable(
-                address(
+            payable(address(
                     new ERC1967Proxy(
-                        address(new ElRewardsVault()), abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
+                        address(new ElRewardsVault()),
+                        abi.encodeCall(PoolVault.initialize, (tl, address(s.pool)))
                     )
-                )
-            )
+                ))
         );
         s.sanity = SanityChecker(
-            address(new ERC1967Proxy(address(new SanityChecker()), abi.encodeCall(SanityChecker.initialize, (tl))))
+            address(
+                new ERC1967Proxy(address(new SanityChecker()), abi.encodeCall(SanityChecker.initialize, (tl)))
+            )
         );
         s.oracle = OracleReport(
             address(
@@ -110,22 +106,32 @@ abstract contract SystemDeployer {
                     address(new OracleReport()),
                     abi.encodeCall(
                         OracleReport.initialize,
-                        (tempAdmin, address(s.pool), address(s.sanity), c.frame, c.initialRefSlot, c.oracleMembers, c.quorum)
+                        (
+                            tempAdmin,
+                            address(s.pool),
+                            address(s.sanity),
+                            c.frame,
+                            c.initialRefSlot,
+                            c.oracleMembers,
+                            c.quorum
+                        )
                     )
                 )
             )
         );
-        s.depositContract = c.depositContract == address(0) ? address(new DepositContract()) : c.depositContract;
+        s.depositContract =
+            c.depositContract == address(0) ? address(new DepositContract()) : c.depositContract;
 
-        s.pool.setContracts(
-            IStakePool.Contracts({
-                oracle: address(s.oracle),
-                withdrawalQueue: address(s.queue),
-                withdrawalVault: address(s.withdrawalVault),
-                elRewardsVault: address(s.elRewardsVault),
-                sanityChecker: address(s.sanity)
-            })
-        );
+        s.pool
+            .setContracts(
+                IStakePool.Contracts({
+                    oracle: address(s.oracle),
+                    withdrawalQueue: address(s.queue),
+                    withdrawalVault: address(s.withdrawalVault),
+                    elRewardsVault: address(s.elRewardsVault),
+                    sanityChecker: address(s.sanity)
+                })
+            );
 
         // hand over: the timelock alone administers parameters, members and upgrades
         bytes32 admin = s.pool.DEFAULT_ADMIN_ROLE();

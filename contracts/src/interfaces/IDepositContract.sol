@@ -4,7 +4,9 @@ pragma solidity 0.8.30;
 /// @notice The official Ethereum 2.0 deposit contract interface (consensus-specs, phase0).
 interface IDepositContract {
     /// @notice A processed deposit event.
-    event DepositEvent(bytes pubkey, bytes withdrawal_credentials, bytes amount, bytes signature, bytes index);
+    event DepositEvent(
+        bytes pubkey, bytes withdrawal_credentials, bytes amount, bytes signature, bytes index
+    );
 
     /// @notice Submit a Phase 0 DepositData object.
     function deposit(

@@ -51,7 +51,9 @@ interface IOracleReport {
     event MemberRemoved(address indexed member, uint256 quorum);
     event QuorumUpdated(uint256 quorum);
     event FrameConfigUpdated(FrameConfig config);
-    event ReportSubmitted(uint256 indexed refSlot, bytes32 indexed reportHash, address submitter, uint256 signatures);
+    event ReportSubmitted(
+        uint256 indexed refSlot, bytes32 indexed reportHash, address submitter, uint256 signatures
+    );
 
     function submitReport(Report calldata report, Signature[] calldata signatures) external;
     function reportDigest(Report calldata report) external view returns (bytes32);

@@ -85,8 +85,12 @@ interface IStakePool {
         uint256 elRewardsPulled,
         uint256 withdrawalsPulled
     );
-    event RewardFeeMinted(uint256 rewards, uint256 treasuryShares, uint256 operatorsShares, uint256 insuranceShares);
-    event WithdrawalsFinalized(uint256 lastRequestId, uint256 etherLocked, uint256 sharesBurned, uint256 shareRate);
+    event RewardFeeMinted(
+        uint256 rewards, uint256 treasuryShares, uint256 operatorsShares, uint256 insuranceShares
+    );
+    event WithdrawalsFinalized(
+        uint256 lastRequestId, uint256 etherLocked, uint256 sharesBurned, uint256 shareRate
+    );
     event EtherSentToDepositModule(address indexed module, uint256 amount, uint256 depositedEther);
     event ContractsUpdated(Contracts contracts);
     event FeesUpdated(Fees fees);

@@ -39,12 +39,22 @@ interface IWithdrawalQueue {
     error UnexpectedEther(address sender, uint256 amount);
 
     event WithdrawalRequested(
-        uint256 indexed requestId, address indexed requester, address indexed owner, uint256 shares, uint256 etherAmount
+        uint256 indexed requestId,
+        address indexed requester,
+        address indexed owner,
+        uint256 shares,
+        uint256 etherAmount
     );
     event WithdrawalsFinalized(
-        uint256 indexed fromRequestId, uint256 indexed toRequestId, uint256 etherLocked, uint256 shares, uint256 shareRate
+        uint256 indexed fromRequestId,
+        uint256 indexed toRequestId,
+        uint256 etherLocked,
+        uint256 shares,
+        uint256 shareRate
     );
-    event WithdrawalClaimed(uint256 indexed requestId, address indexed owner, address recipient, uint256 etherAmount);
+    event WithdrawalClaimed(
+        uint256 indexed requestId, address indexed owner, address recipient, uint256 etherAmount
+    );
 
     function requestWithdrawal(uint256 shares, address owner) external returns (uint256 requestId);
     function claim(uint256 requestId, address recipient) external returns (uint256 etherAmount);

@@ -5,7 +5,9 @@ import {Governed} from "../governance/Governed.sol";
 import {IOracleReport} from "../interfaces/IOracleReport.sol";
 import {ISanityChecker} from "../interfaces/ISanityChecker.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
-import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
+import {
+    EIP712Upgradeable
+} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 
 /// @notice Frame-based oracle of the pool.
@@ -44,7 +46,8 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.OracleReport")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant ORACLE_STORAGE = 0xdfe98f93c90f5f8428c10c1d06b9c2936120db98594373f63d280bd9f1b56f00;
+    bytes32 private constant ORACLE_STORAGE =
+        0xdfe98f93c90f5f8428c10c1d06b9c2936120db98594373f63d280bd9f1b56f00;
 
     /// @notice Initializes the proxy. `initialRefSlot` is the slot the first report's elapsed time
     /// counts from.
@@ -102,8 +105,9 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         $.lastCounts = counts;
         emit ReportSubmitted(report.refSlot, digest, msg.sender, signatures.length);
 
-        IStakePool($.pool).handleOracleReport(
-            IStakePool.AccountingReport({
+        IStakePool($.pool)
+            .handleOracleReport(
+                IStakePool.AccountingReport({
                 refSlot: report.refSlot,
                 timeElapsed: (report.refSlot - lastRef) * $.frame.secondsPerSlot,
                 clBalance: report.clBalance,
@@ -114,7 +118,7 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
                 finalizeUpToRequestId: report.finalizeUpToRequestId,
                 finalizationShareRate: report.finalizationShareRate
             })
-        );
+            );
     }
 
     // ------------------------------------------------------------------ governance

@@ -22,7 +22,8 @@ contract SanityChecker is Governed, ISanityChecker {
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.SanityChecker")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant SANITY_STORAGE = 0x01b81da23b8233ab6603ba68b3f27cdfe1cbe0814016c5171740a4f8092dba00;
+    bytes32 private constant SANITY_STORAGE =
+        0x01b81da23b8233ab6603ba68b3f27cdfe1cbe0814016c5171740a4f8092dba00;
 
     /// @notice Initializes the proxy with the DESIGN.md defaults.
     function initialize(address admin) external initializer {
@@ -64,7 +65,9 @@ contract SanityChecker is Governed, ISanityChecker {
                     : Math.mulDiv(gain, 365 days * BPS, preClValue * timeElapsed);
                 if (aprBps > l.maxClAprBps) revert ClAprExceeded(aprBps, l.maxClAprBps);
                 if (gain > maxRewards) {
-                    revert PositiveRateChangeExceeded(Math.mulDiv(gain, PPM, preTotalPooledEther), l.maxPositiveRateChangePpm);
+                    revert PositiveRateChangeExceeded(
+                        Math.mulDiv(gain, PPM, preTotalPooledEther), l.maxPositiveRateChangePpm
+                    );
                 }
             }
             room = maxRewards - gain;
@@ -73,7 +76,9 @@ contract SanityChecker is Governed, ISanityChecker {
             uint256 explained = newlySlashed * uint256(l.slashingAllowanceGwei) * 1 gwei;
             uint256 unexplained = drop > explained ? drop - explained : 0;
             if (unexplained * PPM > uint256(l.maxUnexplainedClDropPpm) * preClValue) {
-                revert UnexplainedClDropExceeded(Math.mulDiv(unexplained, PPM, preClValue), l.maxUnexplainedClDropPpm);
+                revert UnexplainedClDropExceeded(
+                    Math.mulDiv(unexplained, PPM, preClValue), l.maxUnexplainedClDropPpm
+                );
             }
             // EL rewards may make good a CL loss, and then add at most the cap
             room = maxRewards + drop;

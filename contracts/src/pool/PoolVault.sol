@@ -16,7 +16,8 @@ abstract contract PoolVault is Governed, IPoolVault {
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.PoolVault")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant VAULT_STORAGE = 0xdd6e4657fe573a17ce13f8715147e787d663727b4ed41a91af15779199a1a900;
+    bytes32 private constant VAULT_STORAGE =
+        0xdd6e4657fe573a17ce13f8715147e787d663727b4ed41a91af15779199a1a900;
 
     /// @notice Initializes the proxy.
     function initialize(address admin, address pool_) external initializer {

@@ -81,7 +81,8 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.StakePool")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant POOL_STORAGE = 0xfb3b8a82c04d51f3a434405d5ba12027e8d4d7fef11ca706729e03633fa80f00;
+    bytes32 private constant POOL_STORAGE =
+        0xfb3b8a82c04d51f3a434405d5ba12027e8d4d7fef11ca706729e03633fa80f00;
 
     modifier onlyFrom(address expected) {
         if (msg.sender != expected) revert UnauthorizedCaller(msg.sender, expected);
@@ -166,7 +167,9 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         }
         address wv = $.withdrawalVault;
         address elv = $.elRewardsVault;
-        if (r.withdrawalVaultPull > wv.balance) revert VaultBalanceExceeded(wv, r.withdrawalVaultPull, wv.balance);
+        if (r.withdrawalVaultPull > wv.balance) {
+            revert VaultBalanceExceeded(wv, r.withdrawalVaultPull, wv.balance);
+        }
         if (r.elRewardsVaultAvailable > elv.balance) {
             revert VaultBalanceExceeded(elv, r.elRewardsVaultAvailable, elv.balance);
         }
@@ -176,9 +179,10 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         uint256 preCl = $.clBalance + (r.clDepositsProcessed - prevProcessed);
         // CL value after: reported balance plus what the withdrawal sweep moved to the vault.
         uint256 postCl = r.clBalance + r.withdrawalVaultPull;
-        uint256 elPull = ISanityChecker($.sanityChecker).checkAccounting(
-            preTotal, preCl, postCl, r.timeElapsed, r.newlySlashed, r.elRewardsVaultAvailable
-        );
+        uint256 elPull = ISanityChecker($.sanityChecker)
+            .checkAccounting(
+                preTotal, preCl, postCl, r.timeElapsed, r.newlySlashed, r.elRewardsVaultAvailable
+            );
 
         $.clBalance = _u128(r.clBalance);
         $.clDepositsProcessed = uint128(r.clDepositsProcessed); // <= depositedEther (uint128)
@@ -190,7 +194,9 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         if (elPull != 0) IPoolVault(elv).pull(elPull);
         emit OracleReportApplied(r.refSlot, preTotal, postTotal, totalSupply(), elPull, r.withdrawalVaultPull);
 
-        if (r.finalizeUpToRequestId != 0) _finalizeWithdrawals($, r.finalizeUpToRequestId, r.finalizationShareRate);
+        if (r.finalizeUpToRequestId != 0) {
+            _finalizeWithdrawals($, r.finalizeUpToRequestId, r.finalizationShareRate);
+        }
     }
 
     /// @notice ETH coming back from the WithdrawalVault during a report (accounted there).
@@ -543,9 +549,12 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         emit ParameterUpdated("maxUnstakeBps", value);
     }
 
-    function _setFlashExitParams(PoolStorage storage $, uint256 reserveBps, uint256 minFeeBps, uint256 maxFeeBps)
-        internal
-    {
+    function _setFlashExitParams(
+        PoolStorage storage $,
+        uint256 reserveBps,
+        uint256 minFeeBps,
+        uint256 maxFeeBps
+    ) internal {
         _checkBounds("flashReserveBps", reserveBps, 0, MAX_FLASH_RESERVE_BPS);
         _checkBounds("flashFeeMinBps", minFeeBps, 1, MAX_FLASH_FEE_BPS);
         _checkBounds("flashFeeMaxBps", maxFeeBps, minFeeBps, MAX_FLASH_FEE_BPS);

@@ -5,7 +5,9 @@ import {GuardianPausable} from "../governance/Governed.sol";
 import {IAccessPolicy} from "../interfaces/IAccessPolicy.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
 import {IWithdrawalQueue} from "../interfaces/IWithdrawalQueue.sol";
-import {AccessControlUpgradeable} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
+import {
+    AccessControlUpgradeable
+} from "@openzeppelin/contracts-upgradeable/access/AccessControlUpgradeable.sol";
 import {ERC721Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC721/ERC721Upgradeable.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -46,7 +48,8 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.WithdrawalQueue")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant QUEUE_STORAGE = 0x6e794daf34ea2cb3ce040211fd624469eb9663556547083848827977fd7f3b00;
+    bytes32 private constant QUEUE_STORAGE =
+        0x6e794daf34ea2cb3ce040211fd624469eb9663556547083848827977fd7f3b00;
 
     /// @notice Initializes the proxy.
     function initialize(address admin, address guardian, address pool_) external initializer {
@@ -62,7 +65,11 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     // ------------------------------------------------------------------ requests
 
     /// @notice Locks `shares` of the caller's csETH and mints a ticket to `owner`.
-    function requestWithdrawal(uint256 shares, address owner) external whenNotPaused returns (uint256 requestId) {
+    function requestWithdrawal(uint256 shares, address owner)
+        external
+        whenNotPaused
+        returns (uint256 requestId)
+    {
         if (owner == address(0)) revert ZeroAddress();
         QueueStorage storage $ = _q();
         // The pool is trusted and does not call back; checks on the returned value revert atomically.
@@ -80,7 +87,12 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     }
 
     /// @notice Pays finalized request `requestId` to `recipient` and burns its ticket.
-    function claim(uint256 requestId, address recipient) external whenNotPaused nonReentrant returns (uint256) {
+    function claim(uint256 requestId, address recipient)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256)
+    {
         QueueStorage storage $ = _q();
         uint256 amount = _claim($, requestId, NO_HINT, recipient);
         Address.sendValue(payable(recipient), amount);
@@ -95,7 +107,9 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         nonReentrant
         returns (uint256 total)
     {
-        if (requestIds.length != hints.length) revert ArrayLengthMismatch(requestIds.length, hints.length);
+        if (requestIds.length != hints.length) {
+            revert ArrayLengthMismatch(requestIds.length, hints.length);
+        }
         QueueStorage storage $ = _q();
         for (uint256 i = 0; i < requestIds.length; ++i) {
             total += _claim($, requestIds[i], hints[i], recipient);
@@ -115,7 +129,9 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         QueueStorage storage $ = _q();
         if (msg.sender != $.pool) revert UnauthorizedCaller(msg.sender, $.pool);
         uint256 lastRequest = $.lastRequestId;
-        if (upToRequestId > lastRequest) revert FinalizationPointBeyondLastRequest(upToRequestId, lastRequest);
+        if (upToRequestId > lastRequest) {
+            revert FinalizationPointBeyondLastRequest(upToRequestId, lastRequest);
+        }
         uint256 first = $.lastFinalizedRequestId + 1;
         lastFinalized = first - 1;
         uint256 end = Math.min(upToRequestId, lastFinalized + $.maxFinalizePerReport);
@@ -216,7 +232,9 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     /// @notice ETH a finalized, unclaimed request pays now (0 otherwise).
     function claimableEther(uint256 requestId) external view returns (uint256) {
         QueueStorage storage $ = _q();
-        if (requestId == 0 || requestId > $.lastFinalizedRequestId || _ownerOf(requestId) == address(0)) return 0;
+        if (requestId == 0 || requestId > $.lastFinalizedRequestId || _ownerOf(requestId) == address(0)) {
+            return 0;
+        }
         return _payout($.requests[requestId], $.checkpoints[_findCheckpoint($, requestId)].shareRate);
     }
 
@@ -230,7 +248,11 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     }
 
     /// @notice Tickets of `owner` among ids [fromId, toId] (paginate off chain; bounded by the caller).
-    function requestsOf(address owner, uint256 fromId, uint256 toId) external view returns (uint256[] memory ids) {
+    function requestsOf(address owner, uint256 fromId, uint256 toId)
+        external
+        view
+        returns (uint256[] memory ids)
+    {
         QueueStorage storage $ = _q();
         toId = Math.min(toId, $.lastRequestId);
         uint256 found = 0;
@@ -260,7 +282,9 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
     {
         if (recipient == address(0)) revert ZeroAddress();
         if (requestId == 0 || requestId > $.lastRequestId) revert RequestNotFound(requestId);
-        if (requestId > $.lastFinalizedRequestId) revert RequestNotFinalized(requestId, $.lastFinalizedRequestId);
+        if (requestId > $.lastFinalizedRequestId) {
+            revert RequestNotFinalized(requestId, $.lastFinalizedRequestId);
+        }
         address owner = _ownerOf(requestId);
         if (owner == address(0)) revert RequestAlreadyClaimed(requestId);
         if (!_isAuthorized(owner, msg.sender, requestId)) revert NotRequestOwner(requestId, msg.sender);
@@ -290,7 +314,10 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         }
     }
 
-    function _checkAccess(QueueStorage storage $, IAccessPolicy.Action action, address account) internal view {
+    function _checkAccess(QueueStorage storage $, IAccessPolicy.Action action, address account)
+        internal
+        view
+    {
         address policy = IStakePool($.pool).accessPolicy();
         if (policy != address(0)) IAccessPolicy(policy).checkAccess(action, account);
     }

@@ -6,7 +6,9 @@ import {MockDepositModule} from "../utils/Mocks.sol";
 
 /// @notice Fuzzed share math, reward fee and Flash Exit fee.
 contract ShareMathFuzzTest is Fixture {
-    function testFuzz_deposit_SharesWorthAtMostTheDeposit(uint256 first, uint256 rewards, uint256 amount) public {
+    function testFuzz_deposit_SharesWorthAtMostTheDeposit(uint256 first, uint256 rewards, uint256 amount)
+        public
+    {
         first = bound(first, 0.001 ether, 100_000 ether);
         amount = bound(amount, 0.001 ether, 100_000 ether);
         _deposit(alice, first);
@@ -43,7 +45,9 @@ contract ShareMathFuzzTest is Fixture {
         vm.assertApproxEqAbs(i, rewards / 100, 3, "insurance 1 %");
     }
 
-    function testFuzz_flashExit_FeeBetweenMinAndMax(uint256 stake, uint256 staked, uint256 exitShares) public {
+    function testFuzz_flashExit_FeeBetweenMinAndMax(uint256 stake, uint256 staked, uint256 exitShares)
+        public
+    {
         stake = bound(stake, 10 ether, 10_000 ether);
         _deposit(alice, stake);
         MockDepositModule module = new MockDepositModule(pool);

@@ -283,7 +283,11 @@ contract PoolHandler is TestBase {
         r.clDepositsProcessed = pool.clDepositsProcessed();
     }
 
-    function _sign(IOracleReport.Report memory r) internal view returns (IOracleReport.Signature[] memory sigs) {
+    function _sign(IOracleReport.Report memory r)
+        internal
+        view
+        returns (IOracleReport.Signature[] memory sigs)
+    {
         bytes32 digest = oracle.reportDigest(r);
         sigs = new IOracleReport.Signature[](keys.length);
         for (uint256 i = 0; i < keys.length; ++i) {

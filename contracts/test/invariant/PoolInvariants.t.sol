@@ -29,7 +29,9 @@ contract PoolInvariantsTest is Fixture {
         uint256 transient = pool.depositedEther() - pool.clDepositsProcessed();
         vm.assertEq(pool.transientEther(), transient, "transient");
         vm.assertEq(
-            pool.totalPooledEther(), pool.bufferedEther() + transient + pool.clBalance(), "totalPooledEther formula"
+            pool.totalPooledEther(),
+            pool.bufferedEther() + transient + pool.clBalance(),
+            "totalPooledEther formula"
         );
         vm.assertEq(pool.bufferedEther(), handler.ghostBuffered(), "buffer ledger");
         vm.assertGe(address(pool).balance, pool.bufferedEther(), "pool holds its buffer");
@@ -52,7 +54,9 @@ contract PoolInvariantsTest is Fixture {
     /// Invariant 4: finalized withdrawals are claimable once, for no more than was reserved.
     function invariant_claimsBoundedByReserve() public view {
         vm.assertEq(handler.ghostDoubleClaims(), 0, "double claim");
-        vm.assertEq(handler.ghostClaimed() + queue.lockedEther(), handler.ghostLocked(), "claims + locked = reserved");
+        vm.assertEq(
+            handler.ghostClaimed() + queue.lockedEther(), handler.ghostLocked(), "claims + locked = reserved"
+        );
         vm.assertGe(address(queue).balance, queue.lockedEther(), "queue holds its reserve");
         vm.assertEq(pool.balanceOf(address(queue)), queue.unfinalizedShares(), "queue shares = unfinalized");
     }

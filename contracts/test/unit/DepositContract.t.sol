@@ -82,7 +82,9 @@ contract DepositContractTest is TestBase {
         Vector memory v = _vector("mainnet_first_0_count_2_eth1_true.json", 0);
         bytes32 wrong = bytes32(uint256(v.root) ^ 1);
         vm.deal(address(this), 32 ether);
-        vm.expectRevert(abi.encodeWithSelector(DepositContract.DepositDataRootMismatch.selector, v.root, wrong));
+        vm.expectRevert(
+            abi.encodeWithSelector(DepositContract.DepositDataRootMismatch.selector, v.root, wrong)
+        );
         dc.deposit{value: 32 ether}(v.pubkey, v.withdrawalCredentials, v.signature, wrong);
     }
 
@@ -91,13 +93,17 @@ contract DepositContractTest is TestBase {
         vm.deal(address(this), 100 ether);
         vm.expectRevert(abi.encodeWithSelector(DepositContract.InvalidPubkeyLength.selector, 47));
         dc.deposit{value: 32 ether}(new bytes(47), v.withdrawalCredentials, v.signature, v.root);
-        vm.expectRevert(abi.encodeWithSelector(DepositContract.InvalidWithdrawalCredentialsLength.selector, 31));
+        vm.expectRevert(
+            abi.encodeWithSelector(DepositContract.InvalidWithdrawalCredentialsLength.selector, 31)
+        );
         dc.deposit{value: 32 ether}(v.pubkey, new bytes(31), v.signature, v.root);
         vm.expectRevert(abi.encodeWithSelector(DepositContract.InvalidSignatureLength.selector, 95));
         dc.deposit{value: 32 ether}(v.pubkey, v.withdrawalCredentials, new bytes(95), v.root);
         vm.expectRevert(abi.encodeWithSelector(DepositContract.DepositValueTooLow.selector, 0.5 ether));
         dc.deposit{value: 0.5 ether}(v.pubkey, v.withdrawalCredentials, v.signature, v.root);
-        vm.expectRevert(abi.encodeWithSelector(DepositContract.DepositValueNotMultipleOfGwei.selector, 1 ether + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(DepositContract.DepositValueNotMultipleOfGwei.selector, 1 ether + 1)
+        );
         dc.deposit{value: 1 ether + 1}(v.pubkey, v.withdrawalCredentials, v.signature, v.root);
     }
 

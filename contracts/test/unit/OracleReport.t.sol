@@ -49,7 +49,9 @@ contract OracleReportTest is Fixture {
         keys[1] = memberKeys[1];
         keys[2] = memberKeys[1];
         IOracleReport.Signature[] memory sigs = _sign(r, keys);
-        vm.expectRevert(abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[1]));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[1])
+        );
         oracle.submitReport(r, sigs);
     }
 
@@ -61,7 +63,9 @@ contract OracleReportTest is Fixture {
         keys[1] = memberKeys[0];
         keys[2] = memberKeys[2];
         IOracleReport.Signature[] memory sigs = _sign(r, keys);
-        vm.expectRevert(abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[0]));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[0])
+        );
         oracle.submitReport(r, sigs);
     }
 
@@ -131,7 +135,9 @@ contract OracleReportTest is Fixture {
         IOracleReport.Report memory r = _emptyReport();
         _submit(r);
         IOracleReport.Signature[] memory sigs = _signed(r);
-        vm.expectRevert(abi.encodeWithSelector(IOracleReport.RefSlotNotIncreasing.selector, r.refSlot, r.refSlot));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOracleReport.RefSlotNotIncreasing.selector, r.refSlot, r.refSlot)
+        );
         oracle.submitReport(r, sigs);
     }
 
@@ -141,7 +147,9 @@ contract OracleReportTest is Fixture {
         r.validatorsDeposited = uint256(type(uint64).max) + 1;
         IOracleReport.Signature[] memory sigs = _signed(r);
         vm.expectRevert(
-            abi.encodeWithSelector(IOracleReport.ValueTooLarge.selector, bytes32("validatorsDeposited"), r.validatorsDeposited)
+            abi.encodeWithSelector(
+                IOracleReport.ValueTooLarge.selector, bytes32("validatorsDeposited"), r.validatorsDeposited
+            )
         );
         oracle.submitReport(r, sigs);
     }
@@ -151,7 +159,9 @@ contract OracleReportTest is Fixture {
         IOracleReport.Report memory r = _emptyReport();
         r.validatorsDeposited = 1801;
         IOracleReport.Signature[] memory sigs = _signed(r);
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.AppearedValidatorsExceeded.selector, 1801, 1800));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISanityChecker.AppearedValidatorsExceeded.selector, 1801, 1800)
+        );
         oracle.submitReport(r, sigs);
     }
 
@@ -169,7 +179,9 @@ contract OracleReportTest is Fixture {
         address newcomer = makeAddr("newcomer");
         bytes32 role = oracle.ORACLE_MANAGER_ROLE();
         vm.prank(guardian);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, role));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, role)
+        );
         oracle.addMember(newcomer, 4);
         vm.startPrank(tl);
         oracle.addMember(newcomer, 4);
@@ -211,7 +223,11 @@ contract OracleReportTest is Fixture {
 
     function test_setSanityChecker_GovernanceOnly() public {
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bytes32(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bytes32(0)
+            )
+        );
         oracle.setSanityChecker(alice);
         vm.startPrank(tl);
         vm.expectRevert(IGoverned.ZeroAddress.selector);
@@ -233,7 +249,7 @@ contract SanityCheckerTest is Fixture {
     function test_checkAccounting_RevertWhen_RateChangeExceeded() public {
         // 10 % APR over 5 days on a pool whose CL part is everything: 0.137 % > 0.075 %
         vm.expectRevert(abi.encodeWithSelector(ISanityChecker.PositiveRateChangeExceeded.selector, 1369, 750));
-        sanity.checkAccounting(100 ether, 100 ether, 100.1369863 ether, 5 days, 0, 0);
+        sanity.checkAccounting(100 ether, 100 ether, 100.136_986_3 ether, 5 days, 0, 0);
     }
 
     function test_checkAccounting_RevertWhen_UnexplainedDrop() public {
@@ -253,30 +269,44 @@ contract SanityCheckerTest is Fixture {
     }
 
     function test_checkAccounting_RevertWhen_GainWithoutBase() public {
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ClAprExceeded.selector, type(uint256).max, 1000));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISanityChecker.ClAprExceeded.selector, type(uint256).max, 1000)
+        );
         sanity.checkAccounting(100 ether, 0, 1, 1 days, 0, 0);
     }
 
     function test_checkValidatorCounts_RevertWhen_Decreased() public {
         ISanityChecker.ValidatorCounts memory prev = ISanityChecker.ValidatorCounts(10, 8, 2, 1);
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ValidatorCountDecreased.selector, bytes32("deposited"), 9, 10));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                ISanityChecker.ValidatorCountDecreased.selector, bytes32("deposited"), 9, 10
+            )
+        );
         sanity.checkValidatorCounts(prev, ISanityChecker.ValidatorCounts(9, 7, 2, 1));
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ValidatorCountDecreased.selector, bytes32("exited"), 1, 2));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISanityChecker.ValidatorCountDecreased.selector, bytes32("exited"), 1, 2)
+        );
         sanity.checkValidatorCounts(prev, ISanityChecker.ValidatorCounts(10, 8, 1, 1));
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ValidatorCountDecreased.selector, bytes32("slashed"), 0, 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISanityChecker.ValidatorCountDecreased.selector, bytes32("slashed"), 0, 1)
+        );
         sanity.checkValidatorCounts(prev, ISanityChecker.ValidatorCounts(10, 8, 2, 0));
     }
 
     function test_checkValidatorCounts_RevertWhen_Inconsistent() public {
         ISanityChecker.ValidatorCounts memory prev = ISanityChecker.ValidatorCounts(10, 8, 2, 1);
-        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ValidatorCountsInconsistent.selector, 10, 11, 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(ISanityChecker.ValidatorCountsInconsistent.selector, 10, 11, 1)
+        );
         sanity.checkValidatorCounts(prev, ISanityChecker.ValidatorCounts(10, 9, 2, 1));
     }
 
     function test_checkFinalizationRate_RevertWhen_Deviates() public {
         sanity.checkFinalizationRate(1e27, 1e27 + 1e23);
         vm.expectRevert(
-            abi.encodeWithSelector(ISanityChecker.FinalizationRateDeviationExceeded.selector, 1.002e27, 1e27, 10)
+            abi.encodeWithSelector(
+                ISanityChecker.FinalizationRateDeviationExceeded.selector, 1.002e27, 1e27, 10
+            )
         );
         sanity.checkFinalizationRate(1.002e27, 1e27);
     }
@@ -284,11 +314,19 @@ contract SanityCheckerTest is Fixture {
     function test_setLimits_GovernanceOnlyWithinBounds() public {
         ISanityChecker.Limits memory l = sanity.limits();
         vm.prank(guardian);
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0)
+            )
+        );
         sanity.setLimits(l);
         l.maxClAprBps = 5001;
         vm.prank(tl);
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("maxClAprBps"), 5001, 100, 5000));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("maxClAprBps"), 5001, 100, 5000
+            )
+        );
         sanity.setLimits(l);
         l.maxClAprBps = 1200;
         vm.prank(tl);
@@ -304,7 +342,9 @@ contract PoolVaultTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, tl, address(pool)));
         wVault.pull(1 ether);
         vm.prank(guardian);
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, guardian, address(pool)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, guardian, address(pool))
+        );
         elVault.pull(1);
     }
 

@@ -108,7 +108,9 @@ contract StakePoolTest is Fixture {
     function test_deposit_RevertWhen_BelowMinimum() public {
         vm.deal(alice, 1 ether);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(IStakePool.DepositBelowMinimum.selector, 0.0001 ether, 0.001 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(IStakePool.DepositBelowMinimum.selector, 0.0001 ether, 0.001 ether)
+        );
         pool.deposit{value: 0.0001 ether}();
     }
 
@@ -168,7 +170,9 @@ contract StakePoolTest is Fixture {
         policy.deny(bob, IAccessPolicy.Action.Receive);
         vm.deal(alice, 1 ether);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MockAccessPolicy.Denied.selector, bob, IAccessPolicy.Action.Receive));
+        vm.expectRevert(
+            abi.encodeWithSelector(MockAccessPolicy.Denied.selector, bob, IAccessPolicy.Action.Receive)
+        );
         pool.depositFor{value: 1 ether}(bob);
     }
 
@@ -190,7 +194,9 @@ contract StakePoolTest is Fixture {
         MockAccessPolicy policy = _policy();
         policy.deny(alice, IAccessPolicy.Action.Send);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MockAccessPolicy.Denied.selector, alice, IAccessPolicy.Action.Send));
+        vm.expectRevert(
+            abi.encodeWithSelector(MockAccessPolicy.Denied.selector, alice, IAccessPolicy.Action.Send)
+        );
         pool.transfer(bob, 1);
     }
 
@@ -199,7 +205,9 @@ contract StakePoolTest is Fixture {
         MockAccessPolicy policy = _policy();
         policy.deny(bob, IAccessPolicy.Action.Receive);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MockAccessPolicy.Denied.selector, bob, IAccessPolicy.Action.Receive));
+        vm.expectRevert(
+            abi.encodeWithSelector(MockAccessPolicy.Denied.selector, bob, IAccessPolicy.Action.Receive)
+        );
         pool.transfer(bob, 1);
     }
 
@@ -215,7 +223,9 @@ contract StakePoolTest is Fixture {
         (address owner, uint256 key) = makeAccount("permitOwner");
         bytes32 structHash = keccak256(
             abi.encode(
-                keccak256("Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"),
+                keccak256(
+                    "Permit(address owner,address spender,uint256 value,uint256 nonce,uint256 deadline)"
+                ),
                 owner,
                 bob,
                 5 ether,
@@ -302,7 +312,9 @@ contract StakePoolTest is Fixture {
         _deposit(alice, 10 ether);
         _policy().deny(alice, IAccessPolicy.Action.Exit);
         vm.prank(alice);
-        vm.expectRevert(abi.encodeWithSelector(MockAccessPolicy.Denied.selector, alice, IAccessPolicy.Action.Exit));
+        vm.expectRevert(
+            abi.encodeWithSelector(MockAccessPolicy.Denied.selector, alice, IAccessPolicy.Action.Exit)
+        );
         pool.flashExit(1 ether, 0);
     }
 
@@ -339,7 +351,9 @@ contract StakePoolTest is Fixture {
 
     function test_receiveElRewards_RevertWhen_NotVault() public {
         vm.deal(alice, 1);
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, alice, address(elVault)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, alice, address(elVault))
+        );
         vm.prank(alice);
         pool.receiveElRewards{value: 1}();
     }
@@ -357,7 +371,9 @@ contract StakePoolTest is Fixture {
 
     function test_withdrawToDepositModule_RevertWhen_NotModule() public {
         _module();
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, guardian, pool.depositModule()));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, guardian, pool.depositModule())
+        );
         vm.prank(guardian);
         pool.withdrawToDepositModule(1);
     }
@@ -374,7 +390,9 @@ contract StakePoolTest is Fixture {
         MockDepositModule module = _module();
         uint256 available = pool.depositableEther();
         vm.assertEq(available, pool.bufferedEther() - 4 ether, "demand kept");
-        vm.expectRevert(abi.encodeWithSelector(IStakePool.InsufficientBuffer.selector, available + 1, available));
+        vm.expectRevert(
+            abi.encodeWithSelector(IStakePool.InsufficientBuffer.selector, available + 1, available)
+        );
         module.take(available + 1);
     }
 
@@ -423,7 +441,9 @@ contract StakePoolTest is Fixture {
     function test_setFees_RevertWhen_AboveHardBound() public {
         vm.prank(tl);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("totalFeeBps"), 2001, 0, 2000)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("totalFeeBps"), 2001, 0, 2000
+            )
         );
         pool.setFees(IStakePool.Fees(1001, 500, 500));
     }
@@ -443,7 +463,9 @@ contract StakePoolTest is Fixture {
     function test_setMinDeposit_RevertWhen_OutOfBounds() public {
         vm.startPrank(tl);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("minDeposit"), 0, 1, 1 ether)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("minDeposit"), 0, 1, 1 ether
+            )
         );
         pool.setMinDeposit(0);
         vm.expectRevert(
@@ -459,7 +481,11 @@ contract StakePoolTest is Fixture {
         vm.prank(tl);
         vm.expectRevert(
             abi.encodeWithSelector(
-                IGoverned.ParameterOutOfBounds.selector, bytes32("dailyStakeLimit"), 0, 1 ether, type(uint96).max
+                IGoverned.ParameterOutOfBounds.selector,
+                bytes32("dailyStakeLimit"),
+                0,
+                1 ether,
+                type(uint96).max
             )
         );
         pool.setDailyStakeLimit(0);
@@ -468,7 +494,9 @@ contract StakePoolTest is Fixture {
     function test_setMaxUnstakeBps_RevertWhen_OutOfBounds() public {
         vm.prank(tl);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("maxUnstakeBps"), 10_001, 100, 10_000)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("maxUnstakeBps"), 10_001, 100, 10_000
+            )
         );
         pool.setMaxUnstakeBps(10_001);
     }
@@ -476,15 +504,21 @@ contract StakePoolTest is Fixture {
     function test_setFlashExitParams_RevertWhen_OutOfBounds() public {
         vm.startPrank(tl);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("flashReserveBps"), 2001, 0, 2000)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("flashReserveBps"), 2001, 0, 2000
+            )
         );
         pool.setFlashExitParams(2001, 50, 100);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("flashFeeMinBps"), 0, 1, 500)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("flashFeeMinBps"), 0, 1, 500
+            )
         );
         pool.setFlashExitParams(200, 0, 100);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("flashFeeMaxBps"), 40, 50, 500)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("flashFeeMaxBps"), 40, 50, 500
+            )
         );
         pool.setFlashExitParams(200, 50, 40);
         pool.setFlashExitParams(300, 20, 200);
@@ -566,7 +600,10 @@ contract StakePoolTest is Fixture {
         vm.assertApproxEqAbs(o, rewards * 500 / 10_000, 2, "operators 5 %");
         vm.assertApproxEqAbs(i, rewards * 100 / 10_000, 2, "insurance 1 %");
         vm.assertApproxEqAbs(
-            pool.convertToAssets(pool.balanceOf(alice)), 100 ether + (rewards * 9000 / 10_000) * 100 ether / (100 ether + SEED), 10, "alice net 90 %"
+            pool.convertToAssets(pool.balanceOf(alice)),
+            100 ether + (rewards * 9000 / 10_000) * 100 ether / (100 ether + SEED),
+            10,
+            "alice net 90 %"
         );
     }
 

@@ -251,7 +251,9 @@ contract WithdrawalQueueTest is Fixture {
     }
 
     function test_finalize_RevertWhen_BeyondLastRequest() public {
-        vm.expectRevert(abi.encodeWithSelector(IWithdrawalQueue.FinalizationPointBeyondLastRequest.selector, 3, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IWithdrawalQueue.FinalizationPointBeyondLastRequest.selector, 3, 0)
+        );
         vm.prank(address(pool));
         queue.finalize(3, 1e27, 1 ether);
     }
@@ -280,8 +282,9 @@ contract WithdrawalQueueTest is Fixture {
     }
 
     function test_setters_RevertWhen_NotTimelock() public {
-        bytes memory err =
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0));
+        bytes memory err = abi.encodeWithSelector(
+            IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0)
+        );
         vm.startPrank(guardian);
         vm.expectRevert(err);
         queue.setRequestBounds(1, 1 ether);
@@ -295,11 +298,15 @@ contract WithdrawalQueueTest is Fixture {
     function test_setters_RevertWhen_OutOfBounds() public {
         vm.startPrank(tl);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("maxFinalizePerReport"), 501, 1, 500)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("maxFinalizePerReport"), 501, 1, 500
+            )
         );
         queue.setMaxFinalizePerReport(501);
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("minRequestEther"), 0, 1, 1 ether)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("minRequestEther"), 0, 1, 1 ether
+            )
         );
         queue.setRequestBounds(0, 1 ether);
         vm.stopPrank();
