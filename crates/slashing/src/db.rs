@@ -360,7 +360,7 @@ impl SlashingDatabase {
                     )?;
                 for b in &record.signed_blocks {
                     let slot = to_sql("slot", b.slot.0)?;
-                    let root = b.signing_root.as_ref().map(|r| r.as_slice());
+                    let root = known_root(b.signing_root.as_ref());
                     let exists: bool = tx.query_row(
                         "SELECT EXISTS(SELECT 1 FROM signed_blocks WHERE validator_id = ?1
                          AND slot = ?2 AND signing_root IS ?3)",
@@ -379,7 +379,7 @@ impl SlashingDatabase {
                 for a in &record.signed_attestations {
                     let source = to_sql("source epoch", a.source_epoch.0)?;
                     let target = to_sql("target epoch", a.target_epoch.0)?;
-                    let root = a.signing_root.as_ref().map(|r| r.as_slice());
+                    let root = known_root(a.signing_root.as_ref());
                     let exists: bool = tx.query_row(
                         "SELECT EXISTS(SELECT 1 FROM signed_attestations WHERE validator_id = ?1
                          AND source_epoch = ?2 AND target_epoch = ?3 AND signing_root IS ?4)",
@@ -541,6 +541,13 @@ struct ValidatorRow {
     block_slot_floor: Option<u64>,
     source_epoch_floor: Option<u64>,
     target_epoch_floor: Option<u64>,
+}
+
+/// An imported signing root, or `None` when absent or all zeros: some clients write a zero
+/// root for "unknown", and no real signing root (a SHA-256 output) is zero, so a zero root must
+/// never let a request with a zero root pass as a repeat.
+fn known_root(root: Option<&Root>) -> Option<&[u8]> {
+    root.filter(|r| **r != [0u8; 32]).map(|r| r.as_slice())
 }
 
 fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
