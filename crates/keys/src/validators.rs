@@ -73,7 +73,18 @@ pub fn par_map<T: Sync, R: Send>(
     f: impl Fn(&T) -> R + Sync,
     on_progress: &(dyn Fn(usize) + Sync),
 ) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    par_map_threads(usize::MAX, items, f, on_progress)
+}
+
+/// [`par_map`] on at most `max_threads` threads (e.g. to bound scrypt's 256 MiB per thread).
+pub fn par_map_threads<T: Sync, R: Send>(
+    max_threads: usize,
+    items: &[T],
+    f: impl Fn(&T) -> R + Sync,
+    on_progress: &(dyn Fn(usize) + Sync),
+) -> Vec<R> {
+    let threads =
+        std::thread::available_parallelism().map_or(1, NonZeroUsize::get).min(max_threads);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let mut results: Vec<(usize, R)> = std::thread::scope(|s| {
@@ -162,5 +173,14 @@ mod tests {
             Err(DerivationError::IndexOverflow { .. })
         ));
         assert!(derive_validators(&seed, 0, 0, &|_| {}).unwrap().is_empty());
+    }
+
+    #[test]
+    fn par_map_keeps_order_with_any_thread_count() {
+        let items: Vec<u32> = (0..50).collect();
+        for threads in [0, 1, 2, 7] {
+            let out = par_map_threads(threads, &items, |x| x * 2, &|_| {});
+            assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+        }
     }
 }

@@ -14,7 +14,7 @@ use claystack_keys::deposit::{
     DepositNetwork, MAX_DEPOSIT, MAX_DEPOSIT_COMPOUNDING, MIN_DEPOSIT, VerifyExpectations,
     WithdrawalTarget, parse_execution_address,
 };
-use claystack_keys::validators::par_map;
+use claystack_keys::validators::par_map_threads;
 use claystack_keys::{
     Kdf, Keystore, Language, Mnemonic, ValidatorKeys, WithdrawalCredentials, deposit_data_for,
     derive_validators, to_deposit_cli_json, verify_deposit_data_json, write_keystore_file,
@@ -30,6 +30,8 @@ const ENV_MNEMONIC_PASSPHRASE: &str = "CLAYSTACK_MNEMONIC_PASSPHRASE";
 const ENV_PASSWORD: &str = "CLAYSTACK_KEYSTORE_PASSWORD";
 /// Progress is logged every this many keys.
 const PROGRESS_EVERY: usize = 100;
+/// Keystores encrypted at once: scrypt n = 2^18 takes 256 MiB per thread.
+const MAX_KEYSTORE_THREADS: usize = 8;
 /// Minimum keystore password length, as the deposit CLI requires.
 const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -315,7 +317,8 @@ impl Stdin {
             write!(err, "enter {what}: ")?;
             err.flush()?;
         }
-        let mut line = Zeroizing::new(String::new());
+        // Pre-sized so that reading never reallocates and leaves copies of the secret behind.
+        let mut line = Zeroizing::new(String::with_capacity(4096));
         if self.lines.read_line(&mut line)? == 0 {
             bail!("read {what}: standard input is closed");
         }
@@ -393,7 +396,8 @@ fn derive(args: &DeriveArgs) -> eyre::Result<()> {
     std::fs::create_dir_all(&args.out_dir)
         .wrap_err_with(|| format!("create {}", args.out_dir.display()))?;
     let time = unix_time();
-    let written = par_map(
+    let written = par_map_threads(
+        MAX_KEYSTORE_THREADS,
         &keys,
         |k| -> eyre::Result<PathBuf> {
             // A fresh salt per keystore.
