@@ -9,6 +9,7 @@ use std::{
     future::Future,
     path::{Path, PathBuf},
 };
+use zeroize::Zeroizing;
 
 /// Why a backend could not sign.
 #[derive(Debug, thiserror::Error)]
@@ -135,15 +136,13 @@ pub enum PasswordSource {
     Dir(PathBuf),
 }
 
-/// Reads a password file: its content without one trailing newline.
-pub fn read_password_file(path: &Path) -> Result<String, KeyLoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| KeyLoadError::Io {
-        action: "read password file",
-        path: path.to_owned(),
-        source,
-    })?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+/// Reads a password file: its content without one trailing newline, zeroized on drop.
+pub fn read_password_file(path: &Path) -> Result<Zeroizing<String>, KeyLoadError> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
+        KeyLoadError::Io { action: "read password file", path: path.to_owned(), source }
+    })?);
+    let trimmed = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(Zeroizing::new(trimmed.strip_suffix('\r').unwrap_or(trimmed).to_owned()))
 }
 
 /// Decrypts every `*.json` keystore in `dir` (EIP-2335), in file-name order.
@@ -177,7 +176,8 @@ pub fn load_keystores_dir(
         PasswordSource::File(f) => Some(read_password_file(f)?),
         PasswordSource::Dir(_) => None,
     };
-    let mut keys = Vec::with_capacity(files.len());
+    // Resolve every password first (cheap, and a missing file fails before any KDF runs).
+    let mut jobs = Vec::with_capacity(files.len());
     for path in files {
         let password = match (&shared, passwords) {
             (Some(p), _) => p.clone(),
@@ -193,9 +193,20 @@ pub fn load_keystores_dir(
             }
             (None, PasswordSource::File(f)) => read_password_file(f)?,
         };
-        let sk = claystack_keys::decrypt_keystore_file(&path, &password)
-            .map_err(|source| KeyLoadError::Keystore { path: path.clone(), source })?;
-        keys.push(sk);
+        jobs.push((path, password));
     }
-    Ok(keys)
+    // scrypt (2^18) costs about a second and 256 MiB per key: decrypt on every core, bounded.
+    let results = claystack_keys::validators::par_map_threads(
+        MAX_DECRYPT_THREADS,
+        &jobs,
+        |(path, password)| {
+            claystack_keys::decrypt_keystore_file(path, password)
+                .map_err(|source| KeyLoadError::Keystore { path: path.clone(), source })
+        },
+        &|_| {},
+    );
+    results.into_iter().collect()
 }
+
+/// Keystores decrypted at once (bounds scrypt's memory to about 2 GiB).
+const MAX_DECRYPT_THREADS: usize = 8;
