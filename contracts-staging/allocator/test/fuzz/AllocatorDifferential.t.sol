@@ -235,6 +235,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
     // ----------------------------------------------------------------------------------------
     // Fuzzed differential tests (1,000 runs each, see foundry.toml)
 
+    /// forge-config: default.fuzz.runs = 1000
     function test_allocateDeposits_MatchesReference(uint256 seed, uint256 count, uint256 n) public pure {
         count = bound(count, 0, 24);
         n = bound(n, 0, 64);
@@ -245,6 +246,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
         vm.assertLe(got.total, n, "never more than requested");
     }
 
+    /// forge-config: default.fuzz.runs = 1000
     function test_selectExits_MatchesReference(uint256 seed, uint256 count, uint256 m) public pure {
         count = bound(count, 0, 24);
         m = bound(m, 0, 64);
@@ -254,6 +256,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
         _assertMatches(got, ops, _refExits(p, ops, m));
     }
 
+    /// forge-config: default.fuzz.runs = 1000
     function test_allocateDeposits_TwoBatchesEqualOne(uint256 seed, uint256 count, uint256 a, uint256 b)
         public
         pure
