@@ -223,3 +223,68 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     assert_eq!(share["payload"]["operatorIds"], serde_json::json!([1, 2, 3, 4]));
     assert!(ks["createdAt"].as_str().unwrap().ends_with('Z'));
 }
+
+#[test]
+fn create_split_keeps_an_existing_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sk = claystack_keys::SecretKey::from_bytes(&[7u8; 32]).unwrap();
+    let ks = claystack_keys::Keystore::encrypt(
+        &sk,
+        "split-password",
+        &claystack_keys::Kdf::pbkdf2(1024),
+        "",
+        "",
+    )
+    .unwrap();
+    let ks_path = tmp.path().join("validator.json");
+    claystack_keys::write_keystore_file(&ks_path, &ks).unwrap();
+    let pw_path = tmp.path().join("pw.txt");
+    std::fs::write(&pw_path, "split-password\n").unwrap();
+    let dir = tmp.path().join("split");
+    let ks_arg = ks_path.display().to_string();
+    let pw_arg = pw_path.display().to_string();
+    let dir_arg = dir.display().to_string();
+    run_ok(&[
+        "dvt",
+        "create",
+        "--threshold",
+        "2",
+        "--node",
+        "http://127.0.0.1:1,http://127.0.0.1:2,http://127.0.0.1:3",
+        "--indices",
+        "11,22,33",
+        "--out",
+        &dir_arg,
+        "--withdrawal-address",
+        "0x0f51bb10119727a7e5ea3538074fb341f56b09ad",
+        "--split",
+        &ks_arg,
+        "--split-password-file",
+        &pw_arg,
+        "--insecure-fast-kdf",
+    ]);
+    let d = ClusterDescription::read(&dir.join("cluster.json")).unwrap();
+    assert_eq!(d.group_public_key.to_bytes(), sk.public_key());
+    assert_eq!(d.key_generation.method, claystack_dvt::cluster::KeyGenMethod::TrustedDealer);
+    for idx in [11u64, 22, 33] {
+        let node_dir = dir.join(format!("node-{idx}"));
+        let pw = std::fs::read_to_string(node_dir.join("password.txt")).unwrap();
+        let share = claystack_dvt::cluster::load_share(
+            &d,
+            claystack_dvt::ShareIndex::new(idx).unwrap(),
+            &node_dir.join("keystore.json"),
+            &pw,
+        )
+        .unwrap();
+        assert_eq!(share.index().get(), idx);
+    }
+    // Never overwrites an existing cluster.
+    let out = Command::new(BIN)
+        .args(["dvt", "create", "--threshold", "1", "--node", "http://127.0.0.1:1", "--out"])
+        .arg(&dir)
+        .args(["--withdrawal-address", "0x0f51bb10119727a7e5ea3538074fb341f56b09ad"])
+        .args(["--insecure-fast-kdf"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -201,6 +201,15 @@ impl G1 {
         Self(out)
     }
 
+    /// `k · self` for a small (64-bit) public scalar, e.g. a batch-verification weight.
+    pub fn mul_u64(&self, k: u64) -> Self {
+        let b = k.to_le_bytes();
+        let mut out = blst_p1::default();
+        // SAFETY: `b` is 8 readable bytes holding a 64-bit little-endian scalar.
+        unsafe { blst::blst_p1_mult(&mut out, &self.0, b.as_ptr(), 64) };
+        Self(out)
+    }
+
     /// `self + other` (handles doubling and infinity).
     pub fn add(&self, other: &Self) -> Self {
         let mut out = blst_p1::default();
@@ -291,6 +300,15 @@ impl G2 {
         Self(out)
     }
 
+    /// `k · self` for a small (64-bit) public scalar, e.g. a batch-verification weight.
+    pub fn mul_u64(&self, k: u64) -> Self {
+        let b = k.to_le_bytes();
+        let mut out = blst_p2::default();
+        // SAFETY: `b` is 8 readable bytes holding a 64-bit little-endian scalar.
+        unsafe { blst::blst_p2_mult(&mut out, &self.0, b.as_ptr(), 64) };
+        Self(out)
+    }
+
     /// `self + other` (handles doubling and infinity).
     pub fn add(&self, other: &Self) -> Self {
         let mut out = blst_p2::default();
@@ -305,6 +323,57 @@ impl G2 {
         // SAFETY: `out` is 96 writable bytes.
         unsafe { blst::blst_p2_compress(out.as_mut_ptr(), &self.0) };
         out
+    }
+
+    /// `Σ s_i · P_i` by Pippenger's multi-scalar multiplication (one thread). `None` if the
+    /// lengths differ or the input is empty. Points at infinity contribute nothing and are
+    /// skipped (blst's batch affine conversion does not accept them).
+    pub fn multi_mul(points: &[G2], scalars: &[Scalar]) -> Option<Self> {
+        if points.is_empty() || points.len() != scalars.len() {
+            return None;
+        }
+        let (pts, ks): (Vec<blst_p2>, Vec<&Scalar>) = points
+            .iter()
+            .zip(scalars)
+            .filter(|(p, _)| !p.is_identity())
+            .map(|(p, k)| (p.0, k))
+            .unzip();
+        if pts.is_empty() {
+            return Some(Self::identity());
+        }
+        let mut affines = vec![blst_p2_affine::default(); pts.len()];
+        let mut kb: Vec<blst_scalar> = ks.iter().map(|k| k.to_blst_scalar()).collect();
+        let mut out = blst_p2::default();
+        // SAFETY: blst reads `pts.len()` contiguous points from the first pointer of a
+        // null-terminated pointer array and writes as many affine points; the scalars are
+        // `pts.len()` contiguous 32-byte blst_scalar values read the same way, 255 bits each;
+        // the scratch buffer has the size blst asks for (in bytes, rounded up to u64 limbs).
+        unsafe {
+            let p: [*const blst_p2; 2] = [pts.as_ptr(), std::ptr::null()];
+            blst::blst_p2s_to_affine(affines.as_mut_ptr(), p.as_ptr(), pts.len());
+            let a: [*const blst_p2_affine; 2] = [affines.as_ptr(), std::ptr::null()];
+            let k: [*const u8; 2] = [kb.as_ptr().cast::<u8>(), std::ptr::null()];
+            let words = blst::blst_p2s_mult_pippenger_scratch_sizeof(pts.len()).div_ceil(8);
+            let mut scratch = vec![0u64; words.max(1)];
+            blst::blst_p2s_mult_pippenger(
+                &mut out,
+                a.as_ptr(),
+                pts.len(),
+                k.as_ptr(),
+                SCALAR_BITS,
+                scratch.as_mut_ptr(),
+            );
+        }
+        for k in &mut kb {
+            k.b.zeroize();
+        }
+        Some(Self(out))
+    }
+
+    /// True for the point at infinity.
+    pub fn is_identity(&self) -> bool {
+        // SAFETY: valid blst_p2.
+        unsafe { blst::blst_p2_is_inf(&self.0) }
     }
 
     /// Hashes `msg` to G2 with the given domain separation tag (hash_to_curve, SSWU, RO).
@@ -388,6 +457,20 @@ mod tests {
         assert_eq!(G1::from_compressed(&lhs.to_compressed()).unwrap(), lhs);
         let h = G2::hash_to_curve(b"m", b"dst");
         assert_eq!(h.mul(&a).add(&h.mul(&b)), h.mul(&a.add(&b)));
+        let pts: Vec<G2> = (1..=9u64).map(|i| h.mul(&Scalar::from_u64(i))).collect();
+        let ks: Vec<Scalar> = (0..9).map(|_| Scalar::random(&mut rng)).collect();
+        let naive = pts.iter().zip(&ks).fold(G2::identity(), |acc, (p, k)| acc.add(&p.mul(k)));
+        assert_eq!(G2::multi_mul(&pts, &ks).unwrap(), naive);
+        let mut with_inf = pts;
+        with_inf[3] = G2::identity();
+        let naive_inf =
+            with_inf.iter().zip(&ks).fold(G2::identity(), |acc, (p, k)| acc.add(&p.mul(k)));
+        assert_eq!(G2::multi_mul(&with_inf, &ks).unwrap(), naive_inf);
+        assert!(G2::multi_mul(&[], &[]).is_none());
+        assert!(G2::multi_mul(&[G2::identity()], &[Scalar::from_u64(1)]).unwrap().is_identity());
+        let k = 0xdead_beef_1234_5678u64;
+        assert_eq!(h.mul_u64(k), h.mul(&Scalar::from_u64(k)));
+        assert_eq!(lhs.mul_u64(k), lhs.mul(&Scalar::from_u64(k)));
         assert!(G1::identity().is_identity());
         assert_eq!(G1::identity().add(&lhs), lhs);
         assert_eq!(G2::identity().add(&h), h);

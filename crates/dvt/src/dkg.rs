@@ -208,7 +208,8 @@ impl Participant {
         }
         let poly = Polynomial::random(Scalar::random_nonzero(rng), config.threshold, rng)?;
         let commitments = poly.commitments();
-        let a0 = SecretShare::new(me, poly.constant().clone()).to_secret_key()?;
+        let a0 = poly.constant().ok_or(ThresholdError::CommitmentLength)?;
+        let a0 = SecretShare::new(me, a0.clone()).to_secret_key()?;
         let proof = a0.sign(&config.pop_message(me));
         let broadcast = DealerBroadcast { session: config.session, dealer: me, commitments, proof };
         let shares = config
@@ -432,11 +433,10 @@ mod share_serde {
     }
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SecretShare, D::Error> {
-        let w = Wire::deserialize(d)?;
-        let bytes = zeroize::Zeroizing::new(
-            claystack_consensus::hexutil::decode_fixed::<32>(&w.secret)
-                .map_err(D::Error::custom)?,
-        );
+        let mut w = Wire::deserialize(d)?;
+        let decoded = claystack_consensus::hexutil::decode_fixed::<32>(&w.secret);
+        zeroize::Zeroize::zeroize(&mut w.secret);
+        let bytes = zeroize::Zeroizing::new(decoded.map_err(D::Error::custom)?);
         let s = Scalar::from_be_bytes(&bytes)
             .ok_or_else(|| D::Error::custom("share is not below the group order"))?;
         Ok(SecretShare::new(w.index, s))

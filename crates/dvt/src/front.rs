@@ -158,11 +158,25 @@ impl Front {
         }
         let now = tokio::time::Instant::now();
         let deadline = now.checked_add(self.config.timeout).unwrap_or(now);
+        // Partials are checked in batches (one signature verification for all that arrived,
+        // see `PublicKeySet::filter_valid`) once enough have arrived to reach the threshold.
         let mut valid: Vec<PartialSignature> = Vec::with_capacity(need);
+        let mut unverified: Vec<PartialSignature> = Vec::with_capacity(need);
         let mut refusals: Vec<String> = Vec::new();
         let mut failures: Vec<String> = Vec::new();
         let mut timed_out = false;
-        while valid.len() < need && valid.len().saturating_add(tasks.len()) >= need {
+        while valid.len() < need
+            && valid.len().saturating_add(unverified.len()).saturating_add(tasks.len()) >= need
+        {
+            if valid.len().saturating_add(unverified.len()) >= need {
+                let (good, bad) = self.set.filter_valid(&root, std::mem::take(&mut unverified));
+                for index in bad {
+                    tracing::warn!(target: "dvt::front", %index, "excluded an invalid partial signature");
+                    failures.push(format!("node {index} sent an invalid partial signature"));
+                }
+                valid.extend(good);
+                continue;
+            }
             let next = match tokio::time::timeout_at(deadline, tasks.join_next()).await {
                 Err(_) => {
                     timed_out = true;
@@ -179,16 +193,11 @@ impl Front {
                 }
             };
             match outcome {
+                NodeOutcome::Partial(p) if p.index == index => {
+                    unverified.push(PartialSignature { index, signature: p.partial_signature });
+                }
                 NodeOutcome::Partial(p) => {
-                    let partial = PartialSignature { index, signature: p.partial_signature };
-                    if p.index != index {
-                        failures.push(format!("node {index} answered as {}", p.index));
-                    } else if self.set.verify_partial(&root, &partial).is_err() {
-                        tracing::warn!(target: "dvt::front", %index, "excluded an invalid partial signature");
-                        failures.push(format!("node {index} sent an invalid partial signature"));
-                    } else {
-                        valid.push(partial);
-                    }
+                    failures.push(format!("node {index} answered as {}", p.index));
                 }
                 NodeOutcome::Refused(msg) => refusals.push(format!("node {index}: {msg}")),
                 NodeOutcome::Failed(msg) => failures.push(format!("node {index}: {msg}")),
@@ -196,6 +205,7 @@ impl Front {
         }
         tasks.abort_all();
         if valid.len() >= need {
+            valid.truncate(need);
             let sig = combine_partials(&valid).map_err(|_| FrontError::Combination)?;
             if !self.set.group_public_key.verify(&root, &sig) {
                 return Err(FrontError::Combination);

@@ -1,11 +1,23 @@
 //! Threshold BLS (Feldman VSS, DKG, partial signature combination) and distributed validator
 //! clusters.
 //!
-//! - [`bls`]: Ethereum BLS signatures (keys, sign, verify, aggregate) over `blst`.
+//! Pure core (no I/O):
+//! - [`bls`]: Ethereum BLS signatures (keys, sign, verify, aggregate) over `blst`, checked
+//!   against the official vectors.
 //! - [`threshold`]: Shamir sharing with Feldman commitments, Lagrange combination of partial
-//!   signatures, verified combination that excludes wrong partials.
-//! - [`dkg`]: a Joint-Feldman DKG with complaints as a message-passing state machine.
+//!   signatures, verified combination that identifies and excludes wrong partials.
+//! - [`dkg`]: a Joint-Feldman DKG with complaints and proofs of possession, as a
+//!   message-passing state machine per participant.
 //! - [`curve`]: the only module touching raw `blst` (field and group arithmetic).
+//! - [`request`]: the signing root and slashing check of a typed Web3Signer request (the
+//!   remote signer's parser).
+//! - [`export`]: Obol cluster-lock and SSV keyshares views of a cluster's public parts.
+//!
+//! Around it:
+//! - [`cluster`]: the public cluster description, cluster creation (DKG or split) with
+//!   threshold-signed deposit data, share keystores.
+//! - [`node`]: one operator's node (one share, its own slashing database, partials over HTTP).
+//! - [`front`]: the cluster's Web3Signer-compatible signing front (fan-out, verify, combine).
 
 #![cfg_attr(
     not(test),

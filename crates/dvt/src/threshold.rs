@@ -156,11 +156,9 @@ impl Polynomial {
         Commitments(self.coeffs.iter().map(G1::mul_generator).collect())
     }
 
-    /// The secret `f(0)`.
-    pub fn constant(&self) -> &Scalar {
-        // `random` never builds an empty polynomial; zero is the value of an empty sum anyway.
-        static ZERO: std::sync::OnceLock<Scalar> = std::sync::OnceLock::new();
-        self.coeffs.first().unwrap_or_else(|| ZERO.get_or_init(Scalar::zero))
+    /// The secret `f(0)` (always present: [`Polynomial::random`] never builds an empty one).
+    pub fn constant(&self) -> Option<&Scalar> {
+        self.coeffs.first()
     }
 }
 
@@ -373,7 +371,8 @@ pub fn lagrange_coefficients(indices: &[ShareIndex]) -> Result<Vec<Scalar>, Thre
 pub fn interpolate_g2(points: &[(ShareIndex, G2)]) -> Result<G2, ThresholdError> {
     let idx: Vec<ShareIndex> = points.iter().map(|(i, _)| *i).collect();
     let lambdas = lagrange_coefficients(&idx)?;
-    Ok(points.iter().zip(&lambdas).fold(G2::identity(), |acc, ((_, p), l)| acc.add(&p.mul(l))))
+    let pts: Vec<G2> = points.iter().map(|(_, p)| *p).collect();
+    G2::multi_mul(&pts, &lambdas).ok_or(ThresholdError::NotEnoughShares { have: 0, need: 1 })
 }
 
 /// Interpolates G1 points `(x_i, P_i)` at zero: `Σ λ_i · P_i`.
@@ -451,27 +450,81 @@ impl PublicKeySet {
         }
     }
 
-    /// Verifies each partial, excludes wrong, unknown and duplicate ones, combines the first
-    /// `t` valid ones and verifies the result under the group key.
+    /// Checks several partial signatures over the same `msg` at once: with random non-zero
+    /// 64-bit weights `r_i`, verifies `Σ r_i·σ_i` under `Σ r_i·PK_i` — one signature
+    /// verification instead of one per partial. True only if every partial is valid (except
+    /// with probability about 2^-64); false for an empty list or an unknown index.
+    pub fn verify_partials_batch(&self, msg: &[u8], partials: &[PartialSignature]) -> bool {
+        if partials.is_empty() {
+            return false;
+        }
+        let mut rng = rand::thread_rng();
+        let mut sig = G2::identity();
+        let mut pk = G1::identity();
+        for p in partials {
+            let Some(share_pk) = self.public_shares.get(&p.index) else { return false };
+            let r = rng.next_u64().max(1);
+            sig = sig.add(&p.signature.point().mul_u64(r));
+            pk = pk.add(&share_pk.point().mul_u64(r));
+        }
+        match PublicKey::from_point(pk) {
+            Ok(pk) => pk.verify(msg, &Signature::from_point(sig)),
+            Err(_) => false,
+        }
+    }
+
+    /// Keeps the partials that verify, in order: one batch check when all are valid (the usual
+    /// case), one check per partial otherwise, to name the wrong ones. Returns `(valid,
+    /// rejected indices)`.
+    pub fn filter_valid(
+        &self,
+        msg: &[u8],
+        partials: Vec<PartialSignature>,
+    ) -> (Vec<PartialSignature>, Vec<ShareIndex>) {
+        if self.verify_partials_batch(msg, &partials) {
+            return (partials, Vec::new());
+        }
+        let mut rejected = Vec::new();
+        let valid = partials
+            .into_iter()
+            .filter(|p| {
+                let ok = self.verify_partial(msg, p).is_ok();
+                if !ok {
+                    rejected.push(p.index);
+                }
+                ok
+            })
+            .collect();
+        (valid, rejected)
+    }
+
+    /// Verifies the partials, excludes wrong, unknown and duplicate ones, combines `t` valid
+    /// ones and verifies the result under the group key.
     pub fn combine(
         &self,
         msg: &[u8],
         partials: &[PartialSignature],
     ) -> Result<Combined, ThresholdError> {
-        let mut valid: Vec<PartialSignature> = Vec::with_capacity(self.threshold);
         let mut rejected = Vec::new();
+        // First partial per known index, in order.
+        let mut candidates: Vec<PartialSignature> = Vec::with_capacity(partials.len());
         for p in partials {
-            if valid.len() >= self.threshold {
-                break;
-            }
-            if valid.iter().any(|v| v.index == p.index) {
-                continue;
-            }
-            match self.verify_partial(msg, p) {
-                Ok(()) => valid.push(*p),
-                Err(_) => rejected.push(p.index),
+            if !self.public_shares.contains_key(&p.index) {
+                rejected.push(p.index);
+            } else if !candidates.iter().any(|c| c.index == p.index) {
+                candidates.push(*p);
             }
         }
+        // Fast path: the first t candidates in one batch check.
+        let first: Vec<PartialSignature> =
+            candidates.iter().take(self.threshold).copied().collect();
+        let valid = if first.len() == self.threshold && self.verify_partials_batch(msg, &first) {
+            first
+        } else {
+            let (valid, bad) = self.filter_valid(msg, candidates);
+            rejected.extend(bad);
+            valid.into_iter().take(self.threshold).collect()
+        };
         if valid.len() < self.threshold {
             return Err(ThresholdError::NotEnoughShares {
                 have: valid.len(),

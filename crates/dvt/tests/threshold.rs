@@ -125,6 +125,33 @@ fn corrupted_partials_are_detected_and_excluded() {
 }
 
 #[test]
+fn batch_verification_is_not_fooled_by_cancelling_errors() {
+    let (_, shares, commitments) = setup(3, 4, 21);
+    let set = commitments.public_key_set(&ShareIndex::range(4)).unwrap();
+    let mut partials: Vec<PartialSignature> = shares.iter().map(|s| s.sign(MSG)).collect();
+    assert!(set.verify_partials_batch(MSG, &partials));
+    // Shift two partials by +X and −X: their plain sum is unchanged, each is wrong.
+    let x = claystack_dvt::curve::G2::hash_to_curve(b"offset", b"test");
+    let minus_x = x.mul(&Scalar::zero().sub(&Scalar::from_u64(1)));
+    partials[0].signature =
+        claystack_dvt::Signature::from_point(partials[0].signature.point().add(&x));
+    partials[1].signature =
+        claystack_dvt::Signature::from_point(partials[1].signature.point().add(&minus_x));
+    let naive = partials
+        .iter()
+        .fold(claystack_dvt::curve::G2::identity(), |a, p| a.add(p.signature.point()));
+    let honest = shares
+        .iter()
+        .fold(claystack_dvt::curve::G2::identity(), |a, s| a.add(s.sign(MSG).signature.point()));
+    assert_eq!(naive, honest, "the forgery cancels in an unweighted sum");
+    assert!(!set.verify_partials_batch(MSG, &partials));
+    let (valid, rejected) = set.filter_valid(MSG, partials);
+    assert_eq!(rejected, vec![ShareIndex::new(1).unwrap(), ShareIndex::new(2).unwrap()]);
+    assert_eq!(valid.len(), 2);
+    assert!(!set.verify_partials_batch(MSG, &[]));
+}
+
+#[test]
 fn feldman_check_catches_bad_shares() {
     let (_, shares, commitments) = setup(3, 5, 3);
     for s in &shares {
