@@ -18,6 +18,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Mutex, watch};
 
+/// Most slots a wall-clock node catches up at start (a day of 1-second slots, ×10).
+pub const MAX_CATCH_UP_SLOTS: u64 = 864_000;
+
 /// Settings of a [`SimNode`].
 #[derive(Debug, Clone)]
 pub struct NodeConfig {
@@ -78,6 +81,16 @@ pub enum NodeError {
     /// Deposit verification requested without a verifier.
     #[error("verify_deposit_signatures is on but no BLS deposit verifier was supplied")]
     NoVerifier,
+    /// The wall clock is further ahead of the state than a catch-up can cover.
+    #[error(
+        "the wall clock is {behind} slots ahead of the state (limit {limit}); check genesis_time and the slot duration"
+    )]
+    TooFarBehind {
+        /// Slots to catch up.
+        behind: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The state lock was poisoned by a panic.
     #[error("simulator state lock poisoned")]
     Poisoned,
@@ -193,26 +206,29 @@ impl Shared {
         let _guard = self.advance_lock.lock().await;
         self.poll_execution().await?;
         let mut epoch_done = false;
-        {
+        for n in 0..slots {
+            // The lock is taken per slot and the task yields now and then, so readers (the
+            // Beacon API) are served during a long catch-up.
+            if n % 16 == 15 {
+                tokio::task::yield_now().await;
+            }
             let mut inner = self.write()?;
-            for _ in 0..slots {
-                let out = inner.state.process_slot(&self.cfg, self.verifier.as_ref())?;
-                epoch_done |= out.epoch_transition;
-                for r in &out.ignored_requests {
-                    tracing::info!(target: "beacon_sim::node", request = %r, "withdrawal request ignored");
-                }
-                for d in &out.ignored_deposits {
-                    tracing::warn!(target: "beacon_sim::node", deposit = d, "first deposit with invalid signature ignored");
-                }
-                if let Some(b) = out.block {
-                    tracing::debug!(target: "beacon_sim::node", slot = %b.slot, proposer = %b.proposer_index, deposits = out.deposits, withdrawals = out.withdrawals, "block");
-                }
-                let view = Arc::new(StateView::of(&inner.state, self.cfg.seed));
-                inner.history.push_back(view);
-                let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
-                while inner.history.len() > keep {
-                    inner.history.pop_front();
-                }
+            let out = inner.state.process_slot(&self.cfg, self.verifier.as_ref())?;
+            epoch_done |= out.epoch_transition;
+            for r in &out.ignored_requests {
+                tracing::info!(target: "beacon_sim::node", request = %r, "withdrawal request ignored");
+            }
+            for d in &out.ignored_deposits {
+                tracing::warn!(target: "beacon_sim::node", deposit = d, "first deposit with invalid signature ignored");
+            }
+            if let Some(b) = out.block {
+                tracing::debug!(target: "beacon_sim::node", slot = %b.slot, proposer = %b.proposer_index, deposits = out.deposits, withdrawals = out.withdrawals, "block");
+            }
+            let view = Arc::new(StateView::of(&inner.state, self.cfg.seed));
+            inner.history.push_back(view);
+            let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
+            while inner.history.len() > keep {
+                inner.history.pop_front();
             }
         }
         self.apply_credits().await?;
@@ -405,6 +421,13 @@ impl SimNode {
             }
         }));
         if let ClockMode::Wall { slot_duration } = cfg.clock {
+            let head = shared.read()?.state.slot.get();
+            let target =
+                clock::wall_slot(shared.cfg.genesis_time, slot_duration, SystemTime::now());
+            let behind = target.saturating_sub(head);
+            if behind > MAX_CATCH_UP_SLOTS {
+                return Err(NodeError::TooFarBehind { behind, limit: MAX_CATCH_UP_SLOTS });
+            }
             let shared = Arc::clone(&shared);
             let mut stop_rx = stop_rx;
             tasks.push(tokio::spawn(async move {
