@@ -188,8 +188,8 @@ impl Commitments {
 
     /// `Σ C_j · x^j`, the expected public share of index `x`, by Horner's rule.
     pub fn evaluate(&self, x: ShareIndex) -> G1 {
-        let xs = x.scalar();
-        self.0.iter().rev().fold(G1::identity(), |acc, c| acc.mul(&xs).add(c))
+        // x is a 64-bit index: 64-bit multiplications are four times cheaper than full ones.
+        self.0.iter().rev().fold(G1::identity(), |acc, c| acc.mul_u64(x.get()).add(c))
     }
 
     /// The public key share of index `x`.
