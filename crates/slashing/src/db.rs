@@ -44,6 +44,10 @@ CREATE INDEX IF NOT EXISTS signed_attestations_by_source
     ON signed_attestations (validator_id, source_epoch);
 ";
 
+/// `PRAGMA user_version` of the schema above; a database written by a newer version is refused
+/// rather than misread.
+const SCHEMA_VERSION: i64 = 1;
+
 /// Why a check passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Safe {
@@ -112,7 +116,15 @@ impl SlashingDatabase {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // An EXCLUSIVE transaction takes the file lock now and (locking_mode) keeps it.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        tx.execute_batch(SCHEMA)?;
+        let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        match version {
+            0 => {
+                tx.execute_batch(SCHEMA)?;
+                tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            }
+            SCHEMA_VERSION => {}
+            other => return Err(Error::UnsupportedSchema(other)),
+        }
         tx.commit()?;
         Ok(Self { conn: Mutex::new(conn) })
     }

@@ -115,6 +115,9 @@ pub enum Error {
     /// A stored value is malformed (the file was edited or corrupted).
     #[error("corrupt slashing protection database: {0}")]
     Corrupt(&'static str),
+    /// The file was written with a schema this version does not know.
+    #[error("unsupported slashing protection database schema version {0}")]
+    UnsupportedSchema(i64),
     /// Nothing has pinned the database to a chain yet (no signature, no import).
     #[error("the slashing protection database has no genesis validators root yet")]
     NoGenesisValidatorsRoot,

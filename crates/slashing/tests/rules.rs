@@ -263,3 +263,16 @@ fn history_survives_reopen() {
     assert!(db.check_and_insert_attestation(GVR, &PK, Epoch(2), Epoch(3), [2; 32]).is_err());
     assert_eq!(db.genesis_validators_root().unwrap(), Some(GVR));
 }
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("slashing.sqlite");
+    drop(SlashingDatabase::open(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    let err = SlashingDatabase::open(&path).unwrap_err();
+    assert!(matches!(err, claystack_slashing::Error::UnsupportedSchema(99)), "{err}");
+}
