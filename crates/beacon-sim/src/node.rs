@@ -231,8 +231,10 @@ impl Shared {
                 inner.history.pop_front();
             }
         }
-        self.apply_credits().await?;
-        if epoch_done {
+        let credited = self.apply_credits().await?;
+        // Snapshot after every epoch and after every batch that credited the execution layer:
+        // a restart must not replay (and so re-credit) withdrawals already paid.
+        if epoch_done || credited {
             self.save_snapshot().await?;
         }
         Ok(self.read()?.state.slot)
@@ -275,23 +277,29 @@ impl Shared {
         Ok(())
     }
 
-    async fn apply_credits(&self) -> Result<(), NodeError> {
+    /// Applies pending execution-layer credits; `true` if any reached the execution node.
+    async fn apply_credits(&self) -> Result<bool, NodeError> {
         let Some(f) = self.follower.as_ref().filter(|_| self.apply_el_credits) else {
             // Recorded only: drop the outbox (the state keeps recent withdrawals and proposals).
             self.write()?.state.take_el_credits();
-            return Ok(());
+            return Ok(false);
         };
         let credits = self.write()?.state.take_el_credits();
-        if credits.is_empty() {
-            return Ok(());
+        let total = credits.len();
+        if total == 0 {
+            return Ok(false);
         }
-        if let Err((rest, e)) = f.apply_credits(credits).await {
-            tracing::warn!(target: "beacon_sim::node", error = %e, pending = rest.len(), "apply execution credits; will retry");
-            let mut inner = self.write()?;
-            inner.state.return_el_credits(rest);
-            inner.last_error = Some(format!("apply execution credits: {e}"));
+        match f.apply_credits(credits).await {
+            Ok(()) => Ok(true),
+            Err((rest, e)) => {
+                tracing::warn!(target: "beacon_sim::node", error = %e, pending = rest.len(), "apply execution credits; will retry");
+                let applied = rest.len() < total;
+                let mut inner = self.write()?;
+                inner.state.return_el_credits(rest);
+                inner.last_error = Some(format!("apply execution credits: {e}"));
+                Ok(applied)
+            }
         }
-        Ok(())
     }
 
     /// Writes a snapshot now (no-op without a snapshot path).
