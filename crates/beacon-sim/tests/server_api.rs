@@ -99,6 +99,9 @@ async fn state_ids_filters_and_errors() {
         statuses: vec![],
     };
     assert_eq!(c.validators(StateId::Head, &many).await.unwrap().data.len(), 6);
+    let many_ids: Vec<ValidatorId> =
+        (0..100).map(|i| ValidatorId::Index(ValidatorIndex(i))).collect();
+    assert_eq!(c.validator_balances(StateId::Head, &many_ids).await.unwrap().data.len(), 6);
     let pk = r.data[0].validator.pubkey;
     let one = c.validator(StateId::Head, ValidatorId::Pubkey(pk)).await.unwrap();
     assert_eq!(one.data.index, ValidatorIndex(1));

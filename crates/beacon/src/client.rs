@@ -278,18 +278,22 @@ impl BeaconClient {
         Ok(resp)
     }
 
-    /// `GET /eth/v1/beacon/states/{state_id}/validator_balances` (ids empty: all).
+    /// `/eth/v1/beacon/states/{state_id}/validator_balances` (ids empty: all; more than 64 ids go
+    /// through the POST form).
     pub async fn validator_balances(
         &self,
         state: StateId,
         ids: &[ValidatorId],
     ) -> Result<Response<Vec<ValidatorBalance>>, Error> {
+        let path = format!("/eth/v1/beacon/states/{state}/validator_balances");
+        if ids.len() > MAX_GET_IDS {
+            // The POST form takes a bare array of ids.
+            let body =
+                serde_json::Value::from(ids.iter().map(ToString::to_string).collect::<Vec<_>>());
+            return self.request_json(&path, Some(&body)).await;
+        }
         let q = ValidatorQuery { ids: ids.to_vec(), statuses: Vec::new() };
-        self.get_json(&format!(
-            "/eth/v1/beacon/states/{state}/validator_balances{}",
-            query_string(&q)
-        ))
-        .await
+        self.get_json(&format!("{path}{}", query_string(&q))).await
     }
 
     /// Streams the validators matching `statuses` (empty: all) without buffering the body: each
