@@ -94,6 +94,37 @@ fn benches(c: &mut Criterion) {
         });
     });
 
+    // The same with two years of history (~160k attestations): the checks must stay index
+    // seeks, not scans of the history.
+    let big = SlashingDatabase::open(&f._dir.path().join("history-db.sqlite")).unwrap();
+    const HISTORY: u64 = 160_000;
+    let history = claystack_slashing::Interchange {
+        metadata: claystack_slashing::InterchangeMetadata {
+            interchange_format_version: 5,
+            genesis_validators_root: gvr,
+        },
+        data: vec![claystack_slashing::InterchangeRecord {
+            pubkey: f.pubkey,
+            signed_blocks: vec![],
+            signed_attestations: (1..HISTORY)
+                .map(|t| claystack_slashing::SignedAttestation {
+                    source_epoch: Epoch(t - 1),
+                    target_epoch: Epoch(t),
+                    signing_root: Some(root),
+                })
+                .collect(),
+        }],
+    };
+    big.import_interchange(&history).unwrap();
+    let mut epoch = HISTORY;
+    group.bench_function("slashing_check_and_record_160k_history", |b| {
+        b.iter(|| {
+            epoch += 1;
+            big.check_and_insert_attestation(gvr, &f.pubkey, Epoch(epoch - 1), Epoch(epoch), root)
+                .unwrap()
+        });
+    });
+
     let mut target = 1u64;
     group.bench_function("in_process_attestation", |b| {
         b.iter(|| {

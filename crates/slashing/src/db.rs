@@ -268,8 +268,12 @@ impl SlashingDatabase {
             // An earlier vote strictly inside the new one: the new one surrounds it.
             let surrounded_prev: Option<(i64, i64)> = tx
                 .prepare_cached(
+                    // source ≤ target < new target bounds the source range, so the source
+                    // index scans only (new source, new target), not the whole history.
                     "SELECT source_epoch, target_epoch FROM signed_attestations
-                     WHERE validator_id = ?1 AND source_epoch > ?2 AND target_epoch < ?3 LIMIT 1",
+                     INDEXED BY signed_attestations_by_source
+                     WHERE validator_id = ?1 AND source_epoch > ?2 AND source_epoch < ?3
+                       AND target_epoch < ?3 LIMIT 1",
                 )?
                 .query_row(params![v.id, source, target], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
@@ -285,8 +289,11 @@ impl SlashingDatabase {
             // An earlier vote strictly around the new one.
             let surrounding_prev: Option<(i64, i64)> = tx
                 .prepare_cached(
+                    // Targets above the new target are few (the new one is usually the
+                    // highest), so scan the target index from there.
                     "SELECT source_epoch, target_epoch FROM signed_attestations
-                     WHERE validator_id = ?1 AND source_epoch < ?2 AND target_epoch > ?3 LIMIT 1",
+                     INDEXED BY signed_attestations_by_target
+                     WHERE validator_id = ?1 AND target_epoch > ?3 AND source_epoch < ?2 LIMIT 1",
                 )?
                 .query_row(params![v.id, source, target], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()?;
@@ -301,8 +308,12 @@ impl SlashingDatabase {
             }
             let (min_source, min_target): (Option<i64>, Option<i64>) = tx
                 .prepare_cached(
-                    "SELECT MIN(source_epoch), MIN(target_epoch) FROM signed_attestations
-                     WHERE validator_id = ?1",
+                    // Two scalar subqueries: each is one index seek (a combined MIN, MIN
+                    // would scan the validator's history).
+                    "SELECT (SELECT MIN(source_epoch) FROM signed_attestations
+                             WHERE validator_id = ?1),
+                            (SELECT MIN(target_epoch) FROM signed_attestations
+                             WHERE validator_id = ?1)",
                 )?
                 .query_row(params![v.id], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let source_bound = max_opt(min_source.map(from_sql).transpose()?, v.source_epoch_floor);
