@@ -12,6 +12,9 @@
 //!   EIP-7002 request as if read from the execution layer;
 //! - `GET  /admin/proposals`, `GET /admin/withdrawals` — recent ones, oldest first;
 //! - `POST /admin/snapshot` — write a snapshot now.
+//!
+//! Besides the endpoints the client reads, `POST /eth/v1/validator/liveness/{epoch}` answers from
+//! the seeded participation of the last 64 ended epochs.
 
 use crate::core::deposit::WithdrawalRequest;
 use crate::core::{AdminOp, BlockInfo, status_at};
@@ -89,6 +92,7 @@ pub fn router(shared: AppState) -> Router {
             "/eth/v1/beacon/states/{state_id}/validator_balances",
             get(balances_get).post(balances_post),
         )
+        .route("/eth/v1/validator/liveness/{epoch}", post(liveness))
         .route("/admin/status", get(admin_status))
         .route("/admin/advance", post(admin_advance))
         .route("/admin/validators/{id}/performance", post(admin_performance))
@@ -491,6 +495,30 @@ async fn balances_post(
         f.ids.push(i.parse().map_err(bad)?);
     }
     balances_response(&s, &id, &f)
+}
+
+async fn liveness(
+    State(s): State<AppState>,
+    Path(epoch): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let epoch: u64 = epoch.parse().map_err(|_| bad(format!("invalid epoch {epoch:?}")))?;
+    let ids: Vec<String> = json_body(&body)?;
+    let inner = s.read()?;
+    let Some(p) = inner.state.participation.iter().find(|p| p.epoch.get() == epoch) else {
+        return Err(bad(format!(
+            "liveness of epoch {epoch} is not known (not ended yet or no longer retained)"
+        )));
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let index: u64 = id.parse().map_err(|_| bad(format!("invalid validator index {id:?}")))?;
+        out.push(claystack_beacon::ValidatorLiveness {
+            index: ValidatorIndex(index),
+            is_live: p.is_live(index),
+        });
+    }
+    Ok(data(out))
 }
 
 // ---- admin ----

@@ -181,6 +181,14 @@ async fn admin_api_scripts_failures() {
         .balance;
     assert!(b4_after < b4, "an offline validator loses balance");
 
+    let epoch = claystack_consensus::Epoch(c.syncing().await.unwrap().head_slot.get() / 8 - 1);
+    let live = c.liveness(epoch, &[ValidatorIndex(0), ValidatorIndex(4)]).await.unwrap();
+    assert_eq!(live.iter().map(|l| l.is_live).collect::<Vec<_>>(), vec![true, false]);
+    let future = claystack_consensus::Epoch(epoch.get() + 5);
+    assert!(matches!(
+        c.liveness(future, &[ValidatorIndex(0)]).await,
+        Err(claystack_beacon::Error::BadRequest { .. })
+    ));
     let (_, st) = get(&format!("{url}/admin/status")).await;
     assert_eq!(st["validators"], 6);
     assert_eq!(st["manual_clock"], true);

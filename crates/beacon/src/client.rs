@@ -6,7 +6,7 @@ use crate::stream::{ArrayStream, FeedError};
 use crate::types::{
     ApiErrorBody, BlockId, FinalityCheckpoints, Fork, Genesis, HeaderData, NodeVersion, Response,
     ResponseMeta, Spec, StateId, SyncStatus, ValidatorBalance, ValidatorData, ValidatorId,
-    ValidatorStatus,
+    ValidatorLiveness, ValidatorStatus,
 };
 use claystack_consensus::hexutil;
 use claystack_consensus::units::Gwei;
@@ -360,6 +360,18 @@ impl BeaconClient {
             })
             .await?;
         Ok((meta, out))
+    }
+
+    /// `POST /eth/v1/validator/liveness/{epoch}`: which of `indices` performed duties in `epoch`.
+    pub async fn liveness(
+        &self,
+        epoch: claystack_consensus::Epoch,
+        indices: &[claystack_consensus::ValidatorIndex],
+    ) -> Result<Vec<ValidatorLiveness>, Error> {
+        let body =
+            serde_json::Value::from(indices.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let path = format!("/eth/v1/validator/liveness/{epoch}");
+        Ok(self.request_json::<Response<Vec<ValidatorLiveness>>>(&path, Some(&body)).await?.data)
     }
 
     /// `GET /eth/v1/node/health`: `Ok(status)` with 200 (ready) or 206 (syncing).

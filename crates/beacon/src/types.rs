@@ -344,6 +344,16 @@ pub struct ValidatorBalance {
     pub balance: Gwei,
 }
 
+/// One element of `POST /eth/v1/validator/liveness/{epoch}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorLiveness {
+    /// Registry index.
+    #[serde(deserialize_with = "crate::de::index")]
+    pub index: ValidatorIndex,
+    /// Whether the validator was seen performing duties in the epoch.
+    pub is_live: bool,
+}
+
 /// The body of an error response (`{"code": 404, "message": "..."}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiErrorBody {

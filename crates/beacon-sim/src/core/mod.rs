@@ -176,6 +176,28 @@ pub struct Proposal {
     pub cl_reward: Gwei,
 }
 
+/// Which validators performed their duties in an ended epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochParticipation {
+    /// The epoch.
+    pub epoch: Epoch,
+    /// One bit per validator index (little-endian bit order within bytes).
+    #[serde(with = "claystack_consensus::hexutil::bytes")]
+    pub bits: Vec<u8>,
+}
+
+impl EpochParticipation {
+    /// Whether validator `index` was live in the epoch.
+    #[must_use]
+    pub fn is_live(&self, index: u64) -> bool {
+        let Ok(i) = usize::try_from(index) else { return false };
+        self.bits.get(i / 8).is_some_and(|b| b & (1u8 << (i % 8)) != 0)
+    }
+}
+
+/// How many ended epochs of participation are kept.
+pub const PARTICIPATION_EPOCHS: usize = 64;
+
 /// What one slot did, for logging by the node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotOutcome {
@@ -269,6 +291,9 @@ pub struct BeaconState {
     pub recent_withdrawals: VecDeque<ElCredit>,
     /// Recent proposals, oldest first.
     pub recent_proposals: VecDeque<Proposal>,
+    /// Who attested in each recent ended epoch (for `/eth/v1/validator/liveness`), oldest first.
+    #[serde(default)]
+    pub participation: VecDeque<EpochParticipation>,
     /// Proposer reward per block in the current epoch.
     pub proposer_reward: Gwei,
     /// Priority fees per block in the current epoch.
@@ -418,6 +443,7 @@ impl BeaconState {
             el_outbox: Vec::new(),
             recent_withdrawals: VecDeque::new(),
             recent_proposals: VecDeque::new(),
+            participation: VecDeque::new(),
             proposer_reward: Gwei::ZERO,
             priority_fee: Gwei::ZERO,
             index: HashMap::new(),
@@ -992,6 +1018,16 @@ impl BeaconState {
                     *a = true;
                 }
             }
+        }
+        let mut bits = vec![0u8; attested.len().div_ceil(8)];
+        for (i, hit) in attested.iter().enumerate() {
+            if *hit && let Some(b) = bits.get_mut(i / 8) {
+                *b |= 1u8 << (i % 8);
+            }
+        }
+        self.participation.push_back(EpochParticipation { epoch, bits });
+        while self.participation.len() > PARTICIPATION_EPOCHS {
+            self.participation.pop_front();
         }
         // Justification and finalization (one-epoch rule: justifying E finalizes E-1).
         let supermajority = u128::from(attesting.get()).saturating_mul(3)

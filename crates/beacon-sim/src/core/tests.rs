@@ -201,6 +201,9 @@ fn rewards_follow_apr_and_offline_validators_lose() {
         s.validators[1].balance,
         before[1].saturating_sub(Gwei(mul_div(base, 40, 64).unwrap()))
     );
+    // Liveness of the ended epoch: the offline validator is the only one not live.
+    let last = s.participation.back().unwrap();
+    assert!(last.is_live(0) && !last.is_live(1) && last.is_live(2) && !last.is_live(99));
     // Online validators gain at least the attestation reward.
     let gain = s.validators[0].balance.get() - before[0].get();
     assert!(gain >= mul_div(base, 54, 64).unwrap(), "gain {gain}");
