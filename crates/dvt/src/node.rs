@@ -20,6 +20,9 @@ use claystack_slashing::SlashingDatabase;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// Largest request body a node accepts (the remote signer's limit).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// Path of the partial-signing endpoint, relative to a node's base URL.
 pub const PARTIAL_SIGN_PATH: &str = "/dvt/v1/partial";
 
@@ -200,6 +203,7 @@ pub fn node_router(node: Arc<Node>, token: Option<String>) -> Router {
     Router::new()
         .route("/upcheck", get(|| async { "OK" }))
         .route(&format!("{PARTIAL_SIGN_PATH}/{{pubkey}}"), post(partial_sign))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
@@ -220,12 +224,16 @@ async fn partial_sign(
     Ok(axum::Json(out))
 }
 
-/// Serves a node's API on `listener` until `shutdown` completes.
+/// Serves a node's API on `listener` until `shutdown` completes. Like the remote signer, refuses
+/// a non-loopback address without a token: anyone reaching the port could otherwise collect
+/// partial signatures.
 pub async fn serve_node(
     listener: tokio::net::TcpListener,
     node: Arc<Node>,
     token: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, node_router(node, token)).with_graceful_shutdown(shutdown).await
+) -> Result<(), claystack_signer::ServeError> {
+    claystack_signer::check_bind(listener.local_addr()?, token.as_deref())?;
+    axum::serve(listener, node_router(node, token)).with_graceful_shutdown(shutdown).await?;
+    Ok(())
 }

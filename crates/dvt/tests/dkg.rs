@@ -277,3 +277,63 @@ fn messages_round_trip_through_json() {
     let sig: Signature = serde_json::from_str(&serde_json::to_string(&b.proof).unwrap()).unwrap();
     assert_eq!(sig, b.proof);
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Random sizes, random corrupted shares, random silent dealers: every participant
+        /// reaches the same verdict, exactly the cheaters that did not answer are out, and the
+        /// key is the sum of the qualified dealers' constant terms.
+        #[test]
+        fn random_cheaters_are_caught(
+            n in 2usize..=6,
+            t_seed in any::<usize>(),
+            corrupt in proptest::collection::vec((1u64..=6, 1u64..=6), 0..4),
+            silent in proptest::collection::btree_set(1u64..=6, 0..3),
+            seed in any::<u64>(),
+        ) {
+            let t = 1 + t_seed % n;
+            let cfg = config(t, n);
+            let mut run = Run::deal(&cfg, seed);
+            let mut accused = std::collections::BTreeSet::new();
+            for (d, r) in corrupt {
+                if d <= n as u64 && r <= n as u64 && d != r {
+                    run.corrupt_share(d, r);
+                    accused.insert(d);
+                }
+            }
+            run.complain();
+            run.justify();
+            run.justifications.retain(|j| !silent.contains(&j.dealer.get()));
+            let expected_out: Vec<ShareIndex> =
+                accused.iter().filter(|d| silent.contains(d)).map(|d| idx(*d)).collect();
+            let results = run.finish();
+            let qualified = n - expected_out.len();
+            if qualified < t {
+                for r in results {
+                    prop_assert_eq!(
+                        r.unwrap_err(),
+                        DkgError::TooFewQualified { qualified, threshold: t }
+                    );
+                }
+            } else {
+                let outputs: Vec<DkgOutput> = results.into_iter().map(Result::unwrap).collect();
+                for o in &outputs {
+                    prop_assert_eq!(&o.disqualified, &expected_out);
+                }
+                let group = check_consistent(&outputs, t);
+                let sum = run
+                    .broadcasts
+                    .iter()
+                    .filter(|b| !expected_out.contains(&b.dealer))
+                    .map(|b| *b.commitments.group_public_key().unwrap().point())
+                    .fold(claystack_dvt::curve::G1::identity(), |a, p| a.add(&p));
+                prop_assert_eq!(group, PublicKey::from_point(sum).unwrap());
+            }
+        }
+    }
+}
