@@ -116,7 +116,7 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     let front = format!("http://127.0.0.1:{front_port}");
     procs.0.push(
         Command::new(BIN)
-            .args(["dvt", "signer", "--timeout-ms", "1500", "--listen"])
+            .args(["dvt", "signer", "--timeout-ms", "3000", "--listen"])
             .arg(format!("127.0.0.1:{front_port}"))
             .arg("--cluster")
             .arg(dir.join("cluster.json"))

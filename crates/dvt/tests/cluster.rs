@@ -304,7 +304,7 @@ async fn a_lying_node_is_excluded_and_a_silent_one_times_out() {
     let mut created = created;
     let impostor_share = created.shares.pop().unwrap();
     assert_eq!(impostor_share.index().get(), shares as u64);
-    let cluster = Cluster::start(created, ls, Duration::from_millis(800), false).await;
+    let cluster = Cluster::start(created, ls, Duration::from_millis(2000), false).await;
     cluster.sign_ok(0, 1, 1).await;
 
     // With an honest node down, the liar cannot make up the threshold: 503 after the timeout.
@@ -330,9 +330,9 @@ async fn a_hanging_node_is_cut_off_by_the_timeout() {
         }),
     );
     tokio::spawn(async move { axum::serve(hang, app).await.unwrap() });
-    let cluster = Cluster::start(created, ls, Duration::from_millis(500), false).await;
+    let cluster = Cluster::start(created, ls, Duration::from_millis(1500), false).await;
     // Three honest nodes: the hanging one does not hold the answer back (a 200 means it came
-    // before the 500 ms deadline).
+    // before the deadline).
     cluster.sign_ok(0, 1, 1).await;
     cluster.nodes[2].abort();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -343,7 +343,7 @@ async fn a_hanging_node_is_cut_off_by_the_timeout() {
     assert!(msg.contains("did not answer in time"), "{msg}");
     let elapsed = started.elapsed();
     assert!(
-        elapsed >= Duration::from_millis(450) && elapsed < Duration::from_secs(3),
+        elapsed >= Duration::from_millis(1450) && elapsed < Duration::from_secs(8),
         "{elapsed:?}"
     );
 }
