@@ -18,6 +18,7 @@
 //!   threshold-signed deposit data, share keystores.
 //! - [`node`]: one operator's node (one share, its own slashing database, partials over HTTP).
 //! - [`front`]: the cluster's Web3Signer-compatible signing front (fan-out, verify, combine).
+//! - [`local`]: a whole cluster in one process, for the devnet and tests.
 
 #![cfg_attr(
     not(test),
@@ -36,6 +37,7 @@ pub mod curve;
 pub mod dkg;
 pub mod export;
 pub mod front;
+pub mod local;
 pub mod node;
 pub mod request;
 pub mod threshold;

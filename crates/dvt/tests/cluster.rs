@@ -400,3 +400,35 @@ fn split_keeps_the_key_and_descriptions_are_validated() {
     );
     assert!(err.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_cluster_signs_and_survives_a_stopped_node() {
+    let dbs = tempfile::tempdir().unwrap();
+    let local = claystack_dvt::local::LocalCluster::start(
+        params(vec![], 3),
+        4,
+        Some(dbs.path()),
+        Duration::from_secs(2),
+        &mut StdRng::seed_from_u64(30),
+    )
+    .await
+    .unwrap();
+    let group = local.created.description.group_public_key;
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/eth2/sign/{}", local.front_url, group.to_hex());
+    for (i, stop) in [(1u64, None), (2, Some(3u64))] {
+        if let Some(s) = stop {
+            assert!(local.stop_node(ShareIndex::new(s).unwrap()));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let resp = http.post(&url).json(&attestation(i - 1, i, 1)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let sig = Signature::from_hex(&resp.text().await.unwrap()).unwrap();
+        assert!(group.verify(&attestation_root(i - 1, i, 1), &sig));
+    }
+    // Databases are on disk, one per node plus the front's.
+    for name in ["node-1.sqlite", "node-4.sqlite", "front.sqlite"] {
+        assert!(dbs.path().join(name).exists(), "{name}");
+    }
+    assert!(!local.stop_node(ShareIndex::new(9).unwrap()));
+}
