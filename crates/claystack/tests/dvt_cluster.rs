@@ -177,6 +177,24 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     assert!(msg.contains("node 2: unreachable") && msg.contains("node 4: unreachable"), "{msg}");
     assert!(started.elapsed() < Duration::from_secs(5));
 
+    // Restart node 2 (killed with SIGKILL) on its own database: it still refuses to sign a
+    // conflicting vote for a target it signed before the kill, re-signs the same vote, and the
+    // cluster is back to 3 of 4.
+    procs.0[1] = spawn_node(&dir, 2);
+    wait_up(&http, &nodes[1]).await;
+    let node2 = format!("{}/dvt/v1/partial/{}", nodes[1], group.to_hex());
+    let mut conflicting = attestation(0, 1);
+    conflicting["attestation"]["beacon_block_root"] = format!("0x{}", "cc".repeat(32)).into();
+    let resp = http.post(&node2).bearer_auth("test-token").json(&conflicting).send().await.unwrap();
+    assert_eq!(resp.status(), 412, "{}", resp.text().await.unwrap());
+    let resp =
+        http.post(&node2).bearer_auth("test-token").json(&attestation(0, 1)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = attestation(3, 4);
+    let resp = sign(body.clone()).await;
+    assert_eq!(resp.status(), 200);
+    check(resp.json().await.unwrap(), &body);
+
     // Exports of the public parts.
     let cluster_arg = dir.join("cluster.json").display().to_string();
     let obol = tmp.path().join("cluster-lock.json");
