@@ -53,7 +53,9 @@ interface IBondManager {
     /// @notice Excess bond was paid to the operator's reward address.
     event BondClaimed(uint256 indexed operatorId, address indexed to, uint256 shares, uint256 etherValue);
     /// @notice A reported penalty burned `shares` of the bond, covering `etherCovered` of `etherRequested`.
-    event BondPenalized(uint256 indexed operatorId, uint256 etherRequested, uint256 etherCovered, uint256 shares);
+    event BondPenalized(
+        uint256 indexed operatorId, uint256 etherRequested, uint256 etherCovered, uint256 shares
+    );
     /// @notice Exits up to `settledExits` had their final report; their bond is released.
     event ExitsSettled(uint256 indexed operatorId, uint256 settledExits);
     /// @notice One waterfall layer paid `amount` ETH of a loss of `operatorId`.

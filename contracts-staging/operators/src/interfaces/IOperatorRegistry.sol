@@ -110,7 +110,9 @@ interface IOperatorRegistry {
         uint256 indexed operatorId, OperatorType operatorType, address indexed manager, address rewardAddress
     );
     /// @notice A DVT cluster's composition was recorded.
-    event DvtClusterRegistered(uint256 indexed operatorId, address[] members, uint8 threshold, DvtPlatform platform);
+    event DvtClusterRegistered(
+        uint256 indexed operatorId, address[] members, uint8 threshold, DvtPlatform platform
+    );
     /// @notice A key was added at `keyIndex`.
     event KeyAdded(uint256 indexed operatorId, uint256 keyIndex, bytes pubkey);
     /// @notice The key at `keyIndex` was removed (the last key, if any, moved into its place).
@@ -199,7 +201,10 @@ interface IOperatorRegistry {
         external
         view
         returns (bytes memory pubkey, bytes memory signature, KeyStatus status);
-    function keyOwner(bytes calldata pubkey) external view returns (bool registered, uint256 operatorId, uint256 keyIndex);
+    function keyOwner(bytes calldata pubkey)
+        external
+        view
+        returns (bool registered, uint256 operatorId, uint256 keyIndex);
     function dvtCluster(uint256 operatorId)
         external
         view

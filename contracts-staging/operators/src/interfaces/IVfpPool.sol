@@ -53,9 +53,15 @@ interface IVfpPool {
 
     event Deposited(address indexed sender, address indexed receiver, uint256 csShares, uint256 vefShares);
     event WithdrawalRequested(
-        uint256 indexed requestId, address indexed owner, uint256 vefShares, uint256 maxCsShares, uint256 claimableAt
+        uint256 indexed requestId,
+        address indexed owner,
+        uint256 vefShares,
+        uint256 maxCsShares,
+        uint256 claimableAt
     );
-    event WithdrawalClaimed(uint256 indexed requestId, address indexed owner, uint256 vefShares, uint256 csShares);
+    event WithdrawalClaimed(
+        uint256 indexed requestId, address indexed owner, uint256 vefShares, uint256 csShares
+    );
     event OperatorFunded(uint256 indexed operatorId, uint256 csShares, uint256 etherValue);
     event OperatorReleased(uint256 indexed operatorId, uint256 csShares);
     event LossAbsorbed(uint256 indexed operatorId, uint256 csSharesRequested, uint256 csSharesBurned);

@@ -60,7 +60,8 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.BondManager")) - 1)) & ~bytes32(uint256(0xff))
     // computed with `cast index-erc7201 claystack.storage.BondManager`, checked by a unit test
-    bytes32 private constant BOND_STORAGE = 0x84b0017aa12be520c46dce299ce8eb7ab8b1808deba3d01a99b992fb068b5000;
+    bytes32 private constant BOND_STORAGE =
+        0x84b0017aa12be520c46dce299ce8eb7ab8b1808deba3d01a99b992fb068b5000;
 
     /// @notice Initializes the proxy with the default bond formula (DESIGN.md).
     function initialize(
@@ -137,7 +138,9 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         BondStorage storage $ = _s();
         uint256 exited = $.registry.getOperator(operatorId).exited;
         uint256 settled = $.settledExits[operatorId];
-        if (count <= settled || count > exited) revert SettlementOutOfRange(operatorId, count, settled, exited);
+        if (count <= settled || count > exited) {
+            revert SettlementOutOfRange(operatorId, count, settled, exited);
+        }
         $.settledExits[operatorId] = count;
         emit ExitsSettled(operatorId, count);
     }
@@ -234,7 +237,9 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         if (operatorType == IOperatorRegistry.OperatorType.Home) {
             return _discounted(p, p.homeFirstKey, score) + (keys - 1) * _discounted(p, p.homeNextKey, score);
         }
-        if (operatorType == IOperatorRegistry.OperatorType.Dvt) return keys * _discounted(p, p.dvtPerValidator, score);
+        if (operatorType == IOperatorRegistry.OperatorType.Dvt) {
+            return keys * _discounted(p, p.dvtPerValidator, score);
+        }
         return 0;
     }
 
@@ -251,7 +256,9 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
             if (bondEth < first) return 0;
             return 1 + (bondEth - first) / _discounted(p, p.homeNextKey, score);
         }
-        if (operatorType == IOperatorRegistry.OperatorType.Dvt) return bondEth / _discounted(p, p.dvtPerValidator, score);
+        if (operatorType == IOperatorRegistry.OperatorType.Dvt) {
+            return bondEth / _discounted(p, p.dvtPerValidator, score);
+        }
         return type(uint256).max;
     }
 
@@ -324,7 +331,11 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     }
 
     /// @notice The pool, registry, VFP pool and insurance fund.
-    function contracts() external view returns (address pool, address registry, address vfpPool, address fund) {
+    function contracts()
+        external
+        view
+        returns (address pool, address registry, address vfpPool, address fund)
+    {
         BondStorage storage $ = _s();
         return (address($.pool), address($.registry), address($.vfpPool), address($.insuranceFund));
     }

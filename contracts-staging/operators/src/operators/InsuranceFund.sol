@@ -30,13 +30,17 @@ contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.InsuranceFund")) - 1)) & ~bytes32(uint256(0xff))
     // computed with `cast index-erc7201 claystack.storage.InsuranceFund`, checked by a unit test
-    bytes32 private constant FUND_STORAGE = 0xabbf5af8f35de2ba51c2b45cbc255f2f9a7ab9a97a7b336d40e8bb49bec98300;
+    bytes32 private constant FUND_STORAGE =
+        0xabbf5af8f35de2ba51c2b45cbc255f2f9a7ab9a97a7b336d40e8bb49bec98300;
 
     /// @notice Initializes the proxy; `coverer` (the BondManager) gets COVER_ROLE.
-    function initialize(address admin, address guardian, address pool, address coverer) external initializer {
+    function initialize(address admin, address guardian, address pool_, address coverer)
+        external
+        initializer
+    {
         __Governed_init(admin, guardian);
-        if (pool == address(0) || coverer == address(0)) revert ZeroAddress();
-        _s().pool = ICoverablePool(pool);
+        if (pool_ == address(0) || coverer == address(0)) revert ZeroAddress();
+        _s().pool = ICoverablePool(pool_);
         _grantRole(COVER_ROLE, coverer);
     }
 
@@ -44,12 +48,12 @@ contract InsuranceFund is Governed, ReentrancyGuardTransient, IInsuranceFund {
     /// (at most the whole fund); returns the shares burned. Loss waterfall only.
     function cover(uint256 shares) external onlyRole(COVER_ROLE) nonReentrant returns (uint256 burned) {
         FundStorage storage $ = _s();
-        ICoverablePool pool = $.pool;
-        uint256 balance = pool.balanceOf(address(this));
+        ICoverablePool csEth = $.pool;
+        uint256 balance = csEth.balanceOf(address(this));
         burned = shares < balance ? shares : balance;
         $.totalCoveredShares += burned;
         emit LossCovered(shares, burned);
-        if (burned != 0) pool.burnSharesForCover(burned);
+        if (burned != 0) csEth.burnSharesForCover(burned);
     }
 
     /// @notice csETH shares the fund holds.

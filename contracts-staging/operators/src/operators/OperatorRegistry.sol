@@ -103,7 +103,8 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.OperatorRegistry")) - 1)) & ~bytes32(uint256(0xff))
     // computed with `cast index-erc7201 claystack.storage.OperatorRegistry`, checked by a unit test
-    bytes32 private constant REGISTRY_STORAGE = 0x3675260a22f0b71531e6b9ef7237dffcf1848b7c559b70787b53cb55f8d5f900;
+    bytes32 private constant REGISTRY_STORAGE =
+        0x3675260a22f0b71531e6b9ef7237dffcf1848b7c559b70787b53cb55f8d5f900;
 
     modifier onlyManager(uint256 operatorId) {
         address manager = _operator(operatorId).manager;
@@ -137,10 +138,15 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     /// @notice Registers the caller as a Home operator; `msg.value` (at least the bond of one key)
     /// becomes its bond.
-    function registerHomeOperator(address rewardAddress) external payable whenNotPaused returns (uint256 operatorId) {
-        IBondManager bondManager = _requireBondRegistration(OperatorType.Home);
+    function registerHomeOperator(address rewardAddress)
+        external
+        payable
+        whenNotPaused
+        returns (uint256 operatorId)
+    {
+        IBondManager bonds = _requireBondRegistration(OperatorType.Home);
         operatorId = _create(OperatorType.Home, msg.sender, rewardAddress);
-        bondManager.depositBond{value: msg.value}(operatorId);
+        bonds.depositBond{value: msg.value}(operatorId);
     }
 
     /// @notice Registers a DVT cluster managed by the caller; `msg.value` (at least the bond of one
@@ -152,7 +158,9 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         address rewardAddress
     ) external payable whenNotPaused returns (uint256 operatorId) {
         uint256 n = members.length;
-        if (n == 0 || n > MAX_CLUSTER_SIZE || threshold == 0 || threshold > n) revert InvalidCluster(n, threshold);
+        if (n == 0 || n > MAX_CLUSTER_SIZE || threshold == 0 || threshold > n) {
+            revert InvalidCluster(n, threshold);
+        }
         for (uint256 i; i < n; ++i) {
             address member = members[i];
             if (member == address(0)) revert InvalidClusterMember(member);
@@ -160,14 +168,14 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
                 if (members[j] == member) revert InvalidClusterMember(member);
             }
         }
-        IBondManager bondManager = _requireBondRegistration(OperatorType.Dvt);
+        IBondManager bonds = _requireBondRegistration(OperatorType.Dvt);
         operatorId = _create(OperatorType.Dvt, msg.sender, rewardAddress);
         Cluster storage c = _s().clusters[operatorId];
         c.members = members;
         c.threshold = threshold;
         c.platform = platform;
         emit DvtClusterRegistered(operatorId, members, threshold, platform);
-        bondManager.depositBond{value: msg.value}(operatorId);
+        bonds.depositBond{value: msg.value}(operatorId);
     }
 
     // ================================================================== operator self-service
@@ -204,7 +212,10 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     /// @notice Removes the unused keys `[fromIndex, fromIndex + count)`; the last keys move into the
     /// freed indices. Lowers the vetted limit to `fromIndex` if it was above. Manager only.
-    function removeKeys(uint256 operatorId, uint256 fromIndex, uint256 count) external onlyManager(operatorId) {
+    function removeKeys(uint256 operatorId, uint256 fromIndex, uint256 count)
+        external
+        onlyManager(operatorId)
+    {
         RegistryStorage storage $ = _s();
         Operator storage op = $.operators[operatorId];
         uint256 total = op.totalKeys;
@@ -295,7 +306,10 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     }
 
     /// @notice Sets up to {MAX_BATCH} scores. Oracle report only.
-    function setScores(uint256[] calldata operatorIds, uint256[] calldata scores) external onlyRole(REPORTER_ROLE) {
+    function setScores(uint256[] calldata operatorIds, uint256[] calldata scores)
+        external
+        onlyRole(REPORTER_ROLE)
+    {
         uint256 n = operatorIds.length;
         if (n != scores.length) revert LengthMismatch(n, scores.length);
         if (n == 0 || n > MAX_BATCH) revert InvalidBatchSize(n, MAX_BATCH);
@@ -305,12 +319,16 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     }
 
     /// @notice Records an exit request for a topped-up key, due by `deadline`. Oracle report only.
-    function requestExit(uint256 operatorId, uint256 keyIndex, uint256 deadline) external onlyRole(REPORTER_ROLE) {
+    function requestExit(uint256 operatorId, uint256 keyIndex, uint256 deadline)
+        external
+        onlyRole(REPORTER_ROLE)
+    {
         RegistryStorage storage $ = _s();
         Operator storage op = _operator(operatorId);
         if (
-            keyIndex >= op.topUpCursor || _isFrontRun($.keys[operatorId][keyIndex]) || deadline <= block.timestamp
-                || deadline > type(uint64).max
+            keyIndex >= op.topUpCursor || _isFrontRun($.keys[operatorId][keyIndex])
+                // forge-lint: disable-next-line(block-timestamp) -- deadlines are days long
+                || deadline <= block.timestamp || deadline > type(uint64).max
         ) revert ExitRequestInvalid(operatorId, keyIndex, deadline);
         mapping(uint256 => uint256) storage deadlines = $.exitDeadlines[operatorId];
         if (deadlines[keyIndex] == 0) ++op.pendingExitRequests;
@@ -430,10 +448,10 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     }
 
     /// @notice Sets the bond manager.
-    function setBondManager(address bondManager) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (bondManager == address(0)) revert ZeroAddress();
-        _s().bondManager = bondManager;
-        emit BondManagerSet(bondManager);
+    function setBondManager(address bondManager_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (bondManager_ == address(0)) revert ZeroAddress();
+        _s().bondManager = bondManager_;
+        emit BondManagerSet(bondManager_);
     }
 
     // ================================================================== views
@@ -530,6 +548,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     {
         uint256 owner = _s().keyOwner[keccak256(pubkey)];
         if (owner == 0) return (false, 0, 0);
+        // forge-lint: disable-next-line(unsafe-typecast) -- the low 32 bits hold the key index by design
         return (true, (owner >> 32) - 1, uint32(owner));
     }
 
@@ -575,6 +594,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         if (pk0 == 0 && pk1 == 0) revert EmptyKey(index);
         bytes32 hash = keccak256(pubkey);
         uint256 owner = $.keyOwner[hash];
+        // forge-lint: disable-next-line(unsafe-typecast) -- the low 32 bits hold the key index by design
         if (owner != 0) revert KeyAlreadyRegistered(hash, (owner >> 32) - 1, uint32(owner));
         $.keyOwner[hash] = _packOwner(operatorId, index);
         $.keys[operatorId][index] = Key({
@@ -612,16 +632,23 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         RegistryStorage storage $ = _s();
         address registry = $.accessRegistry;
         if (registry == address(0)) revert AccessRegistryNotSet();
-        if (!IAccessRegistry(registry).isAttested(account, $.kycMinTier)) revert NotAttested(account, $.kycMinTier);
+        if (!IAccessRegistry(registry).isAttested(account, $.kycMinTier)) {
+            revert NotAttested(account, $.kycMinTier);
+        }
     }
 
     function _setScore(uint256 operatorId, uint256 score) internal {
         if (score > MAX_SCORE) revert ScoreOutOfRange(score);
+        // forge-lint: disable-next-line(unsafe-typecast) -- score <= MAX_SCORE (10,000) checked above
         _operator(operatorId).score = uint16(score);
         emit ScoreSet(operatorId, score);
     }
 
-    function _depositableKeys(uint256 operatorId, Operator storage op) internal view returns (uint256 available) {
+    function _depositableKeys(uint256 operatorId, Operator storage op)
+        internal
+        view
+        returns (uint256 available)
+    {
         if (op.stopped) return 0;
         available = op.vettedLimit - op.preDeposited;
         if (available == 0) return 0;
@@ -688,6 +715,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     function _u32(uint256 value) internal pure returns (uint32) {
         if (value > type(uint32).max) revert ParameterOutOfBounds("uint32", value, 0, type(uint32).max);
+        // forge-lint: disable-next-line(unsafe-typecast) -- range checked on the line above
         return uint32(value);
     }
 

@@ -11,6 +11,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @notice Validator Funding Provider pool. VFPs deposit ETH (staked into csETH) or csETH and
 /// receive VEF shares (this ERC-20); the pool backs part of the bond of Home and Dvt operators whose
@@ -106,7 +107,12 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @notice Takes `csShares` csETH from the caller and mints VEF shares to `receiver`.
-    function depositShares(uint256 csShares, address receiver) external whenNotPaused nonReentrant returns (uint256 vef) {
+    function depositShares(uint256 csShares, address receiver)
+        external
+        whenNotPaused
+        nonReentrant
+        returns (uint256 vef)
+    {
         if (csShares == 0) revert ZeroAmount();
         if (receiver == address(0)) revert ZeroAddress();
         VfpStorage storage $ = _s();
@@ -123,10 +129,10 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         requestId = $.nextRequestId++;
         $.requests[requestId] = WithdrawalRequest({
             owner: msg.sender,
-            claimableAt: uint64(claimableAt),
+            claimableAt: SafeCast.toUint64(claimableAt),
             claimed: false,
-            vefShares: uint128(vefShares),
-            maxCsShares: uint128(maxCs)
+            vefShares: SafeCast.toUint128(vefShares),
+            maxCsShares: SafeCast.toUint128(maxCs)
         });
         _transfer(msg.sender, address(this), vefShares);
         emit WithdrawalRequested(requestId, msg.sender, vefShares, maxCs, claimableAt);
@@ -137,7 +143,10 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     function claimWithdrawal(uint256 requestId) external whenNotPaused nonReentrant returns (uint256 cs) {
         VfpStorage storage $ = _s();
         WithdrawalRequest storage r = $.requests[requestId];
-        if (r.owner != msg.sender || r.claimed || msg.sender == address(0)) revert RequestInvalid(requestId, msg.sender);
+        if (r.owner != msg.sender || r.claimed || msg.sender == address(0)) {
+            revert RequestInvalid(requestId, msg.sender);
+        }
+        // forge-lint: disable-next-line(block-timestamp) -- the delay is days long
         if (block.timestamp < r.claimableAt) revert RequestNotClaimable(requestId, r.claimableAt);
         uint256 vef = r.vefShares;
         cs = _toCs($, vef);
@@ -172,7 +181,9 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
                     && op.operatorType != IOperatorRegistry.OperatorType.Dvt)
         ) revert NotFundable(operatorId);
         VfpParams memory p = $.params;
-        if (op.score < p.scoreThresholdBps) revert ScoreBelowThreshold(operatorId, op.score, p.scoreThresholdBps);
+        if (op.score < p.scoreThresholdBps) {
+            revert ScoreBelowThreshold(operatorId, op.score, p.scoreThresholdBps);
+        }
 
         ICoverablePool pool = $.pool;
         cs = pool.convertToShares(amountEth);
@@ -217,7 +228,9 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     /// BondManager (loss waterfall) only; never paused.
     function absorbLoss(uint256 operatorId, uint256 csShares) external nonReentrant returns (uint256 burned) {
         VfpStorage storage $ = _s();
-        if (msg.sender != address($.bondManager)) revert UnauthorizedCaller(msg.sender, address($.bondManager));
+        if (msg.sender != address($.bondManager)) {
+            revert UnauthorizedCaller(msg.sender, address($.bondManager));
+        }
         uint256 backing = $.allocated[operatorId];
         burned = csShares < backing ? csShares : backing;
         // safe: burned <= allocated[operatorId] <= totalAllocated <= totalAssets

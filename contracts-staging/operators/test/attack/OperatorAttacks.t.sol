@@ -25,7 +25,9 @@ contract OperatorAttacksTest is OperatorsFixture {
         bytes memory stolen = _pubkey(101);
 
         vm.expectRevert(
-            abi.encodeWithSelector(IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(stolen), victimOp, 1)
+            abi.encodeWithSelector(
+                IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(stolen), victimOp, 1
+            )
         );
         vm.prank(attacker);
         registry.addKeys(attackerOp, stolen, _signature(101));
@@ -34,16 +36,22 @@ contract OperatorAttacksTest is OperatorsFixture {
         bytes memory pks = bytes.concat(_pubkey(900), stolen, _pubkey(901));
         bytes memory sigs = bytes.concat(_signature(900), _signature(7), _signature(901));
         vm.expectRevert(
-            abi.encodeWithSelector(IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(stolen), victimOp, 1)
+            abi.encodeWithSelector(
+                IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(stolen), victimOp, 1
+            )
         );
         vm.prank(attacker);
         registry.addKeys(attackerOp, pks, sigs);
 
         // nor through the victim's operator id
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotOperatorManager.selector, victimOp, attacker));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.NotOperatorManager.selector, victimOp, attacker)
+        );
         vm.prank(attacker);
         registry.addKeys(victimOp, _pubkey(902), _signature(902));
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotOperatorManager.selector, victimOp, attacker));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.NotOperatorManager.selector, victimOp, attacker)
+        );
         vm.prank(attacker);
         registry.removeKeys(victimOp, 0, 3);
 
@@ -62,7 +70,9 @@ contract OperatorAttacksTest is OperatorsFixture {
         vm.assertEq(c.fromVfp + c.fromInsurance, 0, "empty layers");
         vm.assertEq(c.uncovered, 1_000_000 ether - 5 ether, "remainder");
         vm.prank(reporter);
-        vm.assertEq(bonds.penalize(attackerOp, type(uint256).max / 1e30), type(uint256).max / 1e30, "empty bond");
+        vm.assertEq(
+            bonds.penalize(attackerOp, type(uint256).max / 1e30), type(uint256).max / 1e30, "empty bond"
+        );
     }
 
     /// @dev Withdrawal-credential front-run of a pre-deposit: the key is never topped up and the

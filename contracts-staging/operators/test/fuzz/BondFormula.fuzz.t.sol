@@ -32,7 +32,11 @@ contract BondFormulaFuzzTest is OperatorsFixture {
 
     /// @dev Reference: the per-key bond as one rounded-up division, written independently of the
     /// contract's `base - discount` form.
-    function _refKey(IBondManager.BondParams memory p, uint256 base, uint256 score) internal pure returns (uint256) {
+    function _refKey(IBondManager.BondParams memory p, uint256 base, uint256 score)
+        internal
+        pure
+        returns (uint256)
+    {
         if (score > M) score = M;
         if (score <= p.discountStartScore) return base;
         uint256 num = base * (M - score) + uint256(p.floor) * (score - p.discountStartScore);
@@ -40,13 +44,16 @@ contract BondFormulaFuzzTest is OperatorsFixture {
         return (num + den - 1) / den;
     }
 
-    function _ref(IBondManager.BondParams memory p, IOperatorRegistry.OperatorType t, uint256 keys, uint256 score)
-        internal
-        pure
-        returns (uint256)
-    {
+    function _ref(
+        IBondManager.BondParams memory p,
+        IOperatorRegistry.OperatorType t,
+        uint256 keys,
+        uint256 score
+    ) internal pure returns (uint256) {
         if (keys == 0) return 0;
-        if (t == HOME) return _refKey(p, p.homeFirstKey, score) + (keys - 1) * _refKey(p, p.homeNextKey, score);
+        if (t == HOME) {
+            return _refKey(p, p.homeFirstKey, score) + (keys - 1) * _refKey(p, p.homeNextKey, score);
+        }
         return keys * _refKey(p, p.dvtPerValidator, score);
     }
 
@@ -101,9 +108,13 @@ contract BondFormulaFuzzTest is OperatorsFixture {
         s1 = bound(s1, 0, M);
         s2 = bound(s2, s1, M);
         vm.assertGe(
-            bonds.requiredBondFor(HOME, keys + 1, s1), bonds.requiredBondFor(HOME, keys, s1) + p.floor, "more keys"
+            bonds.requiredBondFor(HOME, keys + 1, s1),
+            bonds.requiredBondFor(HOME, keys, s1) + p.floor,
+            "more keys"
         );
-        vm.assertLe(bonds.requiredBondFor(HOME, keys, s2), bonds.requiredBondFor(HOME, keys, s1), "better score");
+        vm.assertLe(
+            bonds.requiredBondFor(HOME, keys, s2), bonds.requiredBondFor(HOME, keys, s1), "better score"
+        );
     }
 
     function testFuzz_keysCoveredBy_IsTheInverse(

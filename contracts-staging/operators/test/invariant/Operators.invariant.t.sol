@@ -38,7 +38,8 @@ contract OperatorsInvariantTest is OperatorsFixture {
         uint256 sum;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
-            uint256 expected = handler.ghostBondIn(id) - handler.ghostBondClaimed(id) - handler.ghostBondPenalized(id);
+            uint256 expected =
+                handler.ghostBondIn(id) - handler.ghostBondClaimed(id) - handler.ghostBondPenalized(id);
             vm.assertEq(bonds.bondShares(id), expected, "bond = in - claimed - penalized");
             sum += bonds.bondShares(id);
         }
@@ -72,7 +73,9 @@ contract OperatorsInvariantTest is OperatorsFixture {
             supply += vfp.balanceOf(providers[i]);
         }
         vm.assertEq(vfp.totalSupply(), supply, "supply = holders + escrow");
-        vm.assertLe(vfp.convertToCs(vfp.totalSupply()), vfp.totalAssets(), "shares never worth more than assets");
+        vm.assertLe(
+            vfp.convertToCs(vfp.totalSupply()), vfp.totalAssets(), "shares never worth more than assets"
+        );
     }
 
     /// @notice A key is never registered twice: the global index and the per-operator key lists are

@@ -7,10 +7,10 @@ import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {BondManager} from "../../src/operators/BondManager.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
-import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
-import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
 contract BondManagerTest is OperatorsFixture {
     IOperatorRegistry.OperatorType internal constant HOME = IOperatorRegistry.OperatorType.Home;
@@ -65,9 +65,13 @@ contract BondManagerTest is OperatorsFixture {
     function test_storageSlot_MatchesErc7201Formula() public view {
         bytes32 slot = _slot("claystack.storage.BondManager");
         vm.assertEq(slot, 0x84b0017aa12be520c46dce299ce8eb7ab8b1808deba3d01a99b992fb068b5000, "constant");
-        vm.assertEq(address(uint160(uint256(vm.load(address(bonds), slot)))), address(pool), "pool at field 0");
+        vm.assertEq(
+            address(uint160(uint256(vm.load(address(bonds), slot)))), address(pool), "pool at field 0"
+        );
         // field 5 is totalBondShares (params fill slots 4 and 5? no: 4 x uint96 + uint16 = 2 slots: 4, 5)
-        vm.assertEq(uint256(vm.load(address(bonds), bytes32(uint256(slot) + 6))), bonds.totalBondShares(), "total");
+        vm.assertEq(
+            uint256(vm.load(address(bonds), bytes32(uint256(slot) + 6))), bonds.totalBondShares(), "total"
+        );
     }
 
     // ================================================================== formula
@@ -153,7 +157,9 @@ contract BondManagerTest is OperatorsFixture {
         vm.prank(bob);
         pool.depositFor{value: 2 ether}(bob);
         vm.expectRevert(
-            abi.encodeWithSelector(IERC20Errors.ERC20InsufficientAllowance.selector, address(bonds), 0, 1 ether)
+            abi.encodeWithSelector(
+                IERC20Errors.ERC20InsufficientAllowance.selector, address(bonds), 0, 1 ether
+            )
         );
         vm.prank(bob);
         bonds.depositBondShares(home, 1 ether);
@@ -203,7 +209,9 @@ contract BondManagerTest is OperatorsFixture {
 
     function test_claimExcess_RevertWhen_AboveExcess() public {
         _depositKeys(home, alice, 1, 3);
-        vm.expectRevert(abi.encodeWithSelector(IBondManager.ClaimExceedsExcess.selector, home, 0.5 ether, 0.4 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(IBondManager.ClaimExceedsExcess.selector, home, 0.5 ether, 0.4 ether)
+        );
         vm.prank(alice);
         bonds.claimExcess(home, 0.5 ether);
     }
@@ -328,7 +336,8 @@ contract BondManagerTest is OperatorsFixture {
     }
 
     function test_setBondParams_RevertWhen_FloorOutOfBounds() public {
-        IBondManager.BondParams memory p = IBondManager.BondParams(2 ether, 1.3 ether, 1 ether, 1.1 ether, 5000);
+        IBondManager.BondParams memory p =
+            IBondManager.BondParams(2 ether, 1.3 ether, 1 ether, 1.1 ether, 5000);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IGoverned.ParameterOutOfBounds.selector, bytes32("floor"), 1.1 ether, 0.1 ether, 1 ether
@@ -339,7 +348,8 @@ contract BondManagerTest is OperatorsFixture {
     }
 
     function test_setBondParams_RevertWhen_KeyBondOutOfBounds() public {
-        IBondManager.BondParams memory p = IBondManager.BondParams(33 ether, 1.3 ether, 1 ether, 0.5 ether, 5000);
+        IBondManager.BondParams memory p =
+            IBondManager.BondParams(33 ether, 1.3 ether, 1 ether, 0.5 ether, 5000);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IGoverned.ParameterOutOfBounds.selector, bytes32("homeFirstKey"), 33 ether, 1 ether, 32 ether
@@ -350,7 +360,8 @@ contract BondManagerTest is OperatorsFixture {
     }
 
     function test_setBondParams_RevertWhen_DiscountStartOutOfBounds() public {
-        IBondManager.BondParams memory p = IBondManager.BondParams(2 ether, 1.3 ether, 1 ether, 0.5 ether, 9001);
+        IBondManager.BondParams memory p =
+            IBondManager.BondParams(2 ether, 1.3 ether, 1 ether, 0.5 ether, 9001);
         vm.expectRevert(
             abi.encodeWithSelector(
                 IGoverned.ParameterOutOfBounds.selector, bytes32("discountStartScore"), 9001, 0, 9000

@@ -5,9 +5,9 @@ import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IInsuranceFund} from "../../src/interfaces/IInsuranceFund.sol";
 import {InsuranceFund} from "../../src/operators/InsuranceFund.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 
 contract InsuranceFundTest is OperatorsFixture {
     function setUp() public {
@@ -66,7 +66,9 @@ contract InsuranceFundTest is OperatorsFixture {
 
     function test_cover_RevertWhen_NotCoverer() public {
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, admin, fund.COVER_ROLE())
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, admin, fund.COVER_ROLE()
+            )
         );
         vm.prank(admin);
         fund.cover(1 ether);
@@ -88,7 +90,9 @@ contract InsuranceFundTest is OperatorsFixture {
     function test_upgradeToAndCall_RevertWhen_NotAdmin() public {
         address impl = address(new InsuranceFund());
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0))
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, bytes32(0)
+            )
         );
         vm.prank(guardian);
         fund.upgradeToAndCall(impl, "");

@@ -5,9 +5,9 @@ import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {OperatorRegistry} from "../../src/operators/OperatorRegistry.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 
 contract OperatorRegistryTest is OperatorsFixture {
     uint256 internal home;
@@ -49,7 +49,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         bytes32 slot = _slot("claystack.storage.OperatorRegistry");
         vm.assertEq(slot, 0x3675260a22f0b71531e6b9ef7237dffcf1848b7c559b70787b53cb55f8d5f900, "constant");
         // field 0 is operatorCount
-        vm.assertEq(uint256(vm.load(address(registry), slot)), registry.operatorCount(), "operatorCount at slot");
+        vm.assertEq(
+            uint256(vm.load(address(registry), slot)), registry.operatorCount(), "operatorCount at slot"
+        );
         vm.assertEq(uint256(vm.load(address(registry), slot)), 1, "one operator");
     }
 
@@ -108,7 +110,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         access.setTier(carol, 1);
         vm.prank(admin);
         uint256 id = registry.admitOperator(IOperatorRegistry.OperatorType.Kyc, bob, carol);
-        vm.assertEq(uint256(registry.getOperator(id).operatorType), uint256(IOperatorRegistry.OperatorType.Kyc), "kyc");
+        vm.assertEq(
+            uint256(registry.getOperator(id).operatorType), uint256(IOperatorRegistry.OperatorType.Kyc), "kyc"
+        );
     }
 
     function test_admitOperator_RevertWhen_KycManagerNotAttested() public {
@@ -142,7 +146,9 @@ contract OperatorRegistryTest is OperatorsFixture {
 
     function test_admitOperator_RevertWhen_PermissionlessType() public {
         vm.expectRevert(
-            abi.encodeWithSelector(IOperatorRegistry.NotAdmissible.selector, IOperatorRegistry.OperatorType.Home)
+            abi.encodeWithSelector(
+                IOperatorRegistry.NotAdmissible.selector, IOperatorRegistry.OperatorType.Home
+            )
         );
         vm.prank(admin);
         registry.admitOperator(IOperatorRegistry.OperatorType.Home, bob, bob);
@@ -171,7 +177,9 @@ contract OperatorRegistryTest is OperatorsFixture {
     }
 
     function test_registerHomeOperator_RevertWhen_BondBelowOneKey() public {
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.RegistrationBondTooLow.selector, 1.9 ether, 2 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.RegistrationBondTooLow.selector, 1.9 ether, 2 ether)
+        );
         vm.prank(bob);
         registry.registerHomeOperator{value: 1.9 ether}(bob);
     }
@@ -194,7 +202,8 @@ contract OperatorRegistryTest is OperatorsFixture {
 
     function test_registerDvtCluster_RecordsCluster() public {
         uint256 id = _registerDvt(bob, 1 ether);
-        (address[] memory members, uint8 threshold, IOperatorRegistry.DvtPlatform platform) = registry.dvtCluster(id);
+        (address[] memory members, uint8 threshold, IOperatorRegistry.DvtPlatform platform) =
+            registry.dvtCluster(id);
         vm.assertEq(members.length, 4, "members");
         vm.assertEq(members[2], makeAddr("m2"), "member 2");
         vm.assertEq(uint256(threshold), 3, "threshold");
@@ -211,7 +220,9 @@ contract OperatorRegistryTest is OperatorsFixture {
 
     function test_registerDvtCluster_MaxSize() public {
         vm.prank(bob);
-        uint256 id = registry.registerDvtCluster{value: 1 ether}(_members(13), 13, IOperatorRegistry.DvtPlatform.Ssv, bob);
+        uint256 id = registry.registerDvtCluster{value: 1 ether}(
+            _members(13), 13, IOperatorRegistry.DvtPlatform.Ssv, bob
+        );
         (address[] memory members,,) = registry.dvtCluster(id);
         vm.assertEq(members.length, 13, "13 members");
     }
@@ -237,7 +248,9 @@ contract OperatorRegistryTest is OperatorsFixture {
     function test_registerDvtCluster_RevertWhen_NoMembers() public {
         vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidCluster.selector, 0, 1));
         vm.prank(bob);
-        registry.registerDvtCluster{value: 1 ether}(new address[](0), 1, IOperatorRegistry.DvtPlatform.Native, bob);
+        registry.registerDvtCluster{value: 1 ether}(
+            new address[](0), 1, IOperatorRegistry.DvtPlatform.Native, bob
+        );
     }
 
     function test_registerDvtCluster_RevertWhen_DuplicateMember() public {
@@ -257,7 +270,9 @@ contract OperatorRegistryTest is OperatorsFixture {
     }
 
     function test_registerDvtCluster_RevertWhen_BondTooLow() public {
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.RegistrationBondTooLow.selector, 0.5 ether, 1 ether));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.RegistrationBondTooLow.selector, 0.5 ether, 1 ether)
+        );
         vm.prank(bob);
         registry.registerDvtCluster{value: 0.5 ether}(_members(4), 3, IOperatorRegistry.DvtPlatform.Ssv, bob);
     }
@@ -326,7 +341,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         bytes memory pks = bytes.concat(_pubkey(5), _pubkey(5));
         bytes memory sigs = bytes.concat(_signature(5), _signature(5));
         vm.expectRevert(
-            abi.encodeWithSelector(IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(_pubkey(5)), home, 0)
+            abi.encodeWithSelector(
+                IOperatorRegistry.KeyAlreadyRegistered.selector, keccak256(_pubkey(5)), home, 0
+            )
         );
         vm.prank(alice);
         registry.addKeys(home, pks, sigs);
@@ -639,7 +656,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         _depositKeys(home, alice, 10, 1);
         _addKeys(home, alice, 20, 1);
         uint256 deadline = block.timestamp + 1 days;
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.ExitRequestInvalid.selector, home, 1, deadline));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.ExitRequestInvalid.selector, home, 1, deadline)
+        );
         vm.prank(reporter);
         registry.requestExit(home, 1, deadline);
     }
@@ -737,7 +756,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         _addKeys(home, alice, 10, 3);
         vm.prank(vetter);
         registry.setVettedLimit(home, 2);
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 3, 2));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 3, 2)
+        );
         registry.nextKeys(home, 3);
     }
 
@@ -760,14 +781,18 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.prank(vetter);
         registry.setVettedLimit(home, 4);
         vm.assertEq(registry.depositableKeys(home), 3, "bond-limited");
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 4, 3));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 4, 3)
+        );
         vm.prank(depositor);
         registry.markPreDeposited(home, 4);
     }
 
     function test_markPreDeposited_RevertWhen_NotVetted() public {
         _addKeys(home, alice, 10, 2);
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 1, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.NotEnoughDepositableKeys.selector, home, 1, 0)
+        );
         vm.prank(depositor);
         registry.markPreDeposited(home, 1);
     }
@@ -814,13 +839,17 @@ contract OperatorRegistryTest is OperatorsFixture {
         registry.setVettedLimit(home, 2);
         vm.prank(depositor);
         registry.markPreDeposited(home, 1);
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.ConfirmationOutOfRange.selector, home, 2, 0, 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.ConfirmationOutOfRange.selector, home, 2, 0, 1)
+        );
         vm.prank(reporter);
         registry.confirmPreDeposits(home, 2);
     }
 
     function test_confirmPreDeposits_RevertWhen_NotAdvancing() public {
-        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.ConfirmationOutOfRange.selector, home, 0, 0, 0));
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.ConfirmationOutOfRange.selector, home, 0, 0, 0)
+        );
         vm.prank(reporter);
         registry.confirmPreDeposits(home, 0);
     }
@@ -937,7 +966,9 @@ contract OperatorRegistryTest is OperatorsFixture {
     }
 
     function test_setAccessRegistry_RevertWhen_TierZero() public {
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("kycMinTier"), 0, 1, 255));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("kycMinTier"), 0, 1, 255)
+        );
         vm.prank(admin);
         registry.setAccessRegistry(address(access), 0);
     }
@@ -980,7 +1011,9 @@ contract OperatorRegistryTest is OperatorsFixture {
 
     function test_dvtCluster_RevertWhen_NotDvt() public {
         vm.expectRevert(
-            abi.encodeWithSelector(IOperatorRegistry.WrongOperatorType.selector, home, IOperatorRegistry.OperatorType.Home)
+            abi.encodeWithSelector(
+                IOperatorRegistry.WrongOperatorType.selector, home, IOperatorRegistry.OperatorType.Home
+            )
         );
         registry.dvtCluster(home);
     }

@@ -5,9 +5,9 @@ import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IVfpPool} from "../../src/interfaces/IVfpPool.sol";
 import {VfpPool} from "../../src/operators/VfpPool.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
-import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 
 contract VfpPoolTest is OperatorsFixture {
     uint256 internal home;
@@ -54,7 +54,9 @@ contract VfpPoolTest is OperatorsFixture {
         vm.assertEq(slot, 0x29c276aaf98274dc54423ef7ec41854a1cbee317939b4570964546ba0666f500, "constant");
         vm.assertEq(address(uint160(uint256(vm.load(address(vfp), slot)))), address(pool), "pool at field 0");
         // fields: pool, registry, bondManager, params (1 slot), totalAssets
-        vm.assertEq(uint256(vm.load(address(vfp), bytes32(uint256(slot) + 4))), vfp.totalAssets(), "totalAssets");
+        vm.assertEq(
+            uint256(vm.load(address(vfp), bytes32(uint256(slot) + 4))), vfp.totalAssets(), "totalAssets"
+        );
     }
 
     // ================================================================== deposits
@@ -215,7 +217,9 @@ contract VfpPoolTest is OperatorsFixture {
     function test_claimWithdrawal_RevertWhen_BeforeDelay() public {
         uint256 id = _request(1e18);
         vm.warp(block.timestamp + 7 days - 1);
-        vm.expectRevert(abi.encodeWithSelector(IVfpPool.RequestNotClaimable.selector, id, block.timestamp + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IVfpPool.RequestNotClaimable.selector, id, block.timestamp + 1)
+        );
         vm.prank(bob);
         vfp.claimWithdrawal(id);
     }
@@ -390,7 +394,9 @@ contract VfpPoolTest is OperatorsFixture {
     }
 
     function test_absorbLoss_RevertWhen_NotBondManager() public {
-        vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, reporter, address(bonds)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, reporter, address(bonds))
+        );
         vm.prank(reporter);
         vfp.absorbLoss(home, 1 ether);
     }
@@ -423,7 +429,9 @@ contract VfpPoolTest is OperatorsFixture {
         IVfpPool.VfpParams memory p = vfp.params();
         p.rewardShareBps = 5001;
         vm.expectRevert(
-            abi.encodeWithSelector(IGoverned.ParameterOutOfBounds.selector, bytes32("rewardShareBps"), 5001, 0, 5000)
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("rewardShareBps"), 5001, 0, 5000
+            )
         );
         vm.prank(admin);
         vfp.setParams(p);

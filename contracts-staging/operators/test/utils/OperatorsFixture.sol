@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {BondManager} from "../../src/operators/BondManager.sol";
 import {InsuranceFund} from "../../src/operators/InsuranceFund.sol";
 import {OperatorRegistry} from "../../src/operators/OperatorRegistry.sol";
 import {VfpPool} from "../../src/operators/VfpPool.sol";
-import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {MockAccessRegistry} from "../mocks/MockAccessRegistry.sol";
 import {MockPool} from "../mocks/MockPool.sol";
 import {TestBase} from "./TestBase.sol";
@@ -67,17 +67,24 @@ abstract contract OperatorsFixture is TestBase {
     // ------------------------------------------------------------------ helpers
 
     function _pubkey(uint256 seed) internal pure returns (bytes memory) {
-        return abi.encodePacked(keccak256(abi.encode("pk", seed)), bytes16(keccak256(abi.encode("pk2", seed))));
+        return
+            abi.encodePacked(keccak256(abi.encode("pk", seed)), bytes16(keccak256(abi.encode("pk2", seed))));
     }
 
     function _signature(uint256 seed) internal pure returns (bytes memory) {
         return abi.encodePacked(
-            keccak256(abi.encode("s0", seed)), keccak256(abi.encode("s1", seed)), keccak256(abi.encode("s2", seed))
+            keccak256(abi.encode("s0", seed)),
+            keccak256(abi.encode("s1", seed)),
+            keccak256(abi.encode("s2", seed))
         );
     }
 
     /// @dev `count` keys with seeds `seed .. seed + count - 1`, concatenated.
-    function _keys(uint256 seed, uint256 count) internal pure returns (bytes memory pubkeys, bytes memory sigs) {
+    function _keys(uint256 seed, uint256 count)
+        internal
+        pure
+        returns (bytes memory pubkeys, bytes memory sigs)
+    {
         for (uint256 i; i < count; ++i) {
             pubkeys = bytes.concat(pubkeys, _pubkey(seed + i));
             sigs = bytes.concat(sigs, _signature(seed + i));

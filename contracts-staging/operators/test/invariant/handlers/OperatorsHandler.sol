@@ -110,7 +110,8 @@ contract OperatorsHandler {
     }
 
     function pubkey(uint256 seed) public pure returns (bytes memory) {
-        return abi.encodePacked(keccak256(abi.encode("pk", seed)), bytes16(keccak256(abi.encode("pk2", seed))));
+        return
+            abi.encodePacked(keccak256(abi.encode("pk", seed)), bytes16(keccak256(abi.encode("pk2", seed))));
     }
 
     // ================================================================== registry
@@ -240,7 +241,9 @@ contract OperatorsHandler {
         // order, from what each layer actually lost: a later layer pays only once every earlier
         // layer is empty; the holders bear a remainder only once all three are
         if (allocatedAfter < allocatedBefore && bondAfter != 0) ++ghostWaterfallOrderViolations;
-        if (fundAfter < fundBefore && (bondAfter != 0 || allocatedAfter != 0)) ++ghostWaterfallOrderViolations;
+        if (fundAfter < fundBefore && (bondAfter != 0 || allocatedAfter != 0)) {
+            ++ghostWaterfallOrderViolations;
+        }
         if (c.uncovered != 0 && (bondAfter != 0 || allocatedAfter != 0 || fundAfter != 0)) {
             ++ghostWaterfallOrderViolations;
         }
@@ -248,7 +251,9 @@ contract OperatorsHandler {
         if ((c.fromBond != 0) != (bondAfter < bondBefore)) ++ghostWaterfallOrderViolations;
         if ((c.fromVfp != 0) != (allocatedAfter < allocatedBefore)) ++ghostWaterfallOrderViolations;
         if ((c.fromInsurance != 0) != (fundAfter < fundBefore)) ++ghostWaterfallOrderViolations;
-        if (c.fromBond + c.fromVfp + c.fromInsurance + c.uncovered != amount) ++ghostWaterfallOrderViolations;
+        if (c.fromBond + c.fromVfp + c.fromInsurance + c.uncovered != amount) {
+            ++ghostWaterfallOrderViolations;
+        }
     }
 
     function rewards(uint256 permille) external checked {
