@@ -1,7 +1,10 @@
 //! Where signatures come from: the [`SigningBackend`] trait, and its local implementation over
 //! keys decrypted from EIP-2335 keystores.
 
-use crate::messages::{PublicKeyBytes, SignatureBytes};
+use crate::{
+    messages::{PublicKeyBytes, SignatureBytes},
+    request::{SignRequest, SigningPlan},
+};
 use claystack_consensus::{Root, hexutil::encode_prefixed};
 use claystack_keys::{KeystoreError, SecretKey};
 use std::{
@@ -40,6 +43,19 @@ pub trait SigningBackend: Send + Sync + 'static {
         pubkey: &PublicKeyBytes,
         signing_root: Root,
     ) -> impl Future<Output = Result<SignatureBytes, BackendError>> + Send;
+
+    /// Signs with the whole request at hand, after the signing root was computed and the
+    /// slashing check passed. A threshold-cluster front overrides this to forward the typed
+    /// request to its nodes, which recompute the root and run their own slashing protection
+    /// before releasing a partial signature. The default signs the root.
+    fn sign_with_context(
+        &self,
+        pubkey: &PublicKeyBytes,
+        plan: &SigningPlan,
+        _request: &SignRequest,
+    ) -> impl Future<Output = Result<SignatureBytes, BackendError>> + Send {
+        self.sign(pubkey, plan.signing_root)
+    }
 }
 
 /// Keys held in this process.

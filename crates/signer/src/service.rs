@@ -116,7 +116,7 @@ impl<B: SigningBackend> SignerState<B> {
                 .await
                 .map_err(|_| SignError::CheckAborted)??;
         }
-        let signature = self.backend.sign(pubkey, plan.signing_root).await?;
+        let signature = self.backend.sign_with_context(pubkey, &plan, request).await?;
         Ok((plan, signature))
     }
 
@@ -134,7 +134,7 @@ impl<B: SigningBackend> SignerState<B> {
         if let (Some(db), Some(check)) = (&self.slashing, plan.slashing) {
             record(db, pubkey, &plan, check)?;
         }
-        let signature = self.backend.sign(pubkey, plan.signing_root).await?;
+        let signature = self.backend.sign_with_context(pubkey, &plan, request).await?;
         Ok((plan, signature))
     }
 }

@@ -5,7 +5,10 @@
 mod common;
 
 use claystack_consensus::{Epoch, Root};
-use claystack_signer::{BackendError, NetworkSpec, SignerState, SigningBackend, router};
+use claystack_signer::{
+    BackendError, MessageType, NetworkSpec, SignRequest, SignerState, SigningBackend, SigningPlan,
+    SlashingCheck, router,
+};
 use claystack_slashing::SlashingDatabase;
 use common::*;
 use reqwest::StatusCode;
@@ -118,4 +121,57 @@ async fn front_without_slashing_protection_signs_whatever_its_backend_accepts() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+/// A front that forwards the typed request (as a cluster front sends it to its nodes).
+struct Forwarding {
+    sk: blst::min_pk::SecretKey,
+    seen: std::sync::Mutex<Vec<(MessageType, Option<SlashingCheck>, String)>>,
+}
+
+impl SigningBackend for Forwarding {
+    fn public_keys(&self) -> Vec<[u8; 48]> {
+        vec![self.sk.sk_to_pk().compress()]
+    }
+
+    async fn sign(&self, _pubkey: &[u8; 48], _root: Root) -> Result<[u8; 96], BackendError> {
+        Err(BackendError::Unavailable(Box::new(NoQuorum)))
+    }
+
+    async fn sign_with_context(
+        &self,
+        _pubkey: &[u8; 48],
+        plan: &SigningPlan,
+        request: &SignRequest,
+    ) -> Result<[u8; 96], BackendError> {
+        // What a node would receive: the request re-serialized in Web3Signer's shape.
+        let forwarded = serde_json::to_string(request).unwrap();
+        self.seen.lock().unwrap().push((plan.kind, plan.slashing, forwarded));
+        Ok(self.sk.sign(&plan.signing_root, DST, &[]).compress())
+    }
+}
+
+#[tokio::test]
+async fn backend_gets_the_typed_request_to_forward() {
+    let backend = Forwarding { sk: secret_key(11), seen: std::sync::Mutex::new(Vec::new()) };
+    let pk = backend.public_keys()[0];
+    let db = Arc::new(SlashingDatabase::open_in_memory().unwrap());
+    let state = Arc::new(SignerState::new(backend, db, SPEC).unwrap());
+    let base = serve(Arc::clone(&state)).await;
+    let (a, root) = attestation(7, 8, 3);
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/eth2/sign/{}", hx(&pk)))
+        .json(&a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(verifies(&pk, &root, &r.text().await.unwrap()));
+    let seen = state.backend().seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].0, MessageType::Attestation);
+    assert_eq!(seen[0].1, Some(SlashingCheck::Attestation { source: Epoch(7), target: Epoch(8) }));
+    // The forwarded body parses back to the same root on the node's side.
+    let node_plan = SignRequest::from_json(seen[0].2.as_bytes()).unwrap().plan(&SPEC).unwrap();
+    assert_eq!(node_plan.signing_root, root);
 }
