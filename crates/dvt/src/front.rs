@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use claystack_consensus::Root;
 use claystack_signer::{BackendError, NetworkSpec, SignerState, SigningBackend};
 use claystack_slashing::SlashingDatabase;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -85,10 +86,17 @@ pub struct FrontConfig {
     pub node_token: Option<String>,
 }
 
-/// The fan-out / combine logic behind the front's HTTP API.
-pub struct Front {
+/// One distributed validator served by the front.
+#[derive(Debug)]
+struct Validator {
     description: ClusterDescription,
     set: PublicKeySet,
+}
+
+/// The fan-out / combine logic behind the front's HTTP API, for one or more distributed
+/// validators.
+pub struct Front {
+    validators: BTreeMap<[u8; 48], Validator>,
     evaluator: Box<dyn RequestEvaluator>,
     client: reqwest::Client,
     config: FrontConfig,
@@ -96,7 +104,7 @@ pub struct Front {
 
 impl std::fmt::Debug for Front {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Front").field("group", &self.set.group_public_key).finish_non_exhaustive()
+        f.debug_struct("Front").field("validators", &self.validators.len()).finish_non_exhaustive()
     }
 }
 
@@ -107,42 +115,53 @@ enum NodeOutcome {
 }
 
 impl Front {
-    /// Builds a front for a validated cluster description.
+    /// Builds a front for validated cluster descriptions (one per distributed validator).
     pub fn new(
-        description: ClusterDescription,
+        descriptions: Vec<ClusterDescription>,
         evaluator: Box<dyn RequestEvaluator>,
         config: FrontConfig,
     ) -> Result<Self, ClusterError> {
-        let set = description.validate()?;
+        let mut validators = BTreeMap::new();
+        for description in descriptions {
+            let set = description.validate()?;
+            let pk = set.group_public_key.to_bytes();
+            if validators.insert(pk, Validator { description, set }).is_some() {
+                return Err(ClusterError::Inconsistent(format!(
+                    "validator {} listed twice",
+                    PublicKey::from_bytes(&pk).map(|p| p.to_hex()).unwrap_or_default()
+                )));
+            }
+        }
         // No per-request timeout: the fan-out deadline governs, and pending calls are aborted.
         let client = reqwest::Client::builder()
             .connect_timeout(config.timeout)
             .build()
             .map_err(|e| ClusterError::Inconsistent(format!("http client: {e}")))?;
-        Ok(Self { description, set, evaluator, client, config })
+        Ok(Self { validators, evaluator, client, config })
     }
 
-    /// The validator keys served (one per cluster).
+    /// The validator keys served.
     pub fn public_keys(&self) -> Vec<PublicKey> {
-        vec![self.set.group_public_key]
+        self.validators.values().map(|v| v.set.group_public_key).collect()
     }
 
-    /// Signs a Web3Signer request body for `pubkey` with the cluster; returns the group
+    /// Signs a Web3Signer request body for `pubkey` with its cluster; returns the group
     /// signature and the signing root it is over.
     pub async fn sign(
         &self,
         pubkey: &PublicKey,
         body: Bytes,
     ) -> Result<(Signature, Root), FrontError> {
-        if *pubkey != self.set.group_public_key {
-            return Err(FrontError::UnknownKey(pubkey.to_hex()));
-        }
+        let Validator { description, set } = self
+            .validators
+            .get(&pubkey.to_bytes())
+            .ok_or_else(|| FrontError::UnknownKey(pubkey.to_hex()))?;
         // The front computes the root itself too, to verify partials against it.
         let ev = self.evaluator.evaluate(&body)?;
         let root = ev.signing_root;
-        let need = self.set.threshold;
+        let need = set.threshold;
         let mut tasks = JoinSet::new();
-        for m in &self.description.members {
+        for m in &description.members {
             let url = format!(
                 "{}{PARTIAL_SIGN_PATH}/{}",
                 m.address.trim_end_matches('/'),
@@ -169,7 +188,7 @@ impl Front {
             && valid.len().saturating_add(unverified.len()).saturating_add(tasks.len()) >= need
         {
             if valid.len().saturating_add(unverified.len()) >= need {
-                let (good, bad) = self.set.filter_valid(&root, std::mem::take(&mut unverified));
+                let (good, bad) = set.filter_valid(&root, std::mem::take(&mut unverified));
                 for index in bad {
                     tracing::warn!(target: "dvt::front", %index, "excluded an invalid partial signature");
                     failures.push(format!("node {index} sent an invalid partial signature"));
@@ -207,7 +226,7 @@ impl Front {
         if valid.len() >= need {
             valid.truncate(need);
             let sig = combine_partials(&valid).map_err(|_| FrontError::Combination)?;
-            if !self.set.group_public_key.verify(&root, &sig) {
+            if !set.group_public_key.verify(&root, &sig) {
                 return Err(FrontError::Combination);
             }
             return Ok((sig, root));

@@ -72,8 +72,7 @@ impl LocalCluster {
         let mut nodes = Vec::new();
         for (share, listener) in created.shares.iter().zip(listeners) {
             let node = Node::new(
-                created.description.clone(),
-                share.clone(),
+                vec![(created.description.clone(), share.clone())],
                 open(format!("node-{}.sqlite", share.index()))?,
                 Box::new(SignerEvaluator { spec }),
             )?;
@@ -86,7 +85,7 @@ impl LocalCluster {
             nodes.push((share.index(), handle));
         }
         let front = Front::new(
-            created.description.clone(),
+            vec![created.description.clone()],
             Box::new(SignerEvaluator { spec }),
             FrontConfig { timeout, node_token: None },
         )?;

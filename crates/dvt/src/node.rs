@@ -1,5 +1,5 @@
-//! A cluster node: holds one share, its own slashing-protection database, and signs partial
-//! signatures over HTTP for the cluster's front.
+//! A cluster node: holds this operator's share of each distributed validator it takes part in,
+//! its own slashing-protection database, and signs partial signatures over HTTP for the front.
 //!
 //! Signing order (as Anchor does): recompute the signing root from the typed request →
 //! check-and-record in the slashing database (committed before returning) → sign with the
@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use claystack_consensus::hexutil;
 use claystack_slashing::SlashingDatabase;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Largest request body a node accepts (the remote signer's limit).
@@ -86,62 +87,66 @@ pub struct PartialResponse {
     pub partial_signature: Signature,
 }
 
-/// One cluster member's signing service.
+/// One operator's signing service, for one or more distributed validators.
 pub struct Node {
-    description: ClusterDescription,
-    share: SecretShare,
+    validators: BTreeMap<[u8; 48], SecretShare>,
     slashing: SlashingDatabase,
     evaluator: Box<dyn RequestEvaluator>,
 }
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Node").field("index", &self.share.index()).finish_non_exhaustive()
+        f.debug_struct("Node").field("validators", &self.validators.len()).finish_non_exhaustive()
     }
 }
 
 impl Node {
-    /// Builds a node; checks the share against the cluster's commitments and registers the
-    /// group key in the slashing database.
+    /// Builds a node holding one share of each given cluster; checks every share against its
+    /// cluster's commitments and membership, and registers the group keys in the slashing
+    /// database.
     pub fn new(
-        description: ClusterDescription,
-        share: SecretShare,
+        shares: Vec<(ClusterDescription, SecretShare)>,
         slashing: SlashingDatabase,
         evaluator: Box<dyn RequestEvaluator>,
     ) -> Result<Self, NodeError> {
-        description.validate()?;
-        if description.member(share.index()).is_none()
-            || !description.commitments.verify_share(&share)
-        {
-            return Err(ClusterError::Threshold(crate::threshold::ThresholdError::ShareMismatch(
-                share.index(),
-            ))
-            .into());
+        let mut validators = BTreeMap::new();
+        for (description, share) in shares {
+            description.validate()?;
+            if description.member(share.index()).is_none()
+                || !description.commitments.verify_share(&share)
+            {
+                return Err(ClusterError::Threshold(
+                    crate::threshold::ThresholdError::ShareMismatch(share.index()),
+                )
+                .into());
+            }
+            let pk = description.group_public_key.to_bytes();
+            if validators.insert(pk, share).is_some() {
+                return Err(ClusterError::Inconsistent(format!(
+                    "two shares for validator {}",
+                    description.group_public_key
+                ))
+                .into());
+            }
         }
         slashing
-            .register_validators([&description.group_public_key.to_bytes()])
+            .register_validators(validators.keys())
             .map_err(|e| NodeError::Database(e.to_string()))?;
-        Ok(Self { description, share, slashing, evaluator })
+        Ok(Self { validators, slashing, evaluator })
     }
 
-    /// This node's share index.
-    pub fn index(&self) -> ShareIndex {
-        self.share.index()
-    }
-
-    /// The validator (group) key this node holds a share of.
-    pub fn group_public_key(&self) -> PublicKey {
-        self.description.group_public_key
+    /// The validator (group) keys this node holds a share of.
+    pub fn public_keys(&self) -> Vec<PublicKey> {
+        self.validators.keys().filter_map(|k| PublicKey::from_bytes(k).ok()).collect()
     }
 
     /// Evaluates a typed request, checks and records it in the slashing database, and signs the
     /// computed root with the share. Blocking (SQLite): call from a blocking context.
     pub fn sign(&self, pubkey: &PublicKey, body: &[u8]) -> Result<PartialResponse, NodeError> {
-        if *pubkey != self.description.group_public_key {
-            return Err(NodeError::UnknownKey(pubkey.to_hex()));
-        }
-        let ev = self.evaluator.evaluate(body)?;
         let pk = pubkey.to_bytes();
+        let share =
+            self.validators.get(&pk).ok_or_else(|| NodeError::UnknownKey(pubkey.to_hex()))?;
+        let ev = self.evaluator.evaluate(body)?;
         let checked = match ev.slashing {
             SlashingCheck::None => Ok(()),
             SlashingCheck::Block { slot } => self
@@ -168,10 +173,10 @@ impl Node {
             Some(n) => NodeError::Slashable(n.to_string()),
             None => NodeError::Database(e.to_string()),
         })?;
-        let partial = self.share.sign(&ev.signing_root);
-        tracing::debug!(target: "dvt::node", index = %self.index(), root = %hex::encode(ev.signing_root), "signed partial");
+        let partial = share.sign(&ev.signing_root);
+        tracing::debug!(target: "dvt::node", index = %share.index(), validator = %pubkey, root = %hex::encode(ev.signing_root), "signed partial");
         Ok(PartialResponse {
-            index: self.index(),
+            index: share.index(),
             signing_root: ev.signing_root,
             partial_signature: partial.signature,
         })

@@ -94,8 +94,7 @@ impl Cluster {
         let mut nodes = Vec::new();
         for (share, listener) in created.shares.iter().zip(listeners) {
             let node = Node::new(
-                created.description.clone(),
-                share.clone(),
+                vec![(created.description.clone(), share.clone())],
                 SlashingDatabase::open_in_memory().unwrap(),
                 evaluator(),
             )
@@ -106,7 +105,7 @@ impl Cluster {
             }));
         }
         let front = Front::new(
-            created.description.clone(),
+            vec![created.description.clone()],
             evaluator(),
             FrontConfig { timeout, node_token: Some("node-token".into()) },
         )
@@ -390,11 +389,13 @@ fn split_keeps_the_key_and_descriptions_are_validated() {
     assert!(wrong_t.validate().is_err());
     // A node refuses a share that is not its own.
     let err = Node::new(
-        created.description.clone(),
-        claystack_dvt::SecretShare::new(
-            created.shares[0].index(),
-            created.shares[1].secret().clone(),
-        ),
+        vec![(
+            created.description.clone(),
+            claystack_dvt::SecretShare::new(
+                created.shares[0].index(),
+                created.shares[1].secret().clone(),
+            ),
+        )],
         SlashingDatabase::open_in_memory().unwrap(),
         evaluator(),
     );
@@ -431,4 +432,77 @@ async fn a_local_cluster_signs_and_survives_a_stopped_node() {
         assert!(dbs.path().join(name).exists(), "{name}");
     }
     assert!(!local.stop_node(ShareIndex::new(9).unwrap()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_per_operator_and_one_front_serve_several_validators() {
+    let (ls, addrs) = listeners(4).await;
+    let a = create_with_dkg(&params(addrs.clone(), 3), &mut StdRng::seed_from_u64(40)).unwrap();
+    let sk = SecretKey::random(&mut StdRng::seed_from_u64(41));
+    let b = create_with_split(&params(addrs, 3), &sk, &mut StdRng::seed_from_u64(42)).unwrap();
+    for (i, listener) in ls.into_iter().enumerate() {
+        let node = Node::new(
+            vec![
+                (a.description.clone(), a.shares[i].clone()),
+                (b.description.clone(), b.shares[i].clone()),
+            ],
+            SlashingDatabase::open_in_memory().unwrap(),
+            evaluator(),
+        )
+        .unwrap();
+        assert_eq!(node.public_keys().len(), 2);
+        let app = node_router(Arc::new(node), None);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    let front = Front::new(
+        vec![a.description.clone(), b.description.clone()],
+        evaluator(),
+        FrontConfig { timeout: Duration::from_secs(2), node_token: None },
+    )
+    .unwrap();
+    let db = Arc::new(SlashingDatabase::open_in_memory().unwrap());
+    let state = front_state(front, NetworkSpec::HOLESKY, Some(db), None).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, front_router(state)).await.unwrap() });
+    let http = reqwest::Client::new();
+    let mut keys: Vec<String> = http
+        .get(format!("{url}/api/v1/eth2/publicKeys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    keys.sort();
+    let mut expected =
+        vec![a.description.group_public_key.to_hex(), b.description.group_public_key.to_hex()];
+    expected.sort();
+    assert_eq!(keys, expected);
+    let sign = |pk: PublicKey, body: serde_json::Value| {
+        let http = http.clone();
+        let url = format!("{url}/api/v1/eth2/sign/{}", pk.to_hex());
+        async move { http.post(url).json(&body).send().await.unwrap() }
+    };
+    for pk in [a.description.group_public_key, b.description.group_public_key] {
+        let resp = sign(pk, attestation(0, 1, 1)).await;
+        assert_eq!(resp.status(), 200);
+        let sig = Signature::from_hex(&resp.text().await.unwrap()).unwrap();
+        assert!(pk.verify(&attestation_root(0, 1, 1), &sig));
+    }
+    // Slashing protection is per validator: a double vote by A is refused, B is unaffected.
+    let resp = sign(a.description.group_public_key, attestation(0, 1, 2)).await;
+    assert_eq!(resp.status(), 412);
+    let resp = sign(b.description.group_public_key, attestation(1, 2, 2)).await;
+    assert_eq!(resp.status(), 200);
+    // A node refuses a configuration with the same validator twice.
+    let dup = Node::new(
+        vec![
+            (a.description.clone(), a.shares[0].clone()),
+            (a.description.clone(), a.shares[0].clone()),
+        ],
+        SlashingDatabase::open_in_memory().unwrap(),
+        evaluator(),
+    );
+    assert!(dup.is_err());
 }

@@ -93,28 +93,31 @@ pub(crate) enum KdfArg {
     Pbkdf2,
 }
 
-/// Arguments of `claystack dvt node`.
+/// Arguments of `claystack dvt node`. One node serves this operator's share of every listed
+/// validator: give `--cluster`, `--keystore` and `--password-file` once per validator, in the
+/// same order (repeat the flag or separate with commas).
 #[derive(Debug, Args)]
 pub(crate) struct NodeArgs {
-    /// The cluster description (cluster.json).
-    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
-    cluster: PathBuf,
-    /// This node's share index.
-    #[arg(long, env = "CLAYSTACK_DVT_INDEX")]
-    index: u64,
-    /// EIP-2335 keystore of this node's share.
-    #[arg(long, env = "CLAYSTACK_DVT_KEYSTORE")]
-    keystore: PathBuf,
-    /// File holding the keystore password.
-    #[arg(long, env = "CLAYSTACK_DVT_PASSWORD_FILE")]
-    password_file: PathBuf,
+    /// Cluster descriptions (cluster.json), one per validator.
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER", required = true, value_delimiter = ',')]
+    cluster: Vec<PathBuf>,
+    /// This operator's share index: once for all validators, or once per validator.
+    #[arg(long, env = "CLAYSTACK_DVT_INDEX", required = true, value_delimiter = ',')]
+    index: Vec<u64>,
+    /// EIP-2335 keystores of this operator's shares, one per validator.
+    #[arg(long, env = "CLAYSTACK_DVT_KEYSTORE", required = true, value_delimiter = ',')]
+    keystore: Vec<PathBuf>,
+    /// Files holding the keystore passwords, one per validator.
+    #[arg(long, env = "CLAYSTACK_DVT_PASSWORD_FILE", required = true, value_delimiter = ',')]
+    password_file: Vec<PathBuf>,
     /// This node's own slashing-protection database (SQLite; created if missing).
     #[arg(long, env = "CLAYSTACK_DVT_SLASHING_DB")]
     slashing_db: PathBuf,
-    /// Address to listen on (default: host and port of this member's address in cluster.json).
+    /// Address to listen on (default: host and port of this member's address in the first
+    /// cluster description).
     #[arg(long, env = "CLAYSTACK_DVT_LISTEN")]
     listen: Option<String>,
-    /// Bearer token the front must present.
+    /// Bearer token the front must present (required off loopback).
     #[arg(long, env = "CLAYSTACK_DVT_NODE_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }
@@ -122,9 +125,9 @@ pub(crate) struct NodeArgs {
 /// Arguments of `claystack dvt signer`.
 #[derive(Debug, Args)]
 pub(crate) struct SignerArgs {
-    /// The cluster description (cluster.json).
-    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
-    cluster: PathBuf,
+    /// Cluster descriptions (cluster.json), one per validator served (same network).
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER", required = true, value_delimiter = ',')]
+    cluster: Vec<PathBuf>,
     /// Address to listen on.
     #[arg(long, env = "CLAYSTACK_DVT_SIGNER_LISTEN", default_value = "127.0.0.1:9000")]
     listen: String,
@@ -196,10 +199,6 @@ fn read_secret_file(path: &Path) -> eyre::Result<Zeroizing<String>> {
         std::fs::read_to_string(path).wrap_err_with(|| format!("read {}", path.display()))?,
     );
     Ok(Zeroizing::new(text.trim_end_matches(['\r', '\n']).to_owned()))
-}
-
-fn evaluator(d: &ClusterDescription) -> eyre::Result<Box<SignerEvaluator>> {
-    Ok(Box::new(SignerEvaluator { spec: d.network_spec()? }))
 }
 
 fn now_unix() -> u64 {
@@ -298,31 +297,54 @@ async fn shutdown_signal() {
 }
 
 async fn node(args: NodeArgs) -> eyre::Result<()> {
-    let description = ClusterDescription::read(&args.cluster)?;
-    let index = ShareIndex::new(args.index)?;
-    let member = description
-        .member(index)
-        .ok_or_else(|| eyre!("index {index} is not a member of the cluster"))?
-        .clone();
-    let password = read_secret_file(&args.password_file)?;
-    let share = load_share(&description, index, &args.keystore, &password)
-        .wrap_err_with(|| format!("load share from {}", args.keystore.display()))?;
+    let n = args.cluster.len();
+    if args.keystore.len() != n || args.password_file.len() != n {
+        bail!("give one --keystore and one --password-file per --cluster ({n})");
+    }
+    let indices: Vec<u64> = match args.index.as_slice() {
+        [one] => vec![*one; n],
+        many if many.len() == n => many.to_vec(),
+        _ => bail!("give --index once, or once per --cluster ({n})"),
+    };
+    let mut shares = Vec::with_capacity(n);
+    let mut spec = None;
+    let mut default_listen = None;
+    for (((cluster, index), keystore), password_file) in
+        args.cluster.iter().zip(indices).zip(&args.keystore).zip(&args.password_file)
+    {
+        let description = ClusterDescription::read(cluster)
+            .wrap_err_with(|| format!("read {}", cluster.display()))?;
+        let index = ShareIndex::new(index)?;
+        let member = description.member(index).ok_or_else(|| {
+            eyre!("index {index} is not a member of the cluster in {}", cluster.display())
+        })?;
+        if default_listen.is_none() {
+            default_listen = Some(listen_addr_of(&member.address)?);
+        }
+        let this_spec = description.network_spec()?;
+        if spec.is_some_and(|s: claystack_signer::NetworkSpec| s != this_spec) {
+            bail!("{} is for another network than the first cluster", cluster.display());
+        }
+        spec = Some(this_spec);
+        let password = read_secret_file(password_file)?;
+        let share = load_share(&description, index, keystore, &password)
+            .wrap_err_with(|| format!("load share from {}", keystore.display()))?;
+        shares.push((description, share));
+    }
+    let spec = spec.ok_or_else(|| eyre!("no cluster given"))?;
     let slashing = SlashingDatabase::open(&args.slashing_db)
         .wrap_err_with(|| format!("open slashing database {}", args.slashing_db.display()))?;
-    let ev = evaluator(&description)?;
-    let node = Node::new(description, share, slashing, ev)?;
-    let listen = match args.listen {
-        Some(l) => l,
-        None => listen_addr_of(&member.address)?,
+    let node = Node::new(shares, slashing, Box::new(SignerEvaluator { spec }))?;
+    let Some(listen) = args.listen.or(default_listen) else {
+        bail!("no listen address; pass --listen");
     };
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .wrap_err_with(|| format!("listen on {listen}"))?;
     tracing::info!(
         target: "dvt::node",
-        %index,
         addr = %listener.local_addr()?,
-        validator = %node.group_public_key(),
+        validators = ?node.public_keys(),
         "node ready"
     );
     serve_node(listener, Arc::new(node), args.token, shutdown_signal()).await?;
@@ -330,12 +352,22 @@ async fn node(args: NodeArgs) -> eyre::Result<()> {
 }
 
 async fn signer(args: SignerArgs) -> eyre::Result<()> {
-    let description = ClusterDescription::read(&args.cluster)?;
-    let spec = description.network_spec()?;
-    let ev = evaluator(&description)?;
+    let mut descriptions = Vec::with_capacity(args.cluster.len());
+    let mut spec = None;
+    for path in &args.cluster {
+        let d =
+            ClusterDescription::read(path).wrap_err_with(|| format!("read {}", path.display()))?;
+        let this_spec = d.network_spec()?;
+        if spec.is_some_and(|s: claystack_signer::NetworkSpec| s != this_spec) {
+            bail!("{} is for another network than the first cluster", path.display());
+        }
+        spec = Some(this_spec);
+        descriptions.push(d);
+    }
+    let spec = spec.ok_or_else(|| eyre!("no cluster given"))?;
     let front = Front::new(
-        description,
-        ev,
+        descriptions,
+        Box::new(SignerEvaluator { spec }),
         FrontConfig {
             timeout: Duration::from_millis(args.timeout_ms),
             node_token: args.node_token,
