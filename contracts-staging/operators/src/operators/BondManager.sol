@@ -27,7 +27,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 /// - A bond shrinks only by (a) a penalty or loss reported through REPORTER_ROLE (the oracle report
 ///   contract), burned into the pool, or (b) its manager claiming the excess over the requirement,
 ///   paid to the operator's reward address. Nobody else can move bond csETH.
-/// - The bond of keys that exited stays locked until the oracle settles their final report.
+/// - The bond of keys that exited stays locked until the oracle settles their final report; nothing
+///   is claimable while the operator is stopped; VFP backing counts towards the requirement but the
+///   own bond never drops below the VFP pool's match ratio (the operator keeps its first loss).
 /// - Loss waterfall ({coverLoss}): operator bond -> the VFP backing of that operator -> insurance fund
 ///   -> all holders; a layer is only asked for what the previous layers did not cover; it never
 ///   reverts on a loss larger than the cover (the remainder is returned), so it cannot block a report.
@@ -38,6 +40,7 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     bytes32 public constant REPORTER_ROLE = keccak256("claystack.role.reporter");
     /// @notice Highest performance score (bps).
     uint256 public constant MAX_SCORE = 10_000;
+    uint256 internal constant BPS = 10_000;
 
     /// @notice Hard bounds of the bond parameters.
     uint256 public constant MIN_FLOOR = 0.1 ether;
@@ -367,6 +370,9 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         return Math.mulDiv(burned, amountEth, lossShares);
     }
 
+    /// @dev Excess over the requirement (VFP backing counts towards it), but the own bond never
+    /// drops below what the VFP pool's match cap demands: backing <= own * maxMatchBps / 10,000, so
+    /// the operator cannot swap its own first-loss capital for the VFP's.
     function _claimable(BondStorage storage $, uint256 operatorId, IOperatorRegistry.OperatorInfo memory op)
         internal
         view
@@ -374,10 +380,18 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     {
         uint256 required = requiredBondFor(op.operatorType, _bondedKeys($, operatorId, op), op.score);
         uint256 own = bondValue(operatorId);
-        uint256 total = own + $.vfpPool.backingValue(operatorId);
+        uint256 backing = $.vfpPool.backingValue(operatorId);
+        uint256 total = own + backing;
         if (total <= required) return 0;
         uint256 excess = total - required;
-        if (excess > own) excess = own;
+        if (backing != 0) {
+            uint256 matchBps = $.vfpPool.params().maxMatchBps;
+            uint256 minOwn = matchBps == 0 ? own : Math.mulDiv(backing, BPS, matchBps, Math.Rounding.Ceil);
+            if (own <= minOwn) return 0;
+            if (excess > own - minOwn) excess = own - minOwn;
+        } else if (excess > own) {
+            excess = own;
+        }
         uint256 shares = $.pool.convertToShares(excess);
         uint256 ownShares = $.shares[operatorId];
         return shares > ownShares ? ownShares : shares;

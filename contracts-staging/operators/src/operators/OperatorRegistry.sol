@@ -16,8 +16,10 @@ import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 ///   can be removed. Removing keys below the vetted limit lowers the limit to the removal point.
 /// - Professional and Kyc operators are admitted only by governance (DEFAULT_ADMIN_ROLE, the
 ///   timelock); a Kyc operator's manager and reward address must hold a KYC attestation, checked
-///   against the configured access registry (unset registry: Kyc admission reverts). Home operators
-///   and Dvt clusters register permissionlessly with at least the bond of one key.
+///   against the configured access registry (unset registry: Kyc admission reverts), again when the
+///   manager or reward address changes and when keys are added; a Kyc operator whose manager lost its
+///   attestation gets no new deposits. Home operators and Dvt clusters register permissionlessly with
+///   at least the bond of one key.
 /// - A key is pre-deposited only below the vetted limit, while the operator is not stopped and its
 ///   bond covers it; it is topped up only after a report confirmed its pre-deposit, and never if it
 ///   was front-run. Counters move only forward except by key removal.
@@ -195,6 +197,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         RegistryStorage storage $ = _s();
         Operator storage op = $.operators[operatorId];
         if (op.stopped) revert OperatorStopped(operatorId);
+        if (op.operatorType == OperatorType.Kyc) _requireAttested(msg.sender);
         uint256 index = op.totalKeys;
         for (uint256 i; i < count; ++i) {
             _storeKey(
@@ -629,12 +632,15 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     }
 
     function _requireAttested(address account) internal view {
+        if (!_isAttested(account)) revert NotAttested(account, _s().kycMinTier);
+    }
+
+    /// @dev Reverts when no access registry is configured: a Kyc check is never skipped.
+    function _isAttested(address account) internal view returns (bool) {
         RegistryStorage storage $ = _s();
         address registry = $.accessRegistry;
         if (registry == address(0)) revert AccessRegistryNotSet();
-        if (!IAccessRegistry(registry).isAttested(account, $.kycMinTier)) {
-            revert NotAttested(account, $.kycMinTier);
-        }
+        return IAccessRegistry(registry).isAttested(account, $.kycMinTier);
     }
 
     function _setScore(uint256 operatorId, uint256 score) internal {
@@ -652,6 +658,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         if (op.stopped) return 0;
         available = op.vettedLimit - op.preDeposited;
         if (available == 0) return 0;
+        if (op.operatorType == OperatorType.Kyc && !_isAttested(op.manager)) return 0;
         address bm = _s().bondManager;
         if (bm == address(0)) revert BondManagerNotSet();
         uint256 bonded = IBondManager(bm).freeBondedCapacity(operatorId);

@@ -1023,4 +1023,29 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.assertFalse(registered, "unregistered");
         vm.assertEq(id + index, 0, "zeros");
     }
+
+    function _admitKyc() internal returns (uint256 id) {
+        access.setTier(bob, 1);
+        vm.prank(admin);
+        id = registry.admitOperator(IOperatorRegistry.OperatorType.Kyc, bob, bob);
+    }
+
+    function test_addKeys_RevertWhen_KycAttestationLapsed() public {
+        uint256 id = _admitKyc();
+        access.setTier(bob, 0);
+        (bytes memory pks, bytes memory sigs) = _keys(1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NotAttested.selector, bob, uint8(1)));
+        vm.prank(bob);
+        registry.addKeys(id, pks, sigs);
+    }
+
+    function test_depositableKeys_ZeroWhenKycAttestationLapsed() public {
+        uint256 id = _admitKyc();
+        _addKeys(id, bob, 1, 2);
+        vm.prank(vetter);
+        registry.setVettedLimit(id, 2);
+        vm.assertEq(registry.depositableKeys(id), 2, "attested");
+        access.setTier(bob, 0);
+        vm.assertEq(registry.depositableKeys(id), 0, "lapsed: no deposits");
+    }
 }

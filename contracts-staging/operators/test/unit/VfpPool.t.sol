@@ -443,4 +443,14 @@ contract VfpPoolTest is OperatorsFixture {
         vm.prank(guardian);
         vfp.setParams(p);
     }
+
+    function test_claimExcess_OwnBondKeepsTheMatchRatio() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether); // backing = own bond (match cap 100 %)
+        // no keys: the requirement is 0, yet the own bond may not fall below the backing
+        vm.assertEq(bonds.claimableShares(home), 0, "nothing claimable below the match");
+        vm.prank(alice);
+        bonds.depositBond{value: 1 ether}(home);
+        vm.assertEq(bonds.claimableShares(home), 1 ether, "only the part above the match");
+    }
 }
