@@ -287,6 +287,17 @@ async fn unknown_key_is_404_and_bad_bodies_are_400() {
             .status(),
         StatusCode::BAD_REQUEST
     );
+    // Oversized bodies are cut off before parsing.
+    let huge = format!(r#"{{"type":"ATTESTATION","pad":"{}"}}"#, "a".repeat(100_000));
+    let r = s
+        .client
+        .post(format!("{}/api/v1/eth2/sign/{}", s.base, hx(&pk)))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let mut mismatched = req.clone();
     mismatched["signingRoot"] = json!(hx(&[9; 32]));
     let r = s.sign(&pk, &mismatched).await;
