@@ -241,8 +241,10 @@ impl Participant {
         self.me
     }
 
-    /// Round 2: takes every dealer broadcast and the private shares addressed to us (others
-    /// are ignored), verifies them, and returns the complaints to broadcast.
+    /// Round 2: takes every dealer broadcast *as the broadcast channel delivered it, our own
+    /// included* (so that every participant judges the same messages and reaches the same
+    /// verdict), and the private shares addressed to us (others are ignored); verifies them and
+    /// returns the complaints to broadcast.
     pub fn round2(
         &mut self,
         broadcasts: &[DealerBroadcast],
