@@ -80,6 +80,9 @@ interface IBondManager {
     function settleExits(uint256 operatorId, uint256 settledExits) external;
     function penalize(uint256 operatorId, uint256 amountEth) external returns (uint256 uncovered);
     function coverLoss(uint256 operatorId, uint256 amountEth) external returns (LossCoverage memory coverage);
+    function coverLossAtRate(uint256 operatorId, uint256 amountEth, uint256 shareRate)
+        external
+        returns (LossCoverage memory coverage);
 
     function requiredBondFor(IOperatorRegistry.OperatorType operatorType, uint256 keys, uint256 score)
         external

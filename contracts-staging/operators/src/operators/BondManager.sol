@@ -41,6 +41,8 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     /// @notice Highest performance score (bps).
     uint256 public constant MAX_SCORE = 10_000;
     uint256 internal constant BPS = 10_000;
+    /// @notice Precision of share rates (as the pool's `shareRate`).
+    uint256 public constant RATE_PRECISION = 1e27;
 
     /// @notice Hard bounds of the bond parameters.
     uint256 public constant MIN_FLOOR = 0.1 ether;
@@ -179,7 +181,30 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     {
         BondStorage storage $ = _s();
         _requireOperator($, operatorId);
-        uint256 lossShares = amountEth == 0 ? 0 : _sharesUp($.pool, amountEth);
+        return _coverLoss($, operatorId, amountEth, amountEth == 0 ? 0 : _sharesUp($.pool, amountEth));
+    }
+
+    /// @notice {coverLoss} with the loss converted at `shareRate` (ETH per share, 1e27 precision,
+    /// rounded up to whole shares) instead of the current rate: for a report whose per-operator data
+    /// is applied after the pool already booked the loss, pass the rate before that report.
+    function coverLossAtRate(uint256 operatorId, uint256 amountEth, uint256 shareRate)
+        external
+        onlyRole(REPORTER_ROLE)
+        nonReentrant
+        returns (LossCoverage memory c)
+    {
+        if (shareRate == 0) revert ZeroAmount();
+        BondStorage storage $ = _s();
+        _requireOperator($, operatorId);
+        return _coverLoss(
+            $, operatorId, amountEth, Math.mulDiv(amountEth, RATE_PRECISION, shareRate, Math.Rounding.Ceil)
+        );
+    }
+
+    function _coverLoss(BondStorage storage $, uint256 operatorId, uint256 amountEth, uint256 lossShares)
+        internal
+        returns (LossCoverage memory c)
+    {
         uint256 remaining = lossShares;
         uint256 burned;
 

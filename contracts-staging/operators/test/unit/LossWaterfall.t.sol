@@ -151,4 +151,30 @@ contract LossWaterfallTest is OperatorsFixture {
         vm.assertEq(vfp.allocatedShares(home), 2 ether, "penalize is the bond layer only");
         vm.assertEq(fund.fundShares(), 3 ether, "fund untouched");
     }
+
+    function test_coverLossAtRate_UsesThePreReportRate() public {
+        // the pool already booked a 7 ETH loss (rate 11/18); the waterfall uses the rate before it
+        uint256 rateBefore = pool.convertToAssets(1e27);
+        pool.setTotalPooledEther(pool.totalPooledEther() - 7 ether);
+        vm.prank(reporter);
+        IBondManager.LossCoverage memory c = bonds.coverLossAtRate(home, 7 ether, rateBefore);
+        vm.assertEq(c.fromBond + c.fromVfp + c.fromInsurance, 7 ether, "covered");
+        vm.assertEq(pool.convertToAssets(1e27), rateBefore, "rate restored exactly");
+    }
+
+    function test_coverLossAtRate_RevertWhen_RateZero() public {
+        vm.expectRevert(IBondManager.ZeroAmount.selector);
+        vm.prank(reporter);
+        bonds.coverLossAtRate(home, 1 ether, 0);
+    }
+
+    function test_coverLossAtRate_RevertWhen_NotReporter() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bonds.REPORTER_ROLE()
+            )
+        );
+        vm.prank(alice);
+        bonds.coverLossAtRate(home, 1 ether, 1e27);
+    }
 }
