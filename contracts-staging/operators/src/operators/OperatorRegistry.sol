@@ -22,7 +22,8 @@ import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 ///   at least the bond of one key.
 /// - A key is pre-deposited only below the vetted limit, while the operator is not stopped and its
 ///   bond covers it; it is topped up only after a report confirmed its pre-deposit, and never if it
-///   was front-run. Counters move only forward except by key removal.
+///   was front-run. The deposit counters (preDeposited, confirmed, topUpCursor, deposited, exited)
+///   only move forward.
 /// - Every state-changing path is bounded: no loop over operators; loops over keys, scores or
 ///   members are capped by {MAX_BATCH} / {MAX_CLUSTER_SIZE}.
 /// - Roles: VETTING_ROLE sets vetted limits; REPORTER_ROLE (the oracle report) sets scores, exit

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Apply one mutation, run the tests meant to catch it, restore the file.
-Run from the Foundry root: python3 test/mutation/mutate.py NAME (names below). Every mutant must be killed."""
-import subprocess, sys, shutil
+"""Apply each mutation, run the tests meant to catch it, restore the file.
+Run from the Foundry root: python3 test/mutation/mutate.py [NAME ...] (default: all). Every mutant
+must be killed (exit != 0, at least one failing test)."""
+import os, shutil, subprocess, sys
 M = {
  "M1_no_duplicate_check": ("src/operators/OperatorRegistry.sol",
     "if (owner != 0) revert KeyAlreadyRegistered(hash, (owner >> 32) - 1, uint32(owner));", "",
@@ -34,23 +35,24 @@ M = {
     "            if (skipFrontRun && _isFrontRun(key)) continue;", "",
     "OperatorAttacksTest"),
 }
-names = sys.argv[1:] or list(M)
-for name in names:
-  pass
-name = sys.argv[1]
-path, old, new, match = M[name]
-src = open(path).read()
-assert src.count(old) == 1, (name, src.count(old))
-shutil.copy(path, "/tmp/mut_backup.sol")
-try:
-    open(path, "w").write(src.replace(old, new))
-    r = subprocess.run(["/work/main/node_modules/.bin/forge", "test", "--match-contract", match],
-                       capture_output=True, text=True)
-    out = r.stdout + r.stderr
-    fails = [l for l in out.splitlines() if l.startswith("[FAIL")]
-    comp = "Compiler run failed" in out or "Error (" in out
-    print(f"{name}: exit={r.returncode} compile_error={comp} failing={len(fails)}")
-    for l in sorted(set(fails))[:8]:
-        print("   ", l[:160])
-finally:
-    shutil.copy("/tmp/mut_backup.sol", path)
+def run(name):
+    path, old, new, match = M[name]
+    src = open(path).read()
+    assert src.count(old) == 1, (name, src.count(old))
+    shutil.copy(path, "/tmp/mut_backup.sol")
+    try:
+        open(path, "w").write(src.replace(old, new))
+        r = subprocess.run([os.environ.get("FORGE", "../node_modules/.bin/forge"), "test", "--match-contract", match],
+                           capture_output=True, text=True)
+        out = r.stdout + r.stderr
+        fails = [l for l in out.splitlines() if l.startswith("[FAIL")]
+        comp = "Compiler run failed" in out or "Error (" in out
+        print(f"{name}: exit={r.returncode} compile_error={comp} failing={len(fails)}")
+        for l in sorted(set(fails))[:8]:
+            print("   ", l[:160])
+    finally:
+        shutil.copy("/tmp/mut_backup.sol", path)
+
+
+for name in sys.argv[1:] or list(M):
+    run(name)

@@ -412,4 +412,36 @@ contract BondManagerTest is OperatorsFixture {
         vm.prank(bob);
         pool.burnSharesForCover(1);
     }
+
+    function test_requiredBondPerMember_RevertWhen_NotDvt() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IOperatorRegistry.WrongOperatorType.selector, home, IOperatorRegistry.OperatorType.Home
+            )
+        );
+        bonds.requiredBondPerMember(home);
+    }
+
+    function test_settleExits_EmitsAndReleases() public {
+        _depositKeys(home, alice, 1, 2);
+        vm.prank(reporter);
+        registry.updateExitedAndStuck(home, 1, 0);
+        vm.expectEmit();
+        emit IBondManager.ExitsSettled(home, 1);
+        vm.prank(reporter);
+        bonds.settleExits(home, 1);
+        vm.assertEq(bonds.settledExits(home), 1, "settled");
+        vm.assertEq(bonds.bondedKeys(home), 1, "bonded");
+    }
+
+    function test_freeBondedCapacity_FallsWhenScoreDrops() public {
+        vm.prank(reporter);
+        registry.setScore(home, 10_000); // 0.5 ETH per key: 5 ETH covers 10
+        vm.assertEq(bonds.freeBondedCapacity(home), 10, "perfect score");
+        _depositKeys(home, alice, 1, 6);
+        vm.prank(reporter);
+        registry.setScore(home, 0); // 6 keys now need 8.5 ETH
+        vm.assertEq(bonds.freeBondedCapacity(home), 0, "under-bonded: no new keys");
+        vm.assertEq(bonds.claimableShares(home), 0, "and nothing to claim");
+    }
 }

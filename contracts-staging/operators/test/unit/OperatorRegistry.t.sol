@@ -1048,4 +1048,50 @@ contract OperatorRegistryTest is OperatorsFixture {
         access.setTier(bob, 0);
         vm.assertEq(registry.depositableKeys(id), 0, "lapsed: no deposits");
     }
+
+    function test_setScores_RevertWhen_BatchTooLarge() public {
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 101, 100));
+        vm.prank(reporter);
+        registry.setScores(new uint256[](101), new uint256[](101));
+    }
+
+    function test_markPreDeposited_RevertWhen_CountZero() public {
+        _addKeys(home, alice, 10, 1);
+        vm.prank(vetter);
+        registry.setVettedLimit(home, 1);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 0, 100));
+        vm.prank(depositor);
+        registry.markPreDeposited(home, 0);
+    }
+
+    function test_markDeposited_RevertWhen_CountZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 0, 100));
+        vm.prank(depositor);
+        registry.markDeposited(home, 0);
+    }
+
+    function test_nextKeys_RevertWhen_CountZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 0, 100));
+        registry.nextKeys(home, 0);
+    }
+
+    function test_topUpKeys_RevertWhen_CountZero() public {
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 0, 100));
+        registry.topUpKeys(home, 0);
+    }
+
+    function test_views_ReportConfiguration() public view {
+        vm.assertEq(registry.bondManager(), address(bonds), "bond manager");
+        vm.assertEq(registry.operatorCount(), 1, "count");
+        vm.assertEq(registry.activeKeys(home), 0, "active");
+        vm.assertEq(registry.exitRequestDeadline(home, 0), 0, "no exit request");
+    }
+
+    function test_depositableKeys_ZeroWhenBondManagerCapacityExhausted() public {
+        _depositKeys(home, alice, 10, 3); // 5 ETH covers exactly 3
+        _addKeys(home, alice, 20, 1);
+        vm.prank(vetter);
+        registry.setVettedLimit(home, 4);
+        vm.assertEq(registry.depositableKeys(home), 0, "bond exhausted");
+    }
 }
