@@ -108,6 +108,29 @@ pub(crate) mod opt_address {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_known_keys_only() {
+        let base = ChainConfig::devnet();
+        let c = base
+            .with_toml(
+                "slots_per_epoch = 16\napr_bps = 400\ndefault_fee_recipient = \"0x00000000000000000000000000000000000000fe\"\n",
+            )
+            .unwrap();
+        assert_eq!(c.slots_per_epoch, 16);
+        assert_eq!(c.apr_bps, 400);
+        assert_eq!(c.default_fee_recipient.map(|a| a[19]), Some(0xfe));
+        assert_eq!(c.seconds_per_slot, base.seconds_per_slot);
+        let e = base.with_toml("slots_per_epok = 16").unwrap_err();
+        assert!(e.to_string().contains("unknown key"), "{e}");
+        assert!(base.with_toml("slots_per_epoch = \"x\"").is_err());
+        assert!(base.with_toml("deposit_contract = \"0x12\"").is_err());
+    }
+}
+
 /// A configuration value that makes no sense.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid simulator config: {0}")]
@@ -209,6 +232,29 @@ impl ChainConfig {
             return Err(ConfigError("genesis_validators above 1000000".into()));
         }
         Ok(())
+    }
+
+    /// Overrides the fields present in TOML `text` (same names as this struct, e.g.
+    /// `slots_per_epoch = 16`, `deposit_contract = "0x…"`); unknown keys are an error.
+    pub fn with_toml(&self, text: &str) -> Result<Self, ConfigError> {
+        let overrides: toml::Table =
+            toml::from_str(text).map_err(|e| ConfigError(format!("config file: {e}")))?;
+        let toml::Value::Table(mut base) =
+            toml::Value::try_from(self).map_err(|e| ConfigError(format!("config file: {e}")))?
+        else {
+            return Err(ConfigError("config file: base config is not a table".into()));
+        };
+        let known: Vec<String> = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_object().map(|o| o.keys().cloned().collect()))
+            .unwrap_or_default();
+        for (k, v) in overrides {
+            if !known.contains(&k) {
+                return Err(ConfigError(format!("config file: unknown key {k:?}")));
+            }
+            base.insert(k, v);
+        }
+        toml::Value::Table(base).try_into().map_err(|e| ConfigError(format!("config file: {e}")))
     }
 
     /// Seconds in an epoch.

@@ -1,5 +1,5 @@
 //! `claystack beacon-sim`: runs the deterministic beacon-chain simulator (library
-//! `claystack-beacon-sim`) until Ctrl-C, then writes a final snapshot.
+//! `claystack-beacon-sim`) until Ctrl-C or SIGTERM, then writes a final snapshot.
 
 use claystack_beacon_sim::follower::ExecutionClient;
 use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
@@ -37,6 +37,10 @@ pub(crate) struct Args {
     /// Parameter preset: `devnet` (1 s slots, 8-slot epochs, short delays) or `mainnet`.
     #[arg(long, env = "CLAYSTACK_BEACON_SIM_PRESET", default_value = "devnet")]
     preset: String,
+    /// TOML file overriding preset parameters (field names of `ChainConfig`, e.g.
+    /// `slots_per_epoch = 16`); flags and environment variables override it in turn.
+    #[arg(long, env = "CLAYSTACK_BEACON_SIM_CONFIG")]
+    config: Option<PathBuf>,
     /// Nominal seconds per slot (`SECONDS_PER_SLOT`).
     #[arg(long, env = "CLAYSTACK_BEACON_SIM_SECONDS_PER_SLOT")]
     seconds_per_slot: Option<u64>,
@@ -50,8 +54,8 @@ pub(crate) struct Args {
     #[arg(long, env = "CLAYSTACK_BEACON_SIM_GENESIS_TIME")]
     genesis_time: Option<u64>,
     /// Seed of every random draw.
-    #[arg(long, env = "CLAYSTACK_BEACON_SIM_SEED", default_value_t = 1)]
-    seed: u64,
+    #[arg(long, env = "CLAYSTACK_BEACON_SIM_SEED")]
+    seed: Option<u64>,
     /// Consensus reward rate of a perfect validator, basis points per year.
     #[arg(long, env = "CLAYSTACK_BEACON_SIM_APR_BPS")]
     apr_bps: Option<u64>,
@@ -92,6 +96,11 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         "mainnet" => ChainConfig::mainnet(),
         other => bail!("unknown preset {other:?} (devnet or mainnet)"),
     };
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .wrap_err_with(|| format!("read the config file {}", path.display()))?;
+        chain = chain.with_toml(&text)?;
+    }
     if let Some(v) = args.seconds_per_slot {
         chain.seconds_per_slot = v;
     }
@@ -110,15 +119,24 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     if let Some(v) = args.genesis_validators {
         chain.genesis_validators = v;
     }
-    chain.seed = args.seed;
-    chain.genesis_time = args.genesis_time.unwrap_or(0);
-    chain.verify_deposit_signatures = args.verify_deposit_signatures;
-    chain.default_fee_recipient =
-        args.fee_recipient.as_deref().map(|a| address("fee-recipient", a)).transpose()?;
+    if let Some(v) = args.seed {
+        chain.seed = v;
+    }
+    if let Some(v) = args.genesis_time {
+        chain.genesis_time = v;
+    }
+    chain.verify_deposit_signatures |= args.verify_deposit_signatures;
+    if let Some(a) = args.fee_recipient.as_deref() {
+        chain.default_fee_recipient = Some(address("fee-recipient", a)?);
+    }
     match (&args.execution_rpc, &args.deposit_contract) {
-        (Some(_), None) => bail!("--deposit-contract is required with --execution-rpc"),
         (_, Some(c)) => chain.deposit_contract = address("deposit-contract", c)?,
-        (None, None) => {}
+        (Some(_), None) if chain.deposit_contract == [0; 20] => {
+            bail!(
+                "--deposit-contract (or deposit_contract in --config) is required with --execution-rpc"
+            )
+        }
+        _ => {}
     }
     chain.deposit_chain_id = match (args.chain_id, &args.execution_rpc) {
         (Some(id), _) => id,
@@ -155,8 +173,13 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         clock,
     };
     let node = SimNode::start(cfg, None).await.wrap_err("start the beacon simulator")?;
-    tracing::info!(target: "beacon_sim", url = %node.url(), "beacon simulator running; Ctrl-C to stop");
-    tokio::signal::ctrl_c().await.wrap_err("wait for Ctrl-C")?;
+    tracing::info!(target: "beacon_sim", url = %node.url(), "beacon simulator running; Ctrl-C or SIGTERM to stop");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .wrap_err("listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.wrap_err("wait for Ctrl-C")?,
+        _ = term.recv() => {}
+    }
     tracing::info!(target: "beacon_sim", "stopping; writing the final snapshot");
     node.shutdown().await.wrap_err("shut the beacon simulator down")?;
     Ok(())
