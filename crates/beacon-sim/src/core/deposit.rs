@@ -219,3 +219,25 @@ mod tests {
         assert!(decode_withdrawal_request(&raw[..75]).is_err());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn decoders_never_panic(data in prop::collection::vec(any::<u8>(), 0..700)) {
+            let _deposit = decode_deposit_event(&data);
+            let _request = decode_withdrawal_request(&data);
+        }
+
+        #[test]
+        fn deposit_round_trip(pk in any::<[u8; 32]>(), wc in any::<[u8; 32]>(), amount in any::<u64>(), index in any::<u64>(), sig in prop::collection::vec(any::<u8>(), 96)) {
+            let mut pubkey = [0u8; 48];
+            pubkey[..32].copy_from_slice(&pk);
+            let d = Deposit { pubkey, withdrawal_credentials: wc, amount: claystack_consensus::Gwei(amount), signature: sig, index };
+            prop_assert_eq!(decode_deposit_event(&encode_deposit_event(&d)).unwrap(), d);
+        }
+    }
+}

@@ -486,3 +486,108 @@ fn admin_rejects_unknown_validators_and_bad_values() {
     assert!(s.apply_admin(&c, &AdminOp::VoluntaryExit { index: 77 }).is_err());
     assert_eq!(s, snapshot, "a failed operation leaves the state unchanged");
 }
+
+mod invariants {
+    //! Random scripts of deposits, top-ups, admin operations and slots; after every step the
+    //! registry must satisfy the invariants ClayStack's oracle relies on.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Deposit { key: u8, cred: u8, eth: u64 },
+        Slots(u64),
+        Admin(u8, u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0u8..6, 0u8..3, prop_oneof![Just(1u64), Just(31), Just(32), 1u64..40])
+                .prop_map(|(key, cred, eth)| Op::Deposit { key, cred, eth }),
+            (1u64..20).prop_map(Op::Slots),
+            (0u8..5, 0u64..12).prop_map(|(k, i)| Op::Admin(k, i)),
+        ]
+    }
+
+    fn rank(s: ValidatorStatus) -> u8 {
+        ValidatorStatus::FINE.iter().position(|x| *x == s).map_or(0, |p| b(p as u64))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn registry_invariants_hold(ops in prop::collection::vec(op(), 1..60)) {
+            let c = ChainConfig { performance_jitter_ppm: 100_000, default_performance_ppm: 950_000, ..cfg() };
+            let mut s = BeaconState::genesis(&c).unwrap();
+            let mut next_index = 0u64;
+            let mut first_creds: std::collections::HashMap<[u8; 48], [u8; 32]> = Default::default();
+            let mut last_status: Vec<u8> = Vec::new();
+            let mut last_withdrawal_index = s.next_withdrawal_index;
+            for op in ops {
+                match op {
+                    Op::Deposit { key, cred, eth } => {
+                        let d = dep(100 + key, creds(cred), eth, next_index);
+                        first_creds.entry(d.pubkey).or_insert(d.withdrawal_credentials);
+                        s.enqueue_deposit(d).unwrap();
+                        next_index += 1;
+                    }
+                    Op::Slots(n) => {
+                        for _ in 0..n {
+                            s.process_slot(&c, &AcceptAllDeposits).unwrap();
+                        }
+                        // Every withdrawal goes to its validator's 0x01 address and is positive.
+                        for credit in s.take_el_credits() {
+                            if let CreditReason::Withdrawal { validator_index, .. } = credit.reason {
+                                let v = s.validator(validator_index.get()).unwrap();
+                                prop_assert_eq!(execution_address(&v.record.withdrawal_credentials), Some(credit.address));
+                                prop_assert!(credit.amount.get() > 0);
+                            }
+                        }
+                    }
+                    Op::Admin(kind, i) => {
+                        let op = match kind {
+                            0 => AdminOp::Slash { index: i },
+                            1 => AdminOp::VoluntaryExit { index: i },
+                            2 => AdminOp::SetPerformance { index: i, ppm: 0 },
+                            3 => AdminOp::HaltFinality { halted: i % 2 == 0 },
+                            _ => AdminOp::SetFeeRecipient { index: i, address: Some([7; 20]) },
+                        };
+                        let snapshot = s.clone();
+                        match s.apply_admin(&c, &op) {
+                            Ok(()) => {}
+                            Err(SimError::Rejected { .. } | SimError::UnknownValidator(_)) => prop_assert_eq!(&s, &snapshot),
+                            Err(e) => prop_assert!(false, "unexpected error {e}"),
+                        }
+                    }
+                }
+                let epoch = s.current_epoch(&c).unwrap();
+                prop_assert!(s.deposits_processed <= next_index);
+                prop_assert!(s.next_withdrawal_index >= last_withdrawal_index);
+                last_withdrawal_index = s.next_withdrawal_index;
+                for (i, v) in s.validators.iter().enumerate() {
+                    let r = &v.record;
+                    if let Some(first) = first_creds.get(&r.pubkey) {
+                        prop_assert_eq!(&r.withdrawal_credentials, first, "credentials changed");
+                    }
+                    prop_assert!(r.effective_balance <= c.max_effective_balance);
+                    prop_assert_eq!(r.effective_balance.get() % ETH, 0);
+                    if r.activation_epoch != FAR_FUTURE {
+                        prop_assert!(r.activation_eligibility_epoch <= r.activation_epoch);
+                        prop_assert_eq!(r.effective_balance.get() >= c.ejection_balance.get() || r.exit_epoch != FAR_FUTURE, true);
+                    }
+                    if r.exit_epoch != FAR_FUTURE {
+                        prop_assert!(r.withdrawable_epoch > r.exit_epoch);
+                    }
+                    let st = rank(status_at(r, v.balance, epoch));
+                    if let Some(prev) = last_status.get(i) {
+                        prop_assert!(st >= *prev || (*prev == 7 && st == 8) || (*prev == 8 && st == 7),
+                            "status of {} went back from {} to {}", i, prev, st);
+                    }
+                }
+                last_status = s.validators.iter().map(|v| rank(status_at(&v.record, v.balance, epoch))).collect();
+            }
+        }
+    }
+}
