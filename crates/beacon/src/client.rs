@@ -22,6 +22,8 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Timeout of one attempt of a streamed request (the all-validators response).
     pub stream_timeout: Duration,
+    /// Longest wait for the next chunk of a streamed body (a stalled node is an error).
+    pub stream_idle_timeout: Duration,
     /// Retries after the first attempt for 5xx, 429, timeouts and connection errors.
     pub max_retries: u32,
     /// First backoff delay; doubles on every retry.
@@ -41,6 +43,7 @@ impl Default for ClientConfig {
         Self {
             timeout: Duration::from_secs(10),
             stream_timeout: Duration::from_secs(600),
+            stream_idle_timeout: Duration::from_secs(30),
             max_retries: 3,
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(8),
@@ -319,7 +322,15 @@ impl BeaconClient {
             on_validator(v)
                 .map_err(|e| Error::Handler { endpoint: endpoint.clone(), message: e.to_string() })
         };
-        while let Some(chunk) = body.next().await {
+        loop {
+            let next = tokio::time::timeout(self.cfg.stream_idle_timeout, body.next())
+                .await
+                .map_err(|_| Error::Timeout {
+                    endpoint: endpoint.clone(),
+                    timeout: self.cfg.stream_idle_timeout,
+                    attempts: 1,
+                })?;
+            let Some(chunk) = next else { break };
             let chunk = chunk.map_err(|e| {
                 if e.is_timeout() {
                     Error::Timeout {

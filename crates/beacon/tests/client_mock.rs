@@ -10,6 +10,7 @@ use claystack_beacon::{
     BeaconClient, ClientConfig, Error, StateId, ValidatorId, ValidatorQuery, ValidatorStatus,
 };
 use claystack_consensus::{Epoch, Gwei, ValidatorIndex};
+use futures::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -88,6 +89,19 @@ async fn validators(Path(state): Path<String>, RawQuery(q): RawQuery) -> Respons
     match state.as_str() {
         "1" => {
             return json(r#"{"data":[{"index":"0","balance":"1","status":"active_ongoing","validator":{"pubkey":"0x12","withdrawal_credentials":"0x00","effective_balance":"1","slashed":false,"activation_eligibility_epoch":"0","activation_epoch":"0","exit_epoch":"0","withdrawable_epoch":"0"}}]}"#.into());
+        }
+        "3" => {
+            // The first element, then silence.
+            let first = format!(r#"{{"data":[{}"#, validator_json(0, false)).into_bytes();
+            let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(first) })
+                .chain(futures::stream::once(async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    Ok(b"]}".to_vec())
+                }));
+            return Response::builder()
+                .header("content-type", "application/json")
+                .body(Body::from_stream(stream))
+                .unwrap();
         }
         "2" => {
             return json(format!(
@@ -268,6 +282,24 @@ async fn stream_errors_are_typed() {
         .unwrap_err();
     assert!(matches!(&e, Error::Stream { .. }), "{e:?}");
     assert!(e.to_string().contains("ended"), "{e}");
+    // A node that stalls mid-body hits the idle timeout.
+    let c2 = BeaconClient::new(
+        &url,
+        ClientConfig { stream_idle_timeout: Duration::from_millis(200), ..fast_cfg() },
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let mut seen = 0;
+    let e = c2
+        .stream_validators(StateId::Slot(claystack_consensus::Slot(3)), &[], |_| {
+            seen += 1;
+            Ok::<(), String>(())
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, Error::Timeout { .. }), "{e:?}");
+    assert_eq!(seen, 1);
+    assert!(started.elapsed() < Duration::from_secs(3));
     // Handler errors stop the stream.
     let e = c
         .stream_validators(StateId::Head, &[], |v| {
