@@ -215,6 +215,8 @@ pub struct Poll {
     pub malformed: Vec<String>,
     /// Last block read (the next poll starts after it).
     pub last_block: u64,
+    /// The execution head at the time of the poll.
+    pub head: u64,
 }
 
 /// Reads deposits and exit requests from the execution node.
@@ -235,7 +237,7 @@ impl Follower {
     pub async fn poll(&self, from: u64) -> Result<Poll, RpcError> {
         let head = self.client.block_number().await?;
         let to = head.saturating_sub(self.follow_distance);
-        let mut poll = Poll { last_block: from.saturating_sub(1), ..Poll::default() };
+        let mut poll = Poll { last_block: from.saturating_sub(1), head, ..Poll::default() };
         if to < from {
             return Ok(poll);
         }

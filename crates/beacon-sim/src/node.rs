@@ -246,6 +246,18 @@ impl Shared {
         match f.poll(from).await {
             Ok(poll) => {
                 let mut inner = self.write()?;
+                if poll.head.saturating_add(1) < from {
+                    // The execution chain is shorter than what the state has read: it was reset.
+                    let msg = format!(
+                        "execution head {} is behind block {} already read: was the execution \
+                         node reset? (move the snapshot away to start a fresh beacon chain)",
+                        poll.head,
+                        from.saturating_sub(1)
+                    );
+                    tracing::error!(target: "beacon_sim::follower", "{msg}");
+                    inner.last_error = Some(msg);
+                    return Ok(());
+                }
                 for m in &poll.malformed {
                     tracing::warn!(target: "beacon_sim::follower", log = %m, "malformed log skipped");
                 }

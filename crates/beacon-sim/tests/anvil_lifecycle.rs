@@ -330,6 +330,15 @@ async fn deposit_to_withdrawal_on_anvil() {
     assert_eq!(client.syncing().await.unwrap().head_slot, head_before);
     node.shutdown().await.unwrap();
 
+    // A fresh execution chain behind the snapshot's cursor is reported, not silently followed.
+    let anvil2 = start_anvil().await;
+    let node = SimNode::start(node_config(&anvil2, snapshot.clone()), None).await.unwrap();
+    node.advance(1).await.unwrap();
+    let err = node.shared().read().unwrap().last_error.clone().unwrap_or_default();
+    assert!(err.contains("was the execution node reset"), "{err:?}");
+    node.shutdown().await.unwrap();
+    drop(anvil2);
+
     // A corrupt snapshot is a clear error, and the file is kept.
     let mut bytes = std::fs::read(&snapshot).unwrap();
     let last = bytes.len() - 3;
