@@ -85,6 +85,9 @@ interface IStakePool {
         uint256 elRewardsPulled,
         uint256 withdrawalsPulled
     );
+    /// @notice A fee recipient the access policy does not allow to hold shares was skipped; the
+    /// fee stays with the holders.
+    event RewardFeeForgone(address indexed recipient, uint256 shares);
     event RewardFeeMinted(
         uint256 rewards, uint256 treasuryShares, uint256 operatorsShares, uint256 insuranceShares
     );

@@ -486,10 +486,25 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         uint256 tShares = feeShares * t / totalBps;
         uint256 oShares = feeShares * o / totalBps;
         uint256 iShares = feeShares * i / totalBps;
-        if (tShares != 0) _mint($.treasury, tShares);
-        if (oShares != 0) _mint($.operatorRewards, oShares);
-        if (iShares != 0) _mint($.insuranceFund, iShares);
+        tShares = _mintFee($, $.treasury, tShares);
+        oShares = _mintFee($, $.operatorRewards, oShares);
+        iShares = _mintFee($, $.insuranceFund, iShares);
         emit RewardFeeMinted(rewards, tShares, oShares, iShares);
+    }
+
+    /// @dev Mints a fee share unless the access policy forbids `recipient` to hold shares (a KYC
+    /// pool's recipient whose attestation lapsed): then the fee is forgone, stays with the
+    /// holders, and the report still applies. Returns the shares minted.
+    function _mintFee(PoolStorage storage $, address recipient, uint256 shares) internal returns (uint256) {
+        if (shares == 0) return 0;
+        address policy = $.accessPolicy;
+        if (policy != address(0) && !IAccessPolicy(policy).isAllowed(IAccessPolicy.Action.Receive, recipient))
+        {
+            emit RewardFeeForgone(recipient, shares);
+            return 0;
+        }
+        _mint(recipient, shares);
+        return shares;
     }
 
     function _finalizeWithdrawals(PoolStorage storage $, uint256 upTo, uint256 reportedRate) internal {

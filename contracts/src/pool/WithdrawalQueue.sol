@@ -73,7 +73,11 @@ contract WithdrawalQueue is ERC721Upgradeable, GuardianPausable, ReentrancyGuard
         if (owner == address(0)) revert ZeroAddress();
         QueueStorage storage $ = _q();
         // The pool is trusted and does not call back; checks on the returned value revert atomically.
-        if (owner != msg.sender) _checkAccess($, IAccessPolicy.Action.Receive, owner);
+        if (owner != msg.sender) {
+            // a ticket for someone else moves value to a third party: a transfer in all but name
+            _checkAccess($, IAccessPolicy.Action.Send, msg.sender);
+            _checkAccess($, IAccessPolicy.Action.Receive, owner);
+        }
         uint256 etherAmount = IStakePool($.pool).lockSharesForWithdrawal(msg.sender, shares);
         if (etherAmount < $.minRequestEther) revert RequestTooSmall(etherAmount, $.minRequestEther);
         if (etherAmount > $.maxRequestEther) revert RequestTooLarge(etherAmount, $.maxRequestEther);

@@ -12,6 +12,12 @@ interface Vm {
 
     // Environment and state
     function warp(uint256 newTimestamp) external;
+    function chainId(uint256 newChainId) external;
+    function expectEmit(address emitter) external;
+    function parseJsonUintArray(string calldata json, string calldata key)
+        external
+        pure
+        returns (uint256[] memory);
     function roll(uint256 newHeight) external;
     function deal(address account, uint256 newBalance) external;
     function etch(address target, bytes calldata newRuntimeBytecode) external;

@@ -5,7 +5,7 @@ import {IAllocator} from "../interfaces/IAllocator.sol";
 import {IGoverned} from "../interfaces/IGoverned.sol";
 
 /// @title AllocationLib
-/// @notice The algorithmic network balancing of ADR 0004, as pure functions over operator data in
+/// @notice The algorithmic network balancing of ADR 0006, as pure functions over operator data in
 /// memory. Mirrored bit for bit by the Rust crate `claystack-balancer` (cross-checked by vectors).
 /// Guarantees:
 /// - deterministic: the result depends only on the parameters, the operators and the request;
@@ -16,7 +16,7 @@ import {IGoverned} from "../interfaces/IGoverned.sol";
 ///   below both per-operator caps; exits only come from operators with active validators;
 /// - bounded: at most `maxOperatorsPerType` (<= 200) operators per type and `MAX_REQUEST` (256)
 ///   validators per call; O((operators + request) x log(operators per type)) work, about 8 M gas
-///   at the hard bounds (ADR 0004).
+///   at the hard bounds (ADR 0006).
 library AllocationLib {
     /// @notice Basis points in one whole.
     uint256 internal constant BPS = 10_000;

@@ -6,7 +6,7 @@ import {IAllocator} from "../interfaces/IAllocator.sol";
 import {AllocationLib} from "../lib/AllocationLib.sol";
 
 /// @title Allocator
-/// @notice The algorithmic network balancing (DESIGN.md, ADR 0004): governance-set target shares
+/// @notice The algorithmic network balancing (DESIGN.md, ADR 0006): governance-set target shares
 /// per operator type and per-operator caps; views that say which operators receive the next `n`
 /// deposits and which exit `m` validators. One deployment per pool (the KYC pool's targets are
 /// Kyc = 10,000). The OperatorRegistry feeds it operator data; the same algorithm runs off chain

@@ -3,8 +3,10 @@ pragma solidity 0.8.30;
 
 import {Governed} from "../governance/Governed.sol";
 import {IAccessRegistry} from "../interfaces/IAccessRegistry.sol";
-import {EIP712Upgradeable} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {NoncesUpgradeable} from "@openzeppelin/contracts-upgradeable/utils/NoncesUpgradeable.sol";
+import {
+    EIP712Upgradeable
+} from "@openzeppelin/contracts-upgradeable/utils/cryptography/EIP712Upgradeable.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 
 /// @title AccessRegistry
@@ -23,9 +25,8 @@ contract AccessRegistry is Governed, EIP712Upgradeable, NoncesUpgradeable, IAcce
     bytes32 public constant KYC_PROVIDER_ROLE = keccak256("claystack.role.kycProvider");
 
     /// @notice EIP-712 type of a signed attestation.
-    bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(address account,uint8 tier,uint64 expiresAt,uint256 nonce,uint256 deadline)"
-    );
+    bytes32 public constant ATTESTATION_TYPEHASH =
+        keccak256("Attestation(address account,uint8 tier,uint64 expiresAt,uint256 nonce,uint256 deadline)");
 
     /// @notice Hard bounds of `maxValidity`.
     uint256 public constant MIN_VALIDITY = 1 days;
@@ -40,7 +41,8 @@ contract AccessRegistry is Governed, EIP712Upgradeable, NoncesUpgradeable, IAcce
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.AccessRegistry")) - 1)) & ~bytes32(uint256(0xff))
-    bytes32 private constant STORAGE_SLOT = 0xc0c86c96884d9e53fbd76b07325c4bb7adc3580e3527ca590f3a16f36402b100;
+    bytes32 private constant STORAGE_SLOT =
+        0xc0c86c96884d9e53fbd76b07325c4bb7adc3580e3527ca590f3a16f36402b100;
 
     /// @notice Initializes the proxy: `admin` is the timelock, `maxValidity_` the longest
     /// attestation validity in seconds.
@@ -70,10 +72,14 @@ contract AccessRegistry is Governed, EIP712Upgradeable, NoncesUpgradeable, IAcce
     ) external {
         if (block.timestamp > deadline) revert SignatureExpired(deadline, block.timestamp);
         bytes32 digest = _hashTypedDataV4(
-            keccak256(abi.encode(ATTESTATION_TYPEHASH, account, tier, expiresAt, _useNonce(account), deadline))
+            keccak256(
+                abi.encode(ATTESTATION_TYPEHASH, account, tier, expiresAt, _useNonce(account), deadline)
+            )
         );
-        if (!hasRole(KYC_PROVIDER_ROLE, provider) || !SignatureChecker.isValidSignatureNow(provider, digest, signature))
-        {
+        if (
+            !hasRole(KYC_PROVIDER_ROLE, provider)
+                || !SignatureChecker.isValidSignatureNow(provider, digest, signature)
+        ) {
             revert InvalidProviderSignature(provider);
         }
         _attest(account, tier, expiresAt, provider);
@@ -134,7 +140,12 @@ contract AccessRegistry is Governed, EIP712Upgradeable, NoncesUpgradeable, IAcce
     }
 
     /// @inheritdoc IAccessRegistry
-    function nonces(address account) public view override(IAccessRegistry, NoncesUpgradeable) returns (uint256) {
+    function nonces(address account)
+        public
+        view
+        override(IAccessRegistry, NoncesUpgradeable)
+        returns (uint256)
+    {
         return super.nonces(account);
     }
 
@@ -160,10 +171,7 @@ contract AccessRegistry is Governed, EIP712Upgradeable, NoncesUpgradeable, IAcce
             revert InvalidExpiry(expiresAt, block.timestamp + 1, latest);
         }
         $.attestations[account] = Attestation({
-            tier: tier,
-            expiresAt: expiresAt,
-            attestedAt: uint64(block.timestamp),
-            provider: provider
+            tier: tier, expiresAt: expiresAt, attestedAt: uint64(block.timestamp), provider: provider
         });
         emit Attested(account, provider, tier, expiresAt);
     }

@@ -25,7 +25,8 @@ abstract contract AccessRegistryFixture is TestBase {
         registry = AccessRegistry(
             address(
                 new ERC1967Proxy(
-                    address(impl), abi.encodeCall(AccessRegistry.initialize, (timelock, guardian, uint256(YEAR)))
+                    address(impl),
+                    abi.encodeCall(AccessRegistry.initialize, (timelock, guardian, uint256(YEAR)))
                 )
             )
         );
@@ -34,13 +35,17 @@ abstract contract AccessRegistryFixture is TestBase {
         registry.grantRole(role, provider);
     }
 
-    function _sign(uint256 key, address account, uint8 tier, uint64 expiresAt, uint256 nonce, uint256 deadline)
-        internal
-        view
-        returns (bytes memory)
-    {
-        bytes32 structHash =
-            keccak256(abi.encode(registry.ATTESTATION_TYPEHASH(), account, tier, expiresAt, nonce, deadline));
+    function _sign(
+        uint256 key,
+        address account,
+        uint8 tier,
+        uint64 expiresAt,
+        uint256 nonce,
+        uint256 deadline
+    ) internal view returns (bytes memory) {
+        bytes32 structHash = keccak256(
+            abi.encode(registry.ATTESTATION_TYPEHASH(), account, tier, expiresAt, nonce, deadline)
+        );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
         return abi.encodePacked(r, s, v);
@@ -105,7 +110,9 @@ contract AccessRegistryTest is AccessRegistryFixture {
     function test_attest_RevertWhen_GovernanceIsNotProvider() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, timelock, registry.KYC_PROVIDER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                timelock,
+                registry.KYC_PROVIDER_ROLE()
             )
         );
         vm.prank(timelock);
@@ -178,7 +185,9 @@ contract AccessRegistryTest is AccessRegistryFixture {
     function test_revoke_RevertWhen_CallerNotProvider() public {
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, registry.KYC_PROVIDER_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                guardian,
+                registry.KYC_PROVIDER_ROLE()
             )
         );
         vm.prank(guardian);
@@ -225,7 +234,9 @@ contract AccessRegistryTest is AccessRegistryFixture {
 
         vm.expectRevert(
             abi.encodeWithSelector(
-                IAccessControl.AccessControlUnauthorizedAccount.selector, provider, registry.DEFAULT_ADMIN_ROLE()
+                IAccessControl.AccessControlUnauthorizedAccount.selector,
+                provider,
+                registry.DEFAULT_ADMIN_ROLE()
             )
         );
         vm.prank(provider);
@@ -233,7 +244,11 @@ contract AccessRegistryTest is AccessRegistryFixture {
 
         vm.expectRevert(
             abi.encodeWithSelector(
-                IGoverned.ParameterOutOfBounds.selector, bytes32("maxValidity"), 6 * 365 days, 1 days, 5 * 365 days
+                IGoverned.ParameterOutOfBounds.selector,
+                bytes32("maxValidity"),
+                6 * 365 days,
+                1 days,
+                5 * 365 days
             )
         );
         vm.prank(timelock);
@@ -243,7 +258,9 @@ contract AccessRegistryTest is AccessRegistryFixture {
     function test_grantProvider_RevertWhen_NotGovernance() public {
         bytes32 role = registry.KYC_PROVIDER_ROLE();
         bytes32 admin = registry.DEFAULT_ADMIN_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, provider, admin));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, provider, admin)
+        );
         vm.prank(provider);
         registry.grantRole(role, alice);
     }
@@ -251,7 +268,9 @@ contract AccessRegistryTest is AccessRegistryFixture {
     function test_upgrade_RevertWhen_NotGovernance() public {
         AccessRegistry next = new AccessRegistry();
         bytes32 admin = registry.DEFAULT_ADMIN_ROLE();
-        vm.expectRevert(abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, admin));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, admin)
+        );
         vm.prank(guardian);
         registry.upgradeToAndCall(address(next), "");
 
@@ -331,7 +350,9 @@ contract AccessRegistrySignedAttestationTest is AccessRegistryFixture {
         uint256 deadline = block.timestamp + 1 hours;
         bytes memory sig = _sign(providerKey, alice, 2, exp, 0, deadline);
         vm.warp(deadline + 1);
-        vm.expectRevert(abi.encodeWithSelector(IAccessRegistry.SignatureExpired.selector, deadline, deadline + 1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessRegistry.SignatureExpired.selector, deadline, deadline + 1)
+        );
         registry.attestWithSignature(alice, 2, exp, deadline, provider, sig);
     }
 
@@ -356,9 +377,11 @@ contract AccessRegistrySignedAttestationTest is AccessRegistryFixture {
         registry.attestWithSignature(alice, 2, exp, deadline, provider, sig);
     }
 
-    function testFuzz_attestWithSignature_OnlyExactSignedFieldsAccepted(uint8 tier, uint64 expOffset, uint8 badTier)
-        public
-    {
+    function testFuzz_attestWithSignature_OnlyExactSignedFieldsAccepted(
+        uint8 tier,
+        uint64 expOffset,
+        uint8 badTier
+    ) public {
         tier = uint8(bound(tier, 1, 255));
         expOffset = uint64(bound(expOffset, 1, YEAR));
         vm.assume(badTier != tier);

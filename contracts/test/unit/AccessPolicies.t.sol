@@ -111,10 +111,13 @@ contract AccessPoliciesTest is AccessRegistryFixture {
         registry.grantRole(role, address(multisig));
         uint64 exp = uint64(block.timestamp + 1 days);
         uint256 deadline = block.timestamp + 1;
-        bytes32 structHash = keccak256(abi.encode(registry.ATTESTATION_TYPEHASH(), alice, uint8(2), exp, 0, deadline));
+        bytes32 structHash =
+            keccak256(abi.encode(registry.ATTESTATION_TYPEHASH(), alice, uint8(2), exp, 0, deadline));
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", registry.domainSeparator(), structHash));
 
-        vm.expectRevert(abi.encodeWithSelector(IAccessRegistry.InvalidProviderSignature.selector, address(multisig)));
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessRegistry.InvalidProviderSignature.selector, address(multisig))
+        );
         registry.attestWithSignature(alice, 2, exp, deadline, address(multisig), "");
 
         multisig.approve(digest);
