@@ -1,14 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {DenylistAccessPolicy, KycAccessPolicy} from "../src/access/AccessPolicies.sol";
+import {AccessRegistry} from "../src/access/AccessRegistry.sol";
 import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
 import {Vm} from "../test/utils/Vm.sol";
 import {Console} from "./Console.sol";
 import {DevnetKeys} from "./DevnetKeys.sol";
 import {SystemDeployer} from "./SystemDeployer.sol";
+import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
-/// @notice Deploys the staking core (UUPS proxies, TimelockController as the only admin) and
-/// writes the addresses to deployments/<chainid>.json.
+/// @notice Deploys both pools from the same code (UUPS proxies, one TimelockController as the
+/// only admin): the public pool (csETH, DenylistAccessPolicy) and the KYC pool (kcsETH,
+/// KycAccessPolicy), each with its own queue, vaults and oracle, sharing one AccessRegistry
+/// (docs/adr/0003-kyc-pool.md). Writes the addresses to deployments/<chainid>.json.
 ///
 /// Env (all optional; devnet defaults are anvil's default accounts):
 ///   DEPLOYER_PRIVATE_KEY  broadcaster (anvil #0)
@@ -20,30 +25,60 @@ import {SystemDeployer} from "./SystemDeployer.sol";
 ///   TREASURY, OPERATOR_REWARDS, INSURANCE_FUND (anvil #5, #6, #7)
 ///   SEED_WEI (1e15), MIN_DEPOSIT_WEI (1e15), DAILY_STAKE_LIMIT_WEI (150,000 ETH)
 ///   DEPOSIT_CONTRACT      (mainnet: the official one; other chains: deploys the test-only one)
+///   KYC_PROVIDER          KYC provider granted on the AccessRegistry (devnet: the deployer, which
+///                         also attests the fee recipients so the KYC pool can mint them fees)
+///   KYC_MIN_TIER          lowest tier the KYC pool accepts (1)
 contract Deploy is SystemDeployer, DevnetKeys {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     address internal constant MAINNET_DEPOSIT_CONTRACT = 0x00000000219ab540356cBB839Cbe05303d7705Fa;
 
-    function run() external returns (System memory s) {
+    struct Deployed {
+        System pub;
+        System kyc;
+        AccessRegistry registry;
+        DenylistAccessPolicy publicPolicy;
+        KycAccessPolicy kycPolicy;
+    }
+
+    function run() external returns (Deployed memory d) {
         uint256 key = vm.envOr("DEPLOYER_PRIVATE_KEY", _anvilKey(0));
         address deployer = vm.addr(key);
         bool devnet = block.chainid == 31_337;
         Config memory c = _config(deployer, devnet);
+        address provider = vm.envOr("KYC_PROVIDER", devnet ? deployer : address(0));
+        address[] memory providers = new address[](provider == address(0) ? 0 : 1);
+        if (provider != address(0)) providers[0] = provider;
 
         vm.startBroadcast(key);
-        s = _deploySystem(c, deployer);
+        TimelockController timelock =
+            new TimelockController(c.timelockDelay, c.proposers, c.executors, address(0));
+        d.registry = _deployAccessRegistry(deployer, address(timelock), c.guardian, providers);
+        d.publicPolicy = new DenylistAccessPolicy(d.registry);
+        d.kycPolicy = new KycAccessPolicy(d.registry, uint8(vm.envOr("KYC_MIN_TIER", uint256(1))));
+        d.pub = _deploySystemWith(
+            c, deployer, timelock, PoolFlavor("ClayStack Staked ETH", "csETH", address(d.publicPolicy))
+        );
+        c.depositContract = d.pub.depositContract;
+        d.kyc = _deploySystemWith(
+            c, deployer, timelock, PoolFlavor("ClayStack KYC Staked ETH", "kcsETH", address(d.kycPolicy))
+        );
+        if (provider == deployer) {
+            uint64 expiry = uint64(block.timestamp + 365 days);
+            d.registry.attest(c.treasury, 1, expiry);
+            d.registry.attest(c.operatorRewards, 1, expiry);
+            d.registry.attest(c.insuranceFund, 1, expiry);
+        }
         vm.stopBroadcast();
 
-        _write(s, c);
-        Console.log("StakePool (csETH)", address(s.pool));
-        Console.log("WithdrawalQueue", address(s.queue));
-        Console.log("OracleReport", address(s.oracle));
-        Console.log("SanityChecker", address(s.sanity));
-        Console.log("WithdrawalVault", address(s.withdrawalVault));
-        Console.log("ElRewardsVault", address(s.elRewardsVault));
-        Console.log("DepositContract", s.depositContract);
-        Console.log("TimelockController", address(s.timelock));
+        _write(d, c);
+        Console.log("StakePool (csETH)", address(d.pub.pool));
+        Console.log("WithdrawalQueue", address(d.pub.queue));
+        Console.log("OracleReport", address(d.pub.oracle));
+        Console.log("KYC StakePool (kcsETH)", address(d.kyc.pool));
+        Console.log("AccessRegistry", address(d.registry));
+        Console.log("DepositContract", d.pub.depositContract);
+        Console.log("TimelockController", address(timelock));
     }
 
     function _config(address deployer, bool devnet) internal view returns (Config memory c) {
@@ -80,8 +115,9 @@ contract Deploy is SystemDeployer, DevnetKeys {
             vm.envOr("DEPOSIT_CONTRACT", block.chainid == 1 ? MAINNET_DEPOSIT_CONTRACT : address(0));
     }
 
-    function _write(System memory s, Config memory c) internal {
+    function _write(Deployed memory d, Config memory c) internal {
         string memory o = "deployment";
+        System memory s = d.pub;
         vm.serializeAddress(o, "stakePool", address(s.pool));
         vm.serializeAddress(o, "withdrawalQueue", address(s.queue));
         vm.serializeAddress(o, "oracleReport", address(s.oracle));
@@ -90,6 +126,15 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.serializeAddress(o, "elRewardsVault", address(s.elRewardsVault));
         vm.serializeAddress(o, "depositContract", s.depositContract);
         vm.serializeAddress(o, "timelock", address(s.timelock));
+        vm.serializeAddress(o, "accessRegistry", address(d.registry));
+        vm.serializeAddress(o, "publicAccessPolicy", address(d.publicPolicy));
+        vm.serializeAddress(o, "kycAccessPolicy", address(d.kycPolicy));
+        vm.serializeAddress(o, "kycStakePool", address(d.kyc.pool));
+        vm.serializeAddress(o, "kycWithdrawalQueue", address(d.kyc.queue));
+        vm.serializeAddress(o, "kycOracleReport", address(d.kyc.oracle));
+        vm.serializeAddress(o, "kycSanityChecker", address(d.kyc.sanity));
+        vm.serializeAddress(o, "kycWithdrawalVault", address(d.kyc.withdrawalVault));
+        vm.serializeAddress(o, "kycElRewardsVault", address(d.kyc.elRewardsVault));
         vm.serializeAddress(o, "guardian", c.guardian);
         vm.serializeAddress(o, "oracleMembers", c.oracleMembers);
         vm.serializeUint(o, "oracleQuorum", c.quorum);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {AccessRegistry} from "../src/access/AccessRegistry.sol";
 import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
 import {IStakePool} from "../src/interfaces/IStakePool.sol";
 import {OracleReport} from "../src/oracle/OracleReport.sol";
@@ -45,8 +46,31 @@ abstract contract SystemDeployer {
         TimelockController timelock;
     }
 
+    /// @notice What distinguishes one pool deployment from another running the same code.
+    struct PoolFlavor {
+        string name;
+        string symbol;
+        /// access policy set before governance takes over (zero: none)
+        address accessPolicy;
+    }
+
+    /// @dev The public pool (csETH) with a new timelock and no access policy.
     function _deploySystem(Config memory c, address tempAdmin) internal returns (System memory s) {
-        s.timelock = new TimelockController(c.timelockDelay, c.proposers, c.executors, address(0));
+        TimelockController timelock =
+            new TimelockController(c.timelockDelay, c.proposers, c.executors, address(0));
+        return
+            _deploySystemWith(c, tempAdmin, timelock, PoolFlavor("ClayStack Staked ETH", "csETH", address(0)));
+    }
+
+    /// @dev One pool deployment (pool, queue, vaults, sanity checker, oracle) governed by
+    /// `timelock`. The public and the KYC pool are two calls of this with different flavors.
+    function _deploySystemWith(
+        Config memory c,
+        address tempAdmin,
+        TimelockController timelock,
+        PoolFlavor memory f
+    ) internal returns (System memory s) {
+        s.timelock = timelock;
         address tl = address(s.timelock);
 
         s.pool = StakePool(
@@ -56,8 +80,8 @@ abstract contract SystemDeployer {
                         abi.encodeCall(
                             StakePool.initialize,
                             (IStakePool.InitParams({
-                                    name: "ClayStack Staked ETH",
-                                    symbol: "csETH",
+                                    name: f.name,
+                                    symbol: f.symbol,
                                     admin: tempAdmin,
                                     guardian: c.guardian,
                                     recipients: IStakePool.FeeRecipients(
@@ -133,6 +157,8 @@ abstract contract SystemDeployer {
                 })
             );
 
+        if (f.accessPolicy != address(0)) s.pool.setAccessPolicy(f.accessPolicy);
+
         // hand over: the timelock alone administers parameters, members and upgrades
         bytes32 admin = s.pool.DEFAULT_ADMIN_ROLE();
         s.pool.grantRole(admin, tl);
@@ -140,5 +166,30 @@ abstract contract SystemDeployer {
         s.oracle.grantRole(s.oracle.ORACLE_MANAGER_ROLE(), tl);
         s.oracle.grantRole(admin, tl);
         s.oracle.renounceRole(admin, tempAdmin);
+    }
+
+    /// @dev The AccessRegistry behind a UUPS proxy: `providers` get KYC_PROVIDER_ROLE, then the
+    /// timelock becomes the only admin.
+    function _deployAccessRegistry(
+        address tempAdmin,
+        address timelock,
+        address guardian,
+        address[] memory providers
+    ) internal returns (AccessRegistry r) {
+        r = AccessRegistry(
+            address(
+                new ERC1967Proxy(
+                    address(new AccessRegistry()),
+                    abi.encodeCall(AccessRegistry.initialize, (tempAdmin, guardian, 365 days))
+                )
+            )
+        );
+        bytes32 provider = r.KYC_PROVIDER_ROLE();
+        for (uint256 i = 0; i < providers.length; ++i) {
+            r.grantRole(provider, providers[i]);
+        }
+        bytes32 admin = r.DEFAULT_ADMIN_ROLE();
+        r.grantRole(admin, timelock);
+        r.renounceRole(admin, tempAdmin);
     }
 }
