@@ -131,13 +131,15 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         _checkExit($, msg.sender, shares);
         uint256 pooled = _totalPooledEther();
         uint256 gross = Math.mulDiv(shares, pooled, totalSupply());
-        uint256 buffered = $.bufferedEther;
-        if (gross > buffered) revert InsufficientFlashLiquidity(gross, buffered);
-        uint256 fee = _flashFee($, gross, buffered - gross, pooled);
+        // ETH owed to unfinalized withdrawal requests is not liquidity: queue requesters, who
+        // pay no fee, must not be starved by Flash Exits.
+        uint256 available = depositableEther();
+        if (gross > available) revert InsufficientFlashLiquidity(gross, available);
+        uint256 fee = _flashFee($, gross, available - gross, pooled);
         ethOut = gross - fee;
         if (ethOut < minEthOut || ethOut == 0) revert SlippageExceeded(ethOut, minEthOut);
-        // ethOut <= gross <= buffered
-        $.bufferedEther = uint128(buffered - ethOut);
+        // ethOut <= gross <= available <= bufferedEther
+        $.bufferedEther -= uint128(ethOut);
         _burn(msg.sender, shares);
         emit FlashExited(msg.sender, shares, ethOut, fee);
         Address.sendValue(payable(msg.sender), ethOut);
@@ -388,13 +390,14 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         PoolStorage storage $ = _s();
         uint256 pooled = _totalPooledEther();
         uint256 gross = Math.mulDiv(shares, pooled, totalSupply());
-        uint256 buffered = $.bufferedEther;
-        if (gross > buffered) revert InsufficientFlashLiquidity(gross, buffered);
-        fee = _flashFee($, gross, buffered - gross, pooled);
+        uint256 available = depositableEther();
+        if (gross > available) revert InsufficientFlashLiquidity(gross, available);
+        fee = _flashFee($, gross, available - gross, pooled);
         ethOut = gross - fee;
     }
 
-    /// @notice Buffered ETH the deposit module may take (buffer minus unfinalized queue demand).
+    /// @notice Buffered ETH not owed to unfinalized withdrawal requests: what the deposit module
+    /// may take and what Flash Exits may pay out.
     function depositableEther() public view returns (uint256) {
         PoolStorage storage $ = _s();
         uint256 buffered = $.bufferedEther;

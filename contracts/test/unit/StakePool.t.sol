@@ -291,6 +291,24 @@ contract StakePoolTest is Fixture {
         pool.flashExit(2 ether, 0);
     }
 
+    function test_flashExit_RevertWhen_BufferOwedToQueue() public {
+        _deposit(alice, 10 ether);
+        _deposit(bob, 10 ether);
+        _module().take(pool.depositableEther() - 4 ether); // 4 ETH of free buffer left
+        _request(bob, pool.convertToShares(3 ether)); // 3 ETH now owed to the queue
+        uint256 available = pool.depositableEther();
+        vm.assertApproxEqAbs(available, 1 ether, 2, "only the unowed buffer is liquidity");
+        uint256 shares = pool.convertToShares(2 ether);
+        uint256 gross = pool.convertToAssets(shares);
+        vm.expectRevert(
+            abi.encodeWithSelector(IStakePool.InsufficientFlashLiquidity.selector, gross, available)
+        );
+        vm.prank(alice);
+        pool.flashExit(shares, 0);
+        // the queued request is still payable in full from the buffer
+        vm.assertGe(pool.bufferedEther(), 3 ether, "queue demand kept");
+    }
+
     function test_flashExit_RevertWhen_AboveMaxUnstake() public {
         _deposit(alice, 10 ether);
         uint256 max = pool.totalSupply() / 2;
