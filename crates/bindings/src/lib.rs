@@ -1,0 +1,36 @@
+//! Contract bindings for ClayStack, generated at compile time by alloy's `sol!` macro from the
+//! ABIs in `abi/` — which `scripts/bindings` extracts from the forge artifacts (never written by
+//! hand; CI checks them against a fresh `forge build`). Also: the devnet deployment file.
+
+pub mod deployment;
+
+pub use deployment::{Deployment, DeploymentError};
+
+/// Generates one module per contract from `abi/<Name>.json`, with `#[sol(rpc)]` call builders.
+macro_rules! bind {
+    ($($module:ident => $name:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Bindings of `", stringify!($name), "` (from `abi/", stringify!($name), ".json`).")]
+            #[allow(missing_docs, clippy::too_many_arguments, unreachable_pub)]
+            pub mod $module {
+                alloy::sol!(
+                    #[sol(rpc)]
+                    #[derive(Debug, PartialEq, Eq)]
+                    $name,
+                    concat!("abi/", stringify!($name), ".json")
+                );
+            }
+        )*
+    };
+}
+
+bind! {
+    stake_pool => StakePool,
+    withdrawal_queue => WithdrawalQueue,
+    oracle_report => OracleReport,
+    sanity_checker => SanityChecker,
+    pool_vault => PoolVault,
+    access_registry => AccessRegistry,
+    allocator => Allocator,
+    deposit_contract => DepositContract,
+}
