@@ -1,0 +1,1 @@
+//! ClayStack REST API, operator feeds, webhooks, metrics and the embedded dashboard.

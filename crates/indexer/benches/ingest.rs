@@ -1,0 +1,3 @@
+//! Ingest throughput benchmark (filled in below).
+
+fn main() {}

@@ -1,0 +1,308 @@
+//! The decoder table: which contracts the indexer follows and how their logs become typed
+//! [`Effect`]s. Every event of every listed contract is decoded with the bindings' generated event
+//! types (an unknown topic is an error, not a silent skip); the ones that move state the API
+//! serves also yield an effect. Adding a contract = a [`Contract`] variant, its deployment key in
+//! [`sources`], and one arm in [`decode`].
+
+use alloy::{
+    primitives::{Address, B256, U256},
+    sol_types::SolEventInterface,
+};
+use claystack_bindings::{
+    Deployment, access_registry::AccessRegistry, allocator::Allocator, oracle_report::OracleReport,
+    pool_vault::PoolVault, sanity_checker::SanityChecker, stake_pool::StakePool,
+    withdrawal_queue::WithdrawalQueue,
+};
+
+/// A contract kind the indexer knows how to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Contract {
+    /// `StakePool` (also the csETH / kcsETH token).
+    StakePool,
+    /// `WithdrawalQueue` (ERC-721 tickets).
+    WithdrawalQueue,
+    /// `OracleReport`.
+    OracleReport,
+    /// `SanityChecker`.
+    SanityChecker,
+    /// `PoolVault` (withdrawal vault, EL-rewards vault).
+    PoolVault,
+    /// `AccessRegistry` (shared by both pools).
+    AccessRegistry,
+    /// `Allocator` (shared).
+    Allocator,
+}
+
+impl Contract {
+    /// The contract's name as in the bindings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::StakePool => "StakePool",
+            Self::WithdrawalQueue => "WithdrawalQueue",
+            Self::OracleReport => "OracleReport",
+            Self::SanityChecker => "SanityChecker",
+            Self::PoolVault => "PoolVault",
+            Self::AccessRegistry => "AccessRegistry",
+            Self::Allocator => "Allocator",
+        }
+    }
+}
+
+/// One followed contract instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source {
+    /// Its address.
+    pub address: Address,
+    /// What it is.
+    pub contract: Contract,
+    /// `public`, `kyc`, or `shared` for contracts serving both pools.
+    pub pool: &'static str,
+}
+
+/// The contracts of a deployment the indexer follows (both pools, shared contracts when deployed).
+pub fn sources(d: &Deployment) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut pools = vec![("public", d.public)];
+    if let Some(k) = d.kyc {
+        pools.push(("kyc", k));
+    }
+    for (pool, a) in pools {
+        out.extend([
+            Source { address: a.stake_pool, contract: Contract::StakePool, pool },
+            Source { address: a.withdrawal_queue, contract: Contract::WithdrawalQueue, pool },
+            Source { address: a.oracle_report, contract: Contract::OracleReport, pool },
+            Source { address: a.sanity_checker, contract: Contract::SanityChecker, pool },
+            Source { address: a.withdrawal_vault, contract: Contract::PoolVault, pool },
+            Source { address: a.el_rewards_vault, contract: Contract::PoolVault, pool },
+        ]);
+    }
+    // Shared contracts, followed when the deployment names them.
+    for (key, contract) in
+        [("accessRegistry", Contract::AccessRegistry), ("allocator", Contract::Allocator)]
+    {
+        if let Ok(address) = d.address(key) {
+            out.push(Source { address, contract, pool: "shared" });
+        }
+    }
+    out
+}
+
+/// A state change the derived tables care about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// ETH staked, shares minted.
+    Deposited {
+        /// Who receives the shares.
+        recipient: Address,
+        /// ETH in (wei).
+        amount: U256,
+        /// Shares minted.
+        shares: U256,
+    },
+    /// Pool-token (share) transfer, mint (`from` zero) or burn (`to` zero).
+    ShareTransfer {
+        /// Sender.
+        from: Address,
+        /// Receiver.
+        to: Address,
+        /// Shares.
+        value: U256,
+    },
+    /// Instant exit from the buffer.
+    FlashExited {
+        /// ETH paid out.
+        eth_out: U256,
+    },
+    /// An oracle report applied to the pool.
+    ReportApplied {
+        /// Reference slot.
+        ref_slot: U256,
+        /// Total pooled ether after the report.
+        post_total: U256,
+        /// Total shares after the report (fee shares included).
+        total_shares: U256,
+    },
+    /// Withdrawals finalized from the pool's side: ether left the pool for the queue.
+    PoolFinalized {
+        /// Ether locked for the queue.
+        ether_locked: U256,
+    },
+    /// Fee recipients set.
+    FeeRecipients {
+        /// The insurance fund's address.
+        insurance_fund: Address,
+    },
+    /// Reward fee shares minted.
+    FeeMinted {
+        /// Shares minted to the insurance fund.
+        insurance_shares: U256,
+    },
+    /// A quorum report submitted to the oracle.
+    ReportSubmitted {
+        /// Reference slot.
+        ref_slot: U256,
+        /// Hash of the report.
+        report_hash: B256,
+        /// Who submitted it.
+        submitter: Address,
+        /// Signatures carried.
+        signatures: U256,
+    },
+    /// A withdrawal request (ticket minted).
+    WithdrawalRequested {
+        /// Ticket id.
+        id: U256,
+        /// Owner of the ticket.
+        owner: Address,
+        /// Shares locked.
+        shares: U256,
+        /// ETH value at request time.
+        ether: U256,
+    },
+    /// Queue finalization of a request range.
+    QueueFinalized {
+        /// Last request finalized.
+        to: U256,
+    },
+    /// A finalized request claimed.
+    WithdrawalClaimed {
+        /// Ticket id.
+        id: U256,
+        /// ETH paid.
+        amount: U256,
+    },
+    /// Ticket (ERC-721) transfer; mints and burns included.
+    TicketTransfer {
+        /// New owner (zero on burn).
+        to: Address,
+        /// Ticket id.
+        id: U256,
+    },
+}
+
+/// A decoded log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    /// Event name (`Deposited`).
+    pub name: &'static str,
+    /// The decoded event, rendered (field names and values).
+    pub args: String,
+    /// Its state change, when the derived tables track it.
+    pub effect: Option<Effect>,
+}
+
+/// Why a log could not be decoded.
+#[derive(Debug, thiserror::Error)]
+#[error("decode {contract} log (topic0 {topic0}): {message}")]
+pub struct DecodeError {
+    /// Contract name.
+    pub contract: &'static str,
+    /// The first topic.
+    pub topic0: String,
+    /// The ABI error, rendered (alloy's error type is large).
+    pub message: String,
+}
+
+macro_rules! decode_with {
+    ($events:ty, $contract:expr, $topics:expr, $data:expr, |$ev:ident| $effect:expr) => {{
+        let $ev = <$events>::decode_raw_log($topics, $data).map_err(|e| DecodeError {
+            contract: $contract.name(),
+            topic0: $topics.first().map(|t| t.to_string()).unwrap_or_default(),
+            message: e.to_string(),
+        })?;
+        let name =
+            $topics.first().and_then(|t| <$events>::name_by_selector(t.0)).unwrap_or("unknown");
+        Ok(Decoded { name, args: format!("{:?}", $ev), effect: $effect })
+    }};
+}
+
+/// Decodes one log of `contract`.
+pub fn decode(contract: Contract, topics: &[B256], data: &[u8]) -> Result<Decoded, DecodeError> {
+    match contract {
+        Contract::StakePool => {
+            use StakePool::StakePoolEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::Deposited(e) => Some(Effect::Deposited {
+                    recipient: e.recipient,
+                    amount: e.amount,
+                    shares: e.shares,
+                }),
+                E::Transfer(e) => {
+                    Some(Effect::ShareTransfer { from: e.from, to: e.to, value: e.value })
+                }
+                E::FlashExited(e) => Some(Effect::FlashExited { eth_out: e.ethOut }),
+                E::OracleReportApplied(e) => Some(Effect::ReportApplied {
+                    ref_slot: e.refSlot,
+                    post_total: e.postTotalPooledEther,
+                    total_shares: e.totalShares,
+                }),
+                E::WithdrawalsFinalized(e) => {
+                    Some(Effect::PoolFinalized { ether_locked: e.etherLocked })
+                }
+                E::FeeRecipientsUpdated(e) => {
+                    Some(Effect::FeeRecipients { insurance_fund: e.recipients.insuranceFund })
+                }
+                E::RewardFeeMinted(e) => {
+                    Some(Effect::FeeMinted { insurance_shares: e.insuranceShares })
+                }
+                _ => None,
+            })
+        }
+        Contract::WithdrawalQueue => {
+            use WithdrawalQueue::WithdrawalQueueEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::WithdrawalRequested(e) => Some(Effect::WithdrawalRequested {
+                    id: e.requestId,
+                    owner: e.owner,
+                    shares: e.shares,
+                    ether: e.etherAmount,
+                }),
+                E::WithdrawalsFinalized(e) => Some(Effect::QueueFinalized { to: e.toRequestId }),
+                E::WithdrawalClaimed(e) => {
+                    Some(Effect::WithdrawalClaimed { id: e.requestId, amount: e.etherAmount })
+                }
+                E::Transfer(e) => Some(Effect::TicketTransfer { to: e.to, id: e.tokenId }),
+                _ => None,
+            })
+        }
+        Contract::OracleReport => {
+            use OracleReport::OracleReportEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::ReportSubmitted(e) => Some(Effect::ReportSubmitted {
+                    ref_slot: e.refSlot,
+                    report_hash: e.reportHash,
+                    submitter: e.submitter,
+                    signatures: e.signatures,
+                }),
+                _ => None,
+            })
+        }
+        Contract::SanityChecker => {
+            decode_with!(SanityChecker::SanityCheckerEvents, contract, topics, data, |_ev| None)
+        }
+        Contract::PoolVault => {
+            decode_with!(PoolVault::PoolVaultEvents, contract, topics, data, |_ev| None)
+        }
+        Contract::AccessRegistry => {
+            decode_with!(AccessRegistry::AccessRegistryEvents, contract, topics, data, |_ev| None)
+        }
+        Contract::Allocator => {
+            decode_with!(Allocator::AllocatorEvents, contract, topics, data, |_ev| None)
+        }
+    }
+}
+
+/// Decodes the validator counts of an `OracleReport.submitReport` call's input, if it is one.
+pub fn report_validators(input: &[u8]) -> Option<serde_json::Value> {
+    use alloy::sol_types::SolCall;
+    let call = OracleReport::submitReportCall::abi_decode(input).ok()?;
+    let r = call.report;
+    Some(serde_json::json!({
+        "deposited": r.validatorsDeposited.to_string(),
+        "active": r.validatorsActive.to_string(),
+        "exited": r.validatorsExited.to_string(),
+        "slashed": r.validatorsSlashed.to_string(),
+        "clBalance": r.clBalance.to_string(),
+        "finalizeUpToRequestId": r.finalizeUpToRequestId.to_string(),
+    }))
+}

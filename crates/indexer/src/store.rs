@@ -1,0 +1,625 @@
+//! The store: raw logs, decoded events and the derived tables, written one block range per
+//! transaction, rolled back to a fork point in one transaction, and read by the API.
+//!
+//! Derived rows are append-only and carry the block that produced them; the current value of an
+//! entity (a pool, a position, a ticket) is its latest row. That makes a rollback a plain
+//! `DELETE … WHERE block_number > fork` over every block table, with nothing to undo by hand.
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy::primitives::{Address, B256, U256};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    db::{self, BLOCK_TABLES, Db, DbError, Dialect, Row, Val},
+    decode::{self, Contract, DecodeError, Effect, Source},
+};
+
+/// A store failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// A log of a followed contract did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A number does not fit the column (block numbers beyond `i64::MAX`, ids beyond `u64`).
+    #[error("{what} out of range: {value}")]
+    OutOfRange {
+        /// What was converted.
+        what: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// Arithmetic over stored amounts overflowed or went negative: the chain and the store disagree.
+    #[error("accounting {op} overflow in {what}")]
+    Arithmetic {
+        /// add or sub.
+        op: &'static str,
+        /// The quantity.
+        what: &'static str,
+    },
+    /// A stored JSON document could not be read back.
+    #[error("stored json in {what}: {source}")]
+    Json {
+        /// Which table.
+        what: &'static str,
+        /// The error.
+        source: serde_json::Error,
+    },
+}
+
+/// One log as fetched from the node, with what the store needs besides it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedLog {
+    /// Block number.
+    pub block_number: u64,
+    /// Block hash.
+    pub block_hash: B256,
+    /// Block timestamp (seconds).
+    pub block_time: u64,
+    /// Index of the log in its block.
+    pub log_index: u64,
+    /// Transaction hash.
+    pub tx_hash: B256,
+    /// Emitting contract.
+    pub address: Address,
+    /// Topics.
+    pub topics: Vec<B256>,
+    /// Data.
+    pub data: Vec<u8>,
+    /// Input of the emitting transaction, fetched only for oracle reports (validator counts).
+    pub tx_input: Option<Vec<u8>>,
+}
+
+/// A block range ready to commit.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    /// Last block of the range (the new cursor).
+    pub to_block: u64,
+    /// Its hash.
+    pub to_hash: B256,
+    /// Its timestamp.
+    pub to_time: u64,
+    /// The range's logs of followed contracts, in chain order.
+    pub logs: Vec<IndexedLog>,
+}
+
+/// Pool-wide state, maintained from events (invariant 1 of DESIGN.md: total pooled ether changes
+/// only by deposits, withdrawals, oracle reports and flash exits).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolState {
+    /// Total pooled ether (wei, decimal).
+    pub total_pooled: String,
+    /// Total shares (decimal).
+    pub total_shares: String,
+    /// Last withdrawal request id.
+    pub last_request_id: u64,
+    /// Last finalized request id.
+    pub finalized_to: u64,
+    /// Cumulative ether requested into the queue (decimal).
+    pub requested_ether_cum: String,
+    /// Reports applied.
+    pub reports: u64,
+    /// Time of the last applied report.
+    pub last_report_time: u64,
+    /// Deposits made.
+    pub deposits: u64,
+    /// The insurance fund's address, once known.
+    pub insurance_fund: Option<Address>,
+}
+
+/// Stored data of a withdrawal ticket.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketData {
+    /// Shares locked.
+    pub shares: String,
+    /// ETH value at request.
+    pub ether: String,
+    /// Cumulative ETH requested up to and including this ticket.
+    pub cum_ether: String,
+    /// Claimed amount, once claimed.
+    pub claimed: Option<String>,
+    /// Request time.
+    pub requested_at: u64,
+}
+
+fn parse_u256(s: &str, what: &'static str) -> Result<U256, StoreError> {
+    if s.is_empty() {
+        return Ok(U256::ZERO);
+    }
+    s.parse().map_err(|_| StoreError::OutOfRange { what, value: s.to_owned() })
+}
+
+fn add(a: U256, b: U256, what: &'static str) -> Result<U256, StoreError> {
+    a.checked_add(b).ok_or(StoreError::Arithmetic { op: "add", what })
+}
+
+fn sub(a: U256, b: U256, what: &'static str) -> Result<U256, StoreError> {
+    a.checked_sub(b).ok_or(StoreError::Arithmetic { op: "sub", what })
+}
+
+fn int(v: u64, what: &'static str) -> Result<Val, StoreError> {
+    i64::try_from(v)
+        .map(Val::Int)
+        .map_err(|_| StoreError::OutOfRange { what, value: v.to_string() })
+}
+
+fn small(v: U256, what: &'static str) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::OutOfRange { what, value: v.to_string() })
+}
+
+fn addr_key(a: &Address) -> String {
+    format!("{a:#x}")
+}
+
+/// Counts of what one [`Store::apply`] wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplyStats {
+    /// Logs stored.
+    pub logs: u64,
+}
+
+/// The indexer's database.
+pub struct Store {
+    db: Box<dyn Db>,
+    sources: HashMap<Address, Source>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("dialect", &self.db.dialect()).finish_non_exhaustive()
+    }
+}
+
+/// Pending per-entity writes of one block, flushed when the block changes.
+#[derive(Default)]
+struct Pending {
+    pools: HashMap<&'static str, (PoolState, u64)>,
+    positions: HashMap<(&'static str, Address), (U256, u64)>,
+}
+
+impl Store {
+    /// Wraps a database, applying pending migrations.
+    pub fn open(mut db: Box<dyn Db>, sources: &[Source]) -> Result<Self, StoreError> {
+        db::migrate(db.as_mut())?;
+        Ok(Self { db, sources: sources.iter().map(|s| (s.address, *s)).collect() })
+    }
+
+    /// The engine behind the store.
+    pub fn dialect(&self) -> Dialect {
+        self.db.dialect()
+    }
+
+    /// Direct access for the API's read queries.
+    pub fn db(&mut self) -> &mut dyn Db {
+        self.db.as_mut()
+    }
+
+    /// The last indexed block and its hash.
+    pub fn cursor(&mut self) -> Result<Option<(u64, B256)>, StoreError> {
+        let rows =
+            self.db.query("SELECT block_number, block_hash FROM cursor WHERE id = 0", &[])?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        Ok(Some((read_u64(r, 0, "cursor")?, read_b256(r, 1, "cursor")?)))
+    }
+
+    /// Stored block hashes at or below `below`, newest first (fork-point search).
+    pub fn blocks_desc(&mut self, below: u64, limit: u64) -> Result<Vec<(u64, B256)>, StoreError> {
+        let rows = self.db.query(
+            "SELECT number, hash FROM blocks WHERE number <= $1 ORDER BY number DESC LIMIT $2",
+            &[int(below, "block")?, int(limit, "limit")?],
+        )?;
+        rows.iter().map(|r| Ok((read_u64(r, 0, "blocks")?, read_b256(r, 1, "blocks")?))).collect()
+    }
+
+    fn in_tx<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.db.batch("BEGIN")?;
+        match f(self) {
+            Ok(v) => {
+                self.db.batch("COMMIT")?;
+                Ok(v)
+            }
+            Err(e) => {
+                if let Err(rb) = self.db.batch("ROLLBACK") {
+                    tracing::error!(target: "indexer::store", error = %rb, "roll back a failed batch");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes everything past `fork` and moves the cursor to it, in one transaction.
+    pub fn rollback_to(&mut self, fork: u64, fork_hash: B256) -> Result<(), StoreError> {
+        self.in_tx(|s| {
+            let f = int(fork, "fork block")?;
+            for t in BLOCK_TABLES {
+                let col = if *t == "blocks" { "number" } else { "block_number" };
+                s.db.exec(&format!("DELETE FROM {t} WHERE {col} > $1"), std::slice::from_ref(&f))?;
+            }
+            s.set_cursor(fork, fork_hash)
+        })
+    }
+
+    fn set_cursor(&mut self, block: u64, hash: B256) -> Result<(), StoreError> {
+        let args = [int(block, "block")?, Val::Text(hash.to_string())];
+        if self
+            .db
+            .exec("UPDATE cursor SET block_number = $1, block_hash = $2 WHERE id = 0", &args)?
+            == 0
+        {
+            self.db.exec(
+                "INSERT INTO cursor (id, block_number, block_hash) VALUES (0, $1, $2)",
+                &args,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Stores a block range: raw logs, decoded events, derived rows, block hashes and the cursor,
+    /// all in one transaction.
+    pub fn apply(&mut self, batch: &Batch) -> Result<ApplyStats, StoreError> {
+        self.in_tx(|s| s.apply_inner(batch))
+    }
+
+    fn apply_inner(&mut self, batch: &Batch) -> Result<ApplyStats, StoreError> {
+        let mut pending = Pending::default();
+        let mut current_block: Option<(u64, u64)> = None;
+        let mut blocks: BTreeMap<u64, (B256, u64)> = BTreeMap::new();
+        for log in &batch.logs {
+            if current_block.map(|(n, _)| n) != Some(log.block_number) {
+                self.flush(&mut pending, current_block)?;
+                current_block = Some((log.block_number, log.block_time));
+            }
+            blocks.insert(log.block_number, (log.block_hash, log.block_time));
+            self.apply_log(log, &mut pending)?;
+        }
+        self.flush(&mut pending, current_block)?;
+        blocks.insert(batch.to_block, (batch.to_hash, batch.to_time));
+        for (n, (h, t)) in blocks {
+            self.db.exec("DELETE FROM blocks WHERE number = $1", &[int(n, "block")?])?;
+            self.db.exec(
+                "INSERT INTO blocks (number, hash, time) VALUES ($1, $2, $3)",
+                &[int(n, "block")?, Val::Text(h.to_string()), int(t, "time")?],
+            )?;
+        }
+        self.set_cursor(batch.to_block, batch.to_hash)?;
+        Ok(ApplyStats { logs: batch.logs.len() as u64 })
+    }
+
+    fn apply_log(&mut self, log: &IndexedLog, p: &mut Pending) -> Result<(), StoreError> {
+        let bn = int(log.block_number, "block")?;
+        let li = int(log.log_index, "log index")?;
+        let bt = int(log.block_time, "time")?;
+        self.db.exec(
+            "INSERT INTO raw_logs (block_number, log_index, block_hash, tx_hash, address, topics, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                bn.clone(),
+                li.clone(),
+                Val::Text(log.block_hash.to_string()),
+                Val::Text(log.tx_hash.to_string()),
+                Val::Text(addr_key(&log.address)),
+                Val::Text(log.topics.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
+                Val::Text(alloy::hex::encode_prefixed(&log.data)),
+            ],
+        )?;
+        let Some(source) = self.sources.get(&log.address).copied() else {
+            return Ok(()); // not followed: kept raw only
+        };
+        let decoded = decode::decode(source.contract, &log.topics, &log.data)?;
+        self.db.exec(
+            "INSERT INTO events (block_number, log_index, block_time, contract, pool, name, args) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                bn.clone(),
+                li.clone(),
+                bt.clone(),
+                Val::from(source.contract.name()),
+                Val::from(source.pool),
+                Val::from(decoded.name),
+                Val::Text(decoded.args),
+            ],
+        )?;
+        let Some(effect) = decoded.effect else { return Ok(()) };
+        let pool = source.pool;
+        match effect {
+            Effect::Deposited { amount, .. } => {
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.total_pooled =
+                    add(parse_u256(&st.total_pooled, "pool")?, amount, "total pooled")?.to_string();
+                st.deposits = st.deposits.saturating_add(1);
+            }
+            Effect::ShareTransfer { from, to, value } => {
+                if from == Address::ZERO || to == Address::ZERO {
+                    let st = self.pool_mut(p, pool, log.log_index)?;
+                    let shares = parse_u256(&st.total_shares, "pool")?;
+                    st.total_shares = if from == Address::ZERO {
+                        add(shares, value, "total shares")?
+                    } else {
+                        sub(shares, value, "total shares")?
+                    }
+                    .to_string();
+                }
+                if from != Address::ZERO {
+                    let bal = self.position_mut(p, pool, from, log.log_index)?;
+                    *bal = sub(*bal, value, "position")?;
+                }
+                if to != Address::ZERO {
+                    let bal = self.position_mut(p, pool, to, log.log_index)?;
+                    *bal = add(*bal, value, "position")?;
+                }
+            }
+            Effect::FlashExited { eth_out } => {
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.total_pooled =
+                    sub(parse_u256(&st.total_pooled, "pool")?, eth_out, "total pooled")?
+                        .to_string();
+            }
+            Effect::ReportApplied { ref_slot, post_total, total_shares } => {
+                let rate = if total_shares.is_zero() {
+                    U256::ZERO
+                } else {
+                    post_total
+                        .checked_mul(U256::from(10u64).pow(U256::from(27u64)))
+                        .ok_or(StoreError::Arithmetic { op: "mul", what: "rate" })?
+                        / total_shares
+                };
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.total_pooled = post_total.to_string();
+                st.reports = st.reports.saturating_add(1);
+                st.last_report_time = log.block_time;
+                self.db.exec(
+                    "INSERT INTO rates (pool, block_number, log_index, block_time, ref_slot, total_pooled, total_shares, rate_e27) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    &[
+                        Val::from(pool),
+                        bn,
+                        li,
+                        bt,
+                        int(small(ref_slot, "ref slot")?, "ref slot")?,
+                        Val::Text(post_total.to_string()),
+                        Val::Text(total_shares.to_string()),
+                        Val::Text(rate.to_string()),
+                    ],
+                )?;
+            }
+            Effect::PoolFinalized { ether_locked } => {
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.total_pooled =
+                    sub(parse_u256(&st.total_pooled, "pool")?, ether_locked, "total pooled")?
+                        .to_string();
+            }
+            Effect::FeeRecipients { insurance_fund } => {
+                self.pool_mut(p, pool, log.log_index)?.insurance_fund = Some(insurance_fund);
+            }
+            Effect::FeeMinted { .. } => {}
+            Effect::ReportSubmitted { ref_slot, report_hash, submitter, signatures } => {
+                let validators = log.tx_input.as_deref().and_then(decode::report_validators);
+                let data = serde_json::json!({
+                    "reportHash": report_hash.to_string(),
+                    "submitter": addr_key(&submitter),
+                    "signatures": signatures.to_string(),
+                    "txHash": log.tx_hash.to_string(),
+                    "validators": validators,
+                });
+                self.db.exec(
+                    "INSERT INTO reports (pool, block_number, log_index, block_time, ref_slot, data) VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        Val::from(pool),
+                        bn,
+                        li,
+                        bt,
+                        int(small(ref_slot, "ref slot")?, "ref slot")?,
+                        Val::Text(data.to_string()),
+                    ],
+                )?;
+            }
+            Effect::WithdrawalRequested { id, owner, shares, ether } => {
+                let id = small(id, "request id")?;
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.last_request_id = st.last_request_id.max(id);
+                let cum = add(parse_u256(&st.requested_ether_cum, "pool")?, ether, "queue")?;
+                st.requested_ether_cum = cum.to_string();
+                let data = TicketData {
+                    shares: shares.to_string(),
+                    ether: ether.to_string(),
+                    cum_ether: cum.to_string(),
+                    claimed: None,
+                    requested_at: log.block_time,
+                };
+                self.write_ticket(pool, id, log, owner, &data)?;
+            }
+            Effect::QueueFinalized { to } => {
+                let to = small(to, "request id")?;
+                let st = self.pool_mut(p, pool, log.log_index)?;
+                st.finalized_to = st.finalized_to.max(to);
+            }
+            Effect::WithdrawalClaimed { id, amount } => {
+                let id = small(id, "request id")?;
+                if let Some((owner, mut data)) = self.ticket(pool, id)? {
+                    data.claimed = Some(amount.to_string());
+                    self.write_ticket(pool, id, log, owner, &data)?;
+                }
+            }
+            Effect::TicketTransfer { to, id } => {
+                let id = small(id, "request id")?;
+                // The mint is recorded by WithdrawalRequested (same transaction, later log);
+                // transfers after it move ownership; the burn on claim keeps the last owner.
+                if to != Address::ZERO
+                    && let Some((owner, data)) = self.ticket(pool, id)?
+                    && owner != to
+                {
+                    self.write_ticket(pool, id, log, to, &data)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_ticket(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        owner: Address,
+        data: &TicketData,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(data)
+            .map_err(|source| StoreError::Json { what: "tickets", source })?;
+        self.db.exec(
+            "INSERT INTO tickets (pool, request_id, block_number, log_index, owner, data) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                Val::from(pool),
+                int(id, "request id")?,
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                Val::Text(addr_key(&owner)),
+                Val::Text(json),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The latest state of a ticket: owner and data.
+    pub fn ticket(
+        &mut self,
+        pool: &str,
+        id: u64,
+    ) -> Result<Option<(Address, TicketData)>, StoreError> {
+        let rows = self.db.query(
+            "SELECT owner, data FROM tickets WHERE pool = $1 AND request_id = $2 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool), int(id, "request id")?],
+        )?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        let owner = read_text(r, 0, "tickets")?
+            .parse()
+            .map_err(|_| corrupt("tickets", read_text(r, 0, "tickets").unwrap_or_default()))?;
+        let data = serde_json::from_str(&read_text(r, 1, "tickets")?)
+            .map_err(|source| StoreError::Json { what: "tickets", source })?;
+        Ok(Some((owner, data)))
+    }
+
+    fn pool_mut<'a>(
+        &mut self,
+        p: &'a mut Pending,
+        pool: &'static str,
+        log_index: u64,
+    ) -> Result<&'a mut PoolState, StoreError> {
+        if !p.pools.contains_key(pool) {
+            let st = self.pool_state(pool)?.unwrap_or_default();
+            p.pools.insert(pool, (st, log_index));
+        }
+        let entry = p
+            .pools
+            .get_mut(pool)
+            .ok_or(StoreError::OutOfRange { what: "pool cache", value: pool.to_owned() })?;
+        entry.1 = log_index;
+        Ok(&mut entry.0)
+    }
+
+    fn position_mut<'a>(
+        &mut self,
+        p: &'a mut Pending,
+        pool: &'static str,
+        account: Address,
+        log_index: u64,
+    ) -> Result<&'a mut U256, StoreError> {
+        let key = (pool, account);
+        if let std::collections::hash_map::Entry::Vacant(e) = p.positions.entry(key) {
+            let shares = self.position(pool, account)?.unwrap_or(U256::ZERO);
+            e.insert((shares, log_index));
+        }
+        let entry = p
+            .positions
+            .get_mut(&key)
+            .ok_or(StoreError::OutOfRange { what: "position cache", value: addr_key(&account) })?;
+        entry.1 = log_index;
+        Ok(&mut entry.0)
+    }
+
+    fn flush(&mut self, p: &mut Pending, block: Option<(u64, u64)>) -> Result<(), StoreError> {
+        let Some((block, time)) = block else { return Ok(()) };
+        let bn = int(block, "block")?;
+        for (pool, (st, li)) in p.pools.drain() {
+            let json = serde_json::to_string(&st)
+                .map_err(|source| StoreError::Json { what: "pool_states", source })?;
+            self.db.exec(
+                "INSERT INTO pool_states (pool, block_number, log_index, block_time, data) VALUES ($1, $2, $3, $4, $5)",
+                &[Val::from(pool), bn.clone(), int(li, "log index")?, int(time, "time")?, Val::Text(json)],
+            )?;
+        }
+        for ((pool, account), (shares, li)) in p.positions.drain() {
+            self.db.exec(
+                "INSERT INTO positions (pool, account, block_number, log_index, shares) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    Val::from(pool),
+                    Val::Text(addr_key(&account)),
+                    bn.clone(),
+                    int(li, "log index")?,
+                    Val::Text(shares.to_string()),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The latest state of a pool.
+    pub fn pool_state(&mut self, pool: &str) -> Result<Option<PoolState>, StoreError> {
+        let rows = self.db.query(
+            "SELECT data FROM pool_states WHERE pool = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool)],
+        )?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        serde_json::from_str(&read_text(r, 0, "pool_states")?)
+            .map(Some)
+            .map_err(|source| StoreError::Json { what: "pool_states", source })
+    }
+
+    /// The latest share balance of an account.
+    pub fn position(&mut self, pool: &str, account: Address) -> Result<Option<U256>, StoreError> {
+        let rows = self.db.query(
+            "SELECT shares FROM positions WHERE pool = $1 AND account = $2 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool), Val::Text(addr_key(&account))],
+        )?;
+        let Some(r) = rows.first() else { return Ok(None) };
+        parse_u256(&read_text(r, 0, "positions")?, "positions").map(Some)
+    }
+
+    /// Number of decoded events stored.
+    pub fn event_count(&mut self) -> Result<u64, StoreError> {
+        let rows = self.db.query("SELECT COUNT(*) FROM events", &[])?;
+        rows.first().map_or(Ok(0), |r| read_u64(r, 0, "events"))
+    }
+
+    /// Whether `contract` is followed at `address`.
+    pub fn source(&self, address: &Address) -> Option<Contract> {
+        self.sources.get(address).map(|s| s.contract)
+    }
+}
+
+fn corrupt(what: &'static str, value: String) -> StoreError {
+    StoreError::Db(DbError::Corrupt { what, value })
+}
+
+/// Reads a text column.
+pub fn read_text(r: &Row, i: usize, what: &'static str) -> Result<String, StoreError> {
+    match r.get(i) {
+        Some(Val::Text(t)) => Ok(t.clone()),
+        other => Err(corrupt(what, format!("{other:?}"))),
+    }
+}
+
+/// Reads a non-negative integer column.
+pub fn read_u64(r: &Row, i: usize, what: &'static str) -> Result<u64, StoreError> {
+    match r.get(i) {
+        Some(Val::Int(v)) => u64::try_from(*v).map_err(|_| corrupt(what, v.to_string())),
+        other => Err(corrupt(what, format!("{other:?}"))),
+    }
+}
+
+fn read_b256(r: &Row, i: usize, what: &'static str) -> Result<B256, StoreError> {
+    let t = read_text(r, i, what)?;
+    t.parse().map_err(|_| corrupt(what, t))
+}
