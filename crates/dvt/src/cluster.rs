@@ -54,9 +54,16 @@ pub enum ClusterError {
 /// How the key shares were generated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum KeyGenMethod {
-    /// Joint-Feldman DKG with complaints: the whole key never existed anywhere.
-    #[serde(rename = "joint-feldman-dkg")]
-    Dkg,
+    /// Joint-Feldman DKG with complaints, each participant on its own operator's machine
+    /// (`claystack dvt dkg run`): the whole key never existed anywhere and no machine saw
+    /// another member's share. The only trusted-dealer-free method.
+    #[serde(rename = "joint-feldman-dkg-networked")]
+    NetworkedDkg,
+    /// Joint-Feldman DKG with every participant in one process (`claystack dvt create`): no
+    /// key was formed, but that process saw every share — trust it like a dealer. For tests
+    /// and devnets. (`joint-feldman-dkg` is what this build wrote before networked runs existed.)
+    #[serde(rename = "joint-feldman-dkg-single-process", alias = "joint-feldman-dkg")]
+    SingleProcessDkg,
     /// An existing key split by a trusted dealer (whoever ran the split held the whole key).
     #[serde(rename = "trusted-dealer-split")]
     TrustedDealer,
@@ -73,6 +80,9 @@ pub struct KeyGeneration {
     /// Dealers disqualified during the DKG.
     #[serde(default)]
     pub disqualified: Vec<ShareIndex>,
+    /// Hash of the signed cluster definition the members ran the DKG under (networked DKG).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition_hash: Option<String>,
 }
 
 /// One operator of the cluster.
@@ -208,8 +218,9 @@ pub struct CreatedCluster {
 
 /// Creates a cluster by running the DKG among the members in-process: every participant's
 /// state machine runs here and messages are passed in memory. No dealer key is ever formed,
-/// but this process sees every share; a networked run (each node its own participant) removes
-/// that, see `docs/adr/0100-dkg.md`.
+/// but this process sees every share, so it is recorded as
+/// [`KeyGenMethod::SingleProcessDkg`] and must be trusted like a dealer; the networked run
+/// ([`crate::netdkg`]) removes that, see `docs/adr/0100-dkg.md`.
 pub fn create_with_dkg<R: RngCore + ?Sized>(
     params: &CreateParams,
     rng: &mut R,
@@ -223,9 +234,10 @@ pub fn create_with_dkg<R: RngCore + ?Sized>(
     let disqualified = first.disqualified.clone();
     let shares = outputs.into_iter().map(|o| o.share).collect();
     let keygen = KeyGeneration {
-        method: KeyGenMethod::Dkg,
+        method: KeyGenMethod::SingleProcessDkg,
         session: Some(hexutil::encode_prefixed(session)),
         disqualified,
+        definition_hash: None,
     };
     finish(params, commitments, shares, keygen)
 }
@@ -239,8 +251,12 @@ pub fn create_with_split<R: RngCore + ?Sized>(
 ) -> Result<CreatedCluster, ClusterError> {
     let indices: Vec<ShareIndex> = params.members.iter().map(|(i, _)| *i).collect();
     let (shares, commitments) = threshold::split(secret, params.threshold, &indices, rng)?;
-    let keygen =
-        KeyGeneration { method: KeyGenMethod::TrustedDealer, session: None, disqualified: vec![] };
+    let keygen = KeyGeneration {
+        method: KeyGenMethod::TrustedDealer,
+        session: None,
+        disqualified: vec![],
+        definition_hash: None,
+    };
     finish(params, commitments, shares, keygen)
 }
 
@@ -250,6 +266,25 @@ fn finish(
     shares: Vec<SecretShare>,
     key_generation: KeyGeneration,
 ) -> Result<CreatedCluster, ClusterError> {
+    let description = describe(params, commitments, key_generation)?;
+    let set = description.validate()?;
+    // The deposit is signed like any other message: t partials, verified, combined.
+    let message = deposit_message(params, &description);
+    let root = message.signing_root(params.network.fork_version);
+    let partials: Vec<PartialSignature> = shares.iter().map(|s| s.sign(&root)).collect();
+    let combined = set.combine(&root, &partials)?;
+    let deposit =
+        DepositData { message, signature: combined.signature.to_bytes() }.to_json(&params.network);
+    Ok(CreatedCluster { description, shares, deposit })
+}
+
+/// The public description of a cluster with these parameters and joint commitments (checked
+/// with [`ClusterDescription::validate`]).
+pub fn describe(
+    params: &CreateParams,
+    commitments: Commitments,
+    key_generation: KeyGeneration,
+) -> Result<ClusterDescription, ClusterError> {
     let group = commitments.group_public_key()?;
     let members = params
         .members
@@ -274,19 +309,17 @@ fn finish(
         withdrawal_credentials: params.withdrawal_credentials.0,
         key_generation,
     };
-    let set = description.validate()?;
-    // The deposit is signed like any other message: t partials, verified, combined.
-    let message = DepositMessage {
-        pubkey: group.to_bytes(),
+    description.validate()?;
+    Ok(description)
+}
+
+/// The deposit message of a described cluster's group key.
+pub fn deposit_message(params: &CreateParams, description: &ClusterDescription) -> DepositMessage {
+    DepositMessage {
+        pubkey: description.group_public_key.to_bytes(),
         withdrawal_credentials: params.withdrawal_credentials,
         amount: params.amount,
-    };
-    let root = message.signing_root(params.network.fork_version);
-    let partials: Vec<PartialSignature> = shares.iter().map(|s| s.sign(&root)).collect();
-    let combined = set.combine(&root, &partials)?;
-    let deposit =
-        DepositData { message, signature: combined.signature.to_bytes() }.to_json(&params.network);
-    Ok(CreatedCluster { description, shares, deposit })
+    }
 }
 
 /// Files written for one member by [`write_cluster_dir`].

@@ -38,6 +38,7 @@ pub mod dkg;
 pub mod export;
 pub mod front;
 pub mod local;
+pub mod netdkg;
 pub mod node;
 pub mod request;
 pub mod threshold;

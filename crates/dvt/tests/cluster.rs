@@ -157,7 +157,7 @@ async fn listeners(n: usize) -> (Vec<TcpListener>, Vec<String>) {
 async fn three_of_four_survives_one_node_down_and_fails_cleanly_with_two() {
     let (ls, addrs) = listeners(4).await;
     let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(1)).unwrap();
-    assert_eq!(created.description.key_generation.method, KeyGenMethod::Dkg);
+    assert_eq!(created.description.key_generation.method, KeyGenMethod::SingleProcessDkg);
     let cluster = Cluster::start(created, ls, Duration::from_secs(2), false).await;
 
     // Web3Signer surface.

@@ -29,10 +29,14 @@ use zeroize::Zeroizing;
 /// `claystack dvt` subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Generate a distributed validator: DKG among the members (or split an existing keystore
-    /// with `--split`, the weaker trusted-dealer option); write cluster.json, deposit_data.json
-    /// and one EIP-2335 share keystore per node.
+    /// Generate a distributed validator in ONE process (tests, devnets): every DKG participant
+    /// runs here, so this machine sees every share and must be trusted like a dealer (or split
+    /// an existing keystore with `--split`). For real clusters use `claystack dvt dkg`.
     Create(CreateArgs),
+    /// Networked DKG: each operator runs its own participant (identity, signed cluster
+    /// definition, encrypted and signed messages, broadcast-consistency checks).
+    #[command(subcommand)]
+    Dkg(DkgCommand),
     /// Run one operator's node: holds one share and its own slashing-protection database, and
     /// signs partial signatures for the cluster's front.
     Node(NodeArgs),
@@ -184,10 +188,13 @@ pub(crate) struct ExportArgs {
     operator_keys: Vec<String>,
 }
 
+pub(crate) use dkg::DkgCommand;
+
 /// Runs a `claystack dvt` subcommand.
 pub(crate) async fn run(command: Command) -> eyre::Result<()> {
     match command {
         Command::Create(args) => create(&args),
+        Command::Dkg(command) => dkg::run(command).await,
         Command::Node(args) => node(args).await,
         Command::Signer(args) => signer(args).await,
         Command::Export(args) => export_cmd(&args),
@@ -256,12 +263,7 @@ fn create(args: &CreateArgs) -> eyre::Result<()> {
             create_with_split(&params, &sk, &mut rng).wrap_err("split the key")?
         }
     };
-    let kdf = match (args.kdf, args.insecure_fast_kdf) {
-        (KdfArg::Scrypt, false) => Kdf::scrypt_default(),
-        (KdfArg::Scrypt, true) => Kdf::scrypt(1 << 10),
-        (KdfArg::Pbkdf2, false) => Kdf::pbkdf2_default(),
-        (KdfArg::Pbkdf2, true) => Kdf::pbkdf2(1 << 10),
-    };
+    let kdf = kdf_of(args.kdf, args.insecure_fast_kdf);
     let files = write_cluster_dir(&args.out, &created, &kdf, &mut rng)
         .wrap_err_with(|| format!("write cluster to {}", args.out.display()))?;
     println!("validator public key: {}", created.description.group_public_key);
@@ -456,4 +458,286 @@ fn export_cmd(args: &ExportArgs) -> eyre::Result<()> {
         .wrap_err_with(|| format!("write {}", args.out.display()))?;
     println!("{}", args.out.display());
     Ok(())
+}
+
+fn kdf_of(kdf: KdfArg, insecure_fast: bool) -> Kdf {
+    match (kdf, insecure_fast) {
+        (KdfArg::Scrypt, false) => Kdf::scrypt_default(),
+        (KdfArg::Scrypt, true) => Kdf::scrypt(1 << 10),
+        (KdfArg::Pbkdf2, false) => Kdf::pbkdf2_default(),
+        (KdfArg::Pbkdf2, true) => Kdf::pbkdf2(1 << 10),
+    }
+}
+
+/// `claystack dvt dkg`: the networked DKG, one participant per operator.
+mod dkg {
+    use super::{KdfArg, kdf_of, listen_addr_of};
+    use clap::{Args, Subcommand};
+    use claystack_dvt::cluster::{CreatedCluster, write_cluster_dir};
+    use claystack_dvt::netdkg::{
+        self, ClusterDefinition, DefinitionMember, Identity, IdentityPublic, NetDkgConfig,
+    };
+    use claystack_dvt::threshold::ShareIndex;
+    use eyre::{WrapErr, bail, eyre};
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    /// `claystack dvt dkg` subcommands, in the order operators use them.
+    #[derive(Debug, Subcommand)]
+    pub(crate) enum DkgCommand {
+        /// Create this operator's DKG identity (ed25519 signing key + X25519 encryption key):
+        /// writes the secret file (0600) and `<out>.pub.json` to share with the other members.
+        Identity(IdentityArgs),
+        /// Write an (unsigned) cluster definition from the members' public identities.
+        Definition(DefinitionArgs),
+        /// Sign a cluster definition with this operator's identity (in place). Check the
+        /// parameters and members first: the signature is the operator's agreement.
+        Sign(SignArgs),
+        /// Run this operator's DKG participant; writes its share keystore, the cluster
+        /// description and the deposit data.
+        Run(RunArgs),
+    }
+
+    /// Arguments of `claystack dvt dkg identity`.
+    #[derive(Debug, Args)]
+    pub(crate) struct IdentityArgs {
+        /// Secret identity file to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    }
+
+    /// Arguments of `claystack dvt dkg definition`.
+    #[derive(Debug, Args)]
+    pub(crate) struct DefinitionArgs {
+        /// Partial signatures needed to sign (t).
+        #[arg(long)]
+        threshold: usize,
+        /// Public identity file (`*.pub.json`) of each member, in member order.
+        #[arg(long = "operator", required = true, value_delimiter = ',')]
+        operators: Vec<PathBuf>,
+        /// Base URL of each member's signing node, in member order.
+        #[arg(long = "node", required = true, value_delimiter = ',')]
+        nodes: Vec<String>,
+        /// Base URL of each member's DKG endpoint, in member order.
+        #[arg(long = "dkg-address", required = true, value_delimiter = ',')]
+        dkg_addresses: Vec<String>,
+        /// Share indices of the members (default 1..=n); use SSV operator ids for SSV export.
+        #[arg(long, value_delimiter = ',')]
+        indices: Vec<u64>,
+        /// Network of the deposit.
+        #[arg(long, env = "CLAYSTACK_NETWORK", default_value = "holesky")]
+        network: String,
+        /// Execution address of the 0x01 withdrawal credentials.
+        #[arg(long)]
+        withdrawal_address: String,
+        /// Deposit amount in Gwei.
+        #[arg(long, default_value_t = 32_000_000_000)]
+        amount_gwei: u64,
+        /// Cluster name.
+        #[arg(long, default_value = "claystack-dvt")]
+        name: String,
+        /// Definition file to create (must not exist).
+        #[arg(long)]
+        out: PathBuf,
+    }
+
+    /// Arguments of `claystack dvt dkg sign`.
+    #[derive(Debug, Args)]
+    pub(crate) struct SignArgs {
+        /// The cluster definition (signed in place).
+        #[arg(long, env = "CLAYSTACK_DVT_DEFINITION")]
+        definition: PathBuf,
+        /// This operator's secret identity file.
+        #[arg(long, env = "CLAYSTACK_DVT_IDENTITY")]
+        identity: PathBuf,
+    }
+
+    /// Arguments of `claystack dvt dkg run`.
+    #[derive(Debug, Args)]
+    pub(crate) struct RunArgs {
+        /// The cluster definition, signed by every member.
+        #[arg(long, env = "CLAYSTACK_DVT_DEFINITION")]
+        definition: PathBuf,
+        /// This operator's secret identity file.
+        #[arg(long, env = "CLAYSTACK_DVT_IDENTITY")]
+        identity: PathBuf,
+        /// Address the DKG endpoint listens on (default: host and port of this member's
+        /// `dkg_address`).
+        #[arg(long, env = "CLAYSTACK_DVT_DKG_LISTEN")]
+        listen: Option<String>,
+        /// How long to wait for the other members in each round, in seconds.
+        #[arg(long, env = "CLAYSTACK_DVT_DKG_ROUND_TIMEOUT", default_value_t = 120)]
+        round_timeout_secs: u64,
+        /// Output directory: cluster.json, deposit_data.json, node-<index>/keystore.json and
+        /// password.txt (must not contain a previous cluster).
+        #[arg(long)]
+        out: PathBuf,
+        /// Key-derivation function of the share keystore.
+        #[arg(long, value_enum, default_value_t = KdfArg::Scrypt)]
+        kdf: KdfArg,
+        /// Cheap KDF parameters, for tests and devnets only.
+        #[arg(long)]
+        insecure_fast_kdf: bool,
+    }
+
+    /// Runs a `claystack dvt dkg` subcommand.
+    pub(crate) async fn run(command: DkgCommand) -> eyre::Result<()> {
+        match command {
+            DkgCommand::Identity(args) => identity(&args),
+            DkgCommand::Definition(args) => definition(&args),
+            DkgCommand::Sign(args) => sign(&args),
+            DkgCommand::Run(args) => run_dkg(args).await,
+        }
+    }
+
+    fn write_new(path: &Path, bytes: &[u8], mode: u32) -> eyre::Result<()> {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+        #[cfg(not(unix))]
+        let _ = mode;
+        let mut f = options.open(path).wrap_err_with(|| format!("create {}", path.display()))?;
+        f.write_all(bytes).wrap_err_with(|| format!("write {}", path.display()))?;
+        f.sync_all().wrap_err_with(|| format!("sync {}", path.display()))
+    }
+
+    fn public_path(out: &Path) -> PathBuf {
+        let mut name = out.file_stem().unwrap_or_default().to_os_string();
+        name.push(".pub.json");
+        out.with_file_name(name)
+    }
+
+    fn identity(args: &IdentityArgs) -> eyre::Result<()> {
+        let id = Identity::generate(&mut rand::rngs::OsRng);
+        let public = serde_json::to_string_pretty(&id.public())?;
+        write_new(&args.out, id.to_json()?.as_bytes(), 0o600)?;
+        let pub_path = public_path(&args.out);
+        write_new(&pub_path, public.as_bytes(), 0o644)?;
+        println!("identity: {} (secret)", args.out.display());
+        println!("public identity: {}", pub_path.display());
+        println!("{public}");
+        Ok(())
+    }
+
+    fn definition(args: &DefinitionArgs) -> eyre::Result<()> {
+        let n = args.operators.len();
+        if args.nodes.len() != n || args.dkg_addresses.len() != n {
+            bail!("give one --node and one --dkg-address per --operator ({n})");
+        }
+        let indices: Vec<u64> = if args.indices.is_empty() {
+            (1..=u64::try_from(n)?).collect()
+        } else {
+            args.indices.clone()
+        };
+        if indices.len() != n {
+            bail!("{} indices for {n} operators", indices.len());
+        }
+        let mut members = Vec::with_capacity(n);
+        for (i, ((index, op), (node, dkg))) in indices
+            .iter()
+            .zip(&args.operators)
+            .zip(args.nodes.iter().zip(&args.dkg_addresses))
+            .enumerate()
+        {
+            let text =
+                std::fs::read_to_string(op).wrap_err_with(|| format!("read {}", op.display()))?;
+            let identity: IdentityPublic = serde_json::from_str(&text).wrap_err_with(|| {
+                format!("parse public identity {} (operator {i})", op.display())
+            })?;
+            members.push(DefinitionMember {
+                index: ShareIndex::new(*index)?,
+                node_address: node.clone(),
+                dkg_address: dkg.clone(),
+                identity,
+            });
+        }
+        let definition = ClusterDefinition {
+            version: netdkg::definition::DEFINITION_VERSION,
+            name: args.name.clone(),
+            network: args.network.clone(),
+            threshold: args.threshold,
+            withdrawal_address: args.withdrawal_address.clone(),
+            amount_gwei: args.amount_gwei,
+            session: claystack_dvt::dkg::random_session(&mut rand::rngs::OsRng),
+            members,
+            signatures: Default::default(),
+        };
+        definition.check()?;
+        netdkg::create_params(&definition)?;
+        write_new(&args.out, serde_json::to_string_pretty(&definition)?.as_bytes(), 0o644)?;
+        println!("definition: {}", args.out.display());
+        println!("definition hash: 0x{}", hex::encode(definition.hash()?));
+        Ok(())
+    }
+
+    fn sign(args: &SignArgs) -> eyre::Result<()> {
+        let id = Identity::read(&args.identity)?;
+        let mut definition = ClusterDefinition::read(&args.definition)?;
+        netdkg::create_params(&definition)?;
+        let index = definition.sign(&id)?;
+        let tmp = args.definition.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(&definition)?)
+            .wrap_err_with(|| format!("write {}", tmp.display()))?;
+        std::fs::rename(&tmp, &args.definition)
+            .wrap_err_with(|| format!("replace {}", args.definition.display()))?;
+        println!("signed as member {index}: definition hash 0x{}", hex::encode(definition.hash()?));
+        Ok(())
+    }
+
+    async fn run_dkg(args: RunArgs) -> eyre::Result<()> {
+        let id = Identity::read(&args.identity)?;
+        let definition = ClusterDefinition::read(&args.definition)?;
+        definition.verify().wrap_err("check the cluster definition")?;
+        let me = definition.member_of(&id)?;
+        let member = definition.member(me).ok_or_else(|| eyre!("member {me} vanished"))?;
+        let listen = match &args.listen {
+            Some(l) => l.clone(),
+            None => listen_addr_of(&member.dkg_address)?,
+        };
+        if args.out.join("cluster.json").exists() {
+            bail!("{} already holds a cluster", args.out.display());
+        }
+        let listener = tokio::net::TcpListener::bind(&listen)
+            .await
+            .wrap_err_with(|| format!("listen on {listen}"))?;
+        tracing::info!(target: "dvt::dkg", member = %me, addr = %listener.local_addr()?, "dkg participant ready");
+        let config = NetDkgConfig::new(Duration::from_secs(args.round_timeout_secs));
+        let output = netdkg::run(&definition, &id, listener, &config)
+            .await
+            .wrap_err("run the networked dkg")?;
+        let created = CreatedCluster {
+            description: output.description,
+            shares: vec![output.share],
+            deposit: output.deposit,
+        };
+        let mut rng = rand::rngs::OsRng;
+        let files = write_cluster_dir(
+            &args.out,
+            &created,
+            &kdf_of(args.kdf, args.insecure_fast_kdf),
+            &mut rng,
+        )
+        .wrap_err_with(|| format!("write cluster to {}", args.out.display()))?;
+        println!("validator public key: {}", created.description.group_public_key);
+        println!(
+            "threshold: {} of {} ({:?}, disqualified {:?})",
+            created.description.threshold,
+            created.description.members.len(),
+            created.description.key_generation.method,
+            created.description.key_generation.disqualified
+        );
+        println!("cluster description: {}", args.out.join("cluster.json").display());
+        println!("deposit data: {}", args.out.join("deposit_data.json").display());
+        for f in files {
+            println!(
+                "node {}: {} (password {})",
+                f.index,
+                f.keystore.display(),
+                f.password.display()
+            );
+        }
+        Ok(())
+    }
 }
