@@ -1,0 +1,14 @@
+//! Typed, testable ClayStack actions over the contract bindings: exact ether amounts, revert
+//! decoding into words, transactions with progress, staker actions and the keeper. The
+//! `claystack` binary only maps flags onto these.
+
+pub mod amount;
+pub mod error;
+pub mod revert;
+pub mod staker;
+pub mod tx;
+pub mod wallet;
+
+pub use amount::{AmountError, format_eth, format_ether, parse_amount};
+pub use error::ClientError;
+pub use revert::Revert;
