@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {OperatorsHandler} from "./handlers/OperatorsHandler.sol";
+
+/// @notice Global invariants of the operator contracts (256 runs x depth 50, see foundry.toml).
+contract OperatorsInvariantTest is OperatorsFixture {
+    OperatorsHandler internal handler;
+    uint256[] internal ids;
+    address[] internal providers;
+
+    function setUp() public {
+        _deploy();
+        ids.push(_registerHome(alice, 3 ether));
+        ids.push(_registerHome(bob, 5 ether));
+        ids.push(_registerDvt(carol, 2 ether));
+        ids.push(_admitProfessional(makeAddr("pro")));
+        providers.push(makeAddr("vfp1"));
+        providers.push(makeAddr("vfp2"));
+        handler = new OperatorsHandler(
+            registry,
+            bonds,
+            vfp,
+            fund,
+            pool,
+            OperatorsHandler.Roles(admin, vetter, reporter, depositor, distributor),
+            ids,
+            providers
+        );
+        targetContract(address(handler));
+    }
+
+    /// @notice Invariant 5: a bond changes only by deposits, claims of excess and reported penalties.
+    function invariant_bondsOnlyShrinkByReportedPenalties() public view {
+        vm.assertEq(handler.ghostBondShrankOutsidePenalty(), 0, "a bond shrank outside a penalty or claim");
+        uint256 sum;
+        for (uint256 i; i < ids.length; ++i) {
+            uint256 id = ids[i];
+            uint256 expected =
+                handler.ghostBondIn(id) - handler.ghostBondClaimed(id) - handler.ghostBondPenalized(id);
+            vm.assertEq(bonds.bondShares(id), expected, "bond = in - claimed - penalized");
+            sum += bonds.bondShares(id);
+        }
+        vm.assertEq(bonds.totalBondShares(), sum, "total = sum of bonds");
+        vm.assertEq(pool.balanceOf(address(bonds)), sum, "every bond share is held");
+    }
+
+    /// @notice The waterfall never lets a later layer pay while an earlier one has funds, and the
+    /// layers always add up to the loss.
+    function invariant_waterfallOrder() public view {
+        vm.assertEq(handler.ghostWaterfallOrderViolations(), 0, "waterfall order");
+    }
+
+    /// @notice VEF accounting is exact.
+    function invariant_vefAccountingExact() public view {
+        vm.assertEq(
+            vfp.totalAssets(),
+            handler.ghostVfpIn() - handler.ghostVfpOut() - handler.ghostVfpAbsorbed(),
+            "assets = in - out - absorbed"
+        );
+        vm.assertEq(pool.balanceOf(address(vfp)), vfp.totalAssets(), "assets held");
+        uint256 allocated;
+        for (uint256 i; i < ids.length; ++i) {
+            allocated += vfp.allocatedShares(ids[i]);
+        }
+        vm.assertEq(vfp.totalAllocated(), allocated, "allocated = sum");
+        vm.assertLe(vfp.totalAllocated(), vfp.totalAssets(), "allocated <= assets");
+        uint256 supply = vfp.balanceOf(address(vfp));
+        vm.assertEq(supply, handler.ghostEscrowedVef(), "escrow = pending requests");
+        for (uint256 i; i < providers.length; ++i) {
+            supply += vfp.balanceOf(providers[i]);
+        }
+        vm.assertEq(vfp.totalSupply(), supply, "supply = holders + escrow");
+        vm.assertLe(
+            vfp.convertToCs(vfp.totalSupply()), vfp.totalAssets(), "shares never worth more than assets"
+        );
+    }
+
+    /// @notice A key is never registered twice: the global index and the per-operator key lists are
+    /// a bijection over the registered keys.
+    function invariant_keyNeverRegisteredTwice() public view {
+        vm.assertEq(handler.ghostDuplicateKeysAccepted(), 0, "duplicate accepted");
+        uint256 registered;
+        for (uint256 s; s < handler.KEY_SPACE(); ++s) {
+            bytes memory pk = handler.pubkey(s);
+            (bool isRegistered, uint256 id, uint256 index) = registry.keyOwner(pk);
+            if (!isRegistered) continue;
+            ++registered;
+            (bytes memory stored,,) = registry.getKey(id, index);
+            vm.assertEq(stored, pk, "index points at the key");
+        }
+        uint256 slots;
+        for (uint256 i; i < ids.length; ++i) {
+            slots += registry.getOperator(ids[i]).totalKeys;
+        }
+        vm.assertEq(slots, registered, "every stored key is a distinct registered key");
+    }
+
+    /// @notice Key counters stay ordered.
+    function invariant_countersOrdered() public view {
+        for (uint256 i; i < ids.length; ++i) {
+            IOperatorRegistry.OperatorInfo memory op = registry.getOperator(ids[i]);
+            vm.assertLe(op.exited, op.deposited, "exited <= deposited");
+            vm.assertLe(op.deposited, op.topUpCursor, "deposited <= cursor");
+            vm.assertLe(op.topUpCursor, op.confirmed, "cursor <= confirmed");
+            vm.assertLe(op.confirmed, op.preDeposited, "confirmed <= preDeposited");
+            vm.assertLe(op.preDeposited, op.vettedLimit, "preDeposited <= vetted");
+            vm.assertLe(op.vettedLimit, op.totalKeys, "vetted <= total");
+            vm.assertLe(bonds.settledExits(ids[i]), op.exited, "settled <= exited");
+        }
+    }
+}

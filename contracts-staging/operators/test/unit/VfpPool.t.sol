@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IGoverned} from "../../src/interfaces/IGoverned.sol";
+import {IVfpPool} from "../../src/interfaces/IVfpPool.sol";
+import {VfpPool} from "../../src/operators/VfpPool.sol";
+import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+
+contract VfpPoolTest is OperatorsFixture {
+    uint256 internal home;
+
+    function setUp() public {
+        _deploy();
+        home = _registerHome(alice, 4 ether);
+        vm.prank(reporter);
+        registry.setScore(home, 9000);
+        vm.prank(bob);
+        vfp.depositEth{value: 10 ether}(bob);
+    }
+
+    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, account, role);
+    }
+
+    // ================================================================== init, storage
+
+    function test_initialize_SetsDefaults() public view {
+        IVfpPool.VfpParams memory p = vfp.params();
+        vm.assertEq(p.scoreThresholdBps, 7000, "threshold");
+        vm.assertEq(p.rewardShareBps, 1000, "reward share");
+        vm.assertEq(p.totalCapBps, 8000, "total cap");
+        vm.assertEq(p.maxMatchBps, 10_000, "match");
+        vm.assertEq(p.perOperatorCap, 32 ether, "per operator");
+        vm.assertEq(p.withdrawalDelay, 7 days, "delay");
+        vm.assertEq(vfp.symbol(), "VEF", "symbol");
+    }
+
+    function test_initialize_RevertWhen_CalledTwice() public {
+        vm.expectRevert(Initializable.InvalidInitialization.selector);
+        vfp.initialize(admin, guardian, address(pool), address(registry), address(bonds));
+    }
+
+    function test_initialize_RevertWhen_BondManagerZero() public {
+        VfpPool v = VfpPool(address(new ERC1967Proxy(address(new VfpPool()), "")));
+        vm.expectRevert(IGoverned.ZeroAddress.selector);
+        v.initialize(admin, guardian, address(pool), address(registry), address(0));
+    }
+
+    function test_storageSlot_MatchesErc7201Formula() public view {
+        bytes32 slot = _slot("claystack.storage.VfpPool");
+        vm.assertEq(slot, 0x29c276aaf98274dc54423ef7ec41854a1cbee317939b4570964546ba0666f500, "constant");
+        vm.assertEq(address(uint160(uint256(vm.load(address(vfp), slot)))), address(pool), "pool at field 0");
+        // fields: pool, registry, bondManager, params (1 slot), totalAssets
+        vm.assertEq(
+            uint256(vm.load(address(vfp), bytes32(uint256(slot) + 4))), vfp.totalAssets(), "totalAssets"
+        );
+    }
+
+    // ================================================================== deposits
+
+    function test_depositEth_MintsVef() public view {
+        vm.assertEq(vfp.totalAssets(), 10 ether, "assets");
+        vm.assertEq(vfp.balanceOf(bob), 10 ether * 1e3, "first deposit: 1e3 VEF per csETH wei (offset)");
+        vm.assertEq(pool.balanceOf(address(vfp)), 10 ether, "held as csETH");
+    }
+
+    function test_depositEth_SecondDepositorSamePrice() public {
+        vm.prank(carol);
+        uint256 vef = vfp.depositEth{value: 5 ether}(carol);
+        vm.assertApproxEqAbs(vef, 5 ether * 1e3, 1e3, "same price");
+        vm.assertApproxEqAbs(vfp.convertToCs(vef), 5 ether, 1, "worth its deposit");
+        vm.assertLe(vfp.convertToCs(vef), 5 ether, "never more");
+    }
+
+    function test_depositEth_RevertWhen_Zero() public {
+        vm.expectRevert(IVfpPool.ZeroAmount.selector);
+        vfp.depositEth{value: 0}(bob);
+    }
+
+    function test_depositEth_RevertWhen_ReceiverZero() public {
+        vm.expectRevert(IGoverned.ZeroAddress.selector);
+        vm.prank(bob);
+        vfp.depositEth{value: 1}(address(0));
+    }
+
+    function test_depositEth_RevertWhen_Paused() public {
+        vm.prank(guardian);
+        vfp.pause();
+        vm.expectRevert(IGoverned.EnforcedPause.selector);
+        vm.prank(bob);
+        vfp.depositEth{value: 1 ether}(bob);
+    }
+
+    function test_depositShares_PullsCsEth() public {
+        vm.startPrank(carol);
+        uint256 cs = pool.depositFor{value: 2 ether}(carol);
+        pool.approve(address(vfp), cs);
+        uint256 vef = vfp.depositShares(cs, carol);
+        vm.stopPrank();
+        vm.assertEq(vfp.balanceOf(carol), vef, "vef");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+        vm.assertEq(pool.balanceOf(carol), 0, "pulled");
+    }
+
+    function test_depositEth_RevertWhen_Dust() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.DepositTooSmall.selector, 1e15 - 1, 1e15));
+        vm.prank(carol);
+        vfp.depositEth{value: 1e15 - 1}(carol);
+    }
+
+    function test_depositShares_RevertWhen_Zero() public {
+        vm.expectRevert(IVfpPool.ZeroAmount.selector);
+        vm.prank(carol);
+        vfp.depositShares(0, carol);
+    }
+
+    function test_depositRewards_RaisesShareValue() public {
+        pool.mintFor(distributor, 1 ether);
+        vm.startPrank(distributor);
+        pool.approve(address(vfp), 1 ether);
+        vfp.depositRewards(1 ether);
+        vm.stopPrank();
+        vm.assertEq(vfp.totalAssets(), 11 ether, "assets");
+        vm.assertApproxEqAbs(vfp.convertToCs(vfp.balanceOf(bob)), 11 ether, 1, "bob earns it");
+    }
+
+    function test_depositRewards_RevertWhen_NotDistributor() public {
+        vm.expectRevert(_unauthorized(bob, vfp.REWARDS_ROLE()));
+        vm.prank(bob);
+        vfp.depositRewards(1);
+    }
+
+    function test_donation_DoesNotChangeSharePrice() public {
+        uint256 before = vfp.convertToCs(1e21);
+        pool.mintFor(address(vfp), 5 ether); // csETH sent directly
+        vm.assertEq(vfp.convertToCs(1e21), before, "tracked assets ignore donations");
+    }
+
+    // ================================================================== withdrawals
+
+    function test_requestWithdrawal_EscrowsVef() public {
+        uint256 vef = vfp.balanceOf(bob) / 2;
+        vm.prank(bob);
+        uint256 id = vfp.requestWithdrawal(vef);
+        IVfpPool.WithdrawalRequest memory r = vfp.withdrawalRequest(id);
+        vm.assertEq(id, 1, "first id");
+        vm.assertEq(r.owner, bob, "owner");
+        vm.assertEq(r.vefShares, vef, "vef");
+        vm.assertApproxEqAbs(r.maxCsShares, 5 ether, 1, "value at request");
+        vm.assertEq(r.claimableAt, block.timestamp + 7 days, "delay");
+        vm.assertEq(vfp.balanceOf(address(vfp)), vef, "escrowed");
+    }
+
+    function test_requestWithdrawal_RevertWhen_Zero() public {
+        vm.expectRevert(IVfpPool.ZeroAmount.selector);
+        vm.prank(bob);
+        vfp.requestWithdrawal(0);
+    }
+
+    function test_requestWithdrawal_RevertWhen_Paused() public {
+        vm.prank(guardian);
+        vfp.pause();
+        vm.expectRevert(IGoverned.EnforcedPause.selector);
+        vm.prank(bob);
+        vfp.requestWithdrawal(1);
+    }
+
+    function _request(uint256 vef) internal returns (uint256 id) {
+        vm.prank(bob);
+        id = vfp.requestWithdrawal(vef);
+    }
+
+    function test_claimWithdrawal_PaysAfterDelay() public {
+        uint256 id = _request(vfp.balanceOf(bob));
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(bob);
+        uint256 cs = vfp.claimWithdrawal(id);
+        vm.assertApproxEqAbs(cs, 10 ether, 1, "all back");
+        vm.assertEq(pool.balanceOf(bob), cs, "paid in csETH");
+        vm.assertEq(vfp.totalSupply(), 0, "vef burned");
+    }
+
+    function test_claimWithdrawal_GainsDuringDelayStayInPool() public {
+        vm.prank(carol);
+        vfp.depositEth{value: 10 ether}(carol);
+        uint256 id = _request(vfp.balanceOf(bob));
+        pool.mintFor(distributor, 2 ether);
+        vm.startPrank(distributor);
+        pool.approve(address(vfp), 2 ether);
+        vfp.depositRewards(2 ether);
+        vm.stopPrank();
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(bob);
+        uint256 cs = vfp.claimWithdrawal(id);
+        vm.assertApproxEqAbs(cs, 10 ether, 1, "capped at the value when requested");
+        vm.assertApproxEqAbs(vfp.convertToCs(vfp.balanceOf(carol)), 12 ether, 2, "carol keeps the gain");
+    }
+
+    function test_claimWithdrawal_LossesDuringDelayShared() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether);
+        uint256 id = _request(vfp.balanceOf(bob));
+        vm.prank(reporter);
+        bonds.coverLoss(home, 6 ether); // bond 4, VFP 2
+        vm.warp(block.timestamp + 7 days);
+        uint256 left = vfp.allocatedShares(home);
+        vm.prank(admin);
+        vfp.releaseFunding(home, left);
+        vm.prank(bob);
+        uint256 cs = vfp.claimWithdrawal(id);
+        vm.assertApproxEqAbs(cs, 8 ether, 1, "a request does not escape the loss");
+    }
+
+    function test_claimWithdrawal_RevertWhen_BeforeDelay() public {
+        uint256 id = _request(1e18);
+        vm.warp(block.timestamp + 7 days - 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IVfpPool.RequestNotClaimable.selector, id, block.timestamp + 1)
+        );
+        vm.prank(bob);
+        vfp.claimWithdrawal(id);
+    }
+
+    function test_claimWithdrawal_RevertWhen_NotOwner() public {
+        uint256 id = _request(1e18);
+        vm.warp(block.timestamp + 7 days);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.RequestInvalid.selector, id, carol));
+        vm.prank(carol);
+        vfp.claimWithdrawal(id);
+    }
+
+    function test_claimWithdrawal_RevertWhen_ClaimedTwice() public {
+        uint256 id = _request(1e18);
+        vm.warp(block.timestamp + 7 days);
+        vm.startPrank(bob);
+        vfp.claimWithdrawal(id);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.RequestInvalid.selector, id, bob));
+        vfp.claimWithdrawal(id);
+        vm.stopPrank();
+    }
+
+    function test_claimWithdrawal_RevertWhen_AssetsAllocated() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether);
+        uint256 id = _request(vfp.balanceOf(bob));
+        vm.warp(block.timestamp + 7 days);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.InsufficientIdleShares.selector, 10 ether, 6 ether));
+        vm.prank(bob);
+        vfp.claimWithdrawal(id);
+    }
+
+    function test_claimWithdrawal_RevertWhen_Paused() public {
+        uint256 id = _request(1e18);
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(guardian);
+        vfp.pause();
+        vm.expectRevert(IGoverned.EnforcedPause.selector);
+        vm.prank(bob);
+        vfp.claimWithdrawal(id);
+    }
+
+    // ================================================================== funding
+
+    function test_fundOperator_AddsBackingToBond() public {
+        uint256 before = bonds.freeBondedCapacity(home);
+        vm.expectEmit();
+        emit IVfpPool.OperatorFunded(home, 3 ether, 3 ether);
+        vm.prank(alice);
+        uint256 cs = vfp.fundOperator(home, 3 ether);
+        vm.assertEq(cs, 3 ether, "shares");
+        vm.assertEq(vfp.allocatedShares(home), 3 ether, "allocated");
+        vm.assertEq(vfp.totalAllocated(), 3 ether, "total");
+        vm.assertEq(vfp.idleShares(), 7 ether, "idle");
+        vm.assertEq(bonds.totalBondValue(home), 7 ether, "own + backing");
+        vm.assertGt(bonds.freeBondedCapacity(home), before, "more capacity");
+    }
+
+    function test_fundOperator_RevertWhen_ScoreBelowThreshold() public {
+        vm.prank(reporter);
+        registry.setScore(home, 6999);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.ScoreBelowThreshold.selector, home, 6999, 7000));
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+    }
+
+    function test_fundOperator_RevertWhen_NotManager() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.NotOperatorManager.selector, home, bob));
+        vm.prank(bob);
+        vfp.fundOperator(home, 1 ether);
+    }
+
+    function test_fundOperator_RevertWhen_Professional() public {
+        uint256 pro = _admitProfessional(carol);
+        vm.prank(reporter);
+        registry.setScore(pro, 9000);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.NotFundable.selector, pro));
+        vm.prank(carol);
+        vfp.fundOperator(pro, 1 ether);
+    }
+
+    function test_fundOperator_RevertWhen_Stopped() public {
+        vm.prank(admin);
+        registry.setStopped(home, true);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.NotFundable.selector, home));
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+    }
+
+    function test_fundOperator_RevertWhen_AboveOwnBond() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.FundingCapExceeded.selector, home, 5 ether, 4 ether));
+        vm.prank(alice);
+        vfp.fundOperator(home, 5 ether);
+    }
+
+    function test_fundOperator_RevertWhen_AbovePerOperatorCap() public {
+        IVfpPool.VfpParams memory p = vfp.params();
+        p.perOperatorCap = 1 ether;
+        vm.prank(admin);
+        vfp.setParams(p);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.FundingCapExceeded.selector, home, 2 ether, 1 ether));
+        vm.prank(alice);
+        vfp.fundOperator(home, 2 ether);
+    }
+
+    function test_fundOperator_RevertWhen_AboveTotalCap() public {
+        vm.prank(alice);
+        bonds.depositBond{value: 20 ether}(home);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.FundingCapExceeded.selector, home, 9 ether, 8 ether));
+        vm.prank(alice);
+        vfp.fundOperator(home, 9 ether);
+    }
+
+    function test_fundOperator_RevertWhen_Paused() public {
+        vm.prank(guardian);
+        vfp.pause();
+        vm.expectRevert(IGoverned.EnforcedPause.selector);
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+    }
+
+    function test_fundOperator_RevertWhen_Zero() public {
+        vm.expectRevert(IVfpPool.ZeroAmount.selector);
+        vm.prank(alice);
+        vfp.fundOperator(home, 0);
+    }
+
+    function test_releaseFunding_ByManagerWhenBondStillCovers() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 2 ether);
+        vm.prank(alice);
+        vfp.releaseFunding(home, 1 ether);
+        vm.assertEq(vfp.allocatedShares(home), 1 ether, "released");
+        vm.assertEq(vfp.totalAllocated(), 1 ether, "total");
+    }
+
+    function test_releaseFunding_RevertWhen_ManagerLeavesBondShort() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether);
+        vm.prank(reporter);
+        registry.setScore(home, 0);
+        _depositKeys(home, alice, 1, 4); // needs 2 + 3 x 1.3 = 5.9 > 4 ETH own
+        uint256 required = bonds.requiredBond(home);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.ReleaseUnderBonds.selector, home, 4 ether, required));
+        vm.prank(alice);
+        vfp.releaseFunding(home, 4 ether);
+    }
+
+    function test_releaseFunding_ByGovernanceUnconditionally() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether);
+        vm.prank(reporter);
+        registry.setScore(home, 0);
+        _depositKeys(home, alice, 1, 4);
+        vm.prank(admin);
+        vfp.releaseFunding(home, 4 ether);
+        vm.assertEq(vfp.allocatedShares(home), 0, "released");
+    }
+
+    function test_releaseFunding_RevertWhen_NotManager() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.NotOperatorManager.selector, home, bob));
+        vm.prank(bob);
+        vfp.releaseFunding(home, 1 ether);
+    }
+
+    function test_releaseFunding_RevertWhen_AboveAllocation() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.FundingCapExceeded.selector, home, 1, 0));
+        vm.prank(alice);
+        vfp.releaseFunding(home, 1);
+    }
+
+    function test_absorbLoss_RevertWhen_NotBondManager() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, reporter, address(bonds))
+        );
+        vm.prank(reporter);
+        vfp.absorbLoss(home, 1 ether);
+    }
+
+    function test_absorbLoss_AtMostTheBacking() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+        vm.prank(address(bonds));
+        uint256 burned = vfp.absorbLoss(home, 3 ether);
+        vm.assertEq(burned, 1 ether, "backing only");
+        vm.assertEq(vfp.totalAssets(), 9 ether, "assets");
+        vm.assertEq(vfp.totalAllocated(), 0, "allocation");
+    }
+
+    // ================================================================== governance
+
+    function test_setParams_RevertWhen_DelayOutOfBounds() public {
+        IVfpPool.VfpParams memory p = vfp.params();
+        p.withdrawalDelay = 31 days;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("withdrawalDelay"), 31 days, 1 days, 30 days
+            )
+        );
+        vm.prank(admin);
+        vfp.setParams(p);
+    }
+
+    function test_setParams_RevertWhen_RewardShareOutOfBounds() public {
+        IVfpPool.VfpParams memory p = vfp.params();
+        p.rewardShareBps = 5001;
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("rewardShareBps"), 5001, 0, 5000
+            )
+        );
+        vm.prank(admin);
+        vfp.setParams(p);
+    }
+
+    function test_setParams_RevertWhen_NotAdmin() public {
+        IVfpPool.VfpParams memory p = vfp.params();
+        vm.expectRevert(_unauthorized(guardian, bytes32(0)));
+        vm.prank(guardian);
+        vfp.setParams(p);
+    }
+
+    function test_claimExcess_OwnBondKeepsTheMatchRatio() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 4 ether); // backing = own bond (match cap 100 %)
+        // no keys: the requirement is 0, yet the own bond may not fall below the backing
+        vm.assertEq(bonds.claimableShares(home), 0, "nothing claimable below the match");
+        vm.prank(alice);
+        bonds.depositBond{value: 1 ether}(home);
+        vm.assertEq(bonds.claimableShares(home), 1 ether, "only the part above the match");
+    }
+}
