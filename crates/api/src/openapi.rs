@@ -1,0 +1,200 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`. It describes exactly the routes of
+//! [`crate::routes`] (checked by tests).
+
+use serde_json::{Value, json};
+
+/// A parameter: name, location, required, schema, description.
+type Param = (&'static str, &'static str, bool, Value, &'static str);
+
+fn pool() -> Param {
+    (
+        "pool",
+        "query",
+        false,
+        json!({"type": "string", "enum": ["public", "kyc"], "default": "public"}),
+        "Which pool.",
+    )
+}
+fn limit() -> Param {
+    (
+        "limit",
+        "query",
+        false,
+        json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 100}),
+        "Page size.",
+    )
+}
+fn cursor() -> Param {
+    ("cursor", "query", false, json!({"type": "string"}), "The `nextCursor` of the previous page.")
+}
+fn id() -> Param {
+    ("id", "path", true, json!({"type": "integer", "minimum": 0}), "Operator id.")
+}
+
+/// (method, path, summary, parameters, success content type, has JSON body).
+type Operation = (&'static str, &'static str, &'static str, Vec<Param>, &'static str, bool);
+
+fn operations() -> Vec<Operation> {
+    let j = "application/json";
+    vec![
+        (
+            "get",
+            "/api/v1/summary",
+            "Protocol summary: TVL, rate, 7/30-day APR, validators by type and status, insurance coverage, queue length and ETA.",
+            vec![pool()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/rates",
+            "Rate history (one point per applied oracle report), oldest first.",
+            vec![pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/reports",
+            "Oracle reports with validator counts and the resulting rate, oldest first.",
+            vec![pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators",
+            "Node operators: type, validators, score, bond, penalties, rewards, exit requests.",
+            vec![limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}",
+            "One operator with its recent notices.",
+            vec![id()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}/feed",
+            "An operator's notices (exit requests with deadlines, penalties, bond shortfalls, missed duties), newest first.",
+            vec![id(), limit()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}/feed.atom",
+            "The same notices as an Atom feed.",
+            vec![id()],
+            "application/atom+xml",
+            false,
+        ),
+        (
+            "post",
+            "/api/v1/operators/{id}/webhooks",
+            "Subscribe a webhook to an operator's notices; deliveries carry `X-ClayStack-Signature: sha256=<HMAC-SHA256(secret, body)>`.",
+            vec![id()],
+            j,
+            true,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}/webhooks",
+            "Webhook subscriptions of an operator and their delivery log.",
+            vec![id()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/stakers/{address}",
+            "A staker's position (shares, value) and withdrawal tickets.",
+            vec![
+                (
+                    "address",
+                    "path",
+                    true,
+                    json!({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+                    "Staker address.",
+                ),
+                pool(),
+            ],
+            j,
+            false,
+        ),
+        ("get", "/openapi.json", "This document.", vec![], j, false),
+        ("get", "/metrics", "Prometheus metrics.", vec![], "text/plain", false),
+        ("get", "/health", "Liveness and the indexed block.", vec![], j, false),
+        ("get", "/", "The dashboard page.", vec![], "text/html", false),
+        ("get", "/app.js", "The dashboard script.", vec![], "text/javascript", false),
+    ]
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, params, content, body) in operations() {
+        let parameters: Vec<Value> = params
+            .into_iter()
+            .map(|(name, loc, required, schema, description)| {
+                json!({"name": name, "in": loc, "required": required, "schema": schema, "description": description})
+            })
+            .collect();
+        let mut responses = serde_json::Map::new();
+        let ok = if method == "post" { "201" } else { "200" };
+        responses.insert(ok.into(), json!({"description": "OK", "content": {content: {}}}));
+        if content == "application/json" || content == "application/atom+xml" {
+            responses.insert("304".into(), json!({"description": "Not modified (ETag matched)"}));
+        }
+        responses.insert("400".into(), json!({"$ref": "#/components/responses/Error"}));
+        responses.insert("404".into(), json!({"$ref": "#/components/responses/Error"}));
+        let mut op = json!({"summary": summary, "parameters": parameters, "responses": responses});
+        if body {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["url", "secret"],
+                "properties": {"url": {"type": "string", "format": "uri"}, "secret": {"type": "string", "minLength": 16, "maxLength": 256}}
+            }}}});
+        }
+        let entry = paths.entry(path).or_insert_with(|| json!({}));
+        entry[method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "ClayStack API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Indexed on-chain data of the ClayStack pools. Amounts are decimal strings in wei; rates are 1e27 fixed point (`rateE27`) and floats (`rate`)."},
+        "paths": paths,
+        "components": {"responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {
+            "type": "object", "required": ["error", "message"],
+            "properties": {"error": {"type": "string", "enum": ["bad_request", "not_found", "internal"]}, "message": {"type": "string"}}
+        }}}}}}
+    })
+}
+
+/// (method, path) pairs the document describes, for the route check.
+pub fn described() -> Vec<(String, String)> {
+    operations().into_iter().map(|(m, p, ..)| (m.to_uppercase(), p.to_owned())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_describes_exactly_the_routes() {
+        let mut routes: Vec<(String, String)> =
+            crate::routes().into_iter().map(|(m, p, _)| (m.to_string(), p.to_owned())).collect();
+        let mut doc = described();
+        routes.sort();
+        doc.sort();
+        assert_eq!(routes, doc);
+        let d = document();
+        assert_eq!(d["openapi"], "3.1.0");
+        for (m, p) in described() {
+            assert!(d["paths"][&p][m.to_lowercase()].is_object(), "{m} {p}");
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Read queries over the indexer's store, one function per endpoint. Pure reads: they take the
+//! store and validated parameters and return JSON documents.
+
+use alloy::primitives::{Address, U256};
+use claystack_indexer::{
+    Store, Val,
+    db::Row,
+    store::{read_text, read_u64},
+};
+use serde_json::{Value, json};
+
+use crate::ApiError;
+
+/// Seconds in a year (365 days), for APR annualisation.
+const YEAR: f64 = 365.0 * 86_400.0;
+
+/// A validated page request: at most `limit` items after `after` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Items per page, 1..=500.
+    pub limit: u64,
+    /// Position after which the page starts: (block, log index) or (id, 0).
+    pub after: Option<(i64, i64)>,
+}
+
+fn e27() -> U256 {
+    U256::from(10u64).pow(U256::from(27u64))
+}
+
+fn u256(s: &str) -> U256 {
+    s.parse().unwrap_or(U256::ZERO)
+}
+
+fn f64_of(v: U256) -> f64 {
+    v.to_string().parse().unwrap_or(0.0)
+}
+
+fn lim(page: &Page) -> Val {
+    Val::Int(i64::try_from(page.limit).unwrap_or(500).saturating_add(1))
+}
+
+fn after(page: &Page) -> (Val, Val) {
+    let (b, l) = page.after.unwrap_or((-1, -1));
+    (Val::Int(b), Val::Int(l))
+}
+
+fn int_of(r: &Row, i: usize) -> i64 {
+    r.get(i).and_then(Val::int).unwrap_or(0)
+}
+
+/// Splits `rows` (fetched with `limit + 1`) into the page and the next cursor.
+fn paged(mut items: Vec<(Value, String)>, page: &Page) -> Value {
+    let more = items.len() as u64 > page.limit;
+    items.truncate(usize::try_from(page.limit).unwrap_or(500));
+    let next = if more { items.last().map(|(_, c)| c.clone()) } else { None };
+    json!({ "items": items.into_iter().map(|(v, _)| v).collect::<Vec<_>>(), "nextCursor": next })
+}
+
+/// Rate history of a pool, oldest first.
+pub fn rates(store: &mut Store, pool: &str, page: &Page) -> Result<Value, ApiError> {
+    let (b, l) = after(page);
+    let rows = store.db().query(
+        "SELECT block_number, log_index, block_time, ref_slot, total_pooled, total_shares, rate_e27 FROM rates WHERE pool = $1 AND (block_number > $2 OR (block_number = $2 AND log_index > $3)) ORDER BY block_number, log_index LIMIT $4",
+        &[Val::from(pool), b, l, lim(page)],
+    )?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        items.push((
+            json!({
+                "block": int_of(r, 0),
+                "time": int_of(r, 2),
+                "refSlot": int_of(r, 3),
+                "totalPooledEther": read_text(r, 4, "rates")?,
+                "totalShares": read_text(r, 5, "rates")?,
+                "rateE27": read_text(r, 6, "rates")?,
+                "rate": f64_of(u256(&read_text(r, 6, "rates")?)) / 1e27,
+            }),
+            format!("{}-{}", int_of(r, 0), int_of(r, 1)),
+        ));
+    }
+    Ok(paged(items, page))
+}
+
+/// Oracle reports of a pool, oldest first, with the rate they produced.
+pub fn reports(store: &mut Store, pool: &str, page: &Page) -> Result<Value, ApiError> {
+    let (b, l) = after(page);
+    let rows = store.db().query(
+        "SELECT block_number, log_index, block_time, ref_slot, data FROM reports WHERE pool = $1 AND (block_number > $2 OR (block_number = $2 AND log_index > $3)) ORDER BY block_number, log_index LIMIT $4",
+        &[Val::from(pool), b, l, lim(page)],
+    )?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut data: Value = serde_json::from_str(&read_text(r, 4, "reports")?)
+            .map_err(|e| ApiError::Internal(format!("stored report: {e}")))?;
+        let rate = store.db().query(
+            "SELECT rate_e27, total_pooled FROM rates WHERE pool = $1 AND ref_slot = $2 ORDER BY block_number DESC LIMIT 1",
+            &[Val::from(pool), Val::Int(int_of(r, 3))],
+        )?;
+        if let Some(obj) = data.as_object_mut() {
+            obj.insert("block".into(), json!(int_of(r, 0)));
+            obj.insert("time".into(), json!(int_of(r, 2)));
+            obj.insert("refSlot".into(), json!(int_of(r, 3)));
+            if let Some(rr) = rate.first() {
+                obj.insert("rateE27".into(), json!(read_text(rr, 0, "rates")?));
+                obj.insert("totalPooledEther".into(), json!(read_text(rr, 1, "rates")?));
+            }
+        }
+        items.push((data, format!("{}-{}", int_of(r, 0), int_of(r, 1))));
+    }
+    Ok(paged(items, page))
+}
+
+/// Latest rate (1e27 fixed point) of a pool, from its pool state.
+fn current_rate(tvl: U256, shares: U256) -> U256 {
+    if shares.is_zero() { e27() } else { tvl.saturating_mul(e27()) / shares }
+}
+
+/// Annualised rate growth over the last `window` seconds of rate history.
+fn apr(store: &mut Store, pool: &str, window: i64) -> Result<Option<f64>, ApiError> {
+    let last = store.db().query(
+        "SELECT block_time, rate_e27 FROM rates WHERE pool = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        &[Val::from(pool)],
+    )?;
+    let Some(last) = last.first() else { return Ok(None) };
+    let t1 = int_of(last, 0);
+    let r1 = f64_of(u256(&read_text(last, 1, "rates")?));
+    let first = store.db().query(
+        "SELECT block_time, rate_e27 FROM rates WHERE pool = $1 AND block_time >= $2 ORDER BY block_number, log_index LIMIT 1",
+        &[Val::from(pool), Val::Int(t1.saturating_sub(window))],
+    )?;
+    let Some(first) = first.first() else { return Ok(None) };
+    let t0 = int_of(first, 0);
+    let r0 = f64_of(u256(&read_text(first, 1, "rates")?));
+    if t1 <= t0 || r0 <= 0.0 {
+        return Ok(None);
+    }
+    #[allow(clippy::cast_precision_loss)] // seconds, far below 2^52
+    let span = (t1 - t0) as f64;
+    Ok(Some((r1 / r0 - 1.0) * YEAR / span))
+}
+
+/// Protocol summary of a pool.
+pub fn summary(
+    store: &mut Store,
+    pool: &str,
+    frame_seconds: Option<u64>,
+) -> Result<Value, ApiError> {
+    let state = store.pool_state(pool)?.unwrap_or_default();
+    let tvl = u256(&state.total_pooled);
+    let shares = u256(&state.total_shares);
+    let rate = current_rate(tvl, shares);
+    let apr7 = apr(store, pool, 7 * 86_400)?;
+    let apr30 = apr(store, pool, 30 * 86_400)?;
+
+    // Validators by status: the latest report's counts.
+    let rep = store.db().query(
+        "SELECT data FROM reports WHERE pool = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        &[Val::from(pool)],
+    )?;
+    let by_status = match rep.first() {
+        Some(r) => serde_json::from_str::<Value>(&read_text(r, 0, "reports")?)
+            .ok()
+            .and_then(|v| v.get("validators").cloned())
+            .unwrap_or(Value::Null),
+        None => Value::Null,
+    };
+    let by_type = operators_by_type(store)?;
+
+    // Insurance coverage: the insurance fund's shares at the current rate, over TVL.
+    let insurance = match state.insurance_fund {
+        Some(fund) => {
+            let s = store.position(pool, fund)?.unwrap_or(U256::ZERO);
+            let value = s.saturating_mul(rate) / e27();
+            let ratio = if tvl.is_zero() { 0.0 } else { f64_of(value) / f64_of(tvl) };
+            json!({ "fund": format!("{fund:#x}"), "shares": s.to_string(), "valueWei": value.to_string(), "coverageRatio": ratio })
+        }
+        None => Value::Null,
+    };
+
+    // Queue: requests after the last finalized one.
+    let pending = state.last_request_id.saturating_sub(state.finalized_to);
+    let finalized_cum = match store.ticket(pool, state.finalized_to)? {
+        Some((_, t)) if state.finalized_to > 0 => u256(&t.cum_ether),
+        _ => U256::ZERO,
+    };
+    let pending_ether = u256(&state.requested_ether_cum).saturating_sub(finalized_cum);
+    let head = store.cursor()?.map(|(n, _)| n);
+    let now = chain_time(store)?;
+    // ETA: requests are finalized by the next oracle report, one frame after the last one.
+    let eta = match (pending, frame_seconds) {
+        (0, _) | (_, None) => None,
+        (_, Some(frame)) => {
+            let next = state.last_report_time.saturating_add(frame);
+            Some(next.saturating_sub(now))
+        }
+    };
+    Ok(json!({
+        "pool": pool,
+        "indexedBlock": head,
+        "chainTime": now,
+        "tvlWei": tvl.to_string(),
+        "totalShares": shares.to_string(),
+        "rateE27": rate.to_string(),
+        "rate": f64_of(rate) / 1e27,
+        "apr7d": apr7,
+        "apr30d": apr30,
+        "deposits": state.deposits,
+        "reports": state.reports,
+        "validators": { "byStatus": by_status, "byType": by_type },
+        "insurance": insurance,
+        "queue": {
+            "length": pending,
+            "pendingEtherWei": pending_ether.to_string(),
+            "lastRequestId": state.last_request_id,
+            "finalizedUpTo": state.finalized_to,
+            "etaSeconds": eta,
+        },
+        "targets": { "Professional": 0.35, "Dvt": 0.35, "Home": 0.20, "Kyc": 0.10 },
+    }))
+}
+
+fn chain_time(store: &mut Store) -> Result<u64, ApiError> {
+    let rows = store.db().query("SELECT time FROM blocks ORDER BY number DESC LIMIT 1", &[])?;
+    Ok(rows.first().map_or(0, |r| u64::try_from(int_of(r, 0)).unwrap_or(0)))
+}
+
+const LATEST_OPERATORS: &str = "SELECT o.operator_id, o.data FROM operators o WHERE o.operator_id > $1 AND NOT EXISTS (SELECT 1 FROM operators n WHERE n.operator_id = o.operator_id AND (n.block_number > o.block_number OR (n.block_number = o.block_number AND n.log_index > o.log_index))) ORDER BY o.operator_id LIMIT $2";
+
+fn operators_by_type(store: &mut Store) -> Result<Value, ApiError> {
+    let rows = store.db().query(LATEST_OPERATORS, &[Val::Int(-1), Val::Int(100_000)])?;
+    let mut by_type = serde_json::Map::new();
+    for r in &rows {
+        let d: Value = serde_json::from_str(&read_text(r, 1, "operators")?).unwrap_or(Value::Null);
+        let t = d.get("type").and_then(Value::as_str).unwrap_or("unknown").to_owned();
+        let v = d.get("validators").and_then(Value::as_u64).unwrap_or(0);
+        let e = by_type.entry(t).or_insert(json!(0));
+        *e = json!(e.as_u64().unwrap_or(0).saturating_add(v));
+    }
+    Ok(Value::Object(by_type))
+}
+
+/// Operators, by id.
+pub fn operators(store: &mut Store, page: &Page) -> Result<Value, ApiError> {
+    let (b, _) = after(page);
+    let rows = store.db().query(LATEST_OPERATORS, &[b, lim(page)])?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut d: Value = serde_json::from_str(&read_text(r, 1, "operators")?)
+            .map_err(|e| ApiError::Internal(format!("stored operator: {e}")))?;
+        if let Some(o) = d.as_object_mut() {
+            o.insert("id".into(), json!(int_of(r, 0)));
+        }
+        items.push((d, format!("{}", int_of(r, 0))));
+    }
+    Ok(paged(items, page))
+}
+
+/// One operator with its recent notices.
+pub fn operator(store: &mut Store, id: u64) -> Result<Value, ApiError> {
+    let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
+    let rows = store.db().query(
+        "SELECT data FROM operators WHERE operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        &[Val::Int(idv)],
+    )?;
+    let Some(r) = rows.first() else {
+        return Err(ApiError::NotFound(format!("operator {id} not found")));
+    };
+    let mut d: Value = serde_json::from_str(&read_text(r, 0, "operators")?)
+        .map_err(|e| ApiError::Internal(format!("stored operator: {e}")))?;
+    let feed = notices(store, id, 20)?;
+    if let Some(o) = d.as_object_mut() {
+        o.insert("id".into(), json!(id));
+        o.insert("notices".into(), Value::Array(feed));
+    }
+    Ok(d)
+}
+
+/// Whether an operator is known (feeds of unknown operators are 404s).
+pub fn operator_exists(store: &mut Store, id: u64) -> Result<bool, ApiError> {
+    let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
+    let rows = store
+        .db()
+        .query("SELECT 1 FROM operators WHERE operator_id = $1 LIMIT 1", &[Val::Int(idv)])?;
+    Ok(!rows.is_empty())
+}
+
+/// An operator's notices (exit requests, penalties, bond shortfalls, missed duties), newest first.
+pub fn notices(store: &mut Store, id: u64, limit: u64) -> Result<Vec<Value>, ApiError> {
+    let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
+    let rows = store.db().query(
+        "SELECT block_number, log_index, block_time, kind, data FROM operator_notices WHERE operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT $2",
+        &[Val::Int(idv), Val::Int(i64::try_from(limit).unwrap_or(500))],
+    )?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let data: Value =
+            serde_json::from_str(&read_text(r, 4, "operator_notices")?).unwrap_or(Value::Null);
+        out.push(json!({
+            "key": format!("{}-{}-{}", id, int_of(r, 0), int_of(r, 1)),
+            "block": int_of(r, 0),
+            "time": int_of(r, 2),
+            "kind": read_text(r, 3, "operator_notices")?,
+            "data": data,
+        }));
+    }
+    Ok(out)
+}
+
+/// A staker's position and withdrawal tickets in a pool.
+pub fn staker(store: &mut Store, pool: &str, account: Address) -> Result<Value, ApiError> {
+    let shares = store.position(pool, account)?.unwrap_or(U256::ZERO);
+    let state = store.pool_state(pool)?.unwrap_or_default();
+    let rate = current_rate(u256(&state.total_pooled), u256(&state.total_shares));
+    let key = format!("{account:#x}");
+    let ids = store.db().query(
+        "SELECT DISTINCT request_id FROM tickets WHERE pool = $1 AND owner = $2 ORDER BY request_id LIMIT 500",
+        &[Val::from(pool), Val::Text(key.clone())],
+    )?;
+    let mut tickets = Vec::new();
+    for r in &ids {
+        let id = read_u64(r, 0, "tickets")?;
+        let Some((owner, t)) = store.ticket(pool, id)? else { continue };
+        if owner != account {
+            continue; // transferred away since
+        }
+        let status = if t.claimed.is_some() {
+            "claimed"
+        } else if id <= state.finalized_to {
+            "finalized"
+        } else {
+            "pending"
+        };
+        tickets.push(json!({
+            "id": id, "status": status, "shares": t.shares, "etherWei": t.ether,
+            "claimedWei": t.claimed, "requestedAt": t.requested_at,
+        }));
+    }
+    Ok(json!({
+        "pool": pool,
+        "address": key,
+        "shares": shares.to_string(),
+        "valueWei": (shares.saturating_mul(rate) / e27()).to_string(),
+        "tickets": tickets,
+    }))
+}
