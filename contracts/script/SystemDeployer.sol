@@ -4,6 +4,10 @@ pragma solidity 0.8.30;
 import {AccessRegistry} from "../src/access/AccessRegistry.sol";
 import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
 import {IStakePool} from "../src/interfaces/IStakePool.sol";
+import {BondManager} from "../src/operators/BondManager.sol";
+import {InsuranceFund} from "../src/operators/InsuranceFund.sol";
+import {OperatorRegistry} from "../src/operators/OperatorRegistry.sol";
+import {VfpPool} from "../src/operators/VfpPool.sol";
 import {OracleReport} from "../src/oracle/OracleReport.sol";
 import {SanityChecker} from "../src/oracle/SanityChecker.sol";
 import {ElRewardsVault, PoolVault, WithdrawalVault} from "../src/pool/PoolVault.sol";
@@ -44,6 +48,14 @@ abstract contract SystemDeployer {
         ElRewardsVault elRewardsVault;
         address depositContract;
         TimelockController timelock;
+    }
+
+    /// @notice The operator contracts of one pool (docs/adr/0005).
+    struct Operators {
+        OperatorRegistry registry;
+        BondManager bonds;
+        VfpPool vfp;
+        InsuranceFund fund;
     }
 
     /// @notice What distinguishes one pool deployment from another running the same code.
@@ -191,5 +203,60 @@ abstract contract SystemDeployer {
         bytes32 admin = r.DEFAULT_ADMIN_ROLE();
         r.grantRole(admin, timelock);
         r.renounceRole(admin, tempAdmin);
+    }
+
+    /// @dev The operator contracts of `pool` (registry, bonds, VFP pool, insurance fund) behind UUPS
+    /// proxies; `tempAdmin` administers the registry and the BondManager until
+    /// {_handOverOperators}. The pool's cover providers are set by the pool's admin.
+    /// The BondManager proxy is created before its layers exist and initialized right after them;
+    /// a front-run initialization makes our `initialize` revert, which fails the deployment.
+    function _deployOperators(
+        address pool,
+        address tempAdmin,
+        address timelock,
+        address guardian,
+        address accessRegistry,
+        uint8 kycMinTier
+    ) internal returns (Operators memory o) {
+        o.registry = OperatorRegistry(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorRegistry()),
+                    abi.encodeCall(OperatorRegistry.initialize, (tempAdmin, guardian))
+                )
+            )
+        );
+        o.bonds = BondManager(address(new ERC1967Proxy(address(new BondManager()), "")));
+        o.vfp = VfpPool(
+            address(
+                new ERC1967Proxy(
+                    address(new VfpPool()),
+                    abi.encodeCall(
+                        VfpPool.initialize, (timelock, guardian, pool, address(o.registry), address(o.bonds))
+                    )
+                )
+            )
+        );
+        o.fund = InsuranceFund(
+            address(
+                new ERC1967Proxy(
+                    address(new InsuranceFund()),
+                    abi.encodeCall(InsuranceFund.initialize, (timelock, guardian, pool, address(o.bonds)))
+                )
+            )
+        );
+        o.bonds.initialize(tempAdmin, guardian, pool, address(o.registry), address(o.vfp), address(o.fund));
+        o.registry.setBondManager(address(o.bonds));
+        if (accessRegistry != address(0)) o.registry.setAccessRegistry(accessRegistry, kycMinTier);
+    }
+
+    /// @dev Hands the registry and the BondManager to the timelock (after the deploy granted the
+    /// module roles).
+    function _handOverOperators(Operators memory o, address tempAdmin, address timelock) internal {
+        bytes32 admin = o.registry.DEFAULT_ADMIN_ROLE();
+        o.registry.grantRole(admin, timelock);
+        o.registry.renounceRole(admin, tempAdmin);
+        o.bonds.grantRole(admin, timelock);
+        o.bonds.renounceRole(admin, tempAdmin);
     }
 }

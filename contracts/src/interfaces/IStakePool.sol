@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {ICoverablePool} from "./ICoverablePool.sol";
+
 /// @notice The staking pool; the pool contract is also its share token (csETH / kcsETH).
-interface IStakePool {
+interface IStakePool is ICoverablePool {
     /// @notice Accounting part of an oracle report, handed to the pool once consensus, frame and
     /// validator-count checks passed in {IOracleReport}.
     struct AccountingReport {
@@ -100,17 +102,20 @@ interface IStakePool {
     event FeeRecipientsUpdated(FeeRecipients recipients);
     event AccessPolicyUpdated(address policy);
     event DepositModuleUpdated(address module);
+    /// @notice Governance allowed or forbade `provider` to burn shares for loss cover.
+    event CoverProviderUpdated(address indexed provider, bool allowed);
 
     function deposit() external payable returns (uint256 shares);
-    function depositFor(address recipient) external payable returns (uint256 shares);
     function flashExit(uint256 shares, uint256 minEthOut) external returns (uint256 ethOut);
     function lockSharesForWithdrawal(address owner, uint256 shares) external returns (uint256 etherAmount);
     function handleOracleReport(AccountingReport calldata report) external;
     function receiveWithdrawalVaultEther() external payable;
     function receiveElRewards() external payable;
     function withdrawToDepositModule(uint256 amount) external;
+    function setCoverProvider(address provider, bool allowed) external;
+    function isCoverProvider(address provider) external view returns (bool);
+    function depositableEther() external view returns (uint256);
 
-    function totalPooledEther() external view returns (uint256);
     function bufferedEther() external view returns (uint256);
     function clBalance() external view returns (uint256);
     function depositedEther() external view returns (uint256);

@@ -78,6 +78,8 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         address elRewardsVault;
         address sanityChecker;
         address depositModule;
+        // appended (ERC-7201 struct: new fields only at the end)
+        mapping(address => bool) coverProviders;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.StakePool")) - 1)) & ~bytes32(uint256(0xff))
@@ -207,6 +209,18 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
     /// @notice ETH coming back from the ElRewardsVault during a report (accounted there).
     function receiveElRewards() external payable onlyFrom(_s().elRewardsVault) {}
 
+    // ------------------------------------------------------------------ loss cover
+
+    /// @notice Burns `shares` of the caller, a cover provider (BondManager, VfpPool,
+    /// InsuranceFund), without paying anything out: the holders' rate rises back after a loss.
+    /// Works while paused, so a paused pool can still apply a report's penalties.
+    function burnSharesForCover(uint256 shares) external {
+        if (!_s().coverProviders[msg.sender]) revert NotCoverProvider(msg.sender);
+        uint256 etherValue = convertToAssets(shares);
+        _burn(msg.sender, shares);
+        emit SharesBurnedForCover(msg.sender, shares, etherValue);
+    }
+
     // ------------------------------------------------------------------ consensus-layer deposits
 
     /// @notice Hands `amount` of buffered ETH to the deposit module (issue 3), which deposits it to
@@ -291,6 +305,12 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         emit DepositModuleUpdated(module);
     }
 
+    /// @notice Allows or forbids `provider` to burn its shares for loss cover. Governance only.
+    function setCoverProvider(address provider, bool allowed) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _s().coverProviders[provider] = allowed;
+        emit CoverProviderUpdated(provider, allowed);
+    }
+
     /// @notice Pauses deposits, Flash Exits and withdrawal requests. Guardian or governance.
     function pause() external {
         if (!hasRole(GUARDIAN_ROLE, msg.sender)) _checkRole(DEFAULT_ADMIN_ROLE);
@@ -354,6 +374,11 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
 
     function accessPolicy() external view returns (address) {
         return _s().accessPolicy;
+    }
+
+    /// @notice Whether `provider` may call {burnSharesForCover}.
+    function isCoverProvider(address provider) external view returns (bool) {
+        return _s().coverProviders[provider];
     }
 
     function depositModule() external view returns (address) {

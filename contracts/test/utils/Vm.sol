@@ -13,6 +13,7 @@ interface Vm {
     // Environment and state
     function warp(uint256 newTimestamp) external;
     function chainId(uint256 newChainId) external;
+    function cool(address target) external;
     function expectEmit(address emitter) external;
     function parseJsonUintArray(string calldata json, string calldata key)
         external

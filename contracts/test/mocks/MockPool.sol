@@ -56,4 +56,8 @@ contract MockPool is ERC20, ICoverablePool {
     function convertToShares(uint256 assets) public view returns (uint256) {
         return Math.mulDiv(assets, totalSupply(), totalPooledEther);
     }
+
+    function shareRate() public view returns (uint256) {
+        return Math.mulDiv(totalPooledEther, 1e27, totalSupply());
+    }
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {ICsToken} from "./ICsToken.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
 /// @notice The subset of the staking pool (which is itself the csETH share token) that the operator
@@ -8,7 +9,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 /// it (see docs/adr/0005): it burns `shares` from the caller's balance without paying anything out,
 /// which lifts the share rate back after a reported loss; only addresses governance registered as
 /// cover providers may call it, and it must work while the pool is paused.
-interface ICoverablePool is IERC20 {
+interface ICoverablePool is IERC20, ICsToken {
     /// @notice The caller is not a registered cover provider.
     error NotCoverProvider(address caller);
 
@@ -19,10 +20,6 @@ interface ICoverablePool is IERC20 {
     function depositFor(address recipient) external payable returns (uint256 shares);
     /// @notice Burns `shares` of the caller (a cover provider) to cover a loss.
     function burnSharesForCover(uint256 shares) external;
-    /// @notice ETH value of `shares`, rounded down.
-    function convertToAssets(uint256 shares) external view returns (uint256);
-    /// @notice Shares worth `assets` ETH, rounded down.
-    function convertToShares(uint256 assets) external view returns (uint256);
     /// @notice Total ETH the pool accounts for (its TVL).
     function totalPooledEther() external view returns (uint256);
 }
