@@ -21,14 +21,6 @@ struct Cli {
 enum Command {
     /// Bring the whole system up locally: chain, contracts, beacon simulator, demo lifecycle.
     Devnet(cmd::devnet::Args),
-    /// Index protocol events into SQLite or PostgreSQL.
-    #[command(subcommand)]
-    Indexer(cmd::indexer::Command),
-    /// REST API, operator feeds, metrics and dashboard over the index.
-    #[command(subcommand)]
-    Api(cmd::api::Command),
-    /// Indexer + API + dashboard in one process.
-    Serve(cmd::serve::Args),
     /// Validator keys: mnemonics, EIP-2335 keystores, deposit data.
     #[command(subcommand)]
     Keys(cmd::keys::Command),
@@ -40,6 +32,16 @@ enum Command {
     /// Distributed validators: threshold BLS key generation, cluster nodes and signing front.
     #[command(subcommand)]
     Dvt(cmd::dvt::Command),
+    /// Stake ETH into a pool and receive csETH (or kcsETH with `--pool kyc`).
+    Stake(cmd::stake::StakeArgs),
+    /// Request a withdrawal through the queue; prints the ticket id.
+    Unstake(cmd::stake::UnstakeArgs),
+    /// Claim finalized withdrawal tickets; lists pending ones with their position.
+    Claim(cmd::stake::ClaimArgs),
+    /// Exit instantly from the buffer for a fee (quoted first, slippage-protected).
+    FlashExit(cmd::stake::FlashExitArgs),
+    /// Balance, rate, tickets and pool figures of an account.
+    Status(cmd::stake::StatusArgs),
 }
 
 fn main() -> eyre::Result<()> {
@@ -52,13 +54,15 @@ fn main() -> eyre::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Devnet(args) => cmd::devnet::run(args).await,
-            Command::Indexer(c) => cmd::indexer::run(c).await,
-            Command::Api(c) => cmd::api::run(c).await,
-            Command::Serve(args) => cmd::serve::run(args).await,
             Command::Keys(c) => cmd::keys::run(c).await,
             Command::BeaconSim(args) => cmd::beacon_sim::run(args).await,
             Command::Signer(c) => cmd::signer::run(c).await,
             Command::Dvt(c) => cmd::dvt::run(c).await,
+            Command::Stake(a) => cmd::stake::stake(a).await,
+            Command::Unstake(a) => cmd::stake::unstake(a).await,
+            Command::Claim(a) => cmd::stake::claim(a).await,
+            Command::FlashExit(a) => cmd::stake::flash_exit(a).await,
+            Command::Status(a) => cmd::stake::status(a).await,
         }
     })
 }

@@ -10,5 +10,10 @@ pub mod tx;
 pub mod wallet;
 
 pub use amount::{AmountError, format_eth, format_ether, parse_amount};
+pub use claystack_bindings::Deployment;
+pub use claystack_consensus::Wei;
 pub use error::ClientError;
 pub use revert::Revert;
+
+/// Re-exported so that callers need no direct alloy dependency for addresses and amounts.
+pub use alloy::primitives::{Address, U256};
