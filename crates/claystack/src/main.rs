@@ -21,6 +21,14 @@ struct Cli {
 enum Command {
     /// Bring the whole system up locally: chain, contracts, beacon simulator, demo lifecycle.
     Devnet(cmd::devnet::Args),
+    /// Index protocol events into SQLite or PostgreSQL.
+    #[command(subcommand)]
+    Indexer(cmd::indexer::Command),
+    /// REST API, operator feeds, metrics and dashboard over the index.
+    #[command(subcommand)]
+    Api(cmd::api::Command),
+    /// Indexer + API + dashboard in one process.
+    Serve(cmd::serve::Args),
     /// Validator keys: mnemonics, EIP-2335 keystores, deposit data.
     #[command(subcommand)]
     Keys(cmd::keys::Command),
@@ -54,6 +62,9 @@ fn main() -> eyre::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Devnet(args) => cmd::devnet::run(args).await,
+            Command::Indexer(c) => cmd::indexer::run(c).await,
+            Command::Api(c) => cmd::api::run(c).await,
+            Command::Serve(args) => cmd::serve::run(args).await,
             Command::Keys(c) => cmd::keys::run(c).await,
             Command::BeaconSim(args) => cmd::beacon_sim::run(args).await,
             Command::Signer(c) => cmd::signer::run(c).await,

@@ -1,8 +1,11 @@
 //! One module per subsystem; each exposes its clap arguments and an async `run`.
 
+pub(crate) mod api;
 pub(crate) mod beacon_sim;
 pub(crate) mod devnet;
 pub(crate) mod dvt;
+pub(crate) mod indexer;
 pub(crate) mod keys;
+pub(crate) mod serve;
 pub(crate) mod signer;
 pub(crate) mod stake;
