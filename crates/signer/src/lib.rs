@@ -18,6 +18,7 @@
 )]
 
 pub mod backend;
+pub mod block;
 pub mod http;
 pub mod messages;
 pub mod request;

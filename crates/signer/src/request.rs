@@ -2,6 +2,7 @@
 //! signer computes from them. Pure: data in, data out.
 
 use crate::{
+    block::BeaconBlock,
     messages::{
         AggregateAndProof, Attestation, AttestationData, AttestationElectra, BeaconBlockHeader,
         BitfieldError, ContributionAndProof, DepositRequest, ForkInfo, SyncAggregatorSelectionData,
@@ -21,9 +22,9 @@ use serde::{Deserialize, Serialize};
 pub enum MessageType {
     /// Attestation data.
     Attestation,
-    /// Phase0 full block (deprecated by Web3Signer; refused here, use `BLOCK_V2`).
+    /// Phase0 full block in `block` (deprecated by Web3Signer in favour of `BLOCK_V2`).
     Block,
-    /// Block header of any fork.
+    /// A block of any fork: a full phase0/Altair `block` or a `block_header` (any fork).
     BlockV2,
     /// RANDAO reveal.
     RandaoReveal,
@@ -112,7 +113,7 @@ pub struct BlockV2 {
     /// The block header (all forks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block_header: Option<BeaconBlockHeader>,
-    /// A full phase0/Altair block; not supported (its body root would need every body type).
+    /// A full phase0 or Altair block (what Web3Signer's spec sends for those forks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub block: Option<serde_json::Value>,
 }
@@ -170,6 +171,9 @@ pub struct SignRequest {
     /// `ATTESTATION`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationData>,
+    /// `BLOCK` (phase0 block, deprecated type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<serde_json::Value>,
     /// `BLOCK_V2`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub beacon_block: Option<BlockV2>,
@@ -226,6 +230,9 @@ pub enum RequestError {
     /// A malformed aggregation or committee bitfield.
     #[error("malformed bitfield: {0}")]
     Bitfield(#[from] BitfieldError),
+    /// A full block whose body breaks an SSZ limit.
+    #[error("malformed block: {0}")]
+    Block(crate::block::BlockError),
     /// Slot to epoch conversion failed (zero slots per epoch).
     #[error("invalid slots per epoch")]
     SlotsPerEpoch,
@@ -304,20 +311,17 @@ impl SignRequest {
                 )
             }
             MessageType::Block => {
-                return Err(RequestError::Unsupported(
-                    "type BLOCK (full phase0 block) is not supported: send BLOCK_V2 with a block_header",
-                ));
+                let v = self.block.as_ref().ok_or_else(|| missing("block"))?;
+                let h = full_block_header(v, ForkName::Phase0)?;
+                let domain = domain_at(DomainType::BEACON_PROPOSER, epoch_of(h.slot)?)?;
+                (h.hash_tree_root(), domain, Some(SlashingCheck::Block { slot: h.slot }))
             }
             MessageType::BlockV2 => {
                 let b = self.beacon_block.as_ref().ok_or_else(|| missing("beacon_block"))?;
-                let Some(h) = b.block_header else {
-                    return Err(if b.block.is_some() {
-                        RequestError::Unsupported(
-                            "BLOCK_V2 with a full `block` is not supported: send `block_header`",
-                        )
-                    } else {
-                        missing("beacon_block.block_header")
-                    });
+                let h = match (&b.block_header, &b.block) {
+                    (Some(h), _) => *h,
+                    (None, Some(v)) => full_block_header(v, b.version)?,
+                    (None, None) => return Err(missing("beacon_block.block_header")),
                 };
                 let domain = domain_at(DomainType::BEACON_PROPOSER, epoch_of(h.slot)?)?;
                 (h.hash_tree_root(), domain, Some(SlashingCheck::Block { slot: h.slot }))
@@ -435,6 +439,30 @@ pub fn exit_fork_version(
     } else {
         fork_info.fork.version_at(exit_epoch)
     }
+}
+
+/// The header (same root as the block) of a full phase0 or Altair block; the body layout must
+/// match `version` (Altair adds `sync_aggregate`). Later forks send `block_header` instead.
+fn full_block_header(
+    v: &serde_json::Value,
+    version: ForkName,
+) -> Result<BeaconBlockHeader, RequestError> {
+    let block: BeaconBlock = parse_value(v)?;
+    match (version, block.body.sync_aggregate.is_some()) {
+        (ForkName::Phase0, false) | (ForkName::Altair, true) => {}
+        (ForkName::Phase0, true) => {
+            return Err(RequestError::Unsupported("a PHASE0 block body has no sync_aggregate"));
+        }
+        (ForkName::Altair, false) => {
+            return Err(RequestError::Json("ALTAIR block body without sync_aggregate".into()));
+        }
+        _ => {
+            return Err(RequestError::Unsupported(
+                "a full `block` is only defined for PHASE0 and ALTAIR: send `block_header` from BELLATRIX on",
+            ));
+        }
+    }
+    block.header().map_err(RequestError::Block)
 }
 
 fn parse_value<T: serde::de::DeserializeOwned>(v: &serde_json::Value) -> Result<T, RequestError> {

@@ -332,9 +332,10 @@ fn malformed_requests_are_refused_with_a_reason() {
         (json!({"type": "ATTESTATION", "fork_info": fork_info()}), "without its `attestation`"),
         (
             json!({"type": "BLOCK_V2", "fork_info": fork_info(), "beacon_block": {"version": "ALTAIR", "block": {}}}),
-            "full `block` is not supported",
+            "missing field",
         ),
-        (json!({"type": "BLOCK", "fork_info": fork_info(), "block": {}}), "not supported"),
+        (json!({"type": "BLOCK", "fork_info": fork_info(), "block": {}}), "missing field"),
+        (json!({"type": "BLOCK", "fork_info": fork_info()}), "without its `block`"),
         (json!({"type": "NOPE"}), "unknown variant"),
         (
             json!({"type": "RANDAO_REVEAL", "fork_info": fork_info(), "randao_reveal": {"epoch": "-1"}}),
