@@ -1,0 +1,692 @@
+//! The pure report computation. See [`compute`].
+
+use std::collections::{BTreeMap, HashMap};
+
+use alloy::primitives::{Address, B256, U256};
+use claystack_balancer::{OperatorData, select_exits};
+use claystack_beacon::ValidatorStatus;
+
+use crate::error::ComputeError;
+use crate::math::{add, div, gwei_to_wei, mul, mul_div, mul_div_ceil, sat_sub, sub};
+use crate::merkle::RewardsTree;
+use crate::sol::{
+    CONSENSUS_VERSION, ExitRequest, OperatorExited, OperatorPenalty, OperatorScore,
+    OperatorsReport, PreDepositResult, Report, extra_data, extra_data_hash,
+};
+use crate::types::{
+    BeaconValidator, KeyState, MAX_LIST_ENTRIES, OracleInput, RegistryState, ValidatorCounts,
+};
+
+const PPM: u64 = 1_000_000;
+const BPS: u64 = 10_000;
+const SECONDS_PER_YEAR: u64 = 365 * 24 * 3600;
+const RATE_PRECISION: u128 = 1_000_000_000_000_000_000_000_000_000;
+const ETH_32: u128 = 32_000_000_000_000_000_000;
+
+/// Penalty kinds of `OperatorPenalty.kind`.
+pub mod penalty_kind {
+    /// Slashing (the initial penalty the spec charges: effective balance / 32).
+    pub const SLASHING: u8 = 0;
+    /// Missed duties or other.
+    pub const OTHER: u8 = 1;
+    /// Exit request ignored past its deadline.
+    pub const MISSED_EXIT: u8 = 2;
+}
+
+/// What the pool will look like once the report is applied (for logs, the daemon's checks and
+/// the rewards computation).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PostReport {
+    /// `totalPooledEther` after the report (before finalization).
+    pub total_pooled_ether: U256,
+    /// Share supply after the reward-fee mint.
+    pub total_shares: U256,
+    /// `shareRate()` after the report, 1e27.
+    pub share_rate: U256,
+    /// EL rewards the pool will pull (the smoothing cap applied).
+    pub el_rewards_pull: U256,
+    /// Shares minted to `OperatorRewards` (T of this frame).
+    pub operator_fee_shares: U256,
+    /// ETH the finalization locks.
+    pub ether_to_lock: U256,
+    /// Validators selected for exit (count).
+    pub exits_requested: u64,
+}
+
+/// The result of [`compute`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedReport {
+    /// The report to sign.
+    pub report: Report,
+    /// The operators report (empty without a registry).
+    pub operators: OperatorsReport,
+    /// `abi.encode(operators)` when it is committed by `report.extraDataHash`, else empty.
+    pub extra_data: Vec<u8>,
+    /// The rewards tree when this report sets a new root.
+    pub rewards_tree: Option<RewardsTree>,
+    /// Post-report projection.
+    pub post: PostReport,
+}
+
+#[derive(Debug, Default, Clone)]
+struct OperatorAcc {
+    performed: u64,
+    expected: u64,
+    exited: u64,
+    stuck: u64,
+    slashing_gwei: u128,
+    missed_exits: u64,
+    exit_candidates: Vec<u64>,
+}
+
+fn is_exited(s: ValidatorStatus) -> bool {
+    matches!(
+        s,
+        ValidatorStatus::ExitedUnslashed
+            | ValidatorStatus::ExitedSlashed
+            | ValidatorStatus::WithdrawalPossible
+            | ValidatorStatus::WithdrawalDone
+    )
+}
+
+/// Exiting or exited but not yet swept: the balance will reach the WithdrawalVault.
+fn is_leaving(s: ValidatorStatus) -> bool {
+    matches!(
+        s,
+        ValidatorStatus::ActiveExiting
+            | ValidatorStatus::ActiveSlashed
+            | ValidatorStatus::ExitedUnslashed
+            | ValidatorStatus::ExitedSlashed
+            | ValidatorStatus::WithdrawalPossible
+    )
+}
+
+fn u(v: u64) -> U256 {
+    U256::from(v)
+}
+
+fn sanity(
+    bound: &'static str,
+    value: impl std::fmt::Display,
+    limit: impl std::fmt::Display,
+) -> ComputeError {
+    ComputeError::SanityBound { bound, value: value.to_string(), limit: limit.to_string() }
+}
+
+/// Computes the report of `input`'s frame.
+///
+/// With `with_extra_data`, the operators report is committed by `extraDataHash` (when it carries
+/// anything); without, `extraDataHash = 0` (contracts without the operators module).
+///
+/// Errors when the input is inconsistent or when the contracts would reject the result (a
+/// sanity bound, a decreasing count): a member never signs a report that cannot pass.
+pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedReport, ComputeError> {
+    let frame = &input.frame;
+    let pool = &input.pool;
+    if frame.ref_slot <= frame.last_ref_slot {
+        return Err(ComputeError::InvalidInput(format!(
+            "ref slot {} does not follow the last ref slot {}",
+            frame.ref_slot, frame.last_ref_slot
+        )));
+    }
+    if frame.slots_per_epoch == 0 || frame.min_slashing_penalty_quotient == 0 {
+        return Err(ComputeError::InvalidInput("zero chain constant".into()));
+    }
+    check_unique_indices(&input.validators)?;
+
+    // ---- registry lookups
+    let registry = input.registry.as_ref();
+    let mut key_map: HashMap<[u8; 48], (usize, usize)> = HashMap::new();
+    if let Some(reg) = registry {
+        check_registry(reg)?;
+        let total_keys: usize = reg.operators.iter().map(|o| o.keys.len()).sum();
+        key_map.reserve(total_keys);
+        for (oi, op) in reg.operators.iter().enumerate() {
+            for (ki, k) in op.keys.iter().enumerate() {
+                if k.state != KeyState::Unused && key_map.insert(k.pubkey, (oi, ki)).is_some() {
+                    return Err(ComputeError::InvalidInput(format!(
+                        "pubkey 0x{} is registered twice",
+                        hex::encode(k.pubkey)
+                    )));
+                }
+            }
+        }
+    }
+    let mut acc: Vec<OperatorAcc> =
+        vec![OperatorAcc::default(); registry.map_or(0, |r| r.operators.len())];
+
+    // ---- one pass over the validators
+    let ref_epoch = frame.ref_slot.get().checked_div(frame.slots_per_epoch).unwrap_or(0);
+    let last_ref_epoch = frame.last_ref_slot.get().checked_div(frame.slots_per_epoch).unwrap_or(0);
+    let mut counts = ValidatorCounts::default();
+    let mut cl_gwei: u128 = 0;
+    let mut leaving_gwei: u128 = 0;
+    let mut processed = U256::ZERO;
+    let mut pre_deposits: Vec<PreDepositResult> = Vec::new();
+    let ov = |_: ()| ComputeError::Arithmetic("validator sums");
+    for v in &input.validators {
+        let ours = v.withdrawal_credentials == pool.withdrawal_credentials;
+        let deposits_processed = v.status != ValidatorStatus::PendingInitialized
+            || v.effective_balance >= frame.max_effective_balance;
+        if ours {
+            counts.deposited = counts.deposited.checked_add(1).ok_or(()).map_err(ov)?;
+            if v.status.is_active() {
+                counts.active = counts.active.checked_add(1).ok_or(()).map_err(ov)?;
+            }
+            if is_exited(v.status) {
+                counts.exited = counts.exited.checked_add(1).ok_or(()).map_err(ov)?;
+            }
+            if v.slashed {
+                counts.slashed = counts.slashed.checked_add(1).ok_or(()).map_err(ov)?;
+            }
+            cl_gwei = cl_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
+            if is_leaving(v.status) {
+                leaving_gwei =
+                    leaving_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
+            }
+        }
+        let Some(&(oi, ki)) = key_map.get(&v.pubkey) else {
+            if ours && registry.is_none() && deposits_processed {
+                // without a registry every validator of ours is a full pool deposit
+                processed = add(processed, U256::from(ETH_32))?;
+            }
+            continue;
+        };
+        let (Some(op), Some(a)) = (registry.and_then(|r| r.operators.get(oi)), acc.get_mut(oi))
+        else {
+            return Err(ComputeError::Arithmetic("operator lookup"));
+        };
+        let key = op.keys.get(ki).ok_or(ComputeError::Arithmetic("key lookup"))?;
+        if key.state == KeyState::PreDeposited {
+            pre_deposits.push(PreDepositResult {
+                operatorId: op.id,
+                keyIndex: key.index,
+                valid: ours,
+            });
+        }
+        if !ours {
+            continue;
+        }
+        if deposits_processed {
+            processed = add(processed, key.pool_deposited_wei)?;
+        }
+        a.performed =
+            a.performed.checked_add(u64::from(v.duties_performed)).ok_or(()).map_err(ov)?;
+        a.expected = a.expected.checked_add(u64::from(v.duties_expected)).ok_or(()).map_err(ov)?;
+        if is_exited(v.status) {
+            a.exited = a.exited.checked_add(1).ok_or(()).map_err(ov)?;
+        }
+        if v.slashed {
+            let slashed_epoch =
+                v.withdrawable_epoch.get().checked_sub(frame.epochs_per_slashings_vector);
+            if slashed_epoch.is_some_and(|e| e > last_ref_epoch && e <= ref_epoch) {
+                let penalty = v
+                    .effective_balance
+                    .get()
+                    .checked_div(frame.min_slashing_penalty_quotient)
+                    .unwrap_or(0);
+                a.slashing_gwei =
+                    a.slashing_gwei.checked_add(u128::from(penalty)).ok_or(()).map_err(ov)?;
+            }
+        }
+        match key.exit_deadline_slot {
+            Some(deadline) if v.status == ValidatorStatus::ActiveOngoing => {
+                // an exit was requested and has not started: its ETH is still expected
+                leaving_gwei =
+                    leaving_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
+                if deadline <= frame.ref_slot.get() {
+                    a.stuck = a.stuck.checked_add(1).ok_or(()).map_err(ov)?;
+                    if deadline > frame.last_ref_slot.get() {
+                        a.missed_exits = a.missed_exits.checked_add(1).ok_or(()).map_err(ov)?;
+                    }
+                }
+            }
+            None if v.status == ValidatorStatus::ActiveOngoing && !v.slashed => {
+                a.exit_candidates.push(key.index);
+            }
+            _ => {}
+        }
+    }
+
+    // ---- counts (SanityChecker.checkValidatorCounts)
+    let last = pool.last_counts;
+    for (name, now, before) in [
+        ("deposited", counts.deposited, last.deposited),
+        ("exited", counts.exited, last.exited),
+        ("slashed", counts.slashed, last.slashed),
+    ] {
+        if now < before {
+            return Err(sanity("ValidatorCountDecreased", format!("{name} {now}"), before));
+        }
+    }
+    let appeared = counts.deposited.saturating_sub(last.deposited);
+    if appeared > pool.limits.max_appeared_validators_per_report {
+        return Err(sanity(
+            "AppearedValidatorsExceeded",
+            appeared,
+            pool.limits.max_appeared_validators_per_report,
+        ));
+    }
+
+    // ---- accounting (StakePool.handleOracleReport + SanityChecker.checkAccounting)
+    let cl_balance = U256::from(cl_gwei)
+        .checked_mul(U256::from(1_000_000_000u64))
+        .ok_or(ComputeError::Arithmetic("cl balance"))?;
+    let prev_processed = pool.cl_deposits_processed;
+    let cl_processed = processed.min(pool.deposited_ether).max(prev_processed);
+    let transient = sub(pool.deposited_ether, prev_processed)?;
+    let pre_total = add(add(pool.buffered_ether, pool.cl_balance)?, transient)?;
+    let pre_cl = add(pool.cl_balance, sub(cl_processed, prev_processed)?)?;
+    let time_elapsed = mul(
+        u(frame.ref_slot.get().saturating_sub(frame.last_ref_slot.get())),
+        u(frame.seconds_per_slot),
+    )?;
+    let newly_slashed = counts.slashed.saturating_sub(last.slashed);
+    let lim = pool.limits;
+    let max_rewards = div(mul(pre_total, u(lim.max_positive_rate_change_ppm))?, u(PPM))?;
+    // largest CL gain the APR bound accepts: mulDiv(g, Y·BPS, preCl·t) <= maxApr
+    let apr_gain = if pre_cl.is_zero() || time_elapsed.is_zero() {
+        U256::ZERO
+    } else {
+        let d = mul(pre_cl, time_elapsed)?;
+        let top = sub(mul(add(u(lim.max_cl_apr_bps), u(1))?, d)?, u(1))?;
+        div(top, mul(u(SECONDS_PER_YEAR), u(BPS))?)?
+    };
+    let max_gain = max_rewards.min(apr_gain);
+    // withdrawal-vault pull within the smoothing cap (the rest waits for the next report)
+    let vault = pool.withdrawal_vault_balance;
+    let pull = if cl_balance >= pre_cl {
+        vault.min(sat_sub(add(pre_cl, max_gain)?, cl_balance))
+    } else {
+        vault.min(add(sub(pre_cl, cl_balance)?, max_gain)?)
+    };
+    let post_cl = add(cl_balance, pull)?;
+    let room = if post_cl >= pre_cl {
+        let gain = sub(post_cl, pre_cl)?;
+        if !gain.is_zero() {
+            let apr = if pre_cl.is_zero() || time_elapsed.is_zero() {
+                U256::MAX
+            } else {
+                mul_div(gain, mul(u(SECONDS_PER_YEAR), u(BPS))?, mul(pre_cl, time_elapsed)?)?
+            };
+            if apr > u(lim.max_cl_apr_bps) {
+                return Err(sanity("ClAprExceeded", apr, lim.max_cl_apr_bps));
+            }
+            if gain > max_rewards {
+                return Err(sanity("PositiveRateChangeExceeded", gain, max_rewards));
+            }
+        }
+        sub(max_rewards, gain)?
+    } else {
+        let drop = sub(pre_cl, post_cl)?;
+        let explained =
+            mul(mul(u(newly_slashed), u(lim.slashing_allowance_gwei))?, u(1_000_000_000))?;
+        let unexplained = sat_sub(drop, explained);
+        if mul(unexplained, u(PPM))? > mul(u(lim.max_unexplained_cl_drop_ppm), pre_cl)? {
+            return Err(sanity(
+                "UnexplainedClDropExceeded",
+                unexplained,
+                lim.max_unexplained_cl_drop_ppm,
+            ));
+        }
+        add(max_rewards, drop)?
+    };
+    let el_available = pool.el_rewards_vault_balance;
+    let el_pull = el_available.min(room);
+
+    let buffered = add(add(pool.buffered_ether, pull)?, el_pull)?;
+    let post_total = add(add(buffered, cl_balance)?, sub(pool.deposited_ether, cl_processed)?)?;
+    let mut supply = pool.total_shares;
+    let mut operator_fee_shares = U256::ZERO;
+    let gross = add(post_cl, el_pull)?;
+    if gross > pre_cl {
+        let rewards = sub(gross, pre_cl)?;
+        let f = pool.fees;
+        let total_bps = f
+            .treasury_bps
+            .checked_add(f.operators_bps)
+            .and_then(|x| x.checked_add(f.insurance_bps))
+            .ok_or(ComputeError::Arithmetic("fee bps"))?;
+        if total_bps != 0 {
+            let fee_eth = div(mul(rewards, u(total_bps))?, u(BPS))?;
+            let fee_shares = mul_div(fee_eth, supply, sub(post_total, fee_eth)?)?;
+            let part = |bps: u64| -> Result<U256, ComputeError> {
+                div(mul(fee_shares, u(bps))?, u(total_bps))
+            };
+            let (t, o, i) = (part(f.treasury_bps)?, part(f.operators_bps)?, part(f.insurance_bps)?);
+            operator_fee_shares = o;
+            supply = add(add(add(supply, t)?, o)?, i)?;
+        }
+    }
+    if supply.is_zero() {
+        return Err(ComputeError::InvalidInput("the pool has no shares".into()));
+    }
+    let share_rate = mul_div(post_total, U256::from(RATE_PRECISION), supply)?;
+
+    // ---- finalization (WithdrawalQueue.finalize with maxEther = buffered)
+    let q = &input.queue;
+    let end = q.last_finalized_request_id.saturating_add(q.max_finalize_per_report);
+    let mut to_lock = U256::ZERO;
+    let mut finalized_at_request = U256::ZERO;
+    let mut finalize_up_to = 0u64;
+    let mut expect_id = q.last_finalized_request_id.saturating_add(1);
+    for r in q.requests.iter().take_while(|r| r.id <= end) {
+        if r.id != expect_id {
+            return Err(ComputeError::InvalidInput(format!(
+                "withdrawal request {} where {expect_id} was expected",
+                r.id
+            )));
+        }
+        let payout =
+            r.ether_at_request.min(mul_div(r.shares, share_rate, U256::from(RATE_PRECISION))?);
+        let next = add(to_lock, payout)?;
+        if next > buffered {
+            break;
+        }
+        to_lock = next;
+        finalized_at_request = add(finalized_at_request, r.ether_at_request)?;
+        finalize_up_to = r.id;
+        expect_id = expect_id.saturating_add(1);
+    }
+    let buffered_after = sub(buffered, to_lock)?;
+    let demand_after = sat_sub(q.unfinalized_ether, finalized_at_request);
+
+    // ---- operators report
+    let mut operators = OperatorsReport { refSlot: u(frame.ref_slot.get()), ..Default::default() };
+    let mut rewards_tree = None;
+    let mut exits_requested = 0u64;
+    operators.rewardsCumulativeShares = input.rewards.cumulative_shares;
+    if let Some(reg) = registry {
+        pre_deposits.sort_unstable_by_key(|p| (p.operatorId, p.keyIndex));
+        pre_deposits.truncate(MAX_LIST_ENTRIES);
+        operators.preDeposits = pre_deposits;
+        for (op, a) in reg.operators.iter().zip(&acc) {
+            if a.expected > 0 {
+                let score = a
+                    .performed
+                    .min(a.expected)
+                    .checked_mul(BPS)
+                    .and_then(|x| x.checked_div(a.expected))
+                    .ok_or(ComputeError::Arithmetic("score"))?;
+                let score = u32::try_from(score).map_err(|_| ComputeError::Arithmetic("score"))?;
+                operators.scores.push(OperatorScore { operatorId: op.id, score });
+            }
+            let slash_wei = mul(U256::from(a.slashing_gwei), u(1_000_000_000))?;
+            let missed_wei = mul(reg.missed_exit_penalty_wei, u(a.missed_exits))?;
+            for (kind, amount) in
+                [(penalty_kind::SLASHING, slash_wei), (penalty_kind::MISSED_EXIT, missed_wei)]
+            {
+                if !amount.is_zero() {
+                    let amount_wei = u128::try_from(amount)
+                        .map_err(|_| ComputeError::Arithmetic("penalty above 2^128"))?;
+                    operators.penalties.push(OperatorPenalty {
+                        operatorId: op.id,
+                        amountWei: amount_wei,
+                        kind,
+                    });
+                }
+            }
+            if (a.exited, a.stuck) != (op.exited_total, op.stuck_total) {
+                operators.exited.push(OperatorExited {
+                    operatorId: op.id,
+                    exitedTotal: a.exited,
+                    stuckTotal: a.stuck,
+                });
+            }
+        }
+        for (list, len) in [
+            ("scores", operators.scores.len()),
+            ("penalties", operators.penalties.len()),
+            ("exited", operators.exited.len()),
+        ] {
+            if len > MAX_LIST_ENTRIES {
+                return Err(ComputeError::ListTooLong { list, len, cap: MAX_LIST_ENTRIES });
+            }
+        }
+
+        // exits for the queue demand not covered by the buffer and the ETH already leaving
+        let leaving = mul(U256::from(leaving_gwei), u(1_000_000_000))?;
+        let missing = sat_sub(demand_after, add(buffered_after, leaving)?);
+        if !missing.is_zero() {
+            let m = div(add(missing, U256::from(ETH_32 - 1))?, U256::from(ETH_32))?;
+            let m = u64::try_from(m.min(u(claystack_balancer::MAX_REQUEST))).unwrap_or(0);
+            operators.exitRequests = choose_exits(reg, &mut acc, m)?;
+            exits_requested = u64::try_from(operators.exitRequests.len()).unwrap_or(u64::MAX);
+        }
+
+        // rewards: R = T·F·N/A − P + O (O = 0), VFP share, cumulative leaves
+        let available = sub(
+            add(input.rewards.shares_received_total, operator_fee_shares)?,
+            input.rewards.cumulative_shares,
+        )
+        .map_err(|_| {
+            ComputeError::InvalidInput(
+                "rewards cumulative shares exceed the shares received".into(),
+            )
+        })?;
+        let (root, cumulative, tree) = distribute(
+            reg,
+            &acc,
+            &operators.penalties,
+            &input.rewards,
+            available,
+            post_total,
+            supply,
+        )?;
+        operators.rewardsRoot = root;
+        operators.rewardsCumulativeShares = cumulative;
+        rewards_tree = tree;
+    }
+
+    let extra =
+        if with_extra_data && !operators.is_empty() { extra_data(&operators) } else { Vec::new() };
+    let report = Report {
+        consensusVersion: u(CONSENSUS_VERSION),
+        refSlot: u(frame.ref_slot.get()),
+        validatorsDeposited: u(counts.deposited),
+        validatorsActive: u(counts.active),
+        validatorsExited: u(counts.exited),
+        validatorsSlashed: u(counts.slashed),
+        clBalance: cl_balance,
+        clDepositsProcessed: cl_processed,
+        withdrawalVaultPull: pull,
+        elRewardsVaultAvailable: el_available,
+        finalizeUpToRequestId: u(finalize_up_to),
+        finalizationShareRate: share_rate,
+        extraDataHash: extra_data_hash(&extra),
+    };
+    Ok(ComputedReport {
+        report,
+        operators,
+        extra_data: extra,
+        rewards_tree,
+        post: PostReport {
+            total_pooled_ether: post_total,
+            total_shares: supply,
+            share_rate,
+            el_rewards_pull: el_pull,
+            operator_fee_shares,
+            ether_to_lock: to_lock,
+            exits_requested,
+        },
+    })
+}
+
+fn check_unique_indices(validators: &[BeaconValidator]) -> Result<(), ComputeError> {
+    let mut idx: Vec<u64> = validators.iter().map(|v| v.index.get()).collect();
+    idx.sort_unstable();
+    if let Some(w) = idx.windows(2).find(|w| matches!(w, [a, b] if a == b)) {
+        return Err(ComputeError::InvalidInput(format!(
+            "validator {} listed twice",
+            w.first().copied().unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+fn check_registry(reg: &RegistryState) -> Result<(), ComputeError> {
+    if reg.operators.windows(2).any(|w| matches!(w, [a, b] if a.id >= b.id)) {
+        return Err(ComputeError::InvalidInput(
+            "operators not sorted by strictly increasing id".into(),
+        ));
+    }
+    for op in &reg.operators {
+        if op.keys.windows(2).any(|w| matches!(w, [a, b] if a.index >= b.index)) {
+            return Err(ComputeError::InvalidInput(format!(
+                "keys of operator {} not sorted by strictly increasing index",
+                op.id
+            )));
+        }
+    }
+    if u64::from(reg.vfp_share_bps) > BPS || reg.type_factor_bps.iter().any(|f| u64::from(*f) > BPS)
+    {
+        return Err(ComputeError::InvalidInput("a bps parameter above 10000".into()));
+    }
+    Ok(())
+}
+
+/// The allocator's exit rule (lowest score in the most over-target type), then within each chosen
+/// operator its lowest key indices that are active and not already asked to exit.
+fn choose_exits(
+    reg: &RegistryState,
+    acc: &mut [OperatorAcc],
+    m: u64,
+) -> Result<Vec<ExitRequest>, ComputeError> {
+    // The Allocator takes at most `max_operators_per_type` operators of a type. The exit rule
+    // picks the lowest score first, so keep the lowest-scored candidates of each type (ties:
+    // most candidates, then lowest id, as the rule breaks them) and drop the rest.
+    let mut ranked: Vec<(u8, u16, std::cmp::Reverse<usize>, u64)> = reg
+        .operators
+        .iter()
+        .zip(acc.iter())
+        .filter(|(_, a)| !a.exit_candidates.is_empty())
+        .map(|(op, a)| {
+            (op.operator_type as u8, op.score, std::cmp::Reverse(a.exit_candidates.len()), op.id)
+        })
+        .collect();
+    ranked.sort_unstable();
+    let per_type = usize::from(reg.allocation.max_operators_per_type);
+    let mut kept: Vec<u64> = Vec::new();
+    let mut last_type = None;
+    let mut in_type = 0usize;
+    for (t, _, _, id) in ranked {
+        if last_type != Some(t) {
+            last_type = Some(t);
+            in_type = 0;
+        }
+        if in_type < per_type {
+            kept.push(id);
+            in_type = in_type.saturating_add(1);
+        }
+    }
+    kept.sort_unstable();
+    let data: Vec<OperatorData> = reg
+        .operators
+        .iter()
+        .zip(acc.iter())
+        .filter(|(op, _)| kept.binary_search(&op.id).is_ok())
+        .map(|(op, a)| OperatorData {
+            id: op.id,
+            operator_type: op.operator_type,
+            is_active: op.is_active,
+            active_validators: u64::try_from(a.exit_candidates.len()).unwrap_or(u64::MAX),
+            available_keys: 0,
+            score: op.score,
+        })
+        .collect();
+    let alloc = select_exits(&reg.allocation, &data, m)?;
+    let mut out = Vec::new();
+    for e in alloc.entries {
+        let pos = reg
+            .operators
+            .binary_search_by_key(&e.operator_id, |o| o.id)
+            .map_err(|_| ComputeError::Arithmetic("exit entry for an unknown operator"))?;
+        let a = acc.get_mut(pos).ok_or(ComputeError::Arithmetic("exit entry"))?;
+        a.exit_candidates.sort_unstable();
+        let n = usize::try_from(e.count).unwrap_or(usize::MAX);
+        for k in a.exit_candidates.iter().take(n) {
+            out.push(ExitRequest { operatorId: e.operator_id, keyIndex: *k });
+        }
+    }
+    out.sort_unstable_by_key(|r| (r.operatorId, r.keyIndex));
+    out.truncate(MAX_LIST_ENTRIES);
+    Ok(out)
+}
+
+type Distribution = (B256, U256, Option<RewardsTree>);
+
+fn distribute(
+    reg: &RegistryState,
+    acc: &[OperatorAcc],
+    penalties: &[OperatorPenalty],
+    prev: &crate::types::RewardsState,
+    available: U256,
+    post_total: U256,
+    supply: U256,
+) -> Result<Distribution, ComputeError> {
+    let unchanged = Ok((B256::ZERO, prev.cumulative_shares, None));
+    // F·N per operator and A = Σ F·N
+    let weights: Vec<U256> = reg
+        .operators
+        .iter()
+        .zip(acc)
+        .map(|(op, a)| {
+            let f = reg.type_factor_bps.get(op.operator_type as usize).copied().unwrap_or(0);
+            U256::from(f).saturating_mul(U256::from(a.performed))
+        })
+        .collect();
+    let total_weight = weights.iter().try_fold(U256::ZERO, |s, w| add(s, *w))?;
+    if available.is_zero() || total_weight.is_zero() || post_total.is_zero() {
+        return unchanged;
+    }
+    let mut penalty_wei: BTreeMap<u64, U256> = BTreeMap::new();
+    for p in penalties {
+        let e = penalty_wei.entry(p.operatorId).or_default();
+        *e = add(*e, U256::from(p.amountWei))?;
+    }
+    let mut accounts: BTreeMap<Address, U256> = BTreeMap::new();
+    for (a, s) in &prev.accounts {
+        let e = accounts.entry(*a).or_default();
+        *e = add(*e, *s)?;
+    }
+    let mut distributed = U256::ZERO;
+    for (op, w) in reg.operators.iter().zip(&weights) {
+        if w.is_zero() {
+            continue;
+        }
+        let share = mul_div(available, *w, total_weight)?;
+        // penalties at the post-report rate, rounded up (in favour of the stakers)
+        let p = penalty_wei.get(&op.id).copied().unwrap_or_default();
+        let p_shares = mul_div_ceil(p, supply, post_total)?;
+        let r = sat_sub(share, p_shares);
+        if r.is_zero() {
+            continue;
+        }
+        let vfp = if op.vfp_funded {
+            div(mul(r, U256::from(reg.vfp_share_bps))?, u(BPS))?
+        } else {
+            U256::ZERO
+        };
+        let own = sub(r, vfp)?;
+        for (account, amount) in [(reg.vfp_pool, vfp), (op.reward_address, own)] {
+            if !amount.is_zero() {
+                let e = accounts.entry(account).or_default();
+                *e = add(*e, amount)?;
+            }
+        }
+        distributed = add(distributed, r)?;
+    }
+    if distributed.is_zero() {
+        return unchanged;
+    }
+    let leaves: Vec<(Address, U256)> = accounts.into_iter().filter(|(_, s)| !s.is_zero()).collect();
+    let cumulative = leaves.iter().try_fold(U256::ZERO, |s, (_, v)| add(s, *v))?;
+    let tree = RewardsTree::build(&leaves)?;
+    Ok((tree.root(), cumulative, Some(tree)))
+}
+
+/// ETH value in wei of `gwei` (re-exported for callers building inputs).
+#[must_use]
+pub fn wei(gwei: u64) -> U256 {
+    gwei_to_wei(gwei)
+}

@@ -1,0 +1,1 @@
+//! The member daemon (see the crate docs).
