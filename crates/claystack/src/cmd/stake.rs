@@ -109,6 +109,7 @@ fn shares_text(v: U256, token: &str) -> String {
 #[derive(Debug, clap::Args)]
 pub(crate) struct StakeArgs {
     /// Amount, e.g. `1.5eth`, `0.25 ETH`, `1500000000gwei`, `42wei` or `2` (ETH).
+    #[arg(allow_hyphen_values = true)]
     amount: String,
     #[command(flatten)]
     common: Common,
@@ -129,6 +130,7 @@ pub(crate) async fn stake(args: StakeArgs) -> eyre::Result<()> {
 #[derive(Debug, clap::Args)]
 pub(crate) struct UnstakeArgs {
     /// ETH amount to withdraw through the queue, or `all`.
+    #[arg(allow_hyphen_values = true)]
     amount: String,
     #[command(flatten)]
     common: Common,
@@ -189,6 +191,7 @@ pub(crate) async fn claim(args: ClaimArgs) -> eyre::Result<()> {
 #[derive(Debug, clap::Args)]
 pub(crate) struct FlashExitArgs {
     /// ETH amount to exit instantly from the buffer, or `all`.
+    #[arg(allow_hyphen_values = true)]
     amount: String,
     /// Highest fee accepted, in basis points of the amount (the transaction is protected so
     /// that it cannot pay less).

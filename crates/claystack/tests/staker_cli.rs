@@ -1,0 +1,108 @@
+//! The staker commands against a real anvil with the contracts deployed by the forge script:
+//! stake → status → unstake (ticket) → claim lists it pending; Flash Exit quoted, capped and
+//! slippage-protected; clear messages for a deposit below the minimum, an unattested KYC-pool
+//! stake and bad amounts.
+
+mod staker_chain;
+
+use staker_chain::{Chain, KEYS};
+
+/// anvil #8 and #9.
+const ALICE: &str = "0xa0Ee7A142d267C1f36714E4a8F75612F20a79720";
+const BOB: &str = "0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f";
+
+#[test]
+fn staker_commands_against_anvil() {
+    let chain = Chain::start(3_133_711);
+    let alice = Some(KEYS[9]);
+    let bob = Some(KEYS[8]);
+
+    // stake shows a progress line and the shares received
+    let out = chain.claystack(&["stake", "1.5eth"], alice).success();
+    assert!(out.contains("staking 1.5 ETH from"), "{out}");
+    assert!(out.contains("stake: sent 0x"), "{out}");
+    assert!(out.contains("mined in block") && out.contains("gas used"), "{out}");
+    assert!(out.contains("received 1.5 csETH"), "{out}");
+
+    // status (by address, no key) shows it
+    let out = chain.claystack(&["status", ALICE], None).success();
+    assert!(out.contains("balance      1.5 csETH (1.5 ETH)"), "{out}");
+    assert!(out.contains("rate         1 ETH per csETH"), "{out}");
+    assert!(out.contains("tickets      none"), "{out}");
+    assert!(out.contains("TVL          1.501 ETH"), "{out}"); // 0.001 ETH seed + 1.5
+
+    // unstake → a ticket
+    let out = chain.claystack(&["unstake", "0.5"], alice).success();
+    assert!(out.contains("withdrawal requested: ticket #1 for 0.5 ETH"), "{out}");
+    let out = chain.claystack(&["status"], alice).success();
+    assert!(out.contains("balance      1 csETH (1 ETH)"), "{out}");
+    assert!(out.contains("ticket #1: pending (0.5 ETH requested), position 1"), "{out}");
+    assert!(out.contains("1 requests, finalized up to #0, 0.5 ETH waiting"), "{out}");
+
+    // claim: nothing finalized yet, the ticket is listed with its position
+    let out = chain.claystack(&["claim"], alice).success();
+    assert!(out.contains("ticket #1: pending"), "{out}");
+    assert!(!out.contains("claimed ticket"), "{out}");
+    // someone else's ticket id is not claimable by them either: it is pending for everyone
+    let out = chain.claystack(&["claim", "1"], bob).success();
+    assert!(out.contains("ticket #1: pending"), "{out}");
+
+    // Flash Exit: a minimum above what the pool pays reverts in the estimate → slippage in words
+    let err = chain.claystack(&["flash-exit", "0.1eth", "--min-out", "1eth"], alice).failure();
+    assert!(err.contains("slippage: the Flash Exit would pay"), "{err}");
+    assert!(err.contains("below your minimum of 1 ETH"), "{err}");
+    // a fee cap below the quoted fee is refused before sending
+    let err = chain.claystack(&["flash-exit", "0.1eth", "--max-fee-bps", "0"], alice).failure();
+    assert!(err.contains("Flash Exit fee too high"), "{err}");
+    // within the cap it goes through
+    let out = chain.claystack(&["flash-exit", "0.1eth", "--max-fee-bps", "200"], alice).success();
+    assert!(out.contains("quote: ") && out.contains("flash exit done"), "{out}");
+    assert!(out.contains("mined in block"), "{out}");
+    // more than the liquidity: the message says so
+    let err = chain.claystack(&["flash-exit", "all"], alice).failure();
+    assert!(err.contains("unstake too large: 0.9 shares requested, at most"), "{err}");
+
+    // below the minimum deposit: the clear message, and nothing sent
+    let err = chain.claystack(&["stake", "0.0001eth"], bob).failure();
+    assert!(
+        err.contains(
+            "deposit below minimum: 0.0001 ETH is less than the pool's minimum deposit of 0.001 ETH"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("sent 0x"), "{err}");
+
+    // KYC pool from an unattested account: NotAttested in words
+    let err = chain.claystack(&["stake", "1eth", "--pool", "kyc"], bob).failure();
+    assert!(err.contains(&format!("not attested: {BOB} has no valid KYC attestation")), "{err}");
+
+    // after an attestation by the devnet KYC provider, the same stake goes through
+    let expiry = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap()
+        + std::time::Duration::from_secs(30 * 24 * 3600))
+    .as_secs()
+    .to_string();
+    chain.cast(&[
+        "send",
+        &chain.address("accessRegistry"),
+        "attest(address,uint8,uint64)",
+        BOB,
+        "1",
+        &expiry,
+        "--private-key",
+        KEYS[0],
+    ]);
+    let out = chain.claystack(&["stake", "1eth", "--pool", "kyc"], bob).success();
+    assert!(out.contains("received 1 kcsETH"), "{out}");
+
+    // bad input never reaches the chain, and keys never show up in output
+    let err = chain.claystack(&["stake", "1.2.3"], bob).failure();
+    assert!(err.contains("\"1.2.3\" is not an amount"), "{err}");
+    let err = chain.claystack(&["stake", "-1"], bob).failure();
+    assert!(err.contains("negative"), "{err}");
+    let err = chain.claystack(&["stake", "0.0000000000000000001"], bob).failure();
+    assert!(err.contains("at most 18"), "{err}");
+    let err = chain.claystack(&["stake", "1"], Some("0xdeadbeef")).failure();
+    assert!(err.contains("invalid private key") && !err.contains("deadbeef"), "{err}");
+    let err = chain.claystack(&["stake", "1"], None).failure();
+    assert!(err.contains("--private-key"), "{err}");
+}
