@@ -33,4 +33,6 @@ bind! {
     access_registry => AccessRegistry,
     allocator => Allocator,
     deposit_contract => DepositContract,
+    operator_registry => OperatorRegistry,
+    bond_manager => BondManager,
 }
