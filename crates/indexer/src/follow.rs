@@ -320,7 +320,14 @@ impl Follower {
         }
         let n = out.len() as u64;
         let batch = Batch { to_block: to, to_hash, to_time, logs: out };
-        self.with_store(move |s| s.apply(&batch)).await?;
+        let unknown = self
+            .with_store(move |s| {
+                let before = s.unknown_events();
+                s.apply(&batch)?;
+                Ok(s.unknown_events().saturating_sub(before))
+            })
+            .await?;
+        self.metrics.unknown_events_total.fetch_add(unknown, Ordering::Relaxed);
         self.metrics.events_total.fetch_add(n, Ordering::Relaxed);
         self.metrics.batches_total.fetch_add(1, Ordering::Relaxed);
         Ok(true)

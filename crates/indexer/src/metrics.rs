@@ -21,6 +21,8 @@ pub struct IndexerMetrics {
     pub range_blocks: AtomicU64,
     /// Block ranges committed.
     pub batches_total: AtomicU64,
+    /// Logs of followed contracts the bindings could not decode (kept raw).
+    pub unknown_events_total: AtomicU64,
 }
 
 impl IndexerMetrics {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     db::{self, BLOCK_TABLES, Db, DbError, Dialect, Row, Val},
-    decode::{self, Contract, DecodeError, Effect, Source},
+    decode::{self, Contract, Effect, Source},
 };
 
 /// A store failure.
@@ -21,9 +21,6 @@ pub enum StoreError {
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
-    /// A log of a followed contract did not decode.
-    #[error(transparent)]
-    Decode(#[from] DecodeError),
     /// A number does not fit the column (block numbers beyond `i64::MAX`, ids beyond `u64`).
     #[error("{what} out of range: {value}")]
     OutOfRange {
@@ -165,6 +162,7 @@ pub struct ApplyStats {
 pub struct Store {
     db: Box<dyn Db>,
     sources: HashMap<Address, Source>,
+    unknown_events: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -184,7 +182,11 @@ impl Store {
     /// Wraps a database, applying pending migrations.
     pub fn open(mut db: Box<dyn Db>, sources: &[Source]) -> Result<Self, StoreError> {
         db::migrate(db.as_mut())?;
-        Ok(Self { db, sources: sources.iter().map(|s| (s.address, *s)).collect() })
+        Ok(Self {
+            db,
+            sources: sources.iter().map(|s| (s.address, *s)).collect(),
+            unknown_events: 0,
+        })
     }
 
     /// The engine behind the store.
@@ -310,7 +312,16 @@ impl Store {
         let Some(source) = self.sources.get(&log.address).copied() else {
             return Ok(()); // not followed: kept raw only
         };
-        let decoded = decode::decode(source.contract, &log.topics, &log.data)?;
+        // An upgradeable contract may emit events newer than our bindings: keep the raw log, mark
+        // the event unknown and go on (halting would stop the whole index on an upgrade).
+        let decoded = match decode::decode(source.contract, &log.topics, &log.data) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(target: "indexer::store", error = %e, block = log.block_number, "unknown event kept raw");
+                self.unknown_events = self.unknown_events.saturating_add(1);
+                decode::Decoded { name: "unknown", args: e.to_string(), effect: None }
+            }
+        };
         self.db.exec(
             "INSERT INTO events (block_number, log_index, block_time, contract, pool, name, args) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
@@ -591,6 +602,11 @@ impl Store {
     pub fn event_count(&mut self) -> Result<u64, StoreError> {
         let rows = self.db.query("SELECT COUNT(*) FROM events", &[])?;
         rows.first().map_or(Ok(0), |r| read_u64(r, 0, "events"))
+    }
+
+    /// Logs of followed contracts that the bindings could not decode, since this store was opened.
+    pub fn unknown_events(&self) -> u64 {
+        self.unknown_events
     }
 
     /// Whether `contract` is followed at `address`.
