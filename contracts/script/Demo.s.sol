@@ -115,7 +115,7 @@ contract Demo is DevnetKeys {
             sigs[i] = IOracleReport.Signature(rr, bytes32(uint256(s) | (uint256(v - 27) << 255)));
         }
         vm.startBroadcast(_anvilKey(0));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
         vm.stopBroadcast();
     }
 

@@ -57,17 +57,27 @@ contract Deploy is SystemDeployer, DevnetKeys {
         d.publicPolicy = new DenylistAccessPolicy(d.registry);
         d.kycPolicy = new KycAccessPolicy(d.registry, uint8(vm.envOr("KYC_MIN_TIER", uint256(1))));
         d.pub = _deploySystemWith(
-            c, deployer, timelock, PoolFlavor("ClayStack Staked ETH", "csETH", address(d.publicPolicy))
+            c,
+            deployer,
+            timelock,
+            PoolFlavor("ClayStack Staked ETH", "csETH", address(d.publicPolicy), address(d.registry), false)
         );
         c.depositContract = d.pub.depositContract;
         d.kyc = _deploySystemWith(
-            c, deployer, timelock, PoolFlavor("ClayStack KYC Staked ETH", "kcsETH", address(d.kycPolicy))
+            c,
+            deployer,
+            timelock,
+            PoolFlavor("ClayStack KYC Staked ETH", "kcsETH", address(d.kycPolicy), address(d.registry), true)
         );
         if (provider == deployer) {
             uint64 expiry = uint64(block.timestamp + 365 days);
             d.registry.attest(c.treasury, 1, expiry);
             d.registry.attest(c.operatorRewards, 1, expiry);
             d.registry.attest(c.insuranceFund, 1, expiry);
+            // the KYC pool's operator contracts hold kcsETH (bonds, VFP assets, insurance)
+            d.registry.attest(address(d.kyc.ops.bonds), 1, expiry);
+            d.registry.attest(address(d.kyc.ops.vfp), 1, expiry);
+            d.registry.attest(address(d.kyc.ops.fund), 1, expiry);
         }
         vm.stopBroadcast();
 
@@ -135,6 +145,8 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.serializeAddress(o, "kycSanityChecker", address(d.kyc.sanity));
         vm.serializeAddress(o, "kycWithdrawalVault", address(d.kyc.withdrawalVault));
         vm.serializeAddress(o, "kycElRewardsVault", address(d.kyc.elRewardsVault));
+        _writeOperators(o, "", d.pub.ops);
+        _writeOperators(o, "kyc", d.kyc.ops);
         vm.serializeAddress(o, "guardian", c.guardian);
         vm.serializeAddress(o, "oracleMembers", c.oracleMembers);
         vm.serializeUint(o, "oracleQuorum", c.quorum);
@@ -146,5 +158,16 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.writeJson(
             json, string.concat(vm.projectRoot(), "/deployments/", vm.toString(block.chainid), ".json")
         );
+    }
+
+    /// @dev Operator contract addresses; the KYC pool's keys carry the `kyc` prefix
+    /// (operatorRegistry / kycOperatorRegistry, ...).
+    function _writeOperators(string memory o, string memory prefix, Operators memory ops) internal {
+        bool kyc = bytes(prefix).length != 0;
+        vm.serializeAddress(o, kyc ? "kycOperatorRegistry" : "operatorRegistry", address(ops.registry));
+        vm.serializeAddress(o, kyc ? "kycBondManager" : "bondManager", address(ops.bonds));
+        vm.serializeAddress(o, kyc ? "kycVfpPool" : "vfpPool", address(ops.vfp));
+        vm.serializeAddress(o, kyc ? "kycInsuranceFund" : "insuranceFund", address(ops.fund));
+        vm.serializeAddress(o, kyc ? "kycOperatorsModule" : "operatorsModule", address(ops.module));
     }
 }

@@ -7,6 +7,7 @@ import {IStakePool} from "../src/interfaces/IStakePool.sol";
 import {BondManager} from "../src/operators/BondManager.sol";
 import {InsuranceFund} from "../src/operators/InsuranceFund.sol";
 import {OperatorRegistry} from "../src/operators/OperatorRegistry.sol";
+import {OperatorsModule} from "../src/operators/OperatorsModule.sol";
 import {VfpPool} from "../src/operators/VfpPool.sol";
 import {OracleReport} from "../src/oracle/OracleReport.sol";
 import {SanityChecker} from "../src/oracle/SanityChecker.sol";
@@ -48,6 +49,7 @@ abstract contract SystemDeployer {
         ElRewardsVault elRewardsVault;
         address depositContract;
         TimelockController timelock;
+        Operators ops;
     }
 
     /// @notice The operator contracts of one pool (docs/adr/0005).
@@ -56,6 +58,7 @@ abstract contract SystemDeployer {
         BondManager bonds;
         VfpPool vfp;
         InsuranceFund fund;
+        OperatorsModule module;
     }
 
     /// @notice What distinguishes one pool deployment from another running the same code.
@@ -64,14 +67,19 @@ abstract contract SystemDeployer {
         string symbol;
         /// access policy set before governance takes over (zero: none)
         address accessPolicy;
+        /// AccessRegistry the operator registry checks Kyc operators against (zero: none yet)
+        address accessRegistry;
+        /// KYC pool: deposits only to attested Kyc-type operators
+        bool kycOnly;
     }
 
     /// @dev The public pool (csETH) with a new timelock and no access policy.
     function _deploySystem(Config memory c, address tempAdmin) internal returns (System memory s) {
         TimelockController timelock =
             new TimelockController(c.timelockDelay, c.proposers, c.executors, address(0));
-        return
-            _deploySystemWith(c, tempAdmin, timelock, PoolFlavor("ClayStack Staked ETH", "csETH", address(0)));
+        return _deploySystemWith(
+            c, tempAdmin, timelock, PoolFlavor("ClayStack Staked ETH", "csETH", address(0), address(0), false)
+        );
     }
 
     /// @dev One pool deployment (pool, queue, vaults, sanity checker, oracle) governed by
@@ -171,6 +179,15 @@ abstract contract SystemDeployer {
 
         if (f.accessPolicy != address(0)) s.pool.setAccessPolicy(f.accessPolicy);
 
+        s.ops = _deployOperators(
+            address(s.pool), tempAdmin, tl, c.guardian, f.accessRegistry, 1, address(s.oracle)
+        );
+        s.pool.setCoverProvider(address(s.ops.bonds), true);
+        s.pool.setCoverProvider(address(s.ops.vfp), true);
+        s.pool.setCoverProvider(address(s.ops.fund), true);
+        s.oracle.setOperatorsModule(address(s.ops.module));
+        _handOverOperators(s.ops, tempAdmin, tl);
+
         // hand over: the timelock alone administers parameters, members and upgrades
         bytes32 admin = s.pool.DEFAULT_ADMIN_ROLE();
         s.pool.grantRole(admin, tl);
@@ -216,7 +233,8 @@ abstract contract SystemDeployer {
         address timelock,
         address guardian,
         address accessRegistry,
-        uint8 kycMinTier
+        uint8 kycMinTier,
+        address oracle
     ) internal returns (Operators memory o) {
         o.registry = OperatorRegistry(
             address(
@@ -248,6 +266,19 @@ abstract contract SystemDeployer {
         o.bonds.initialize(tempAdmin, guardian, pool, address(o.registry), address(o.vfp), address(o.fund));
         o.registry.setBondManager(address(o.bonds));
         if (accessRegistry != address(0)) o.registry.setAccessRegistry(accessRegistry, kycMinTier);
+        o.module = OperatorsModule(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorsModule()),
+                    abi.encodeCall(
+                        OperatorsModule.initialize,
+                        (timelock, oracle, address(o.registry), address(o.bonds), address(0), 4 days)
+                    )
+                )
+            )
+        );
+        o.registry.grantRole(o.registry.REPORTER_ROLE(), address(o.module));
+        o.bonds.grantRole(o.bonds.REPORTER_ROLE(), address(o.module));
     }
 
     /// @dev Hands the registry and the BondManager to the timelock (after the deploy granted the

@@ -46,16 +46,23 @@ interface IOracleReport {
     error InvalidQuorum(uint256 quorum, uint256 members);
     error InvalidFrameConfig();
     error ValueTooLarge(bytes32 field, uint256 value);
+    /// @notice keccak256(extraData) differs from the signed `extraDataHash` (zero for empty data).
+    error ExtraDataHashMismatch(bytes32 expected, bytes32 actual);
 
     event MemberAdded(address indexed member, uint256 quorum);
     event MemberRemoved(address indexed member, uint256 quorum);
     event QuorumUpdated(uint256 quorum);
+    /// @notice Governance set the operators module (zero: operator data refused).
+    event OperatorsModuleSet(address module);
     event FrameConfigUpdated(FrameConfig config);
     event ReportSubmitted(
         uint256 indexed refSlot, bytes32 indexed reportHash, address submitter, uint256 signatures
     );
 
-    function submitReport(Report calldata report, Signature[] calldata signatures) external;
+    /// @notice Applies `report` with its operators report `extraData` (`abi.encode(OperatorsReport)`,
+    /// empty when `report.extraDataHash` is zero) if it carries a quorum of signatures.
+    function submitReport(Report calldata report, bytes calldata extraData, Signature[] calldata signatures)
+        external;
     function reportDigest(Report calldata report) external view returns (bytes32);
     function currentFrame() external view returns (uint256 refSlot, uint256 deadline);
     function lastRefSlot() external view returns (uint256);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Governed} from "../governance/Governed.sol";
+import {IOperatorsReport, IOperatorsReportReceiver} from "../interfaces/IOperatorsReport.sol";
 import {IOracleReport} from "../interfaces/IOracleReport.sol";
 import {ISanityChecker} from "../interfaces/ISanityChecker.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
@@ -18,6 +19,9 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 /// - A report is applied only with at least `quorum` ECDSA signatures over its EIP-712 digest,
 ///   from distinct members, in strictly increasing signer order; anyone may submit it.
 /// - Validator counts and accounting pass the {SanityChecker} before the pool applies them.
+/// - The operators report (extra data) is applied only if `keccak256(extraData)` equals the signed
+///   `extraDataHash` (zero hash: empty extra data), its refSlot is the report's, and governance set
+///   an operators module; it is applied before the pool books the accounting (docs/adr/0007).
 /// - Members, quorum (always a strict majority of members) and frame timing change only through
 ///   ORACLE_MANAGER_ROLE / DEFAULT_ADMIN_ROLE, both held by the timelock.
 contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
@@ -43,6 +47,8 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         ISanityChecker.ValidatorCounts lastCounts;
         address[] members;
         mapping(address => bool) isMember;
+        // appended (ERC-7201 struct: new fields only at the end)
+        address operatorsModule;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.OracleReport")) - 1)) & ~bytes32(uint256(0xff))
@@ -77,13 +83,40 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
     // ------------------------------------------------------------------ reports
 
     /// @notice Applies `report` if it carries a quorum of member signatures. Anyone may call.
-    function submitReport(Report calldata report, Signature[] calldata signatures) external {
+    function submitReport(Report calldata report, bytes calldata extraData, Signature[] calldata signatures)
+        external
+    {
+        _checkExtraData(report.extraDataHash, extraData);
         OracleStorage storage $ = _o();
+        (uint256 lastRef, uint256 newlySlashed) = _checkAndRecord($, report, signatures);
+        // before the pool books the accounting: losses are charged at the pre-report rate
+        if (report.extraDataHash != bytes32(0)) _applyOperatorsReport($, report.refSlot, extraData);
+        IStakePool($.pool)
+            .handleOracleReport(
+                IStakePool.AccountingReport({
+                refSlot: report.refSlot,
+                timeElapsed: (report.refSlot - lastRef) * $.frame.secondsPerSlot,
+                clBalance: report.clBalance,
+                clDepositsProcessed: report.clDepositsProcessed,
+                newlySlashed: newlySlashed,
+                withdrawalVaultPull: report.withdrawalVaultPull,
+                elRewardsVaultAvailable: report.elRewardsVaultAvailable,
+                finalizeUpToRequestId: report.finalizeUpToRequestId,
+                finalizationShareRate: report.finalizationShareRate
+            })
+            );
+    }
+
+    /// @dev Version, frame, signatures and validator counts; records the report as the last one.
+    function _checkAndRecord(OracleStorage storage $, Report calldata report, Signature[] calldata signatures)
+        internal
+        returns (uint256 lastRef, uint256 newlySlashed)
+    {
         if (report.consensusVersion != CONSENSUS_VERSION) {
             revert UnsupportedConsensusVersion(report.consensusVersion, CONSENSUS_VERSION);
         }
         (uint256 expectedRefSlot,) = _currentFrame($.frame);
-        uint256 lastRef = $.lastRefSlot;
+        lastRef = $.lastRefSlot;
         if (report.refSlot != expectedRefSlot) revert UnexpectedRefSlot(report.refSlot, expectedRefSlot);
         if (report.refSlot <= lastRef) revert RefSlotNotIncreasing(report.refSlot, lastRef);
 
@@ -97,28 +130,13 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
             exited: _u64("validatorsExited", report.validatorsExited),
             slashed: _u64("validatorsSlashed", report.validatorsSlashed)
         });
-        address sanity = $.sanityChecker;
-        ISanityChecker(sanity).checkValidatorCounts(prev, counts);
+        ISanityChecker($.sanityChecker).checkValidatorCounts(prev, counts);
 
         // refSlot was checked to fit the frame maths (< 2^64 seconds since genesis)
         $.lastRefSlot = uint64(report.refSlot);
         $.lastCounts = counts;
+        newlySlashed = counts.slashed - prev.slashed;
         emit ReportSubmitted(report.refSlot, digest, msg.sender, signatures.length);
-
-        IStakePool($.pool)
-            .handleOracleReport(
-                IStakePool.AccountingReport({
-                refSlot: report.refSlot,
-                timeElapsed: (report.refSlot - lastRef) * $.frame.secondsPerSlot,
-                clBalance: report.clBalance,
-                clDepositsProcessed: report.clDepositsProcessed,
-                newlySlashed: counts.slashed - prev.slashed,
-                withdrawalVaultPull: report.withdrawalVaultPull,
-                elRewardsVaultAvailable: report.elRewardsVaultAvailable,
-                finalizeUpToRequestId: report.finalizeUpToRequestId,
-                finalizationShareRate: report.finalizationShareRate
-            })
-            );
     }
 
     // ------------------------------------------------------------------ governance
@@ -157,6 +175,13 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
     /// @notice Sets the frame timing. Governance only.
     function setFrameConfig(FrameConfig calldata frame) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFrameConfig(_o(), frame);
+    }
+
+    /// @notice Sets the operators module that receives the operators report (zero: reports with
+    /// operator data are refused). Governance only.
+    function setOperatorsModule(address module) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _o().operatorsModule = module;
+        emit OperatorsModuleSet(module);
     }
 
     /// @notice Sets the sanity checker. Governance only.
@@ -211,6 +236,10 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         return _o().sanityChecker;
     }
 
+    function operatorsModule() external view returns (address) {
+        return _o().operatorsModule;
+    }
+
     // ------------------------------------------------------------------ internals
 
     function _verifySignatures(OracleStorage storage $, bytes32 digest, Signature[] calldata signatures)
@@ -227,6 +256,25 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
             if (!$.isMember[signer]) revert NotAMember(signer);
             previous = signer;
         }
+    }
+
+    function _checkExtraData(bytes32 expected, bytes calldata extraData) internal pure {
+        bytes32 actual = extraData.length == 0 ? bytes32(0) : keccak256(extraData);
+        if (actual != expected) revert ExtraDataHashMismatch(expected, actual);
+    }
+
+    /// @dev Decodes the extra data (reverts on malformed bytes) and hands it to the module.
+    function _applyOperatorsReport(OracleStorage storage $, uint256 refSlot, bytes calldata extraData)
+        internal
+    {
+        address module = $.operatorsModule;
+        if (module == address(0)) revert IOperatorsReport.OperatorsModuleNotSet();
+        IOperatorsReport.OperatorsReport memory ops =
+            abi.decode(extraData, (IOperatorsReport.OperatorsReport));
+        if (ops.refSlot != refSlot) {
+            revert IOperatorsReport.OperatorsReportRefSlotMismatch(ops.refSlot, refSlot);
+        }
+        IOperatorsReportReceiver(module).handleOperatorsReport(ops);
     }
 
     function _currentFrame(FrameConfig memory f) internal view returns (uint256 refSlot, uint256 deadline) {

@@ -205,7 +205,7 @@ contract AttackTest is Fixture {
         forged.validatorsDeposited = 1;
         // the signatures recover to non-members over the forged digest
         vm.expectRevert();
-        oracle.submitReport(forged, sigs);
-        oracle.submitReport(honest, sigs);
+        oracle.submitReport(forged, "", sigs);
+        oracle.submitReport(honest, "", sigs);
     }
 }

@@ -84,7 +84,7 @@ contract GasTest is GasBase {
     }
 
     function test_gas_submitReport5Signatures() public {
-        oracle.submitReport(nextReport, nextSigs);
+        oracle.submitReport(nextReport, "", nextSigs);
         uint256 g = vm.snapshotGasLastCall("submitReport (5 signatures, EL rewards, fee mint)");
         vm.assertLe(g, 200_000, "report gas target");
     }
@@ -101,7 +101,7 @@ contract GasFinalizationTest is GasBase {
     }
 
     function test_gas_submitReport5SignaturesWithFinalization() public {
-        oracle.submitReport(nextReport, nextSigs);
+        oracle.submitReport(nextReport, "", nextSigs);
         vm.snapshotGasLastCall("submitReport (5 signatures, finalizes 1 request)");
     }
 }

@@ -181,7 +181,7 @@ contract PoolHandler is TestBase {
         before.locked = queue.lockedEther();
         before.queueShares = pool.balanceOf(address(queue));
         before.unfinalizedShares = queue.unfinalizedShares();
-        try oracle.submitReport(r, _sign(r)) {
+        try oracle.submitReport(r, "", _sign(r)) {
             _afterReport(r, before);
         } catch {
             // e.g. a combined drop too large for the bound: the frame passes without a report

@@ -53,14 +53,26 @@ contract KycDeployTest is TestBase, SystemDeployer {
             c,
             address(this),
             timelock,
-            PoolFlavor("ClayStack Staked ETH", "csETH", address(new DenylistAccessPolicy(registry)))
+            PoolFlavor(
+                "ClayStack Staked ETH",
+                "csETH",
+                address(new DenylistAccessPolicy(registry)),
+                address(registry),
+                false
+            )
         );
         c.depositContract = pub.depositContract;
         kyc = _deploySystemWith(
             c,
             address(this),
             timelock,
-            PoolFlavor("ClayStack KYC Staked ETH", "kcsETH", address(new KycAccessPolicy(registry, 1)))
+            PoolFlavor(
+                "ClayStack KYC Staked ETH",
+                "kcsETH",
+                address(new KycAccessPolicy(registry, 1)),
+                address(registry),
+                true
+            )
         );
     }
 

@@ -282,6 +282,6 @@ contract KycInvariantsTest is KycFixture {
         r.elRewardsVaultAvailable = address(elVault).balance;
         r.finalizeUpToRequestId = queue.lastRequestId();
         r.finalizationShareRate = pool.shareRate();
-        try oracle.submitReport(r, _sign(r, _quorumKeys())) {} catch {}
+        try oracle.submitReport(r, "", _sign(r, _quorumKeys())) {} catch {}
     }
 }

@@ -27,7 +27,7 @@ contract OracleReportTest is Fixture {
     function test_submitReport_AllFiveMembers() public {
         _warpToNextFrame();
         IOracleReport.Report memory r = _emptyReport();
-        oracle.submitReport(r, _sign(r, memberKeys));
+        oracle.submitReport(r, "", _sign(r, memberKeys));
     }
 
     function test_submitReport_RevertWhen_TooFewSignatures() public {
@@ -38,7 +38,7 @@ contract OracleReportTest is Fixture {
         keys[1] = memberKeys[1];
         IOracleReport.Signature[] memory sigs = _sign(r, keys);
         vm.expectRevert(abi.encodeWithSelector(IOracleReport.QuorumNotReached.selector, 2, 3));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_DuplicatedSigner() public {
@@ -52,7 +52,7 @@ contract OracleReportTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[1])
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_Unsorted() public {
@@ -66,7 +66,7 @@ contract OracleReportTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(IOracleReport.SignersNotSorted.selector, members[1], members[0])
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_NonMember() public {
@@ -90,7 +90,7 @@ contract OracleReportTest is Fixture {
         }
         IOracleReport.Signature[] memory sigs = _sign(r, keys);
         vm.expectRevert(abi.encodeWithSelector(IOracleReport.NotAMember.selector, outsider));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_SignatureForOtherReport() public {
@@ -99,7 +99,7 @@ contract OracleReportTest is Fixture {
         IOracleReport.Signature[] memory sigs = _signed(r);
         r.clBalance = 1; // tampered after signing: recovers to other addresses
         vm.expectRevert();
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_MalformedSignature() public {
@@ -108,7 +108,7 @@ contract OracleReportTest is Fixture {
         IOracleReport.Signature[] memory sigs = _signed(r);
         sigs[0].r = bytes32(0);
         vm.expectRevert(ECDSA.ECDSAInvalidSignature.selector);
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_UnsupportedVersion() public {
@@ -117,7 +117,7 @@ contract OracleReportTest is Fixture {
         r.consensusVersion = 2;
         IOracleReport.Signature[] memory sigs = _signed(r);
         vm.expectRevert(abi.encodeWithSelector(IOracleReport.UnsupportedConsensusVersion.selector, 2, 1));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_StaleFrame() public {
@@ -127,7 +127,7 @@ contract OracleReportTest is Fixture {
         _warpToNextFrame();
         (uint256 expected,) = oracle.currentFrame();
         vm.expectRevert(abi.encodeWithSelector(IOracleReport.UnexpectedRefSlot.selector, r.refSlot, expected));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_SameFrameTwice() public {
@@ -138,7 +138,7 @@ contract OracleReportTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(IOracleReport.RefSlotNotIncreasing.selector, r.refSlot, r.refSlot)
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_CountTooLarge() public {
@@ -151,7 +151,7 @@ contract OracleReportTest is Fixture {
                 IOracleReport.ValueTooLarge.selector, bytes32("validatorsDeposited"), r.validatorsDeposited
             )
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_submitReport_RevertWhen_AppearedAboveChurn() public {
@@ -162,7 +162,7 @@ contract OracleReportTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(ISanityChecker.AppearedValidatorsExceeded.selector, 1801, 1800)
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_currentFrame_RevertWhen_BeforeFirstFrame() public {

@@ -680,7 +680,7 @@ contract StakePoolTest is Fixture {
         r.clDepositsProcessed = 1;
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
         vm.expectRevert(abi.encodeWithSelector(IStakePool.ClDepositsOutOfRange.selector, 1, 0, 0));
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_handleOracleReport_RevertWhen_VaultBalanceExceeded() public {
@@ -691,14 +691,14 @@ contract StakePoolTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(IStakePool.VaultBalanceExceeded.selector, address(elVault), 1 ether, 0)
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
         r.elRewardsVaultAvailable = 0;
         r.withdrawalVaultPull = 1 ether;
         sigs = _sign(r, _quorumKeys());
         vm.expectRevert(
             abi.encodeWithSelector(IStakePool.VaultBalanceExceeded.selector, address(wVault), 1 ether, 0)
         );
-        oracle.submitReport(r, sigs);
+        oracle.submitReport(r, "", sigs);
     }
 
     function test_handleOracleReport_NoFeeWhenFeesZero() public {

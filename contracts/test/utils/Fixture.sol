@@ -32,6 +32,7 @@ abstract contract Fixture is TestBase, SystemDeployer {
     ElRewardsVault internal elVault;
     TimelockController internal timelock;
     address internal tl;
+    Operators internal ops;
 
     address internal guardian;
     address internal treasury;
@@ -92,6 +93,7 @@ abstract contract Fixture is TestBase, SystemDeployer {
         elVault = s.elRewardsVault;
         timelock = s.timelock;
         tl = address(timelock);
+        ops = s.ops;
         vm.label(address(pool), "pool");
         vm.label(address(queue), "queue");
         vm.label(address(oracle), "oracle");
@@ -155,7 +157,13 @@ abstract contract Fixture is TestBase, SystemDeployer {
     }
 
     function _submit(IOracleReport.Report memory r) internal {
-        oracle.submitReport(r, _sign(r, _quorumKeys()));
+        oracle.submitReport(r, "", _sign(r, _quorumKeys()));
+    }
+
+    /// @dev Submits `r` committing to `extraData` (empty: no operator data).
+    function _submitWith(IOracleReport.Report memory r, bytes memory extraData) internal {
+        r.extraDataHash = extraData.length == 0 ? bytes32(0) : keccak256(extraData);
+        oracle.submitReport(r, extraData, _sign(r, _quorumKeys()));
     }
 
     /// @dev Next frame; EL rewards `elRewards` appear in the vault and the report offers them.

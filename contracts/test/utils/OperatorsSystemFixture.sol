@@ -6,6 +6,7 @@ import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {BondManager} from "../../src/operators/BondManager.sol";
 import {InsuranceFund} from "../../src/operators/InsuranceFund.sol";
 import {OperatorRegistry} from "../../src/operators/OperatorRegistry.sol";
+import {OperatorsModule} from "../../src/operators/OperatorsModule.sol";
 import {VfpPool} from "../../src/operators/VfpPool.sol";
 import {Fixture} from "./Fixture.sol";
 
@@ -17,6 +18,7 @@ abstract contract OperatorsSystemFixture is Fixture {
     BondManager internal bonds;
     VfpPool internal vfp;
     InsuranceFund internal fund;
+    OperatorsModule internal module;
     address internal kycProvider;
     address internal vetter;
     address internal reporter;
@@ -30,21 +32,17 @@ abstract contract OperatorsSystemFixture is Fixture {
         address[] memory providers = new address[](1);
         providers[0] = kycProvider;
         access = _deployAccessRegistry(address(this), tl, guardian, providers);
-        Operators memory o =
-            _deployOperators(address(pool), address(this), tl, guardian, address(access), KYC_TIER);
-        registry = o.registry;
-        bonds = o.bonds;
-        vfp = o.vfp;
-        fund = o.fund;
+        registry = ops.registry;
+        bonds = ops.bonds;
+        vfp = ops.vfp;
+        fund = ops.fund;
+        module = ops.module;
+        vm.startPrank(tl);
+        registry.setAccessRegistry(address(access), KYC_TIER);
         registry.grantRole(registry.VETTING_ROLE(), vetter);
         registry.grantRole(registry.REPORTER_ROLE(), reporter);
         registry.grantRole(registry.DEPOSITOR_ROLE(), address(this));
         bonds.grantRole(bonds.REPORTER_ROLE(), reporter);
-        _handOverOperators(o, address(this), tl);
-        vm.startPrank(tl);
-        pool.setCoverProvider(address(bonds), true);
-        pool.setCoverProvider(address(vfp), true);
-        pool.setCoverProvider(address(fund), true);
         vm.stopPrank();
     }
 

@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IOperatorsReport, IOperatorsReportReceiver} from "./IOperatorsReport.sol";
+
+/// @notice The pool's operators module: applies the operators report (docs/adr/0007).
+interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
+    /// @notice Most pre-deposit results one report may carry.
+    function MAX_PRE_DEPOSITS() external view returns (uint256);
+    /// @notice Most scores one report may carry.
+    function MAX_SCORES() external view returns (uint256);
+    /// @notice Most penalties one report may carry.
+    function MAX_PENALTIES() external view returns (uint256);
+    /// @notice Most exited/stuck entries one report may carry.
+    function MAX_EXITED() external view returns (uint256);
+    /// @notice Most exit requests one report may carry.
+    function MAX_EXIT_REQUESTS() external view returns (uint256);
+
+    /// @notice The report carries a rewards root but no OperatorRewards contract is set.
+    error OperatorRewardsNotSet();
+
+    /// @notice An operators report was applied.
+    event OperatorsReportApplied(
+        uint256 indexed refSlot,
+        uint256 preDeposits,
+        uint256 frontRun,
+        uint256 penalties,
+        uint256 exitRequests,
+        bytes32 rewardsRoot
+    );
+    /// @notice A front-run pre-deposit forfeited 1 ETH of the operator's bond (and further layers).
+    event PreDepositForfeited(
+        uint256 indexed operatorId, uint256 keyIndex, uint256 fromBond, uint256 uncovered
+    );
+    /// @notice A reported penalty went through the loss waterfall.
+    event PenaltyApplied(
+        uint256 indexed operatorId, uint256 kind, uint256 amountWei, uint256 fromBond, uint256 uncovered
+    );
+    /// @notice Governance set the OperatorRewards contract (zero: no rewards roots accepted).
+    event OperatorRewardsSet(address operatorRewards);
+
+    /// @notice Seconds an operator has to exit a requested validator.
+    function exitDeadline() external view returns (uint256);
+    /// @notice The contract the module hands the rewards root to.
+    function operatorRewards() external view returns (address);
+}

@@ -1,0 +1,377 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IGoverned} from "../../src/interfaces/IGoverned.sol";
+import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {IOperatorsModule} from "../../src/interfaces/IOperatorsModule.sol";
+import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
+import {IOracleReport} from "../../src/interfaces/IOracleReport.sol";
+import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+
+contract RewardsSink {
+    bytes32 public root;
+    uint256 public cumulative;
+    uint256 public refSlot;
+
+    function setRewardsRoot(bytes32 r, uint256 c, uint256 s) external {
+        root = r;
+        cumulative = c;
+        refSlot = s;
+    }
+}
+
+/// @notice The operators report through OracleReport.submitReport into the OperatorsModule.
+contract OperatorsModuleTest is OperatorsSystemFixture {
+    uint256 internal home;
+    uint256 internal pro;
+
+    function setUp() public override {
+        super.setUp();
+        _deposit(alice, 100 ether);
+        home = _registerHome(bob, 6 ether);
+        _addAndVet(home, bob, 100, 4);
+        pro = _admit(IOperatorRegistry.OperatorType.Professional, carol);
+        _addAndVet(pro, carol, 200, 4);
+        // three pre-deposits for home (the deposit flow of DepositSecurity, by hand)
+        registry.markPreDeposited(home, 3);
+        _warpToNextFrame();
+    }
+
+    function _ops() internal view returns (IOperatorsReport.OperatorsReport memory o) {
+        (o.refSlot,) = oracle.currentFrame();
+    }
+
+    function _submitOps(IOperatorsReport.OperatorsReport memory o) internal {
+        _submitWith(_emptyReport(), abi.encode(o));
+    }
+
+    function _expectSubmitRevert(IOperatorsReport.OperatorsReport memory o, bytes memory err) internal {
+        IOracleReport.Report memory r = _emptyReport();
+        bytes memory data = abi.encode(o);
+        r.extraDataHash = keccak256(data);
+        IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
+        vm.expectRevert(err);
+        oracle.submitReport(r, data, sigs);
+    }
+
+    // ------------------------------------------------------------------ oracle: extra data binding
+
+    function test_submitReport_RevertWhen_ExtraDataHashMismatch() public {
+        IOracleReport.Report memory r = _emptyReport();
+        bytes memory data = abi.encode(_ops());
+        r.extraDataHash = keccak256("other");
+        IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IOracleReport.ExtraDataHashMismatch.selector, r.extraDataHash, keccak256(data)
+            )
+        );
+        oracle.submitReport(r, data, sigs);
+    }
+
+    function test_submitReport_RevertWhen_HashSetButDataEmpty() public {
+        IOracleReport.Report memory r = _emptyReport();
+        r.extraDataHash = keccak256("x");
+        IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
+        vm.expectRevert(
+            abi.encodeWithSelector(IOracleReport.ExtraDataHashMismatch.selector, r.extraDataHash, bytes32(0))
+        );
+        oracle.submitReport(r, "", sigs);
+    }
+
+    function test_submitReport_RevertWhen_DataWithoutHash() public {
+        IOracleReport.Report memory r = _emptyReport();
+        bytes memory data = abi.encode(_ops());
+        IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
+        vm.expectRevert(
+            abi.encodeWithSelector(IOracleReport.ExtraDataHashMismatch.selector, bytes32(0), keccak256(data))
+        );
+        oracle.submitReport(r, data, sigs);
+    }
+
+    function test_submitReport_RevertWhen_OperatorsRefSlotMismatch() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.refSlot -= 1;
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.OperatorsReportRefSlotMismatch.selector, o.refSlot, o.refSlot + 1
+            )
+        );
+    }
+
+    function test_submitReport_RevertWhen_ModuleNotSet() public {
+        vm.prank(tl);
+        oracle.setOperatorsModule(address(0));
+        _expectSubmitRevert(_ops(), abi.encodeWithSelector(IOperatorsReport.OperatorsModuleNotSet.selector));
+    }
+
+    function test_setOperatorsModule_RevertWhen_NotGovernance() public {
+        vm.expectRevert();
+        vm.prank(guardian);
+        oracle.setOperatorsModule(address(0));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_NotOracle() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        vm.expectRevert(
+            abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, address(this), address(oracle))
+        );
+        module.handleOperatorsReport(o);
+    }
+
+    // ------------------------------------------------------------------ pre-deposits
+
+    function test_handleOperatorsReport_ConfirmsPreDeposits() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](2);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(home), 0, true);
+        o.preDeposits[1] = IOperatorsReport.PreDepositResult(uint64(home), 1, true);
+        _submitOps(o);
+        vm.assertEq(registry.getOperator(home).confirmed, 2, "confirmed two of three");
+    }
+
+    function test_handleOperatorsReport_FrontRunForfeitsBondAndKeepsRate() public {
+        uint256 sharesBefore = bonds.bondShares(home);
+        uint256 forfeit = pool.convertToShares(1 ether);
+        uint256 rateBefore = pool.shareRate();
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](2);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(home), 0, true);
+        o.preDeposits[1] = IOperatorsReport.PreDepositResult(uint64(home), 1, false);
+        _submitOps(o);
+        IOperatorRegistry.OperatorInfo memory op = registry.getOperator(home);
+        vm.assertEq(op.confirmed, 2, "range confirmed");
+        vm.assertEq(op.frontRun, 1, "one front-run");
+        vm.assertTrue(op.stopped, "operator stopped");
+        vm.assertApproxEqAbs(sharesBefore - bonds.bondShares(home), forfeit, 1, "1 ETH of bond shares burned");
+        vm.assertGe(pool.shareRate(), rateBefore, "holders not worse off (no CL change booked)");
+        (,, IOperatorRegistry.KeyStatus st) = registry.getKey(home, 1);
+        vm.assertEq(uint256(st), uint256(IOperatorRegistry.KeyStatus.FrontRun), "flagged");
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PreDepositGap() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](1);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(home), 1, true);
+        _expectSubmitRevert(
+            o, abi.encodeWithSelector(IOperatorsReport.PreDepositResultOutOfRange.selector, home, 1, 0, 3)
+        );
+    }
+
+    function test_handleOperatorsReport_RevertWhen_KeyNotPreDeposited() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](1);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(pro), 0, true);
+        _expectSubmitRevert(
+            o, abi.encodeWithSelector(IOperatorsReport.PreDepositResultOutOfRange.selector, pro, 0, 0, 0)
+        );
+    }
+
+    function test_handleOperatorsReport_RevertWhen_UnknownOperator() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.scores = new IOperatorsReport.OperatorScore[](1);
+        o.scores[0] = IOperatorsReport.OperatorScore(99, 100);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorRegistry.OperatorNotFound.selector, 99));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PreDepositsUnsorted() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](2);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(pro), 0, true);
+        o.preDeposits[1] = IOperatorsReport.PreDepositResult(uint64(home), 0, true);
+        // pro (id 2) > home (id 1): the second group starts below the first
+        _expectSubmitRevert(
+            o, abi.encodeWithSelector(IOperatorsReport.PreDepositResultOutOfRange.selector, pro, 0, 0, 0)
+        );
+    }
+
+    // ------------------------------------------------------------------ scores, penalties, exits
+
+    function test_handleOperatorsReport_SetsScores() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.scores = new IOperatorsReport.OperatorScore[](2);
+        o.scores[0] = IOperatorsReport.OperatorScore(uint64(home), 8000);
+        o.scores[1] = IOperatorsReport.OperatorScore(uint64(pro), 10_000);
+        _submitOps(o);
+        vm.assertEq(registry.getOperator(home).score, 8000, "home");
+        vm.assertEq(registry.getOperator(pro).score, 10_000, "pro");
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ScoreAbove10000() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.scores = new IOperatorsReport.OperatorScore[](1);
+        o.scores[0] = IOperatorsReport.OperatorScore(uint64(home), 10_001);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorRegistry.ScoreOutOfRange.selector, 10_001));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ScoresUnsorted() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.scores = new IOperatorsReport.OperatorScore[](2);
+        o.scores[0] = IOperatorsReport.OperatorScore(uint64(pro), 1);
+        o.scores[1] = IOperatorsReport.OperatorScore(uint64(pro), 2);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.Scores, 1
+            )
+        );
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ListTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.scores = new IOperatorsReport.OperatorScore[](1001);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListTooLong.selector, IOperatorsReport.ReportList.Scores, 1001, 1000
+            )
+        );
+    }
+
+    function test_handleOperatorsReport_PenaltyAboveAllCoverNeverReverts() public {
+        uint256 tpe = pool.totalPooledEther();
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.penalties = new IOperatorsReport.OperatorPenalty[](2);
+        o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(home), 50 ether, 0);
+        o.penalties[1] = IOperatorsReport.OperatorPenalty(uint64(home), 1 ether, 1);
+        _submitOps(o);
+        vm.assertEq(bonds.bondShares(home), 0, "bond burned");
+        vm.assertEq(pool.totalPooledEther(), tpe, "the penalty itself books no ETH");
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PenaltyZeroOrBadKind() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.penalties = new IOperatorsReport.OperatorPenalty[](1);
+        o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(home), 0, 0);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorsReport.InvalidPenalty.selector, 0, 0, 0));
+        o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(home), 1, 3);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorsReport.InvalidPenalty.selector, 0, 1, 3));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PenaltiesUnsorted() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.penalties = new IOperatorsReport.OperatorPenalty[](2);
+        o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(pro), 1, 0);
+        o.penalties[1] = IOperatorsReport.OperatorPenalty(uint64(home), 1, 0);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.Penalties, 1
+            )
+        );
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitedUnsortedOrInvalid() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exited = new IOperatorsReport.OperatorExited[](1);
+        o.exited[0] = IOperatorsReport.OperatorExited(uint64(home), 1, 0);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorRegistry.CountersInvalid.selector, 1, 0, 0, 0));
+        o.exited = new IOperatorsReport.OperatorExited[](2);
+        o.exited[0] = IOperatorsReport.OperatorExited(uint64(home), 0, 0);
+        o.exited[1] = IOperatorsReport.OperatorExited(uint64(home), 0, 0);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.Exited, 1
+            )
+        );
+    }
+
+    function test_handleOperatorsReport_ExitRequestsGetDeadline() public {
+        // confirm and top up two keys (by hand) so they can be asked to exit
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](2);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        o.exitRequests[1] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        _submitOps(o);
+        vm.assertEq(registry.exitRequestDeadline(home, 0), block.timestamp + 4 days, "deadline key 0");
+        vm.assertEq(registry.exitRequestDeadline(home, 1), block.timestamp + 4 days, "deadline key 1");
+        vm.assertEq(registry.getOperator(home).pendingExitRequests, 2, "pending");
+    }
+
+    function test_handleOperatorsReport_UpdatesExitedAndStuck() public {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exited = new IOperatorsReport.OperatorExited[](1);
+        o.exited[0] = IOperatorsReport.OperatorExited(uint64(home), 1, 1);
+        _submitOps(o);
+        vm.assertEq(registry.getOperator(home).exited, 1, "exited");
+        vm.assertEq(registry.getOperator(home).stuck, 1, "stuck");
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitRequestsUnsorted() public {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](2);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        o.exitRequests[1] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.ExitRequests, 1
+            )
+        );
+    }
+
+    // ------------------------------------------------------------------ rewards root
+
+    function test_handleOperatorsReport_RevertWhen_RewardsRootWithoutContract() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.rewardsRoot = keccak256("root");
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorsModule.OperatorRewardsNotSet.selector));
+    }
+
+    function test_handleOperatorsReport_HandsRewardsRoot() public {
+        RewardsSink sink = new RewardsSink();
+        vm.prank(tl);
+        module.setOperatorRewards(address(sink));
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.rewardsRoot = keccak256("root");
+        o.rewardsCumulativeShares = 7;
+        _submitOps(o);
+        vm.assertEq(sink.root(), o.rewardsRoot, "root");
+        vm.assertEq(sink.cumulative(), 7, "cumulative");
+        vm.assertEq(sink.refSlot(), o.refSlot, "refSlot");
+    }
+
+    // ------------------------------------------------------------------ governance
+
+    function test_setExitDeadline_Bounds() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("exitDeadline"), 31 days, 1 days, 30 days
+            )
+        );
+        vm.prank(tl);
+        module.setExitDeadline(31 days);
+        vm.prank(tl);
+        module.setExitDeadline(2 days);
+        vm.assertEq(module.exitDeadline(), 2 days, "set");
+    }
+
+    function test_setExitDeadline_RevertWhen_NotGovernance() public {
+        vm.expectRevert();
+        vm.prank(guardian);
+        module.setExitDeadline(2 days);
+    }
+
+    function test_setOperatorRewards_RevertWhen_NotGovernance() public {
+        vm.expectRevert();
+        vm.prank(guardian);
+        module.setOperatorRewards(address(1));
+    }
+
+    function test_storageSlot_MatchesErc7201() public pure {
+        bytes32 slot = keccak256(abi.encode(uint256(keccak256("claystack.storage.OperatorsModule")) - 1))
+            & ~bytes32(uint256(0xff));
+        vm.assertEq(slot, 0xfa18edeab98191dc5d8d6cf99f592381c9514203f70c7f45c814c610924bbc00, "slot");
+    }
+}
