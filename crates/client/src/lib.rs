@@ -4,6 +4,8 @@
 
 pub mod amount;
 pub mod error;
+pub mod keeper;
+pub mod metrics;
 pub mod revert;
 pub mod staker;
 pub mod tx;
