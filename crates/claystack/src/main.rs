@@ -50,6 +50,9 @@ enum Command {
     FlashExit(cmd::stake::FlashExitArgs),
     /// Balance, rate, tickets and pool figures of an account.
     Status(cmd::stake::StatusArgs),
+    /// Permissionless keeper: deposits buffered ETH to ready keys, forces overdue exits.
+    #[command(subcommand)]
+    Keeper(cmd::keeper::Command),
 }
 
 fn main() -> eyre::Result<()> {
@@ -74,6 +77,7 @@ fn main() -> eyre::Result<()> {
             Command::Claim(a) => cmd::stake::claim(a).await,
             Command::FlashExit(a) => cmd::stake::flash_exit(a).await,
             Command::Status(a) => cmd::stake::status(a).await,
+            Command::Keeper(c) => cmd::keeper::run(c).await,
         }
     })
 }

@@ -5,6 +5,7 @@ pub(crate) mod beacon_sim;
 pub(crate) mod devnet;
 pub(crate) mod dvt;
 pub(crate) mod indexer;
+pub(crate) mod keeper;
 pub(crate) mod keys;
 pub(crate) mod serve;
 pub(crate) mod signer;

@@ -78,10 +78,22 @@ impl Common {
         Ok(Some(KeySource::Keystore { path: path.clone(), password }))
     }
 
-    fn connect(&self) -> eyre::Result<(Connection, Pool)> {
+    /// Connects (with the signer when one is configured) and loads the deployment file.
+    pub(crate) fn open(&self) -> eyre::Result<(Connection, claystack_client::Deployment)> {
         let signer = self.key_source()?.map(|s| load_signer(&s)).transpose()?;
         let conn = Connection::connect(&self.rpc_url, signer)?;
-        let deployment = claystack_client::Deployment::load(&self.deployment)?;
+        let deployment = claystack_client::Deployment::load(&self.deployment)
+            .wrap_err_with(|| format!("load deployment {}", self.deployment.display()))?;
+        Ok((conn, deployment))
+    }
+
+    /// Whether the KYC pool was chosen.
+    pub(crate) fn kyc(&self) -> bool {
+        matches!(self.pool, PoolArg::Kyc)
+    }
+
+    fn connect(&self) -> eyre::Result<(Connection, Pool)> {
+        let (conn, deployment) = self.open()?;
         let (addrs, kind) = match self.pool {
             PoolArg::Public => (deployment.public, PoolKind::Public),
             PoolArg::Kyc => match deployment.kyc {
