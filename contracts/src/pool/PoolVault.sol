@@ -3,7 +3,8 @@ pragma solidity 0.8.30;
 
 import {Governed} from "../governance/Governed.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
-import {IPoolVault} from "../interfaces/IVaults.sol";
+import {IPoolVault, IWithdrawalVault} from "../interfaces/IVaults.sol";
+import {Eip7002} from "../lib/Eip7002.sol";
 
 /// @notice ETH vault of the pool. Guarantees: accepts ETH from anyone (CL withdrawals and
 /// fee-recipient payments arrive without a call); releases ETH only to the pool, only when the
@@ -52,10 +53,48 @@ abstract contract PoolVault is Governed, IPoolVault {
 }
 
 /// @notice The 0x01 withdrawal-credential address of every protocol validator. Guarantees: see
-/// {PoolVault}; EIP-7002 triggerable exits come with the operator registry (issue 3).
-contract WithdrawalVault is PoolVault {
+/// {PoolVault}; in addition it sends EIP-7002 full-exit requests, only when the exit enforcer
+/// asks and only with the fee the enforcer sends along (never from the vault's own ETH).
+contract WithdrawalVault is PoolVault, IWithdrawalVault {
+    /// @custom:storage-location erc7201:claystack.storage.WithdrawalVault
+    struct WithdrawalVaultStorage {
+        address exitEnforcer;
+    }
+
+    // keccak256(abi.encode(uint256(keccak256("claystack.storage.WithdrawalVault")) - 1)) & ~bytes32(uint256(0xff))
+    bytes32 private constant WITHDRAWAL_VAULT_STORAGE =
+        0xe3d3174c5c778f6e46583e375486756742fb2eaf8f6d48e5bd23e9a4172fe300;
+
+    /// @notice Sets the only caller of {addWithdrawalRequest}. Governance only.
+    function setExitEnforcer(address exitEnforcer_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (exitEnforcer_ == address(0)) revert ZeroAddress();
+        _w().exitEnforcer = exitEnforcer_;
+        emit ExitEnforcerSet(exitEnforcer_);
+    }
+
+    /// @notice Sends an EIP-7002 full-exit request for `pubkey` with `msg.value` as the fee. Only
+    /// the exit enforcer; the system contract keeps any excess over its fee, so the enforcer sends
+    /// the exact fee of this block.
+    function addWithdrawalRequest(bytes calldata pubkey) external payable {
+        address enforcer = _w().exitEnforcer;
+        if (msg.sender != enforcer) revert UnauthorizedCaller(msg.sender, enforcer);
+        Eip7002.requestFullExit(pubkey, msg.value);
+        emit WithdrawalRequestAdded(pubkey, msg.value);
+    }
+
+    /// @notice The only caller of {addWithdrawalRequest}.
+    function exitEnforcer() external view returns (address) {
+        return _w().exitEnforcer;
+    }
+
     function _sendToPool(IStakePool pool_, uint256 amount) internal override {
         pool_.receiveWithdrawalVaultEther{value: amount}();
+    }
+
+    function _w() private pure returns (WithdrawalVaultStorage storage $) {
+        assembly {
+            $.slot := WITHDRAWAL_VAULT_STORAGE
+        }
     }
 }
 
