@@ -178,14 +178,15 @@ impl ChainConfig {
         }
     }
 
-    /// Short delays for a local devnet: 1-second slots, 8-slot epochs, activation two epochs after
+    /// Short delays for a local devnet: 1-second slots, 4-slot epochs (as the oracle contracts'
+    /// devnet frames, `SLOTS_PER_EPOCH=4` in `Deploy.s.sol`), activation two epochs after
     /// eligibility, withdrawable two epochs after exit, a 16-epoch slashings vector.
     #[must_use]
     pub fn devnet() -> Self {
         Self {
             preset: "devnet".into(),
             seconds_per_slot: 1,
-            slots_per_epoch: 8,
+            slots_per_epoch: 4,
             genesis_fork_version: [0x10, 0x00, 0x00, 0x38],
             max_seed_lookahead: 1,
             min_validator_withdrawability_delay: 2,

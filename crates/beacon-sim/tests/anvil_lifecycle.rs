@@ -179,7 +179,7 @@ async fn deposit_to_withdrawal_on_anvil() {
     assert_eq!(genesis.genesis_time, 1_700_000_000);
     assert_ne!(genesis.genesis_validators_root, [0; 32]);
     let spec = client.spec().await.unwrap();
-    assert_eq!(spec.slots_per_epoch, 8);
+    assert_eq!(spec.slots_per_epoch, 4);
     assert_eq!(spec.deposit_contract_address, Some(DEPOSIT_CONTRACT));
     let spe = spec.slots_per_epoch;
 

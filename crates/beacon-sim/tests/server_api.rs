@@ -127,7 +127,7 @@ async fn admin_api_scripts_failures() {
     let c = BeaconClient::new(&url, ClientConfig::default()).unwrap();
     let (code, body) = post(&format!("{url}/admin/advance"), json!({"epochs": 3})).await;
     assert_eq!(code, 200, "{body}");
-    assert_eq!(body["head_slot"], "24");
+    assert_eq!(body["head_slot"], (3 * ChainConfig::devnet().slots_per_epoch).to_string());
 
     // Halt finality: checkpoints stop moving.
     assert_eq!(post(&format!("{url}/admin/finality"), json!({"halted": true})).await.0, 200);
@@ -181,7 +181,8 @@ async fn admin_api_scripts_failures() {
         .balance;
     assert!(b4_after < b4, "an offline validator loses balance");
 
-    let epoch = claystack_consensus::Epoch(c.syncing().await.unwrap().head_slot.get() / 8 - 1);
+    let spe = ChainConfig::devnet().slots_per_epoch;
+    let epoch = claystack_consensus::Epoch(c.syncing().await.unwrap().head_slot.get() / spe - 1);
     let live = c.liveness(epoch, &[ValidatorIndex(0), ValidatorIndex(4)]).await.unwrap();
     assert_eq!(live.iter().map(|l| l.is_live).collect::<Vec<_>>(), vec![true, false]);
     let future = claystack_consensus::Epoch(epoch.get() + 5);
