@@ -206,7 +206,10 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     assert_eq!(dv["distributed_public_key"], group.to_hex());
     let shares: Vec<String> = description.members.iter().map(|m| m.public_share.to_hex()).collect();
     assert_eq!(dv["public_shares"], serde_json::json!(shares));
-    assert_eq!(dv["deposit_data"]["pubkey"], group.to_hex());
+    assert_eq!(dv["partial_deposit_data"][0]["pubkey"], group.to_hex());
+    for h in [&lock["lock_hash"], &lock["cluster_definition"]["config_hash"]] {
+        assert_eq!(h.as_str().unwrap().len(), 66, "{h}");
+    }
     assert_eq!(lock["cluster_definition"]["threshold"], 3);
     assert_eq!(lock["cluster_definition"]["fork_version"], "0x01017000");
     assert_eq!(
@@ -240,6 +243,63 @@ async fn four_node_processes_survive_one_kill_and_fail_cleanly_at_two() {
     assert_eq!(share["data"]["operators"][0]["operatorKey"], "LS0tLS1CRUdJTg==");
     assert_eq!(share["payload"]["operatorIds"], serde_json::json!([1, 2, 3, 4]));
     assert!(ks["createdAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(share["payload"]["sharesData"], "");
+
+    // With every operator's part (made where its share is), sharesData is filled.
+    let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../dvt/tests/fixtures");
+    let mut part_args = Vec::new();
+    for i in 1..=4 {
+        let key = std::fs::read_to_string(format!("{fixtures}/ssv-operator-{i}.pub.b64")).unwrap();
+        let node_dir = dir.join(format!("node-{i}"));
+        let part = tmp.path().join(format!("ssv-part-{i}.json"));
+        run_ok(&[
+            "dvt",
+            "ssv-share",
+            "--cluster",
+            &cluster_arg,
+            "--index",
+            &i.to_string(),
+            "--keystore",
+            node_dir.join("keystore.json").to_str().unwrap(),
+            "--password-file",
+            node_dir.join("password.txt").to_str().unwrap(),
+            "--operator-key",
+            key.trim(),
+            "--owner-address",
+            "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+            "--owner-nonce",
+            "7",
+            "--out",
+            part.to_str().unwrap(),
+        ]);
+        part_args.push(part.display().to_string());
+    }
+    let full = tmp.path().join("keyshares-full.json");
+    run_ok(&[
+        "dvt",
+        "export",
+        "--format",
+        "ssv",
+        "--cluster",
+        &cluster_arg,
+        "--out",
+        full.to_str().unwrap(),
+        "--owner-address",
+        "0x81592c3de184a3e2c0dcb5a261bc107bfa91f494",
+        "--owner-nonce",
+        "7",
+        "--ssv-part",
+        &part_args.join(","),
+    ]);
+    let ks: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&full).unwrap()).unwrap();
+    let data = ks["shares"][0]["payload"]["sharesData"].as_str().unwrap();
+    assert_eq!(data.len(), 2 + 2 * (96 + 4 * 48 + 4 * 256));
+    let sig = Signature::from_hex(&data[..2 + 192]).unwrap();
+    let msg =
+        claystack_dvt::ssv::ownership_message("0x81592c3de184a3e2c0dcb5a261bc107bfa91f494", 7)
+            .unwrap();
+    assert!(group.verify(&msg, &sig));
 }
 
 #[test]

@@ -1,21 +1,21 @@
 //! Export of a cluster's public parts in the formats of other DVT stacks:
 //!
-//! - an **Obol-style cluster-lock** (`cluster_definition` + `distributed_validators` with
-//!   `distributed_public_key` and `public_shares`, field names as charon's lock files use);
-//! - an **SSV keyshares file** (`version`, `createdAt`, `shares[{data, payload}]`).
+//! - an **Obol-style cluster-lock** v1.8.0 (`cluster_definition` + `distributed_validators`
+//!   with `distributed_public_key`, `public_shares`, `partial_deposit_data`,
+//!   `builder_registration`, field names as charon's lock files use), with `config_hash`,
+//!   `definition_hash` and `lock_hash` computed as charon's SSZ hash tree roots
+//!   ([`crate::obol`]);
+//! - an **SSV keyshares file** (`version`, `createdAt`, `shares[{data, payload}]`), with
+//!   `sharesData` when every operator's part is given ([`crate::ssv`]).
 //!
-//! Both carry only public data. What cannot be produced from public data is left empty and
-//! listed in [`ObolGaps`] / [`SsvGaps`] (and in the crate README): Obol's `config_hash`,
-//! `definition_hash`, `lock_hash` (SSZ hashes of charon's versioned containers), operators'
-//! ENRs and EIP-712 signatures, `signature_aggregate`; SSV's `sharesData`, which needs the
-//! validator key's signature over `ownerAddress:ownerNonce` and each share RSA-encrypted to
-//! its operator's key.
+//! What cannot be produced from a ClayStack cluster is left empty and listed in
+//! [`OBOL_GAPS`] / [`SSV_GAPS`] (and in the crate README).
 
 use crate::cluster::ClusterDescription;
 use crate::threshold::ShareIndex;
 use claystack_consensus::hexutil;
 use claystack_keys::deposit::DepositDataJson;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Why an export is impossible for this cluster.
@@ -35,24 +35,25 @@ pub enum ExportError {
     /// The withdrawal credentials are not of the 0x01/0x02 (execution address) kind.
     #[error("withdrawal credentials do not name an execution address")]
     WithdrawalAddress,
+    /// A lock field does not fit its SSZ type (hex, length or list limit).
+    #[error("obol lock field {0} does not fit its ssz type")]
+    ObolField(&'static str),
 }
 
-/// Fields of the Obol lock this export cannot fill from public data (left empty).
+/// Fields of the Obol lock this export cannot fill (left empty; they hash as zeros, as charon
+/// hashes empty fields). Charon also refuses a lock without them, so the lock documents the
+/// cluster but does not run a charon cluster.
 pub const OBOL_GAPS: &[&str] = &[
-    "cluster_definition.config_hash",
-    "cluster_definition.definition_hash",
-    "cluster_definition.creator.config_signature",
-    "cluster_definition.operators[].enr",
-    "cluster_definition.operators[].config_signature",
-    "cluster_definition.operators[].enr_signature",
+    "cluster_definition.creator (address, config_signature): no secp256k1 creator key",
+    "cluster_definition.operators[] (address, enr, config_signature, enr_signature): no charon ENRs",
+    "distributed_validators[].builder_registration: not signed at export (empty)",
     "signature_aggregate",
-    "lock_hash",
     "node_signatures",
 ];
 
-/// Fields of the SSV keyshares this export cannot fill from public data (left empty).
+/// Fields of the SSV keyshares this export cannot fill without the operators' parts.
 pub const SSV_GAPS: &[&str] = &[
-    "shares[].payload.sharesData (ownership signature + RSA-encrypted shares)",
+    "shares[].payload.sharesData (needs every operator's `claystack dvt ssv-share` part)",
     "shares[].data.operators[].operatorKey (unless given)",
 ];
 
@@ -62,7 +63,7 @@ pub type ObolGaps = &'static [&'static str];
 pub type SsvGaps = &'static [&'static str];
 
 /// Obol `creator`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolCreator {
     /// Creator's execution address.
     pub address: String,
@@ -71,7 +72,7 @@ pub struct ObolCreator {
 }
 
 /// Obol `operators[]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolOperator {
     /// Operator's execution address.
     pub address: String,
@@ -84,7 +85,7 @@ pub struct ObolOperator {
 }
 
 /// Obol `validators[]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolValidator {
     /// Fee recipient.
     pub fee_recipient_address: String,
@@ -93,7 +94,7 @@ pub struct ObolValidator {
 }
 
 /// Obol `cluster_definition`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolDefinition {
     /// Cluster name.
     pub name: String,
@@ -117,14 +118,16 @@ pub struct ObolDefinition {
     pub dkg_algorithm: String,
     /// Genesis fork version.
     pub fork_version: String,
-    /// SSZ hash of the config (not computed).
+    /// Deposit amount of each validator's (partial) deposits, Gwei as decimal strings.
+    pub deposit_amounts: Vec<String>,
+    /// SSZ hash of the config (charon v1.8 `hashDefinition(configOnly)`).
     pub config_hash: String,
-    /// SSZ hash of the definition (not computed).
+    /// SSZ hash of the whole definition.
     pub definition_hash: String,
 }
 
 /// Obol `deposit_data`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolDepositData {
     /// Validator key.
     pub pubkey: String,
@@ -138,20 +141,43 @@ pub struct ObolDepositData {
     pub signature: String,
 }
 
+/// Obol `builder_registration.message`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObolRegistration {
+    /// Fee recipient.
+    pub fee_recipient: String,
+    /// Gas limit.
+    pub gas_limit: u64,
+    /// Unix time.
+    pub timestamp: u64,
+    /// Validator key.
+    pub pubkey: String,
+}
+
+/// Obol `builder_registration`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObolBuilderRegistration {
+    /// The registration.
+    pub message: ObolRegistration,
+    /// The validator's signature of it.
+    pub signature: String,
+}
+
 /// Obol `distributed_validators[]`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolDistributedValidator {
     /// The group public key.
     pub distributed_public_key: String,
     /// Public shares, in operator order.
     pub public_shares: Vec<String>,
+    /// Builder registration (empty: see [`OBOL_GAPS`]).
+    pub builder_registration: ObolBuilderRegistration,
     /// Deposit data of the group key, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deposit_data: Option<ObolDepositData>,
+    pub partial_deposit_data: Vec<ObolDepositData>,
 }
 
 /// An Obol-style cluster lock.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ObolClusterLock {
     /// The definition.
     pub cluster_definition: ObolDefinition,
@@ -159,7 +185,7 @@ pub struct ObolClusterLock {
     pub distributed_validators: Vec<ObolDistributedValidator>,
     /// BLS aggregate of the shares' signatures of the lock hash (not computed).
     pub signature_aggregate: String,
-    /// Lock hash (not computed).
+    /// Lock hash (charon v1.8 SSZ hash tree root of definition and validators).
     pub lock_hash: String,
     /// Operators' signatures of the lock hash (not computed).
     pub node_signatures: Vec<String>,
@@ -216,6 +242,7 @@ pub fn obol_cluster_lock(
         }],
         dkg_algorithm: "default".into(),
         fork_version: hexutil::encode_prefixed(d.genesis_fork_version),
+        deposit_amounts: deposit.map(|dd| vec![dd.amount.to_string()]).unwrap_or_default(),
         config_hash: String::new(),
         definition_hash: String::new(),
     };
@@ -226,17 +253,20 @@ pub fn obol_cluster_lock(
         deposit_data_root: hexutil::encode_prefixed(dd.deposit_data_root),
         signature: hexutil::encode_prefixed(dd.signature),
     });
-    Ok(ObolClusterLock {
+    let mut lock = ObolClusterLock {
         cluster_definition: definition,
         distributed_validators: vec![ObolDistributedValidator {
             distributed_public_key: d.group_public_key.to_hex(),
             public_shares: d.members.iter().map(|m| m.public_share.to_hex()).collect(),
-            deposit_data,
+            builder_registration: ObolBuilderRegistration::default(),
+            partial_deposit_data: deposit_data.into_iter().collect(),
         }],
         signature_aggregate: String::new(),
         lock_hash: String::new(),
         node_signatures: vec![],
-    })
+    };
+    crate::obol::fill_hashes(&mut lock)?;
+    Ok(lock)
 }
 
 /// SSV `data.operators[]`.
@@ -274,7 +304,8 @@ pub struct SsvPayload {
     /// Operator ids, ascending.
     #[serde(rename = "operatorIds")]
     pub operator_ids: Vec<u64>,
-    /// Ownership signature ‖ public shares ‖ encrypted shares (empty: see [`SSV_GAPS`]).
+    /// Ownership signature ‖ public shares ‖ encrypted shares ([`crate::ssv`]; empty without
+    /// the operators' parts, see [`SSV_GAPS`]).
     #[serde(rename = "sharesData")]
     pub shares_data: String,
 }
@@ -301,12 +332,14 @@ pub struct SsvKeyshares {
 }
 
 /// Builds an SSV keyshares file of the cluster's public parts. Share indices are SSV operator
-/// ids; `operator_keys` maps ids to operators' RSA keys (missing ones are left empty).
+/// ids; `operator_keys` maps ids to operators' RSA keys (missing ones are left empty);
+/// `shares_data` comes from [`crate::ssv::ssv_shares_data`] (empty when `None`).
 pub fn ssv_keyshares(
     d: &ClusterDescription,
     owner_address: &str,
     owner_nonce: u64,
     operator_keys: &BTreeMap<ShareIndex, String>,
+    shares_data: Option<String>,
     created_at: &str,
 ) -> Result<SsvKeyshares, ExportError> {
     let n = d.members.len();
@@ -333,7 +366,7 @@ pub fn ssv_keyshares(
         payload: SsvPayload {
             public_key: pk,
             operator_ids: ids.iter().map(|i| i.get()).collect(),
-            shares_data: String::new(),
+            shares_data: shares_data.unwrap_or_default(),
         },
     };
     Ok(SsvKeyshares {

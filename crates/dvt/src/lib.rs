@@ -11,7 +11,9 @@
 //! - [`curve`]: the only module touching raw `blst` (field and group arithmetic).
 //! - [`request`]: the signing root and slashing check of a typed Web3Signer request (the
 //!   remote signer's parser).
-//! - [`export`]: Obol cluster-lock and SSV keyshares views of a cluster's public parts.
+//! - [`export`]: Obol cluster-lock and SSV keyshares views of a cluster's public parts;
+//!   [`obol`] computes the lock's SSZ hashes, [`ssv`] builds `sharesData` from the operators'
+//!   encrypted shares and ownership partials.
 //!
 //! Around it:
 //! - [`cluster`]: the public cluster description, cluster creation (DKG or split) with
@@ -19,6 +21,8 @@
 //! - [`node`]: one operator's node (one share, its own slashing database, partials over HTTP).
 //! - [`front`]: the cluster's Web3Signer-compatible signing front (fan-out, verify, combine).
 //! - [`local`]: a whole cluster in one process, for the devnet and tests.
+//! - [`netdkg`]: the networked DKG (one participant per operator, signed and sealed messages,
+//!   broadcast-consistency checks).
 
 #![cfg_attr(
     not(test),
@@ -40,7 +44,9 @@ pub mod front;
 pub mod local;
 pub mod netdkg;
 pub mod node;
+pub mod obol;
 pub mod request;
+pub mod ssv;
 pub mod threshold;
 
 pub use bls::{BlsError, PublicKey, SecretKey, Signature};

@@ -19,6 +19,7 @@ use claystack_dvt::export::{self, OBOL_GAPS, SSV_GAPS};
 use claystack_dvt::front::{Front, FrontConfig, front_state, serve_front};
 use claystack_dvt::node::{Node, serve_node};
 use claystack_dvt::request::SignerEvaluator;
+use claystack_dvt::ssv::{SsvSharePart, ssv_share_part, ssv_shares_data};
 use claystack_dvt::threshold::ShareIndex;
 use claystack_keys::deposit::{DepositDataJson, DepositNetwork, parse_execution_address};
 use claystack_keys::{Kdf, WithdrawalCredentials};
@@ -44,6 +45,9 @@ pub(crate) enum Command {
     Signer(SignerArgs),
     /// Export the cluster's public parts as an Obol-style cluster-lock or an SSV keyshares file.
     Export(ExportArgs),
+    /// SSV, on each operator's machine: encrypt this operator's share to its SSV operator RSA
+    /// key and sign the ownership message with it; give the part file to `export --ssv-part`.
+    SsvShare(SsvShareArgs),
 }
 
 /// Arguments of `claystack dvt create`.
@@ -186,6 +190,39 @@ pub(crate) struct ExportArgs {
     /// SSV operator RSA key, as `ID=BASE64` (repeat per operator).
     #[arg(long = "operator-key")]
     operator_keys: Vec<String>,
+    /// SSV share part of each operator (`claystack dvt ssv-share`); with all of them the
+    /// export fills `sharesData`.
+    #[arg(long = "ssv-part", value_delimiter = ',')]
+    ssv_parts: Vec<PathBuf>,
+}
+
+/// Arguments of `claystack dvt ssv-share`.
+#[derive(Debug, Args)]
+pub(crate) struct SsvShareArgs {
+    /// The cluster description (cluster.json).
+    #[arg(long, env = "CLAYSTACK_DVT_CLUSTER")]
+    cluster: PathBuf,
+    /// This operator's share index (its SSV operator id).
+    #[arg(long, env = "CLAYSTACK_DVT_INDEX")]
+    index: u64,
+    /// EIP-2335 keystore of this operator's share.
+    #[arg(long, env = "CLAYSTACK_DVT_KEYSTORE")]
+    keystore: PathBuf,
+    /// File holding the keystore password.
+    #[arg(long, env = "CLAYSTACK_DVT_PASSWORD_FILE")]
+    password_file: PathBuf,
+    /// This operator's SSV RSA public key (base64 PEM, as the SSV registry shows it).
+    #[arg(long)]
+    operator_key: String,
+    /// SSV cluster owner address.
+    #[arg(long)]
+    owner_address: String,
+    /// SSV owner nonce.
+    #[arg(long, default_value_t = 0)]
+    owner_nonce: u64,
+    /// Part file to create (must not exist).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 pub(crate) use dkg::DkgCommand;
@@ -198,6 +235,7 @@ pub(crate) async fn run(command: Command) -> eyre::Result<()> {
         Command::Node(args) => node(args).await,
         Command::Signer(args) => signer(args).await,
         Command::Export(args) => export_cmd(&args),
+        Command::SsvShare(args) => ssv_share(&args),
     }
 }
 
@@ -429,7 +467,7 @@ fn export_cmd(args: &ExportArgs) -> eyre::Result<()> {
                 args.fee_recipient.as_deref(),
                 &created_at,
             )?;
-            tracing::warn!(target: "dvt::export", missing = ?OBOL_GAPS, "obol lock: fields left empty");
+            tracing::warn!(target: "dvt::export", missing = ?OBOL_GAPS, "obol lock: fields left empty (hashed as zeros)");
             serde_json::to_string_pretty(&lock)?
         }
         ExportFormat::Ssv => {
@@ -444,9 +482,32 @@ fn export_cmd(args: &ExportArgs) -> eyre::Result<()> {
                     kv.split_once('=').ok_or_else(|| eyre!("--operator-key wants ID=KEY"))?;
                 keys.insert(ShareIndex::new(id.parse()?)?, key.to_owned());
             }
-            let ks =
-                export::ssv_keyshares(&description, owner, args.owner_nonce, &keys, &created_at)?;
-            tracing::warn!(target: "dvt::export", missing = ?SSV_GAPS, "ssv keyshares: fields left empty");
+            let shares_data = if args.ssv_parts.is_empty() {
+                tracing::warn!(target: "dvt::export", missing = ?SSV_GAPS, "ssv keyshares: fields left empty");
+                None
+            } else {
+                let mut parts = Vec::with_capacity(args.ssv_parts.len());
+                for p in &args.ssv_parts {
+                    let text = std::fs::read_to_string(p)
+                        .wrap_err_with(|| format!("read {}", p.display()))?;
+                    parts.push(
+                        serde_json::from_str::<SsvSharePart>(&text)
+                            .wrap_err_with(|| format!("parse {}", p.display()))?,
+                    );
+                }
+                Some(
+                    ssv_shares_data(&description, owner, args.owner_nonce, &parts)
+                        .wrap_err("build sharesData from the operators' parts")?,
+                )
+            };
+            let ks = export::ssv_keyshares(
+                &description,
+                owner,
+                args.owner_nonce,
+                &keys,
+                shares_data,
+                &created_at,
+            )?;
             serde_json::to_string_pretty(&ks)?
         }
     };
@@ -455,6 +516,31 @@ fn export_cmd(args: &ExportArgs) -> eyre::Result<()> {
     let mut file =
         options.open(&args.out).wrap_err_with(|| format!("create {}", args.out.display()))?;
     std::io::Write::write_all(&mut file, json.as_bytes())
+        .wrap_err_with(|| format!("write {}", args.out.display()))?;
+    println!("{}", args.out.display());
+    Ok(())
+}
+
+fn ssv_share(args: &SsvShareArgs) -> eyre::Result<()> {
+    let description = ClusterDescription::read(&args.cluster)?;
+    let index = ShareIndex::new(args.index)?;
+    let password = read_secret_file(&args.password_file)?;
+    let share = load_share(&description, index, &args.keystore, &password)
+        .wrap_err_with(|| format!("load share from {}", args.keystore.display()))?;
+    let part = ssv_share_part(
+        &description,
+        &share,
+        &args.operator_key,
+        &args.owner_address,
+        args.owner_nonce,
+        &mut rand::rngs::OsRng,
+    )
+    .wrap_err("build the ssv share part")?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    let mut file =
+        options.open(&args.out).wrap_err_with(|| format!("create {}", args.out.display()))?;
+    std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&part)?.as_bytes())
         .wrap_err_with(|| format!("write {}", args.out.display()))?;
     println!("{}", args.out.display());
     Ok(())
