@@ -1,1 +1,435 @@
-//! The member daemon (see the crate docs).
+//! The member daemon: each frame, wait until the reference slot is final (or a number of slots
+//! past it), read the Beacon API and the chain at the reference block, compute the report, record
+//! and sign its digest, gossip the signature, and submit once a quorum of members signed the
+//! digest this member computed. Restart-safe: the per-frame record in the state directory is
+//! written before the signature leaves the process, and a member never signs a second digest
+//! for a frame it has a record of.
+
+pub mod chain;
+pub mod gossip;
+pub mod metrics;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::Bytes;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::SignerSync;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolValue;
+use claystack_beacon::{BeaconClient, ClientConfig, StateId};
+use claystack_bindings::deployment::PoolAddresses;
+use claystack_consensus::Slot;
+use tokio::sync::watch;
+
+use crate::types::{BeaconValidator, FrameParams, OracleInput, RewardsState};
+use crate::{ComputeError, Report, compute, report_digest};
+use gossip::{GossipState, SignatureMessage};
+use metrics::{Metrics, inc};
+use store::{FrameRecord, Store, StoreError};
+
+/// When a reference slot may be reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finality {
+    /// Once the beacon node's finalized checkpoint is past the reference slot's epoch.
+    Finalized,
+    /// Once the head is this many slots past the reference slot (simulators, devnets).
+    SlotsAfter(u64),
+}
+
+/// Settings of one member.
+#[derive(Debug, Clone)]
+pub struct DaemonConfig {
+    /// The member's key (signs reports and pays for submissions).
+    pub member_key: PrivateKeySigner,
+    /// Beacon API base URL.
+    pub beacon_url: String,
+    /// Execution JSON-RPC URL.
+    pub rpc_url: String,
+    /// Chain id (part of the EIP-712 domain).
+    pub chain_id: u64,
+    /// The pool this oracle reports for.
+    pub pool: PoolAddresses,
+    /// Other members' gossip base URLs.
+    pub peers: Vec<String>,
+    /// Per-frame records.
+    pub state_dir: PathBuf,
+    /// How often the loop wakes up.
+    pub poll_interval: Duration,
+    /// When a reference slot counts as final.
+    pub finality: Finality,
+    /// Whether to commit the operators report (needs the operator contracts).
+    pub with_extra_data: bool,
+}
+
+/// Failure of the daemon (the loop logs per-frame failures and carries on; only set-up errors
+/// stop it).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// A JSON-RPC call failed.
+    #[error("{action}: {source}")]
+    Rpc {
+        /// What failed.
+        action: &'static str,
+        /// Cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A value does not fit.
+    #[error("{action}: value {value} out of range")]
+    OutOfRange {
+        /// What was read.
+        action: &'static str,
+        /// The value.
+        value: String,
+    },
+    /// The submission was mined but reverted.
+    #[error("report transaction {tx} reverted")]
+    Reverted {
+        /// Its hash.
+        tx: alloy::primitives::B256,
+    },
+    /// The Beacon API.
+    #[error("read the beacon chain: {0}")]
+    Beacon(#[from] claystack_beacon::Error),
+    /// The computation.
+    #[error(transparent)]
+    Compute(#[from] ComputeError),
+    /// The state directory.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding the HTTP endpoint.
+    #[error("bind {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something else in the set-up.
+    #[error("set up the member: {0}")]
+    Setup(String),
+    /// The record of a frame holds another digest than the one recomputed (never signed twice).
+    #[error(
+        "frame {ref_slot}: recorded digest {recorded} differs from {computed}; not signing again"
+    )]
+    DigestConflict {
+        /// Frame.
+        ref_slot: u64,
+        /// Recorded digest.
+        recorded: alloy::primitives::B256,
+        /// Newly computed digest.
+        computed: alloy::primitives::B256,
+    },
+}
+
+/// A running member.
+#[derive(Debug)]
+pub struct Member {
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Member {
+    /// Starts the HTTP endpoint on `listener` and the frame loop.
+    pub fn start(
+        cfg: DaemonConfig,
+        listener: tokio::net::TcpListener,
+    ) -> Result<Self, DaemonError> {
+        let addr = listener
+            .local_addr()
+            .map_err(|source| DaemonError::Bind { addr: "listener".into(), source })?;
+        let metrics = Arc::new(Metrics::default());
+        let gossip = Arc::new(GossipState::new(Arc::clone(&metrics)));
+        let store = Store::open(&cfg.state_dir)?;
+        let wallet = EthereumWallet::from(cfg.member_key.clone());
+        let url = cfg.rpc_url.parse().map_err(|e| DaemonError::Setup(format!("rpc url: {e}")))?;
+        let provider = ProviderBuilder::new().wallet(wallet).connect_http(url).erased();
+        let beacon = BeaconClient::new(&cfg.beacon_url, ClientConfig::default())?;
+        let http = gossip::client().map_err(|e| DaemonError::Setup(format!("http client: {e}")))?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let app = gossip::router(Arc::clone(&gossip), Arc::clone(&metrics));
+        let mut server_stop = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _closed = server_stop.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!(target: "oracle::daemon", error = %e, "gossip server stopped");
+            }
+        }));
+        let worker =
+            Worker { cfg, provider, beacon, http, gossip, metrics: Arc::clone(&metrics), store };
+        let mut loop_stop = stop_rx;
+        tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
+        tracing::info!(target: "oracle::daemon", %addr, "oracle member listening");
+        Ok(Self { addr, metrics, stop, tasks })
+    }
+
+    /// The gossip/metrics address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The metrics.
+    #[must_use]
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Stops the loop and the server and waits for them.
+    pub async fn shutdown(self) {
+        let _sent = self.stop.send(true);
+        for t in self.tasks {
+            if let Err(e) = t.await {
+                tracing::error!(target: "oracle::daemon", error = %e, "member task failed");
+            }
+        }
+    }
+}
+
+struct Worker {
+    cfg: DaemonConfig,
+    provider: DynProvider,
+    beacon: BeaconClient,
+    http: reqwest::Client,
+    gossip: Arc<GossipState>,
+    metrics: Arc<Metrics>,
+    store: Store,
+}
+
+impl Worker {
+    async fn run(&self, stop: &mut watch::Receiver<bool>) {
+        loop {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(target: "oracle::daemon", error = %e, "frame step failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.cfg.poll_interval) => {}
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    }
+
+    async fn tick(&self) -> Result<(), DaemonError> {
+        let oracle = self.cfg.pool.oracle_report;
+        let Some(view) = chain::frame_view(&self.provider, oracle).await? else {
+            return Ok(());
+        };
+        let frame_slots = view.slots_per_epoch.saturating_mul(view.epochs_per_frame);
+        self.gossip.configure(
+            &view.members,
+            view.last_ref_slot.saturating_add(1),
+            view.ref_slot.saturating_add(frame_slots),
+        );
+        let mut record = self.store.load(view.ref_slot)?;
+        if view.last_ref_slot >= view.ref_slot {
+            if let Some(rec) = record.as_mut().filter(|r| !r.done) {
+                rec.done = true;
+                self.store.save(rec)?;
+                if rec.submitted_tx.is_none() {
+                    inc(&self.metrics.frames_done_by_others);
+                }
+                tracing::info!(target: "oracle::daemon", ref_slot = view.ref_slot, "frame settled");
+            }
+            return Ok(());
+        }
+        if !self.is_final(view.ref_slot, view.slots_per_epoch).await? {
+            return Ok(());
+        }
+        let me = self.cfg.member_key.address();
+        if !view.members.contains(&me) {
+            tracing::warn!(target: "oracle::daemon", member = %me, "this key is not an oracle member");
+            return Ok(());
+        }
+        let rec = match record {
+            Some(r) => r,
+            None => {
+                let rec = self.compute_and_sign(&view).await?;
+                // recorded before the signature is sent anywhere
+                self.store.save(&rec)?;
+                rec
+            }
+        };
+        self.metrics.last_signed_ref_slot.store(rec.ref_slot, Ordering::Relaxed);
+        self.gossip.restore(rec.ref_slot, &rec.signatures);
+        self.gossip.set_own(rec.ref_slot, rec.digest, me, rec.own_signature.clone());
+        let msg = SignatureMessage {
+            ref_slot: rec.ref_slot,
+            digest: rec.digest,
+            signature: rec.own_signature.clone(),
+        };
+        gossip::broadcast(&self.http, &self.cfg.peers, &msg).await;
+
+        let agreed = self.gossip.agreed(rec.ref_slot);
+        let mut rec = rec;
+        if agreed != rec.signatures {
+            rec.signatures = agreed.clone();
+            self.store.save(&rec)?;
+        }
+        let have = u64::try_from(agreed.len()).unwrap_or(u64::MAX);
+        if have < view.quorum || rec.submitted_tx.is_some() {
+            tracing::debug!(target: "oracle::daemon", ref_slot = rec.ref_slot, have, quorum = view.quorum, "waiting for signatures");
+            return Ok(());
+        }
+        let report = Report::abi_decode(&rec.report_abi)
+            .map_err(|e| DaemonError::Setup(format!("decode recorded report: {e}")))?;
+        // the contract wants exactly members' signatures in increasing signer order: BTreeMap order
+        match chain::submit(&self.provider, oracle, &report, &rec.extra_data, &agreed).await {
+            Ok(tx) => {
+                rec.submitted_tx = Some(tx);
+                rec.done = true;
+                self.store.save(&rec)?;
+                inc(&self.metrics.frames_submitted);
+                tracing::info!(target: "oracle::daemon", ref_slot = rec.ref_slot, %tx, signatures = agreed.len(), "report submitted");
+            }
+            Err(e) => {
+                // another member may have won the race; the next tick sees the frame settled
+                inc(&self.metrics.submit_failures);
+                tracing::info!(target: "oracle::daemon", ref_slot = rec.ref_slot, error = %e, "submission failed");
+            }
+        }
+        Ok(())
+    }
+
+    async fn is_final(&self, ref_slot: u64, slots_per_epoch: u64) -> Result<bool, DaemonError> {
+        match self.cfg.finality {
+            Finality::SlotsAfter(n) => {
+                let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
+                Ok(head.data.header.message.slot.get() >= ref_slot.saturating_add(n))
+            }
+            Finality::Finalized => {
+                let cp = self.beacon.finality_checkpoints(StateId::Head).await?;
+                let ref_epoch = ref_slot.checked_div(slots_per_epoch).unwrap_or(u64::MAX);
+                Ok(cp.data.finalized.epoch.get() > ref_epoch)
+            }
+        }
+    }
+
+    async fn compute_and_sign(&self, view: &chain::FrameView) -> Result<FrameRecord, DaemonError> {
+        let started = Instant::now();
+        let result = self.compute_frame(view).await;
+        let report = match result {
+            Ok(r) => r,
+            Err(e) => {
+                inc(&self.metrics.compute_failures);
+                return Err(e);
+            }
+        };
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.metrics.compute_micros.store(micros, Ordering::Relaxed);
+        let digest = report_digest(&report.report, self.cfg.chain_id, self.cfg.pool.oracle_report);
+        let sig = self
+            .cfg
+            .member_key
+            .sign_hash_sync(&digest)
+            .map_err(|e| DaemonError::Setup(format!("sign the report: {e}")))?;
+        let own = Bytes::from(sig.as_bytes().to_vec());
+        let mut signatures = std::collections::BTreeMap::new();
+        signatures.insert(self.cfg.member_key.address(), own.clone());
+        tracing::info!(
+            target: "oracle::report",
+            ref_slot = view.ref_slot, %digest,
+            cl_balance = %report.report.clBalance,
+            validators = %report.report.validatorsDeposited,
+            rate = %report.report.finalizationShareRate,
+            finalize_up_to = %report.report.finalizeUpToRequestId,
+            compute_us = micros,
+            "report computed and signed"
+        );
+        Ok(FrameRecord {
+            ref_slot: view.ref_slot,
+            digest,
+            report_abi: Bytes::from(report.report.abi_encode()),
+            extra_data: Bytes::from(report.extra_data),
+            own_signature: own,
+            signatures,
+            submitted_tx: None,
+            done: false,
+        })
+    }
+
+    async fn compute_frame(
+        &self,
+        view: &chain::FrameView,
+    ) -> Result<crate::ComputedReport, DaemonError> {
+        let block = chain::ref_block(&self.provider, view).await?;
+        let (pool, queue) = chain::pool_state(&self.provider, &self.cfg.pool, block).await?;
+        let spec = self.beacon.spec().await?;
+        let raw_u64 = |k: &str, d: u64| {
+            spec.raw
+                .get(k)
+                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
+                .unwrap_or(d)
+        };
+        let frame = FrameParams {
+            ref_slot: Slot(view.ref_slot),
+            last_ref_slot: Slot(view.last_ref_slot),
+            seconds_per_slot: view.seconds_per_slot,
+            slots_per_epoch: spec.slots_per_epoch,
+            epochs_per_slashings_vector: raw_u64("EPOCHS_PER_SLASHINGS_VECTOR", 8_192),
+            min_slashing_penalty_quotient: raw_u64("MIN_SLASHING_PENALTY_QUOTIENT_BELLATRIX", 32),
+            max_effective_balance: spec.max_effective_balance,
+        };
+        if spec.slots_per_epoch != view.slots_per_epoch {
+            return Err(DaemonError::Setup(format!(
+                "the beacon node has {}-slot epochs, the oracle contract {}",
+                spec.slots_per_epoch, view.slots_per_epoch
+            )));
+        }
+        let creds = pool.withdrawal_credentials;
+        let mut validators = Vec::new();
+        self.beacon
+            .stream_validators(StateId::Slot(Slot(view.ref_slot)), &[], |v| {
+                if v.validator.withdrawal_credentials == creds {
+                    validators.push(BeaconValidator {
+                        index: v.index,
+                        pubkey: v.validator.pubkey,
+                        balance: v.balance,
+                        effective_balance: v.validator.effective_balance,
+                        status: v.status,
+                        slashed: v.validator.slashed,
+                        withdrawal_credentials: v.validator.withdrawal_credentials,
+                        withdrawable_epoch: v.validator.withdrawable_epoch,
+                        duties_expected: 0,
+                        duties_performed: 0,
+                    });
+                }
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await?;
+        let input = OracleInput {
+            frame,
+            pool,
+            queue,
+            // the operator contracts are not deployed yet: no registry, no operators report
+            registry: None,
+            rewards: RewardsState::default(),
+            validators,
+        };
+        Ok(compute(&input, self.cfg.with_extra_data)?)
+    }
+}
+
+/// Parses a member key given as 0x-prefixed (or bare) hex.
+pub fn parse_member_key(text: &str) -> Result<PrivateKeySigner, DaemonError> {
+    text.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|e| DaemonError::Setup(format!("parse the member key: {e}")))
+}
+
+/// The address of a member key (for logs).
+#[must_use]
+pub fn member_address(key: &PrivateKeySigner) -> alloy::primitives::Address {
+    key.address()
+}

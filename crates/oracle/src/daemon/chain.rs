@@ -1,0 +1,292 @@
+//! Reads of the execution chain at the reference block, and the submission.
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::sol_types::SolValue;
+use claystack_bindings::deployment::PoolAddresses;
+use claystack_bindings::oracle_report::{IOracleReport, OracleReport};
+use claystack_bindings::sanity_checker::SanityChecker;
+use claystack_bindings::stake_pool::StakePool;
+use claystack_bindings::withdrawal_queue::WithdrawalQueue;
+
+use super::DaemonError;
+use crate::types::{Fees, PoolState, QueueState, SanityLimits, ValidatorCounts, WithdrawalRequest};
+
+fn rpc<E: std::error::Error + Send + Sync + 'static>(
+    action: &'static str,
+) -> impl FnOnce(E) -> DaemonError {
+    move |e| DaemonError::Rpc { action, source: Box::new(e) }
+}
+
+fn to_u64(action: &'static str, v: U256) -> Result<u64, DaemonError> {
+    u64::try_from(v).map_err(|_| DaemonError::OutOfRange { action, value: v.to_string() })
+}
+
+/// The oracle's view of the current frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameView {
+    /// `currentFrame().refSlot`.
+    pub ref_slot: u64,
+    /// `currentFrame().deadline` (unix seconds).
+    pub deadline: u64,
+    /// `lastRefSlot()`.
+    pub last_ref_slot: u64,
+    /// Members.
+    pub members: Vec<Address>,
+    /// Quorum.
+    pub quorum: u64,
+    /// Genesis time, seconds per slot, slots per epoch, epochs per frame.
+    pub genesis_time: u64,
+    /// Seconds per slot.
+    pub seconds_per_slot: u64,
+    /// Slots per epoch.
+    pub slots_per_epoch: u64,
+    /// Epochs per frame.
+    pub epochs_per_frame: u64,
+}
+
+/// Reads the oracle's frame state at the latest block. `Ok(None)`: no reportable frame yet.
+pub async fn frame_view(
+    provider: &DynProvider,
+    oracle: Address,
+) -> Result<Option<FrameView>, DaemonError> {
+    let o = OracleReport::new(oracle, provider.clone());
+    let frame = match o.currentFrame().call().await {
+        Ok(f) => f,
+        Err(e) => {
+            if e.as_decoded_error::<OracleReport::NoReportableFrame>().is_some() {
+                return Ok(None);
+            }
+            return Err(rpc("read the current frame")(e));
+        }
+    };
+    let cfg = o.frameConfig().call().await.map_err(rpc("read the frame config"))?;
+    let last = o.lastRefSlot().call().await.map_err(rpc("read the last ref slot"))?;
+    let members = o.getMembers().call().await.map_err(rpc("read the members"))?;
+    let quorum = o.quorum().call().await.map_err(rpc("read the quorum"))?;
+    Ok(Some(FrameView {
+        ref_slot: to_u64("ref slot", frame.refSlot)?,
+        deadline: to_u64("deadline", frame.deadline)?,
+        last_ref_slot: to_u64("last ref slot", last)?,
+        members,
+        quorum: to_u64("quorum", quorum)?,
+        genesis_time: cfg.genesisTime,
+        seconds_per_slot: u64::from(cfg.secondsPerSlot),
+        slots_per_epoch: u64::from(cfg.slotsPerEpoch),
+        epochs_per_frame: u64::from(cfg.epochsPerFrame),
+    }))
+}
+
+/// The last block whose timestamp is before the end of `ref_slot` (`genesis + (ref_slot + 1) ×
+/// secondsPerSlot`): every member picks the same block from the same chain.
+pub async fn ref_block(provider: &DynProvider, view: &FrameView) -> Result<u64, DaemonError> {
+    let end = view
+        .ref_slot
+        .checked_add(1)
+        .and_then(|s| s.checked_mul(view.seconds_per_slot))
+        .and_then(|s| s.checked_add(view.genesis_time))
+        .ok_or(DaemonError::OutOfRange {
+            action: "ref slot end",
+            value: view.ref_slot.to_string(),
+        })?;
+    let latest = provider.get_block_number().await.map_err(rpc("read the block number"))?;
+    let ts = |n: u64| async move {
+        let b = provider
+            .get_block_by_number(n.into())
+            .await
+            .map_err(rpc("read a block"))?
+            .ok_or(DaemonError::OutOfRange { action: "block", value: n.to_string() })?;
+        Ok::<u64, DaemonError>(b.header.timestamp)
+    };
+    if ts(latest).await? < end {
+        return Ok(latest);
+    }
+    // invariant: ts(lo) < end <= ts(hi) (block 0 may be after `end`: then block 0)
+    let (mut lo, mut hi) = (0u64, latest);
+    if ts(0).await? >= end {
+        return Ok(0);
+    }
+    while hi.saturating_sub(lo) > 1 {
+        let mid = lo.saturating_add(hi.saturating_sub(lo) / 2);
+        if ts(mid).await? < end { lo = mid } else { hi = mid }
+    }
+    Ok(lo)
+}
+
+/// The pool and queue state at `block`.
+pub async fn pool_state(
+    provider: &DynProvider,
+    addrs: &PoolAddresses,
+    block: u64,
+) -> Result<(PoolState, QueueState), DaemonError> {
+    let at = BlockId::number(block);
+    let pool = StakePool::new(addrs.stake_pool, provider.clone());
+    let queue = WithdrawalQueue::new(addrs.withdrawal_queue, provider.clone());
+    let oracle = OracleReport::new(addrs.oracle_report, provider.clone());
+    let sanity = SanityChecker::new(addrs.sanity_checker, provider.clone());
+    let fees = pool.fees().block(at).call().await.map_err(rpc("read fees"))?;
+    let limits = sanity.limits().block(at).call().await.map_err(rpc("read sanity limits"))?;
+    let counts =
+        oracle.lastValidatorCounts().block(at).call().await.map_err(rpc("read last counts"))?;
+    let mut creds = [0u8; 32];
+    if let Some(c) = creds.first_mut() {
+        *c = 1;
+    }
+    if let Some(tail) = creds.get_mut(12..) {
+        tail.copy_from_slice(addrs.withdrawal_vault.as_slice());
+    }
+    let state = PoolState {
+        total_shares: pool
+            .totalSupply()
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read total supply"))?,
+        buffered_ether: pool.bufferedEther().block(at).call().await.map_err(rpc("read buffer"))?,
+        cl_balance: pool.clBalance().block(at).call().await.map_err(rpc("read cl balance"))?,
+        cl_deposits_processed: pool
+            .clDepositsProcessed()
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read processed deposits"))?,
+        deposited_ether: pool
+            .depositedEther()
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read deposited"))?,
+        withdrawal_vault_balance: provider
+            .get_balance(addrs.withdrawal_vault)
+            .block_id(at)
+            .await
+            .map_err(rpc("read withdrawal vault balance"))?,
+        el_rewards_vault_balance: provider
+            .get_balance(addrs.el_rewards_vault)
+            .block_id(at)
+            .await
+            .map_err(rpc("read EL rewards vault balance"))?,
+        fees: Fees {
+            treasury_bps: u64::from(fees.treasuryBps),
+            operators_bps: u64::from(fees.operatorsBps),
+            insurance_bps: u64::from(fees.insuranceBps),
+        },
+        withdrawal_credentials: creds,
+        last_counts: ValidatorCounts {
+            deposited: counts.deposited,
+            active: counts.active,
+            exited: counts.exited,
+            slashed: counts.slashed,
+        },
+        limits: SanityLimits {
+            max_cl_apr_bps: u64::from(limits.maxClAprBps),
+            max_positive_rate_change_ppm: u64::from(limits.maxPositiveRateChangePpm),
+            max_unexplained_cl_drop_ppm: u64::from(limits.maxUnexplainedClDropPpm),
+            max_appeared_validators_per_report: u64::from(limits.maxAppearedValidatorsPerReport),
+            slashing_allowance_gwei: limits.slashingAllowanceGwei,
+            max_finalization_rate_deviation_bps: u64::from(limits.maxFinalizationRateDeviationBps),
+        },
+    };
+    let last_finalized = to_u64(
+        "last finalized request",
+        queue.lastFinalizedRequestId().block(at).call().await.map_err(rpc("read finalized id"))?,
+    )?;
+    let last_request = to_u64(
+        "last request",
+        queue.lastRequestId().block(at).call().await.map_err(rpc("read last request id"))?,
+    )?;
+    let params = queue.parameters().block(at).call().await.map_err(rpc("read queue parameters"))?;
+    let max_per_report = to_u64("max finalize per report", params._2)?;
+    let end = last_request.min(last_finalized.saturating_add(max_per_report));
+    let mut requests = Vec::new();
+    let mut id = last_finalized.saturating_add(1);
+    while id <= end {
+        let r = queue
+            .getRequest(U256::from(id))
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read a request"))?;
+        requests.push(WithdrawalRequest {
+            id,
+            shares: U256::from(r.shares),
+            ether_at_request: U256::from(r.etherAtRequest),
+        });
+        id = id.saturating_add(1);
+    }
+    let queue_state = QueueState {
+        last_finalized_request_id: last_finalized,
+        max_finalize_per_report: max_per_report,
+        unfinalized_ether: queue
+            .unfinalizedEther()
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read unfinalized ether"))?,
+        requests,
+    };
+    Ok((state, queue_state))
+}
+
+/// A read-only provider for `rpc_url`.
+pub fn read_provider(rpc_url: &str) -> Result<DynProvider, DaemonError> {
+    let url = rpc_url.parse().map_err(|e| DaemonError::Setup(format!("rpc url: {e}")))?;
+    Ok(alloy::providers::ProviderBuilder::new().connect_http(url).erased())
+}
+
+/// The contract's digest of `report` (for the self-check at start and tests).
+pub async fn contract_digest(
+    provider: &DynProvider,
+    oracle: Address,
+    report: &crate::Report,
+) -> Result<B256, DaemonError> {
+    let r = to_binding(report)?;
+    OracleReport::new(oracle, provider.clone())
+        .reportDigest(r)
+        .call()
+        .await
+        .map_err(rpc("read the report digest"))
+}
+
+/// Converts our report type to the binding's (same ABI).
+pub fn to_binding(report: &crate::Report) -> Result<IOracleReport::Report, DaemonError> {
+    IOracleReport::Report::abi_decode(&report.abi_encode())
+        .map_err(|e| DaemonError::Rpc { action: "convert the report", source: Box::new(e) })
+}
+
+/// Compact EIP-2098 form of a 65-byte signature.
+pub fn compact(signature: &[u8]) -> Option<IOracleReport::Signature> {
+    let sig = alloy::primitives::Signature::try_from(signature).ok()?;
+    let mut vs = sig.s();
+    // EIP-2098: the y parity goes into the top bit of s (low-s signatures leave it clear)
+    vs.set_bit(255, sig.v());
+    Some(IOracleReport::Signature { r: sig.r().into(), vs: vs.into() })
+}
+
+/// Submits `report` with its `extra_data` and `signatures` (sorted by signer, as the contract requires). Returns the
+/// transaction hash once mined successfully.
+pub async fn submit(
+    provider: &DynProvider,
+    oracle: Address,
+    report: &crate::Report,
+    extra_data: &Bytes,
+    signatures: &std::collections::BTreeMap<Address, Bytes>,
+) -> Result<B256, DaemonError> {
+    let sigs: Vec<IOracleReport::Signature> = signatures
+        .values()
+        .map(|s| {
+            compact(s).ok_or(DaemonError::OutOfRange { action: "signature", value: s.to_string() })
+        })
+        .collect::<Result<_, _>>()?;
+    let pending = OracleReport::new(oracle, provider.clone())
+        .submitReport(to_binding(report)?, extra_data.clone(), sigs)
+        .send()
+        .await
+        .map_err(rpc("send the report"))?;
+    let receipt = pending.get_receipt().await.map_err(rpc("wait for the report receipt"))?;
+    if !receipt.status() {
+        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
+    }
+    Ok(receipt.transaction_hash)
+}
