@@ -35,4 +35,6 @@ bind! {
     deposit_contract => DepositContract,
     operator_registry => OperatorRegistry,
     bond_manager => BondManager,
+    operator_rewards => OperatorRewards,
+    exit_enforcer => ExitEnforcer,
 }
