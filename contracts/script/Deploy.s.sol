@@ -169,5 +169,7 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.serializeAddress(o, kyc ? "kycVfpPool" : "vfpPool", address(ops.vfp));
         vm.serializeAddress(o, kyc ? "kycInsuranceFund" : "insuranceFund", address(ops.fund));
         vm.serializeAddress(o, kyc ? "kycOperatorsModule" : "operatorsModule", address(ops.module));
+        vm.serializeAddress(o, kyc ? "kycAllocator" : "allocator", address(ops.allocator));
+        vm.serializeAddress(o, kyc ? "kycDepositSecurity" : "depositSecurity", address(ops.depositSecurity));
     }
 }

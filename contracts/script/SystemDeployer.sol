@@ -4,7 +4,10 @@ pragma solidity 0.8.30;
 import {AccessRegistry} from "../src/access/AccessRegistry.sol";
 import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
 import {IStakePool} from "../src/interfaces/IStakePool.sol";
+import {AllocationLib} from "../src/lib/AllocationLib.sol";
+import {Allocator} from "../src/operators/Allocator.sol";
 import {BondManager} from "../src/operators/BondManager.sol";
+import {DepositSecurity} from "../src/operators/DepositSecurity.sol";
 import {InsuranceFund} from "../src/operators/InsuranceFund.sol";
 import {OperatorRegistry} from "../src/operators/OperatorRegistry.sol";
 import {OperatorsModule} from "../src/operators/OperatorsModule.sol";
@@ -59,6 +62,8 @@ abstract contract SystemDeployer {
         VfpPool vfp;
         InsuranceFund fund;
         OperatorsModule module;
+        Allocator allocator;
+        DepositSecurity depositSecurity;
     }
 
     /// @notice What distinguishes one pool deployment from another running the same code.
@@ -186,6 +191,9 @@ abstract contract SystemDeployer {
         s.pool.setCoverProvider(address(s.ops.vfp), true);
         s.pool.setCoverProvider(address(s.ops.fund), true);
         s.oracle.setOperatorsModule(address(s.ops.module));
+        _deployDepositSecurity(s, tl, c.guardian, f.kycOnly);
+        s.ops.registry.grantRole(s.ops.registry.DEPOSITOR_ROLE(), address(s.ops.depositSecurity));
+        s.pool.setDepositModule(address(s.ops.depositSecurity));
         _handOverOperators(s.ops, tempAdmin, tl);
 
         // hand over: the timelock alone administers parameters, members and upgrades
@@ -279,6 +287,48 @@ abstract contract SystemDeployer {
         );
         o.registry.grantRole(o.registry.REPORTER_ROLE(), address(o.module));
         o.bonds.grantRole(o.bonds.REPORTER_ROLE(), address(o.module));
+    }
+
+    /// @dev The Allocator and DepositSecurity of one pool; the KYC pool deposits only to Kyc
+    /// operators (type mask 0b0010), the public pool to every type.
+    function _deployDepositSecurity(System memory s, address timelock, address guardian, bool kycOnly)
+        internal
+    {
+        s.ops.allocator = Allocator(
+            address(
+                new ERC1967Proxy(
+                    address(new Allocator()),
+                    abi.encodeCall(
+                        Allocator.initialize,
+                        (
+                            timelock,
+                            guardian,
+                            kycOnly ? AllocationLib.kycPoolDefaults() : AllocationLib.publicPoolDefaults()
+                        )
+                    )
+                )
+            )
+        );
+        s.ops.depositSecurity = DepositSecurity(
+            payable(address(
+                    new ERC1967Proxy(
+                        address(new DepositSecurity()),
+                        abi.encodeCall(
+                            DepositSecurity.initialize,
+                            (
+                                timelock,
+                                guardian,
+                                address(s.pool),
+                                address(s.ops.registry),
+                                address(s.ops.allocator),
+                                s.depositContract,
+                                address(s.withdrawalVault),
+                                kycOnly ? uint8(0x02) : uint8(0x0f)
+                            )
+                        )
+                    )
+                ))
+        );
     }
 
     /// @dev Hands the registry and the BondManager to the timelock (after the deploy granted the

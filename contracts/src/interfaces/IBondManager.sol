@@ -99,6 +99,7 @@ interface IBondManager {
     function bondedKeys(uint256 operatorId) external view returns (uint256);
     function settledExits(uint256 operatorId) external view returns (uint256);
     function freeBondedCapacity(uint256 operatorId) external view returns (uint256);
+    function lockedCollateral(uint256 operatorId) external view returns (uint256);
     function claimableShares(uint256 operatorId) external view returns (uint256);
     function requiredBondPerMember(uint256 operatorId) external view returns (uint256);
     function bondParams() external view returns (BondParams memory);

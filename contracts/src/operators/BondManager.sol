@@ -38,6 +38,8 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager {
     /// @notice Role of the oracle report contract (penalties, losses, exit settlement).
     bytes32 public constant REPORTER_ROLE = keccak256("claystack.role.reporter");
+    /// @notice Own bond locked per pre-deposit in flight (front-run protection, ADR 0007).
+    uint256 public constant PRE_DEPOSIT_COLLATERAL = 1 ether;
     /// @notice Highest performance score (bps).
     uint256 public constant MAX_SCORE = 10_000;
     uint256 internal constant BPS = 10_000;
@@ -338,7 +340,22 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         IOperatorRegistry.OperatorInfo memory op = $.registry.getOperator(operatorId);
         uint256 covered = keysCoveredBy(op.operatorType, totalBondValue(operatorId), op.score);
         uint256 bonded = _bondedKeys($, operatorId, op);
-        return covered > bonded ? covered - bonded : 0;
+        uint256 free = covered > bonded ? covered - bonded : 0;
+        // pre-deposit collateral (ADR 0007): 1 ETH of own bond per pre-deposit in flight, every type
+        uint256 own = bondValue(operatorId);
+        uint256 locked = _lockedCollateral(op);
+        uint256 collateralKeys = own > locked ? (own - locked) / PRE_DEPOSIT_COLLATERAL : 0;
+        return free < collateralKeys ? free : collateralKeys;
+    }
+
+    /// @notice Own bond (ETH) locked as collateral of the operator's unconfirmed pre-deposits.
+    function lockedCollateral(uint256 operatorId) external view returns (uint256) {
+        return _lockedCollateral(_s().registry.getOperator(operatorId));
+    }
+
+    function _lockedCollateral(IOperatorRegistry.OperatorInfo memory op) internal pure returns (uint256) {
+        // confirmed <= preDeposited (registry invariant)
+        return uint256(op.preDeposited - op.confirmed) * PRE_DEPOSIT_COLLATERAL;
     }
 
     /// @notice csETH shares of the own bond the manager can claim now (0 while stopped).
@@ -417,6 +434,10 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         } else if (excess > own) {
             excess = own;
         }
+        // the pre-deposit collateral stays (ADR 0007)
+        uint256 locked = _lockedCollateral(op);
+        uint256 unlocked = own > locked ? own - locked : 0;
+        if (excess > unlocked) excess = unlocked;
         uint256 shares = $.pool.convertToShares(excess);
         uint256 ownShares = $.shares[operatorId];
         return shares > ownShares ? ownShares : shares;

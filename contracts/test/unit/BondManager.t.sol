@@ -115,7 +115,12 @@ contract BondManagerTest is OperatorsFixture {
         vm.assertEq(bonds.bondedKeys(home), 2, "bonded");
         vm.assertEq(bonds.freeBondedCapacity(home), 1, "one left");
         uint256 pro = _admitProfessional(bob);
-        vm.assertEq(bonds.freeBondedCapacity(pro), type(uint256).max, "professional unbounded");
+        vm.assertEq(
+            bonds.freeBondedCapacity(pro), 0, "professional: no pre-deposit collateral yet (ADR 0007)"
+        );
+        vm.prank(bob);
+        bonds.depositBond{value: 3 ether}(pro);
+        vm.assertEq(bonds.freeBondedCapacity(pro), 3, "1 ETH collateral per pre-deposit in flight");
     }
 
     // ================================================================== deposits
@@ -437,10 +442,11 @@ contract BondManagerTest is OperatorsFixture {
     function test_freeBondedCapacity_FallsWhenScoreDrops() public {
         vm.prank(reporter);
         registry.setScore(home, 10_000); // 0.5 ETH per key: 5 ETH covers 10
-        vm.assertEq(bonds.freeBondedCapacity(home), 10, "perfect score");
-        _depositKeys(home, alice, 1, 6);
+        // 0.5 ETH per key covers 10, but only 5 pre-deposits can be in flight at once (1 ETH each)
+        vm.assertEq(bonds.freeBondedCapacity(home), 5, "perfect score, collateral-capped");
+        _depositKeys(home, alice, 1, 5);
         vm.prank(reporter);
-        registry.setScore(home, 0); // 6 keys now need 8.5 ETH
+        registry.setScore(home, 0); // 5 keys now need 7.2 ETH
         vm.assertEq(bonds.freeBondedCapacity(home), 0, "under-bonded: no new keys");
         vm.assertEq(bonds.claimableShares(home), 0, "and nothing to claim");
     }

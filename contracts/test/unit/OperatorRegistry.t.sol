@@ -811,14 +811,18 @@ contract OperatorRegistryTest is OperatorsFixture {
         registry.markPreDeposited(home, 1);
     }
 
-    function test_markPreDeposited_ProfessionalNeedsNoBond() public {
+    function test_markPreDeposited_ProfessionalNeedsOnlyPreDepositCollateral() public {
         uint256 pro = _admitProfessional(bob);
         _addKeys(pro, bob, 10, 50);
         vm.prank(vetter);
         registry.setVettedLimit(pro, 50);
+        vm.assertEq(registry.depositableKeys(pro), 0, "no collateral: no pre-deposits (ADR 0007)");
+        vm.prank(bob);
+        bonds.depositBond{value: 50 ether}(pro);
         vm.prank(depositor);
         registry.markPreDeposited(pro, 50);
-        vm.assertEq(registry.getOperator(pro).preDeposited, 50, "50 without bond");
+        vm.assertEq(registry.getOperator(pro).preDeposited, 50, "1 ETH collateral per key in flight");
+        vm.assertEq(registry.depositableKeys(pro), 0, "all collateral locked");
     }
 
     function test_confirmPreDeposits_Advances() public {
@@ -1044,6 +1048,9 @@ contract OperatorRegistryTest is OperatorsFixture {
         _addKeys(id, bob, 1, 2);
         vm.prank(vetter);
         registry.setVettedLimit(id, 2);
+        vm.deal(bob, bob.balance + 2 ether);
+        vm.prank(bob);
+        bonds.depositBond{value: 2 ether}(id); // pre-deposit collateral
         vm.assertEq(registry.depositableKeys(id), 2, "attested");
         access.setTier(bob, 0);
         vm.assertEq(registry.depositableKeys(id), 0, "lapsed: no deposits");

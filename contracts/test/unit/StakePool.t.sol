@@ -397,6 +397,8 @@ contract StakePoolTest is Fixture {
     }
 
     function test_withdrawToDepositModule_RevertWhen_NoModule() public {
+        vm.prank(tl);
+        pool.setDepositModule(address(0));
         vm.expectRevert(abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, address(0), address(0)));
         vm.prank(address(0));
         pool.withdrawToDepositModule(1);

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {IDepositSecurity} from "../../src/interfaces/IDepositSecurity.sol";
+import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
+import {DepositSecurity} from "../../src/operators/DepositSecurity.sol";
+import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+
+/// @notice DepositSecurity: pre-deposit 1 ETH from the buffer against locked bond collateral, top
+/// up 31 ETH only after a report confirmed the key, front-run keys never topped up.
+contract DepositSecurityTest is OperatorsSystemFixture {
+    DepositSecurity internal ds;
+    uint256 internal home;
+    uint256 internal pro;
+
+    function setUp() public override {
+        super.setUp();
+        ds = ops.depositSecurity;
+        _deposit(alice, 200 ether);
+        home = _registerHome(bob, 4 ether); // Home: 2 + 1.3 ETH bond for two keys
+        _addAndVet(home, bob, 100, 4);
+        pro = _admit(IOperatorRegistry.OperatorType.Professional, carol);
+        _addAndVet(pro, carol, 200, 4);
+        vm.deal(carol, 10 ether);
+        vm.prank(carol);
+        bonds.depositBond{value: 2 ether}(pro); // collateral for two pre-deposits
+        vm.startPrank(tl);
+        ds.grantRole(ds.CURATOR_ROLE(), tl);
+        ds.addOperator(uint64(home));
+        ds.addOperator(uint64(pro));
+        vm.stopPrank();
+    }
+
+    function _confirm(uint256 id, uint256 from, uint256 n, uint256 frontRunKey) internal {
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory o;
+        (o.refSlot,) = oracle.currentFrame();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](n);
+        for (uint256 i; i < n; ++i) {
+            o.preDeposits[i] =
+                IOperatorsReport.PreDepositResult(uint64(id), uint64(from + i), from + i != frontRunKey);
+        }
+        _submitWith(_emptyReport(), abi.encode(o));
+    }
+
+    function test_depositBuffered_PreDepositsOneEtherPerKey() public {
+        uint256 buffered = pool.bufferedEther();
+        uint256 tpe = pool.totalPooledEther();
+        (uint256 up, uint256 pre) = ds.depositBuffered(10);
+        vm.assertEq(up, 0, "nothing to top up");
+        // collateral: home 4 ETH own bond -> capacity min(bond formula 2 keys, 4), pro 2 keys
+        vm.assertEq(
+            pre, registry.getOperator(home).preDeposited + registry.getOperator(pro).preDeposited, "sum"
+        );
+        vm.assertGt(pre, 0, "pre-deposited");
+        vm.assertEq(pool.bufferedEther(), buffered - pre * 1 ether, "1 ETH each left the buffer");
+        vm.assertEq(pool.transientEther(), pre * 1 ether, "transient");
+        vm.assertEq(pool.totalPooledEther(), tpe, "pooled ETH unchanged");
+        vm.assertEq(bonds.lockedCollateral(pro), registry.getOperator(pro).preDeposited * 1 ether, "locked");
+        vm.assertEq(address(ds).balance, 0, "nothing stays in the module");
+    }
+
+    function test_depositBuffered_CollateralLimitsPreDeposits() public {
+        for (uint256 i; i < 4; ++i) {
+            ds.depositBuffered(10);
+        }
+        vm.assertEq(registry.getOperator(pro).preDeposited, 2, "2 ETH of bond: two keys in flight");
+        vm.assertEq(bonds.freeBondedCapacity(pro), 0, "no more");
+        vm.assertEq(bonds.claimableShares(pro), 0, "locked collateral cannot be claimed");
+    }
+
+    function test_depositBuffered_TopsUpOnlyConfirmedKeys() public {
+        ds.depositBuffered(10);
+        uint256 n = registry.getOperator(pro).preDeposited;
+        _confirm(pro, 0, n, type(uint256).max);
+        vm.assertEq(bonds.lockedCollateral(pro), 0, "collateral released");
+        uint256 depositedBefore = pool.depositedEther();
+        (uint256 up,) = ds.depositBuffered(n);
+        vm.assertEq(up, n, "topped up");
+        vm.assertEq(registry.getOperator(pro).deposited, n, "deposited");
+        vm.assertEq(pool.depositedEther(), depositedBefore + n * 31 ether, "31 ETH each");
+    }
+
+    function test_depositBuffered_FrontRunKeyNeverToppedUp() public {
+        for (uint256 i; i < 4; ++i) {
+            ds.depositBuffered(10);
+        }
+        uint256 n = registry.getOperator(pro).preDeposited;
+        vm.assertEq(n, 2, "two in flight");
+        uint256 bondShares = bonds.bondShares(pro);
+        _confirm(pro, 0, n, 0); // key 0 front-run
+        vm.assertLt(bonds.bondShares(pro), bondShares, "bond forfeited");
+        uint256 depositedBefore = pool.depositedEther();
+        (uint256 up,) = ds.depositBuffered(10);
+        vm.assertEq(up, n - 1, "only the valid keys");
+        vm.assertEq(
+            pool.depositedEther() - depositedBefore, (n - 1) * 31 ether, "no ETH to the front-run key"
+        );
+        (,, IOperatorRegistry.KeyStatus st) = registry.getKey(pro, 0);
+        vm.assertEq(uint256(st), uint256(IOperatorRegistry.KeyStatus.FrontRun), "front-run");
+        vm.assertEq(registry.getOperator(pro).preDeposited, n, "stopped: no new pre-deposits");
+    }
+
+    function test_depositBuffered_NeverUsesQueueEther() public {
+        uint256 shares = pool.balanceOf(alice);
+        vm.prank(alice);
+        queue.requestWithdrawal(shares / 2, alice);
+        uint256 depositable = pool.depositableEther();
+        ds.depositBuffered(50);
+        vm.assertGe(pool.bufferedEther(), queue.unfinalizedEther(), "queue demand stays buffered");
+        vm.assertLe(pool.depositedEther(), depositable, "only depositable ether");
+    }
+
+    function test_depositBuffered_DepositDataRootMatchesContract() public {
+        // the test DepositContract recomputes the root and reverts on a mismatch
+        ds.depositBuffered(1);
+        vm.assertEq(pool.transientEther(), 1 ether, "one pre-deposit accepted");
+    }
+
+    function test_depositBuffered_RevertWhen_MaxKeysOutOfRange() public {
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.InvalidKeyCount.selector, 0, 50));
+        ds.depositBuffered(0);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.InvalidKeyCount.selector, 51, 50));
+        ds.depositBuffered(51);
+    }
+
+    function test_depositBuffered_RevertWhen_Paused() public {
+        vm.prank(guardian);
+        ds.pause();
+        vm.expectRevert();
+        ds.depositBuffered(1);
+    }
+
+    function test_addOperator_RevertWhen_NotCurator() public {
+        vm.expectRevert();
+        vm.prank(alice);
+        ds.addOperator(uint64(home));
+    }
+
+    function test_addOperator_RevertWhen_Listed() public {
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.OperatorListed.selector, home, true));
+        vm.prank(tl);
+        ds.addOperator(uint64(home));
+    }
+
+    function test_removeOperator_KeepsOrder() public {
+        uint256 h2 = _registerHome(makeAddr("h2"), 2 ether);
+        vm.startPrank(tl);
+        ds.addOperator(uint64(h2));
+        ds.removeOperator(uint64(home));
+        vm.stopPrank();
+        uint64[] memory list = ds.operators();
+        vm.assertEq(list.length, 2, "two left");
+        vm.assertEq(list[0], pro, "sorted");
+        vm.assertEq(list[1], h2, "sorted");
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.OperatorListed.selector, home, false));
+        vm.prank(tl);
+        ds.removeOperator(uint64(home));
+    }
+
+    function test_receive_RevertWhen_NotPool() public {
+        vm.deal(alice, 1 ether);
+        vm.prank(alice);
+        (bool ok,) = address(ds).call{value: 1 ether}("");
+        vm.assertFalse(ok, "only the pool sends ETH");
+    }
+
+    function test_withdrawalCredentials_Are0x01Vault() public view {
+        vm.assertEq(
+            ds.withdrawalCredentials(), bytes32(uint256(uint160(address(wVault))) | (uint256(1) << 248)), "wc"
+        );
+    }
+
+    function test_storageSlot_MatchesErc7201() public pure {
+        bytes32 slot = keccak256(abi.encode(uint256(keccak256("claystack.storage.DepositSecurity")) - 1))
+            & ~bytes32(uint256(0xff));
+        vm.assertEq(slot, 0x9bbe19164c8de16a4ff4d221abb2289ffb29287c50736cb04536e26949a5be00, "slot");
+    }
+}
