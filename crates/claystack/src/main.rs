@@ -32,6 +32,9 @@ enum Command {
     /// Validator keys: mnemonics, EIP-2335 keystores, deposit data.
     #[command(subcommand)]
     Keys(cmd::keys::Command),
+    /// Oracle member: compute, sign and submit each frame's report.
+    #[command(subcommand)]
+    Oracle(cmd::oracle::Command),
     /// Run the deterministic beacon-chain simulator (serves the standard Beacon API).
     BeaconSim(cmd::beacon_sim::Args),
     /// Web3Signer-compatible remote signer with EIP-3076 slashing protection.
@@ -69,6 +72,7 @@ fn main() -> eyre::Result<()> {
             Command::Api(c) => cmd::api::run(c).await,
             Command::Serve(args) => cmd::serve::run(args).await,
             Command::Keys(c) => cmd::keys::run(c).await,
+            Command::Oracle(c) => cmd::oracle::run(c).await,
             Command::BeaconSim(args) => cmd::beacon_sim::run(args).await,
             Command::Signer(c) => cmd::signer::run(c).await,
             Command::Dvt(c) => cmd::dvt::run(c).await,

@@ -1,0 +1,93 @@
+//! `claystack oracle run`: one oracle member (library `claystack-oracle`, module `daemon`).
+
+use claystack_bindings::Deployment;
+use claystack_oracle::daemon::{DaemonConfig, Finality, Member, member_address, parse_member_key};
+use eyre::{WrapErr, bail};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// `claystack oracle …`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Run an oracle member: compute, sign, gossip and submit each frame's report.
+    Run(RunArgs),
+}
+
+/// Flags of `claystack oracle run`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RunArgs {
+    /// The member's private key (hex). Prefer the environment variable over the flag.
+    #[arg(long, env = "CLAYSTACK_ORACLE_MEMBER_KEY", hide_env_values = true)]
+    member_key: String,
+    /// Beacon API base URL.
+    #[arg(long, env = "CLAYSTACK_BEACON_URL", default_value = "http://127.0.0.1:5052")]
+    beacon_url: String,
+    /// Execution JSON-RPC URL.
+    #[arg(long, env = "CLAYSTACK_RPC_URL", default_value = "http://127.0.0.1:8545")]
+    rpc_url: String,
+    /// Deployment file written by the deploy script (`contracts/deployments/<chainid>.json`).
+    #[arg(long, env = "CLAYSTACK_DEPLOYMENT")]
+    deployment: PathBuf,
+    /// Which pool's oracle: `public` or `kyc`.
+    #[arg(long, env = "CLAYSTACK_ORACLE_POOL", default_value = "public")]
+    pool: String,
+    /// Other members' gossip URLs, comma-separated.
+    #[arg(long, env = "CLAYSTACK_ORACLE_PEERS", value_delimiter = ',')]
+    peers: Vec<String>,
+    /// Address of this member's gossip and `/metrics` endpoint.
+    #[arg(long, env = "CLAYSTACK_ORACLE_LISTEN", default_value = "127.0.0.1:9400")]
+    listen: SocketAddr,
+    /// Directory of the per-frame records (keep it across restarts).
+    #[arg(long, env = "CLAYSTACK_ORACLE_STATE_DIR")]
+    state_dir: PathBuf,
+    /// Report once the head is this many slots past the reference slot instead of waiting for
+    /// finality (simulators and devnets).
+    #[arg(long, env = "CLAYSTACK_ORACLE_REF_SLOT_DELAY")]
+    ref_slot_delay: Option<u64>,
+    /// Loop period in milliseconds.
+    #[arg(long, env = "CLAYSTACK_ORACLE_POLL_MS", default_value_t = 2_000)]
+    poll_ms: u64,
+    /// Commit the operators report (`extraDataHash`); needs the operator contracts.
+    #[arg(long, env = "CLAYSTACK_ORACLE_WITH_EXTRA_DATA")]
+    with_extra_data: bool,
+}
+
+/// Runs `claystack oracle …`.
+pub(crate) async fn run(cmd: Command) -> eyre::Result<()> {
+    match cmd {
+        Command::Run(args) => run_member(args).await,
+    }
+}
+
+async fn run_member(args: RunArgs) -> eyre::Result<()> {
+    let deployment = Deployment::load(&args.deployment)
+        .wrap_err_with(|| format!("load {}", args.deployment.display()))?;
+    let pool = match args.pool.as_str() {
+        "public" => deployment.public,
+        "kyc" => deployment.kyc.ok_or_else(|| eyre::eyre!("the deployment has no KYC pool"))?,
+        other => bail!("unknown pool {other:?}: use public or kyc"),
+    };
+    let member_key = parse_member_key(&args.member_key)?;
+    let cfg = DaemonConfig {
+        member_key,
+        beacon_url: args.beacon_url,
+        rpc_url: args.rpc_url,
+        chain_id: deployment.chain_id,
+        pool,
+        peers: args.peers.into_iter().filter(|p| !p.is_empty()).collect(),
+        state_dir: args.state_dir,
+        poll_interval: Duration::from_millis(args.poll_ms.max(100)),
+        finality: args.ref_slot_delay.map_or(Finality::Finalized, Finality::SlotsAfter),
+        with_extra_data: args.with_extra_data,
+    };
+    let address = member_address(&cfg.member_key);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .wrap_err_with(|| format!("bind {}", args.listen))?;
+    let member = Member::start(cfg, listener)?;
+    tracing::info!(target: "oracle", member = %address, addr = %member.addr(), "oracle member running; Ctrl-C to stop");
+    tokio::signal::ctrl_c().await.wrap_err("wait for Ctrl-C")?;
+    member.shutdown().await;
+    Ok(())
+}
