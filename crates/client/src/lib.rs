@@ -6,6 +6,7 @@ pub mod amount;
 pub mod error;
 pub mod keeper;
 pub mod metrics;
+pub mod operator;
 pub mod revert;
 pub mod staker;
 pub mod tx;

@@ -8,7 +8,10 @@ use alloy::{
     sol_types::{Panic, Revert as RevertReason, SolError, SolInterface},
 };
 use claystack_bindings::{
-    access_registry::AccessRegistry::AccessRegistryErrors, stake_pool::StakePool::StakePoolErrors,
+    access_registry::AccessRegistry::AccessRegistryErrors,
+    bond_manager::BondManager::BondManagerErrors,
+    operator_registry::OperatorRegistry::OperatorRegistryErrors,
+    stake_pool::StakePool::StakePoolErrors,
     withdrawal_queue::WithdrawalQueue::WithdrawalQueueErrors,
 };
 use claystack_consensus::Wei;
@@ -24,6 +27,10 @@ pub enum Revert {
     Queue(WithdrawalQueueErrors),
     /// An `AccessRegistry` error, bubbled up through a pool's access policy.
     Access(AccessRegistryErrors),
+    /// An `OperatorRegistry` error.
+    Registry(OperatorRegistryErrors),
+    /// A `BondManager` error.
+    Bonds(BondManagerErrors),
     /// `require(…, "reason")` / `revert("reason")`.
     Reason(String),
     /// A Solidity panic (assert, arithmetic, …) with its code.
@@ -55,6 +62,12 @@ impl Revert {
         if let Ok(e) = AccessRegistryErrors::abi_decode(data) {
             return Self::Access(e);
         }
+        if let Ok(e) = OperatorRegistryErrors::abi_decode(data) {
+            return Self::Registry(e);
+        }
+        if let Ok(e) = BondManagerErrors::abi_decode(data) {
+            return Self::Bonds(e);
+        }
         if let Ok(r) = RevertReason::abi_decode(data) {
             return Self::Reason(r.reason);
         }
@@ -78,6 +91,8 @@ impl Revert {
             Self::Pool(e) => format!("{e:?}"),
             Self::Queue(e) => format!("{e:?}"),
             Self::Access(e) => format!("{e:?}"),
+            Self::Registry(e) => format!("{e:?}"),
+            Self::Bonds(e) => format!("{e:?}"),
             Self::Reason(_) => return "Error".into(),
             Self::Panic(_) => return "Panic".into(),
             Self::Empty => return "empty".into(),
@@ -242,12 +257,69 @@ fn access_message(e: &AccessRegistryErrors, f: &mut fmt::Formatter<'_>) -> fmt::
     }
 }
 
+fn registry_message(e: &OperatorRegistryErrors, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use OperatorRegistryErrors as E;
+    match e {
+        E::OperatorNotFound(x) => write!(f, "operator #{} does not exist", x.operatorId),
+        E::NotOperatorManager(x) => {
+            write!(f, "{} is not the manager of operator #{}", x.caller, x.operatorId)
+        }
+        E::NotAdmissible(x) => write!(
+            f,
+            "operators of type {} cannot register themselves: governance admits them",
+            x.operatorType
+        ),
+        E::NotAttested(x) => write!(
+            f,
+            "not attested: {} has no valid KYC attestation of tier {} or higher",
+            x.account, x.minTier
+        ),
+        E::RegistrationBondTooLow(x) => write!(
+            f,
+            "bond too low: {} sent, registration needs at least {}",
+            eth(x.sent),
+            eth(x.required)
+        ),
+        E::InvalidCluster(x) => {
+            write!(f, "invalid cluster: {} members with threshold {}", x.members, x.threshold)
+        }
+        E::OperatorStopped(x) => write!(f, "operator #{} is stopped by governance", x.operatorId),
+        E::InvalidBatchSize(x) => {
+            write!(f, "batch of {} keys: between 1 and {} per call", x.count, x.max)
+        }
+        E::KeyAlreadyRegistered(x) => {
+            write!(f, "key already registered (operator #{}, key {})", x.operatorId, x.keyIndex)
+        }
+        E::EnforcedPause(_) => write!(f, "paused: the guardian has paused the operator registry"),
+        other => write!(f, "{other:?}"),
+    }
+}
+
+fn bonds_message(e: &BondManagerErrors, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use BondManagerErrors as E;
+    match e {
+        E::NotOperatorManager(x) => {
+            write!(f, "{} is not the manager of operator #{}", x.caller, x.operatorId)
+        }
+        E::ZeroAmount(_) => write!(f, "the amount is zero"),
+        E::ClaimExceedsExcess(x) => write!(
+            f,
+            "claim too large: {} requested, {} of bond is above the requirement",
+            tokens(x.requested),
+            tokens(x.available)
+        ),
+        other => write!(f, "{other:?}"),
+    }
+}
+
 impl fmt::Display for Revert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Pool(e) => pool_message(e, f),
             Self::Queue(e) => queue_message(e, f),
             Self::Access(e) => access_message(e, f),
+            Self::Registry(e) => registry_message(e, f),
+            Self::Bonds(e) => bonds_message(e, f),
             Self::Reason(r) => write!(f, "reverted: {r}"),
             Self::Panic(code) => write!(f, "panic 0x{code:x}: {}", panic_meaning(*code)),
             Self::Empty => write!(f, "reverted without a reason"),
@@ -334,6 +406,26 @@ mod tests {
         );
         let data = WithdrawalQueue::RequestAlreadyClaimed { requestId: u(2) }.abi_encode();
         assert!(Revert::decode(&data).is("RequestAlreadyClaimed"));
+    }
+
+    #[test]
+    fn operator_errors_in_words() {
+        use claystack_bindings::{bond_manager::BondManager, operator_registry::OperatorRegistry};
+        let data = OperatorRegistry::RegistrationBondTooLow { sent: u(ETH), required: u(2 * ETH) }
+            .abi_encode();
+        assert_eq!(
+            Revert::decode(&data).to_string(),
+            "bond too low: 1 ETH sent, registration needs at least 2 ETH"
+        );
+        let data = OperatorRegistry::InvalidBatchSize { count: u(101), max: u(100) }.abi_encode();
+        assert!(Revert::decode(&data).to_string().contains("between 1 and 100"));
+        let data = BondManager::ClaimExceedsExcess {
+            operatorId: u(1),
+            requested: u(ETH),
+            available: u(0),
+        }
+        .abi_encode();
+        assert!(Revert::decode(&data).to_string().starts_with("claim too large: 1 shares"));
     }
 
     #[test]
