@@ -161,6 +161,9 @@ contract OperatorsPoolTest is OperatorsSystemFixture {
         _attestKyc(m);
         uint256 id = _admit(IOperatorRegistry.OperatorType.Kyc, m);
         _addAndVet(id, m, 1000, 3);
+        vm.deal(m, 3 ether);
+        vm.prank(m);
+        bonds.depositBond{value: 3 ether}(id); // pre-deposit collateral (ADR 0007)
         vm.assertEq(registry.depositableKeys(id), 3, "attested: keys depositable");
         vm.prank(kycProvider);
         access.revoke(m);
