@@ -56,6 +56,9 @@ enum Command {
     /// Permissionless keeper: deposits buffered ETH to ready keys, forces overdue exits.
     #[command(subcommand)]
     Keeper(cmd::keeper::Command),
+    /// Node operators: register, keys, bond, status.
+    #[command(subcommand)]
+    Operator(cmd::operator::Command),
 }
 
 fn main() -> eyre::Result<()> {
@@ -82,6 +85,7 @@ fn main() -> eyre::Result<()> {
             Command::FlashExit(a) => cmd::stake::flash_exit(a).await,
             Command::Status(a) => cmd::stake::status(a).await,
             Command::Keeper(c) => cmd::keeper::run(c).await,
+            Command::Operator(c) => cmd::operator::run(c).await,
         }
     })
 }

@@ -20,3 +20,14 @@ pub use revert::Revert;
 
 /// Re-exported so that callers need no direct alloy dependency for addresses and amounts.
 pub use alloy::primitives::{Address, U256};
+
+/// Hex encoding without a prefix (for the CLI's output).
+#[must_use]
+pub fn hex_encode(bytes: &[u8]) -> String {
+    alloy::primitives::hex::encode(bytes)
+}
+
+/// Decodes hex (with or without 0x).
+pub fn hex_decode(text: &str) -> Result<Vec<u8>, alloy::primitives::hex::FromHexError> {
+    alloy::primitives::hex::decode(text)
+}

@@ -7,6 +7,7 @@ pub(crate) mod dvt;
 pub(crate) mod indexer;
 pub(crate) mod keeper;
 pub(crate) mod keys;
+pub(crate) mod operator;
 pub(crate) mod oracle;
 pub(crate) mod serve;
 pub(crate) mod signer;
