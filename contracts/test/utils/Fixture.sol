@@ -33,6 +33,7 @@ abstract contract Fixture is TestBase, SystemDeployer {
     TimelockController internal timelock;
     address internal tl;
     Operators internal ops;
+    address internal depositContract;
 
     address internal guardian;
     address internal treasury;
@@ -94,6 +95,7 @@ abstract contract Fixture is TestBase, SystemDeployer {
         timelock = s.timelock;
         tl = address(timelock);
         ops = s.ops;
+        depositContract = s.depositContract;
         vm.label(address(pool), "pool");
         vm.label(address(queue), "queue");
         vm.label(address(oracle), "oracle");
