@@ -1,0 +1,113 @@
+//! `claystack operator …` against a real anvil with the deployed contracts: Home and DVT
+//! registration with bonds, governance instructions for Professional operators, deposit data for
+//! the pool's withdrawal vault uploaded as keys, bond top-up and claims, status.
+
+mod staker_chain;
+
+use staker_chain::{Chain, KEYS};
+
+const MNEMONIC: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+#[test]
+fn operator_commands_against_anvil() {
+    let chain = Chain::start(3_133_713);
+    let home = Some(KEYS[9]);
+    let dir = tempfile::tempdir().unwrap();
+    let mnemonic = dir.path().join("mnemonic.txt");
+    std::fs::write(&mnemonic, MNEMONIC).unwrap();
+    let mnemonic = mnemonic.to_str().unwrap();
+
+    // a bond below the registration minimum is refused in words, before sending
+    let err = chain
+        .claystack(&["operator", "register", "--type", "home", "--bond", "0.1eth"], home)
+        .failure();
+    assert!(err.contains("bond too low: 0.1 ETH sent, registration needs at least"), "{err}");
+    assert!(!err.contains("sent 0x"), "{err}");
+
+    // Home: the registration minimum by default
+    let out = chain.claystack(&["operator", "register", "--type", "home"], home).success();
+    assert!(out.contains("mined in block"), "{out}");
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("registered home operator #"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no operator id in {out}"))
+        .to_owned();
+    assert!(out.contains("with a bond of 2 ETH"), "{out}");
+
+    // Professional: governance must admit it; the exact call is printed, nothing is sent
+    let out = chain.claystack(&["operator", "register", "--type", "professional"], home).success();
+    assert!(out.contains("governance admits them"), "{out}");
+    assert!(out.contains(&format!("target   {}", chain.address("operatorRegistry"))), "{out}");
+    assert!(out.contains("calldata 0x"), "{out}");
+    assert!(!out.contains("mined"), "{out}");
+
+    // keys: deposit data for 0x01 ‖ WithdrawalVault, uploaded; the file is deposit-CLI JSON
+    let dd = dir.path().join("deposit_data.json");
+    let dd_arg = dd.to_str().unwrap();
+    let out = chain
+        .claystack(
+            &[
+                "operator",
+                "keys",
+                "add",
+                "--count",
+                "3",
+                "--mnemonic-file",
+                mnemonic,
+                "--out",
+                dd_arg,
+            ],
+            home,
+        )
+        .success();
+    assert!(out.contains(&format!("added 3 keys to operator #{id} in 1 transaction(s)")), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&dd).unwrap()).unwrap();
+    let entries = json.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    let vault = chain.address("withdrawalVault").to_lowercase();
+    let creds = entries[0]["withdrawal_credentials"].as_str().unwrap();
+    assert_eq!(creds, format!("010000000000000000000000{}", &vault[2..]));
+    assert_eq!(entries[0]["amount"], 1_000_000_000);
+    // the same keys again: refused in words
+    let err = chain
+        .claystack(&["operator", "keys", "add", "--count", "1", "--mnemonic-file", mnemonic], home)
+        .failure();
+    assert!(err.contains("key already registered"), "{err}");
+
+    let out = chain.claystack(&["operator", "status"], home).success();
+    assert!(out.contains(&format!("operator     #{id} (home)")), "{out}");
+    assert!(out.contains("keys         3 total"), "{out}");
+    assert!(out.contains("bond         2 ETH"), "{out}");
+    assert!(out.contains("exit requests none"), "{out}");
+
+    // bond: top up, then claim what is above the requirement (or be told there is nothing)
+    let out = chain.claystack(&["operator", "bond", "top-up", "5eth"], home).success();
+    assert!(out.contains(&format!("bond of operator #{id} topped up by 5 ETH")), "{out}");
+    let out = chain.claystack(&["operator", "status", "--operator-id", &id], None).success();
+    assert!(out.contains("bond         7 ETH"), "{out}");
+    let run = chain.claystack(&["operator", "bond", "claim-excess"], home);
+    if run.ok {
+        assert!(run.stdout.contains(&format!("bond shares of operator #{id}")), "{}", run.stdout);
+    } else {
+        assert!(run.stderr.contains("no bond above its requirement"), "{}", run.stderr);
+    }
+
+    // DVT cluster: 3 of 4 with the registration bond
+    let members = [
+        "0x1000000000000000000000000000000000000001",
+        "0x1000000000000000000000000000000000000002",
+        "0x1000000000000000000000000000000000000003",
+        "0x1000000000000000000000000000000000000004",
+    ]
+    .join(",");
+    let out = chain
+        .claystack(
+            &["operator", "register", "--type", "dvt", "--members", &members, "--threshold", "3"],
+            Some(KEYS[8]),
+        )
+        .success();
+    assert!(out.contains("registered DVT cluster #") && out.contains("(3 of 4)"), "{out}");
+}
