@@ -162,7 +162,7 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
     let mut cl_gwei: u128 = 0;
     let mut leaving_gwei: u128 = 0;
     let mut processed = U256::ZERO;
-    let mut pre_deposits: Vec<PreDepositResult> = Vec::new();
+    let mut pre_seen: HashMap<(usize, usize), bool> = HashMap::new();
     let ov = |_: ()| ComputeError::Arithmetic("validator sums");
     for v in &input.validators {
         let ours = v.withdrawal_credentials == pool.withdrawal_credentials;
@@ -198,17 +198,21 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
         };
         let key = op.keys.get(ki).ok_or(ComputeError::Arithmetic("key lookup"))?;
         if key.state == KeyState::PreDeposited {
-            pre_deposits.push(PreDepositResult {
-                operatorId: op.id,
-                keyIndex: key.index,
-                valid: ours,
-            });
+            pre_seen.insert((oi, ki), ours);
         }
+        // Pool ETH the CL has credited for this key: everything once the validator is past
+        // pending_initialized (or at full effective balance); before that, what its effective
+        // balance shows (the 1 ETH pre-deposit; a 31 ETH top-up still pending is not counted).
+        // A front-run key's pre-deposit was processed too, into someone else's validator: it
+        // leaves transient ETH and shows as a CL drop the loss waterfall covers.
+        let credited = if deposits_processed {
+            key.pool_deposited_wei
+        } else {
+            key.pool_deposited_wei.min(gwei_to_wei(v.effective_balance.get()))
+        };
+        processed = add(processed, credited)?;
         if !ours {
             continue;
-        }
-        if deposits_processed {
-            processed = add(processed, key.pool_deposited_wei)?;
         }
         a.performed =
             a.performed.checked_add(u64::from(v.duties_performed)).ok_or(()).map_err(ov)?;
@@ -397,7 +401,20 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
     let mut exits_requested = 0u64;
     operators.rewardsCumulativeShares = input.rewards.cumulative_shares;
     if let Some(reg) = registry {
-        pre_deposits.sort_unstable_by_key(|p| (p.operatorId, p.keyIndex));
+        // The module confirms each operator's pre-deposits in key order from its cursor: report
+        // the contiguous run of pre-deposited keys already visible on the beacon chain.
+        let mut pre_deposits: Vec<PreDepositResult> = Vec::new();
+        for (oi, op) in reg.operators.iter().enumerate() {
+            let pre = op.keys.iter().enumerate().filter(|(_, k)| k.state == KeyState::PreDeposited);
+            for (ki, key) in pre {
+                let Some(valid) = pre_seen.get(&(oi, ki)) else { break };
+                pre_deposits.push(PreDepositResult {
+                    operatorId: op.id,
+                    keyIndex: key.index,
+                    valid: *valid,
+                });
+            }
+        }
         pre_deposits.truncate(MAX_LIST_ENTRIES);
         operators.preDeposits = pre_deposits;
         for (op, a) in reg.operators.iter().zip(&acc) {
@@ -454,12 +471,11 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
             exits_requested = u64::try_from(operators.exitRequests.len()).unwrap_or(u64::MAX);
         }
 
-        // rewards: R = T·F·N/A − P + O (O = 0), VFP share, cumulative leaves
-        let available = sub(
-            add(input.rewards.shares_received_total, operator_fee_shares)?,
-            input.rewards.cumulative_shares,
-        )
-        .map_err(|_| {
+        // rewards: R = T·F·N/A − P + O (O = 0), VFP share, cumulative leaves. The contract sets
+        // the root before this report's fee mint, so T is what OperatorRewards already holds
+        // undistributed (earlier frames' fees and dust); this frame's fee goes to the next root.
+        let available = sub(input.rewards.shares_received_total, input.rewards.cumulative_shares)
+            .map_err(|_| {
             ComputeError::InvalidInput(
                 "rewards cumulative shares exceed the shares received".into(),
             )

@@ -104,6 +104,8 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
     let mut last_counts = ValidatorCounts::default();
     let mut deposited = U256::ZERO;
     let top_up = gwei_to_wei(31_000_000_000);
+    let pre = gwei_to_wei(1_000_000_000);
+    let mut processed_before = U256::ZERO;
     for n in 0..validators {
         let op = &mut ops[(n % operators) as usize];
         let key_index = op.keys.len() as u64;
@@ -128,8 +130,12 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
                 (KeyState::Deposited, ValidatorStatus::ActiveOngoing, creds, 32_000_000_000, false)
             }
         };
-        let pool_dep = if state == KeyState::Deposited { top_up } else { U256::ZERO };
+        let pool_dep = if state == KeyState::Deposited { top_up + pre } else { pre };
         deposited += pool_dep;
+        if state == KeyState::Deposited {
+            // processed by earlier reports; this frame's pre-deposits are new
+            processed_before += pool_dep;
+        }
         let reward = if status == ValidatorStatus::ActiveOngoing {
             2_000_000 + rng.below(1_000_000)
         } else {
@@ -199,7 +205,7 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
             total_shares,
             buffered_ether: buffered,
             cl_balance: prev_cl_wei,
-            cl_deposits_processed: deposited,
+            cl_deposits_processed: processed_before,
             deposited_ether: deposited,
             withdrawal_vault_balance: gwei_to_wei(600_000_000_000),
             el_rewards_vault_balance: gwei_to_wei(50_000_000_000),
@@ -228,7 +234,11 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
                 ..AllocationParams::public_pool()
             },
         }),
-        rewards: RewardsState::default(),
+        // earlier frames' operator fees waiting in OperatorRewards
+        rewards: RewardsState {
+            shares_received_total: total_shares / U256::from(10_000u64),
+            ..RewardsState::default()
+        },
         validators: vals,
     }
 }

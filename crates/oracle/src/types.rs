@@ -185,7 +185,7 @@ pub struct KeyInput {
     pub pubkey: [u8; 48],
     /// State in the registry.
     pub state: KeyState,
-    /// Pool ETH deposited for this key (the 31 ETH top-up; the bond pre-deposit is not pool ETH).
+    /// Pool ETH deposited for this key: 1 ETH once pre-deposited, 32 ETH once topped up.
     pub pool_deposited_wei: U256,
     /// Slot by which a requested exit must have started (None: no exit requested).
     pub exit_deadline_slot: Option<u64>,
@@ -234,8 +234,8 @@ pub struct RegistryState {
 /// The operator-rewards distribution so far.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RewardsState {
-    /// Shares `OperatorRewards` has ever received, up to the reference block (before this
-    /// report's mint).
+    /// Shares `OperatorRewards` has ever received, up to the reference block (this report's fee
+    /// mint happens after the root is set, so the next report distributes it).
     pub shares_received_total: U256,
     /// `rewardsCumulativeShares` of the current root.
     pub cumulative_shares: U256,

@@ -292,7 +292,7 @@ fn rewards_tree_distributes_at_most_what_was_received() {
     let out = compute(&input, true).unwrap();
     let tree = out.rewards_tree.as_ref().expect("a frame with rewards sets a root");
     assert_eq!(tree.root(), out.operators.rewardsRoot);
-    let received = input.rewards.shares_received_total + out.post.operator_fee_shares;
+    let received = input.rewards.shares_received_total;
     assert!(out.operators.rewardsCumulativeShares <= received);
     // dust only: less than one share per operator plus the penalties
     let reg = input.registry.as_ref().unwrap();
@@ -312,7 +312,7 @@ fn rewards_tree_distributes_at_most_what_was_received() {
     let mut next = input.clone();
     next.frame.last_ref_slot = input.frame.ref_slot;
     next.frame.ref_slot = claystack_consensus::Slot(input.frame.ref_slot.get() + 7_200);
-    next.rewards.shares_received_total = received;
+    next.rewards.shares_received_total = received + out.post.operator_fee_shares;
     next.rewards.cumulative_shares = out.operators.rewardsCumulativeShares;
     next.rewards.accounts = reg
         .operators
@@ -400,7 +400,50 @@ proptest! {
             prop_assert!(r.clDepositsProcessed >= input.pool.cl_deposits_processed);
             let rate = out.post.total_pooled_ether * U256::from(10u128.pow(27)) / out.post.total_shares;
             prop_assert_eq!(rate, r.finalizationShareRate);
-            prop_assert!(out.operators.rewardsCumulativeShares <= input.rewards.shares_received_total + out.post.operator_fee_shares);
+            prop_assert!(out.operators.rewardsCumulativeShares <= input.rewards.shares_received_total);
         }
     }
+}
+
+#[test]
+fn pre_deposit_results_are_contiguous_from_each_operators_cursor() {
+    let mut input = synthetic(0, 1, 1);
+    let creds = credentials(VAULT);
+    let reg = input.registry.as_mut().unwrap();
+    let op = &mut reg.operators[0];
+    for i in 0..3u8 {
+        op.keys.push(claystack_oracle::KeyInput {
+            index: u64::from(i),
+            pubkey: [0xC0 | i; 48],
+            state: KeyState::PreDeposited,
+            pool_deposited_wei: U256::ZERO,
+            exit_deadline_slot: None,
+        });
+    }
+    // keys 0 and 2 are on the beacon chain, key 1 not yet: only key 0 can be confirmed now
+    for (n, k) in [(0u64, 0u8), (1, 2)] {
+        input.validators.push(BeaconValidator {
+            index: ValidatorIndex(n),
+            pubkey: [0xC0 | k; 48],
+            balance: Gwei(1_000_000_000),
+            effective_balance: Gwei(1_000_000_000),
+            status: ValidatorStatus::PendingInitialized,
+            slashed: false,
+            withdrawal_credentials: creds,
+            withdrawable_epoch: Epoch(u64::MAX),
+            duties_expected: 0,
+            duties_performed: 0,
+        });
+    }
+    input.pool.last_counts.deposited = 0;
+    for k in &mut input.registry.as_mut().unwrap().operators[0].keys {
+        k.pool_deposited_wei = eth(1);
+    }
+    input.pool.deposited_ether += eth(3);
+    let out = compute(&input, true).unwrap();
+    // the two visible pre-deposits are processed; the third is still transient
+    assert_eq!(out.report.clDepositsProcessed, input.pool.cl_deposits_processed + eth(2));
+    let got: Vec<(u64, u64, bool)> =
+        out.operators.preDeposits.iter().map(|p| (p.operatorId, p.keyIndex, p.valid)).collect();
+    assert_eq!(got, vec![(1, 0, true)]);
 }

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::{Metrics, inc};
 
+/// The 32-byte digest type (re-exported for callers without a direct alloy dependency).
+pub type Digest = B256;
+
 /// Largest accepted gossip body.
 pub const MAX_BODY_BYTES: usize = 4 * 1024;
 /// Frames held at once (current, next, a little slack).
@@ -31,6 +34,17 @@ pub struct SignatureMessage {
     pub digest: B256,
     /// 65-byte `(r, s, v)` signature over `digest`.
     pub signature: Bytes,
+}
+
+/// Signs `digest` for `ref_slot` with `key` (65-byte `(r, s, v)`, low-s).
+pub fn sign_message(
+    key: &alloy::signers::local::PrivateKeySigner,
+    ref_slot: u64,
+    digest: B256,
+) -> Result<SignatureMessage, alloy::signers::Error> {
+    use alloy::signers::SignerSync as _;
+    let sig = key.sign_hash_sync(&digest)?;
+    Ok(SignatureMessage { ref_slot, digest, signature: Bytes::from(sig.as_bytes().to_vec()) })
 }
 
 /// Recovers the signer of a 65-byte signature over `digest`, refusing high-s signatures (the
