@@ -279,6 +279,11 @@ fn create(args: &CreateArgs) -> eyre::Result<()> {
     let mut rng = rand::rngs::OsRng;
     let created = match &args.split {
         None => {
+            tracing::warn!(
+                target: "dvt::create",
+                "all DKG participants run in this process, which sees every share: trust it like \
+                 a dealer; use `claystack dvt dkg` for a cluster no single machine could sign for"
+            );
             create_with_dkg(&params, &mut rng).wrap_err("run the distributed key generation")?
         }
         Some(path) => {
