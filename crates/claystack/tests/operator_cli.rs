@@ -95,6 +95,13 @@ fn operator_commands_against_anvil() {
         assert!(run.stderr.contains("no bond above its requirement"), "{}", run.stderr);
     }
 
+    // exits: no open request, so nothing is signed (the beacon node is not even asked)
+    let out = chain
+        .claystack(&["operator", "exit", "--mnemonic-file", mnemonic, "--count", "3"], home)
+        .success();
+    assert!(out.contains("watching exit requests with 3 keys"), "{out}");
+    assert!(out.contains("no open exit requests"), "{out}");
+
     // DVT cluster: 3 of 4 with the registration bond
     let members = [
         "0x1000000000000000000000000000000000000001",

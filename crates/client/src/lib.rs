@@ -4,6 +4,7 @@
 
 pub mod amount;
 pub mod error;
+pub mod exits;
 pub mod keeper;
 pub mod metrics;
 pub mod operator;

@@ -408,6 +408,16 @@ impl Operators {
         })
     }
 
+    /// The public key of key `key_index` of the operator.
+    pub async fn key_pubkey(
+        &self,
+        operator_id: U256,
+        key_index: U256,
+    ) -> Result<Bytes, ClientError> {
+        let k = self.reg().getKey(operator_id, key_index).call().await.action("read key")?;
+        Ok(k.pubkey)
+    }
+
     /// Open exit requests of the operator: (key index, deadline).
     pub async fn exit_requests(&self, operator_id: U256) -> Result<Vec<(U256, U256)>, ClientError> {
         let filter = Filter::new()

@@ -30,6 +30,42 @@ pub(crate) enum Command {
     Bond(BondCommand),
     /// Keys by state, bond against requirement, exit requests with deadlines.
     Status(StatusArgs),
+    /// Answer exit requests with signed voluntary exits, submitted to the Beacon API.
+    Exit(ExitArgs),
+}
+
+/// Flags of `claystack operator exit`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExitArgs {
+    /// Keep watching (one round when absent).
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between rounds with `--watch`.
+    #[arg(long, default_value_t = 12)]
+    poll_seconds: u64,
+    /// Beacon API of the consensus node (or the simulator).
+    #[arg(long, env = "CLAYSTACK_BEACON_URL", default_value = "http://127.0.0.1:5052")]
+    beacon_url: String,
+    /// File holding the mnemonic the operator's keys were derived from.
+    #[arg(long, conflicts_with = "keystore_dir", required_unless_present = "keystore_dir")]
+    mnemonic_file: Option<PathBuf>,
+    /// First EIP-2334 validator index of the operator's keys.
+    #[arg(long, default_value_t = 0)]
+    start_index: u32,
+    /// Number of keys derived from the mnemonic.
+    #[arg(long, default_value_t = 100)]
+    count: u32,
+    /// Directory of the operator's EIP-2335 keystores.
+    #[arg(long)]
+    keystore_dir: Option<PathBuf>,
+    /// File with the keystores' password (else CLAYSTACK_VALIDATOR_KEYSTORE_PASSWORD).
+    #[arg(long)]
+    keystore_password_file: Option<PathBuf>,
+    /// The operator (default: the one the signer manages).
+    #[arg(long)]
+    operator_id: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// Operator type.
@@ -231,6 +267,7 @@ pub(crate) async fn run(command: Command) -> eyre::Result<()> {
         Command::Bond(BondCommand::TopUp(a)) => top_up(a).await,
         Command::Bond(BondCommand::ClaimExcess(a)) => claim_excess(a).await,
         Command::Status(a) => status(a).await,
+        Command::Exit(a) => exit(a).await,
     }
 }
 
@@ -325,15 +362,7 @@ async fn keys_add(a: KeysAddArgs) -> eyre::Result<()> {
             .keystore_dir
             .as_ref()
             .ok_or_else(|| eyre::eyre!("pass --mnemonic-file or --keystore-dir"))?;
-        let password = zeroize::Zeroizing::new(match &a.keystore_password_file {
-            Some(f) => std::fs::read_to_string(f)
-                .wrap_err_with(|| format!("read {}", f.display()))?
-                .trim_end_matches(['\n', '\r'])
-                .to_owned(),
-            None => std::env::var("CLAYSTACK_VALIDATOR_KEYSTORE_PASSWORD").wrap_err(
-                "pass --keystore-password-file or set CLAYSTACK_VALIDATOR_KEYSTORE_PASSWORD",
-            )?,
-        });
+        let password = keystore_password(a.keystore_password_file.as_ref())?;
         let mut all =
             deposit_data_from_keystores(dir, &password, ctx.withdrawal_vault, amount, &network)?;
         let count = usize::try_from(a.count)?;
@@ -358,6 +387,74 @@ async fn keys_add(a: KeysAddArgs) -> eyre::Result<()> {
     let txs = ctx.ops.add_keys(id, &entries, &progress).await?;
     println!("added {} keys to operator #{id} in {} transaction(s)", entries.len(), txs.len());
     Ok(())
+}
+
+fn keystore_password(file: Option<&PathBuf>) -> eyre::Result<zeroize::Zeroizing<String>> {
+    Ok(zeroize::Zeroizing::new(match file {
+        Some(f) => std::fs::read_to_string(f)
+            .wrap_err_with(|| format!("read {}", f.display()))?
+            .trim_end_matches(['\n', '\r'])
+            .to_owned(),
+        None => std::env::var("CLAYSTACK_VALIDATOR_KEYSTORE_PASSWORD").wrap_err(
+            "pass --keystore-password-file or set CLAYSTACK_VALIDATOR_KEYSTORE_PASSWORD",
+        )?,
+    }))
+}
+
+async fn exit(a: ExitArgs) -> eyre::Result<()> {
+    use claystack_client::exits::{ExitOutcome, ExitWatcher, KeyRing};
+    let ctx = open(&a.common)?;
+    let id = ctx.operator_id(a.operator_id).await?;
+    let keys = if let Some(file) = &a.mnemonic_file {
+        let phrase = zeroize::Zeroizing::new(
+            std::fs::read_to_string(file).wrap_err_with(|| format!("read {}", file.display()))?,
+        );
+        KeyRing::from_mnemonic(&phrase, a.start_index, a.count)?
+    } else {
+        let dir = a
+            .keystore_dir
+            .as_ref()
+            .ok_or_else(|| eyre::eyre!("pass --mnemonic-file or --keystore-dir"))?;
+        KeyRing::from_keystores(dir, &keystore_password(a.keystore_password_file.as_ref())?)?
+    };
+    println!(
+        "operator #{id}: watching exit requests with {} keys, beacon node {}",
+        keys.len(),
+        a.beacon_url
+    );
+    let mut watcher = ExitWatcher::new(ctx.ops, id, &a.beacon_url, keys)?;
+    loop {
+        match watcher.poll_once().await {
+            Ok(outcomes) if outcomes.is_empty() => println!("no open exit requests"),
+            Ok(outcomes) => {
+                for o in outcomes {
+                    match o {
+                        ExitOutcome::Submitted { key_index, validator_index, deadline } => {
+                            println!(
+                                "key {key_index}: voluntary exit of validator {validator_index} submitted (deadline unix {deadline})"
+                            );
+                        }
+                        ExitOutcome::Skipped { key_index, reason } => {
+                            println!("key {key_index}: not exited: {reason}");
+                        }
+                    }
+                }
+            }
+            Err(e) if a.watch => println!("exit round failed: {e}"),
+            Err(e) => return Err(e.into()),
+        }
+        if !a.watch {
+            return Ok(());
+        }
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_secs(a.poll_seconds.max(1))) => {}
+            r = tokio::signal::ctrl_c() => {
+                r.wrap_err("wait for Ctrl-C")?;
+                println!("stopping");
+                return Ok(());
+            }
+        }
+    }
 }
 
 async fn top_up(a: TopUpArgs) -> eyre::Result<()> {

@@ -1,0 +1,290 @@
+//! Voluntary exits for an operator's exit requests: find the key's secret among the operator's
+//! own keys, sign `VoluntaryExit(epoch, validator_index)` under the EIP-7044 domain (Capella fork
+//! version when the node names one, else the head fork's), and submit it to the Beacon API
+//! (`POST /eth/v1/beacon/pool/voluntary_exits`).
+
+use std::collections::{BTreeSet, HashMap};
+
+use alloy::primitives::U256;
+use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId};
+use claystack_consensus::{
+    DomainType, Epoch, ForkVersion, HashTreeRoot, Root, ValidatorIndex, compute_domain,
+    compute_signing_root, ssz::container_root,
+};
+use claystack_keys::{SecretKey, decrypt_keystore_file, derive_validators};
+
+use crate::{error::ClientError, operator::Operators};
+
+/// `hash_tree_root(VoluntaryExit)`.
+#[must_use]
+pub fn voluntary_exit_root(epoch: Epoch, validator_index: ValidatorIndex) -> Root {
+    container_root(&[epoch.0.hash_tree_root(), validator_index.0.hash_tree_root()])
+}
+
+/// The signing root of a voluntary exit under `fork_version` and `genesis_validators_root`.
+#[must_use]
+pub fn voluntary_exit_signing_root(
+    epoch: Epoch,
+    validator_index: ValidatorIndex,
+    fork_version: ForkVersion,
+    genesis_validators_root: Root,
+) -> Root {
+    let domain = compute_domain(DomainType::VOLUNTARY_EXIT, fork_version, genesis_validators_root);
+    compute_signing_root(voluntary_exit_root(epoch, validator_index), domain)
+}
+
+/// The JSON body of `POST /eth/v1/beacon/pool/voluntary_exits`.
+#[must_use]
+pub fn signed_exit_json(
+    sk: &SecretKey,
+    epoch: Epoch,
+    validator_index: ValidatorIndex,
+    fork_version: ForkVersion,
+    genesis_validators_root: Root,
+) -> serde_json::Value {
+    let root =
+        voluntary_exit_signing_root(epoch, validator_index, fork_version, genesis_validators_root);
+    let signature = sk.sign(&root);
+    serde_json::json!({
+        "message": { "epoch": epoch.0.to_string(), "validator_index": validator_index.0.to_string() },
+        "signature": format!("0x{}", alloy::primitives::hex::encode(signature)),
+    })
+}
+
+/// The operator's secret keys by public key.
+#[derive(Default)]
+pub struct KeyRing {
+    keys: HashMap<[u8; 48], SecretKey>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KeyRing({} keys)", self.keys.len())
+    }
+}
+
+impl KeyRing {
+    /// Keys `start..start + count` of a mnemonic (EIP-2334 signing keys).
+    pub fn from_mnemonic(phrase: &str, start: u32, count: u32) -> Result<Self, ClientError> {
+        let mnemonic = claystack_keys::Mnemonic::parse(phrase.trim())
+            .map_err(|e| ClientError::Config(format!("read mnemonic: {e}")))?;
+        let seed = mnemonic.to_seed("");
+        let keys = derive_validators(seed.as_ref(), start, count, &|_| {})
+            .map_err(|e| ClientError::Config(format!("derive validator keys: {e}")))?;
+        Ok(Self { keys: keys.into_iter().map(|k| (k.pubkey(), k.signing)).collect() })
+    }
+
+    /// Every EIP-2335 keystore (`*.json`) in `dir`.
+    pub fn from_keystores(dir: &std::path::Path, password: &str) -> Result<Self, ClientError> {
+        let read = |e: std::io::Error| ClientError::Config(format!("read {}: {e}", dir.display()));
+        let mut keys = HashMap::new();
+        for entry in std::fs::read_dir(dir).map_err(read)? {
+            let path = entry.map_err(read)?.path();
+            if path.extension().is_some_and(|x| x == "json") {
+                let sk = decrypt_keystore_file(&path, password)
+                    .map_err(|e| ClientError::Config(format!("decrypt {}: {e}", path.display())))?;
+                keys.insert(sk.public_key(), sk);
+            }
+        }
+        Ok(Self { keys })
+    }
+
+    /// The secret of `pubkey`, when held.
+    #[must_use]
+    pub fn get(&self, pubkey: &[u8]) -> Option<&SecretKey> {
+        <[u8; 48]>::try_from(pubkey).ok().and_then(|k| self.keys.get(&k))
+    }
+
+    /// Number of keys held.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether no key is held.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// What one watch round did for one exit request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExitOutcome {
+    /// Signed and accepted by the beacon node.
+    Submitted {
+        /// Registry key index.
+        key_index: U256,
+        /// Beacon validator index.
+        validator_index: u64,
+        /// Deadline of the request (unix seconds).
+        deadline: U256,
+    },
+    /// Not handled this round, and why.
+    Skipped {
+        /// Registry key index.
+        key_index: U256,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Watches one operator's exit requests and answers them with signed voluntary exits. It
+/// remembers what it submitted only in memory: after a restart it submits again, which a beacon
+/// node accepts as a duplicate.
+#[derive(Debug)]
+pub struct ExitWatcher {
+    ops: Operators,
+    operator_id: U256,
+    beacon: BeaconClient,
+    http: reqwest::Client,
+    keys: KeyRing,
+    submitted: BTreeSet<U256>,
+}
+
+impl ExitWatcher {
+    /// A watcher for `operator_id`, signing with `keys`, submitting to the node at `beacon_url`.
+    pub fn new(
+        ops: Operators,
+        operator_id: U256,
+        beacon_url: &str,
+        keys: KeyRing,
+    ) -> Result<Self, ClientError> {
+        let beacon = BeaconClient::new(beacon_url, ClientConfig::default())
+            .map_err(|e| ClientError::Config(format!("beacon node {beacon_url}: {e}")))?;
+        Ok(Self {
+            ops,
+            operator_id,
+            beacon,
+            http: reqwest::Client::new(),
+            keys,
+            submitted: BTreeSet::new(),
+        })
+    }
+
+    async fn domain_inputs(&self) -> Result<(ForkVersion, Root, Epoch), ClientError> {
+        let beacon = |action: &str, e: claystack_beacon::Error| {
+            ClientError::Config(format!("beacon node: {action}: {e}"))
+        };
+        let genesis = self.beacon.genesis().await.map_err(|e| beacon("read genesis", e))?;
+        let spec = self.beacon.spec().await.map_err(|e| beacon("read spec", e))?;
+        // EIP-7044: exits are signed with the Capella fork version from Deneb on
+        let capella = spec
+            .raw
+            .get("CAPELLA_FORK_VERSION")
+            .and_then(|v| v.as_str())
+            .and_then(|s| alloy::primitives::hex::decode(s).ok())
+            .and_then(|b| <[u8; 4]>::try_from(b).ok());
+        let fork_version = match capella {
+            Some(v) => v,
+            None => {
+                self.beacon
+                    .fork(StateId::Head)
+                    .await
+                    .map_err(|e| beacon("read fork", e))?
+                    .data
+                    .current_version
+            }
+        };
+        let head = self.beacon.header(StateId::Head).await.map_err(|e| beacon("read head", e))?;
+        let epoch =
+            Epoch(head.data.header.message.slot.0.checked_div(spec.slots_per_epoch).unwrap_or(0));
+        Ok((fork_version, genesis.genesis_validators_root, epoch))
+    }
+
+    /// One round: every open exit request not yet answered gets a signed voluntary exit.
+    pub async fn poll_once(&mut self) -> Result<Vec<ExitOutcome>, ClientError> {
+        let requests = self.ops.exit_requests(self.operator_id).await?;
+        let open: Vec<_> =
+            requests.into_iter().filter(|(k, _)| !self.submitted.contains(k)).collect();
+        if open.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (fork_version, gvr, epoch) = self.domain_inputs().await?;
+        let mut out = Vec::new();
+        for (key_index, deadline) in open {
+            let pubkey = self.ops.key_pubkey(self.operator_id, key_index).await?;
+            let Some(sk) = self.keys.get(&pubkey) else {
+                out.push(ExitOutcome::Skipped {
+                    key_index,
+                    reason: format!(
+                        "no secret key for 0x{}",
+                        alloy::primitives::hex::encode(&pubkey)
+                    ),
+                });
+                continue;
+            };
+            let Ok(pk) = <[u8; 48]>::try_from(pubkey.as_ref()) else { continue };
+            let validator =
+                match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
+                    Ok(v) => v.data.index,
+                    Err(e) => {
+                        out.push(ExitOutcome::Skipped {
+                            key_index,
+                            reason: format!("validator not found on the beacon chain: {e}"),
+                        });
+                        continue;
+                    }
+                };
+            let body = signed_exit_json(sk, epoch, validator, fork_version, gvr);
+            let url = format!("{}/eth/v1/beacon/pool/voluntary_exits", self.beacon.base_url());
+            let resp =
+                self.http.post(&url).json(&body).send().await.map_err(|e| {
+                    ClientError::Config(format!("submit voluntary exit to {url}: {e}"))
+                })?;
+            if resp.status().is_success() {
+                self.submitted.insert(key_index);
+                out.push(ExitOutcome::Submitted {
+                    key_index,
+                    validator_index: validator.0,
+                    deadline,
+                });
+            } else {
+                let status = resp.status();
+                let text = resp.text().await.unwrap_or_default();
+                out.push(ExitOutcome::Skipped {
+                    key_index,
+                    reason: format!("beacon node refused the exit ({status}): {text}"),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_exit_verifies_under_its_domain() {
+        let ring = KeyRing::from_mnemonic(
+            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+            0,
+            2,
+        )
+        .unwrap();
+        assert_eq!(ring.len(), 2);
+        let (pk, sk) = ring.keys.iter().next().unwrap();
+        let gvr = [7u8; 32];
+        let body = signed_exit_json(sk, Epoch(5), ValidatorIndex(42), [1, 2, 3, 4], gvr);
+        assert_eq!(body["message"]["epoch"], "5");
+        assert_eq!(body["message"]["validator_index"], "42");
+        let sig = alloy::primitives::hex::decode(body["signature"].as_str().unwrap()).unwrap();
+        let root = voluntary_exit_signing_root(Epoch(5), ValidatorIndex(42), [1, 2, 3, 4], gvr);
+        assert!(claystack_keys::bls::verify(pk, &root, &sig).unwrap());
+        // another fork version, index or epoch gives another root: the signature does not carry over
+        let other = voluntary_exit_signing_root(Epoch(5), ValidatorIndex(43), [1, 2, 3, 4], gvr);
+        assert!(!claystack_keys::bls::verify(pk, &other, &sig).unwrap());
+        assert!(
+            ring.get(pk).is_some() && ring.get(&[0u8; 48]).is_none() && ring.get(&[1]).is_none()
+        );
+    }
+
+    #[test]
+    fn exit_root_is_the_ssz_container_of_two_uint64() {
+        // hash_tree_root(VoluntaryExit{epoch: 0, validator_index: 0}) = sha256(zero32 ‖ zero32)
+        let expected = claystack_consensus::ssz::sha256(&[0u8; 64]);
+        assert_eq!(voluntary_exit_root(Epoch(0), ValidatorIndex(0)), expected);
+    }
+}
