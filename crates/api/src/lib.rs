@@ -262,27 +262,35 @@ async fn operators(
     Query(q): Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let pool = pool_param(&q)?;
     let page = page_param(&q, true)?;
-    let v = st.read(move |s| query::operators(s, &page)).await?;
+    let v = st.read(move |s| query::operators(s, pool, &page)).await?;
     Ok(cached_json(&headers, &v))
 }
 
 async fn operator(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = operator_id(&id)?;
-    let v = st.read(move |s| query::operator(s, id)).await?;
+    let pool = pool_param(&q)?;
+    let v = st.read(move |s| query::operator(s, pool, id)).await?;
     Ok(cached_json(&headers, &v))
 }
 
-async fn feed_items(st: &AppState, id: u64, limit: u64) -> Result<Vec<Value>, ApiError> {
+async fn feed_items(
+    st: &AppState,
+    pool: &'static str,
+    id: u64,
+    limit: u64,
+) -> Result<Vec<Value>, ApiError> {
     st.read(move |s| {
-        if !query::operator_exists(s, id)? {
+        if !query::operator_exists(s, pool, id)? {
             return Err(ApiError::NotFound(format!("operator {id} not found")));
         }
-        query::notices(s, id, limit)
+        query::notices(s, pool, id, limit)
     })
     .await
 }
@@ -294,18 +302,21 @@ async fn feed_json(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
     let page = page_param(&q, true)?;
-    let items = feed_items(&st, id, page.limit).await?;
-    Ok(cached_json(&headers, &serde_json::json!({ "operator": id, "items": items })))
+    let items = feed_items(&st, pool, id, page.limit).await?;
+    Ok(cached_json(&headers, &serde_json::json!({ "operator": id, "pool": pool, "items": items })))
 }
 
 async fn feed_atom(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = operator_id(&id)?;
-    let items = feed_items(&st, id, 50).await?;
+    let pool = pool_param(&q)?;
+    let items = feed_items(&st, pool, id, 50).await?;
     Ok(cached(&headers, "application/atom+xml", webhooks::atom(id, &items).into_bytes()))
 }
 

@@ -164,7 +164,7 @@ pub fn summary(
             .unwrap_or(Value::Null),
         None => Value::Null,
     };
-    let by_type = operators_by_type(store)?;
+    let by_type = operators_by_type(store, pool)?;
 
     // Insurance coverage: the insurance fund's shares at the current rate, over TVL.
     let insurance = match state.insurance_fund {
@@ -224,10 +224,11 @@ fn chain_time(store: &mut Store) -> Result<u64, ApiError> {
     Ok(rows.first().map_or(0, |r| u64::try_from(int_of(r, 0)).unwrap_or(0)))
 }
 
-const LATEST_OPERATORS: &str = "SELECT o.operator_id, o.data FROM operators o WHERE o.operator_id > $1 AND NOT EXISTS (SELECT 1 FROM operators n WHERE n.operator_id = o.operator_id AND (n.block_number > o.block_number OR (n.block_number = o.block_number AND n.log_index > o.log_index))) ORDER BY o.operator_id LIMIT $2";
+const LATEST_OPERATORS: &str = "SELECT o.operator_id, o.data FROM operators o WHERE o.pool = $3 AND o.operator_id > $1 AND NOT EXISTS (SELECT 1 FROM operators n WHERE n.pool = o.pool AND n.operator_id = o.operator_id AND (n.block_number > o.block_number OR (n.block_number = o.block_number AND n.log_index > o.log_index))) ORDER BY o.operator_id LIMIT $2";
 
-fn operators_by_type(store: &mut Store) -> Result<Value, ApiError> {
-    let rows = store.db().query(LATEST_OPERATORS, &[Val::Int(-1), Val::Int(100_000)])?;
+fn operators_by_type(store: &mut Store, pool: &str) -> Result<Value, ApiError> {
+    let rows =
+        store.db().query(LATEST_OPERATORS, &[Val::Int(-1), Val::Int(100_000), Val::from(pool)])?;
     let mut by_type = serde_json::Map::new();
     for r in &rows {
         let d: Value = serde_json::from_str(&read_text(r, 1, "operators")?).unwrap_or(Value::Null);
@@ -240,9 +241,9 @@ fn operators_by_type(store: &mut Store) -> Result<Value, ApiError> {
 }
 
 /// Operators, by id.
-pub fn operators(store: &mut Store, page: &Page) -> Result<Value, ApiError> {
+pub fn operators(store: &mut Store, pool: &str, page: &Page) -> Result<Value, ApiError> {
     let (b, _) = after(page);
-    let rows = store.db().query(LATEST_OPERATORS, &[b, lim(page)])?;
+    let rows = store.db().query(LATEST_OPERATORS, &[b, lim(page), Val::from(pool)])?;
     let mut items = Vec::with_capacity(rows.len());
     for r in &rows {
         let mut d: Value = serde_json::from_str(&read_text(r, 1, "operators")?)
@@ -256,18 +257,18 @@ pub fn operators(store: &mut Store, page: &Page) -> Result<Value, ApiError> {
 }
 
 /// One operator with its recent notices.
-pub fn operator(store: &mut Store, id: u64) -> Result<Value, ApiError> {
+pub fn operator(store: &mut Store, pool: &str, id: u64) -> Result<Value, ApiError> {
     let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
     let rows = store.db().query(
-        "SELECT data FROM operators WHERE operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
-        &[Val::Int(idv)],
+        "SELECT data FROM operators WHERE pool = $2 AND operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        &[Val::Int(idv), Val::from(pool)],
     )?;
     let Some(r) = rows.first() else {
         return Err(ApiError::NotFound(format!("operator {id} not found")));
     };
     let mut d: Value = serde_json::from_str(&read_text(r, 0, "operators")?)
         .map_err(|e| ApiError::Internal(format!("stored operator: {e}")))?;
-    let feed = notices(store, id, 20)?;
+    let feed = notices(store, pool, id, 20)?;
     if let Some(o) = d.as_object_mut() {
         o.insert("id".into(), json!(id));
         o.insert("notices".into(), Value::Array(feed));
@@ -276,27 +277,28 @@ pub fn operator(store: &mut Store, id: u64) -> Result<Value, ApiError> {
 }
 
 /// Whether an operator is known (feeds of unknown operators are 404s).
-pub fn operator_exists(store: &mut Store, id: u64) -> Result<bool, ApiError> {
+pub fn operator_exists(store: &mut Store, pool: &str, id: u64) -> Result<bool, ApiError> {
     let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
-    let rows = store
-        .db()
-        .query("SELECT 1 FROM operators WHERE operator_id = $1 LIMIT 1", &[Val::Int(idv)])?;
+    let rows = store.db().query(
+        "SELECT 1 FROM operators WHERE pool = $2 AND operator_id = $1 LIMIT 1",
+        &[Val::Int(idv), Val::from(pool)],
+    )?;
     Ok(!rows.is_empty())
 }
 
 /// An operator's notices (exit requests, penalties, bond shortfalls, missed duties), newest first.
-pub fn notices(store: &mut Store, id: u64, limit: u64) -> Result<Vec<Value>, ApiError> {
+pub fn notices(store: &mut Store, pool: &str, id: u64, limit: u64) -> Result<Vec<Value>, ApiError> {
     let idv = i64::try_from(id).map_err(|_| ApiError::NotFound(format!("operator {id}")))?;
     let rows = store.db().query(
-        "SELECT block_number, log_index, block_time, kind, data FROM operator_notices WHERE operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT $2",
-        &[Val::Int(idv), Val::Int(i64::try_from(limit).unwrap_or(500))],
+        "SELECT block_number, log_index, block_time, kind, data FROM operator_notices WHERE pool = $3 AND operator_id = $1 ORDER BY block_number DESC, log_index DESC LIMIT $2",
+        &[Val::Int(idv), Val::Int(i64::try_from(limit).unwrap_or(500)), Val::from(pool)],
     )?;
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let data: Value =
             serde_json::from_str(&read_text(r, 4, "operator_notices")?).unwrap_or(Value::Null);
         out.push(json!({
-            "key": format!("{}-{}-{}", id, int_of(r, 0), int_of(r, 1)),
+            "key": format!("{pool}-{id}-{}-{}", int_of(r, 0), int_of(r, 1)),
             "block": int_of(r, 0),
             "time": int_of(r, 2),
             "kind": read_text(r, 3, "operator_notices")?,

@@ -4,10 +4,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use std::collections::HashMap;
+
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
 };
@@ -20,7 +22,7 @@ use hmac::{Hmac, Mac as _};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
-use crate::{ApiError, AppState, json_body, operator_id, query};
+use crate::{ApiError, AppState, json_body, operator_id, pool_param, query};
 
 /// Delivery attempts per notice and subscriber before giving up.
 pub const MAX_ATTEMPTS: u64 = 6;
@@ -43,9 +45,11 @@ struct Subscribe {
 pub(crate) async fn subscribe(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
     let req: Subscribe = json_body(&body)?;
     if !(req.url.starts_with("http://") || req.url.starts_with("https://")) || req.url.len() > 2048
     {
@@ -56,41 +60,45 @@ pub(crate) async fn subscribe(
     }
     let hook = st
         .read(move |s| {
-            if !query::operator_exists(s, id)? {
+            if !query::operator_exists(s, pool, id)? {
                 return Err(ApiError::NotFound(format!("operator {id} not found")));
             }
             let rows = s.db().query("SELECT COALESCE(MAX(id), 0) FROM webhooks", &[])?;
             let next = rows.first().and_then(|r| r.first()).and_then(Val::int).unwrap_or(0) + 1;
             s.db().exec(
-                "INSERT INTO webhooks (id, operator_id, url, secret, created_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO webhooks (id, operator_id, url, secret, created_at, pool) VALUES ($1, $2, $3, $4, $5, $6)",
                 &[
                     Val::Int(next),
                     Val::Int(i64::try_from(id).unwrap_or(i64::MAX)),
                     Val::Text(req.url),
                     Val::Text(req.secret),
                     Val::Int(unix_now()),
+                    Val::from(pool),
                 ],
             )?;
             Ok(next)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": hook, "operator": id }))).into_response())
+    Ok((StatusCode::CREATED, Json(json!({ "id": hook, "operator": id, "pool": pool })))
+        .into_response())
 }
 
 /// `GET /api/v1/operators/{id}/webhooks`: subscriptions (without secrets) and their delivery log.
 pub(crate) async fn list(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
     let v = st
         .read(move |s| {
-            if !query::operator_exists(s, id)? {
+            if !query::operator_exists(s, pool, id)? {
                 return Err(ApiError::NotFound(format!("operator {id} not found")));
             }
             let hooks = s.db().query(
-                "SELECT id, url FROM webhooks WHERE operator_id = $1 ORDER BY id",
-                &[Val::Int(i64::try_from(id).unwrap_or(i64::MAX))],
+                "SELECT id, url FROM webhooks WHERE pool = $2 AND operator_id = $1 ORDER BY id",
+                &[Val::Int(i64::try_from(id).unwrap_or(i64::MAX)), Val::from(pool)],
             )?;
             let mut out = Vec::new();
             for h in &hooks {
@@ -130,12 +138,13 @@ struct Due {
 /// Deliveries due now: notices without a successful delivery, under the attempt limit, whose
 /// backoff (1, 2, 4, … s after the last attempt) has passed.
 fn due(store: &mut Store, now: i64) -> Result<Vec<Due>, ApiError> {
-    let hooks = store.db().query("SELECT id, operator_id, url, secret FROM webhooks", &[])?;
+    let hooks = store.db().query("SELECT id, operator_id, url, secret, pool FROM webhooks", &[])?;
     let mut out = Vec::new();
     for h in &hooks {
         let hid = h.first().and_then(Val::int).unwrap_or(0);
         let op = h.get(1).and_then(Val::int).and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
-        for n in query::notices(store, op, 100)? {
+        let pool = read_text(h, 4, "webhooks")?;
+        for n in query::notices(store, &pool, op, 100)? {
             let key = n.get("key").and_then(Value::as_str).unwrap_or_default().to_owned();
             let log = store.db().query(
                 "SELECT attempt, status, at FROM webhook_deliveries WHERE webhook_id = $1 AND notice_key = $2 ORDER BY attempt DESC LIMIT 1",
@@ -154,7 +163,8 @@ fn due(store: &mut Store, now: i64) -> Result<Vec<Due>, ApiError> {
                     a + 1
                 }
             };
-            let body = json!({ "operator": op, "notice": n }).to_string().into_bytes();
+            let body =
+                json!({ "pool": pool, "operator": op, "notice": n }).to_string().into_bytes();
             out.push(Due {
                 webhook: hid,
                 url: read_text(h, 2, "webhooks")?,

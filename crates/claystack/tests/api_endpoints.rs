@@ -64,9 +64,12 @@ impl Api {
     }
 }
 
+/// Deliveries seen by a receiver: headers and body of each.
+type Deliveries = Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>;
+
 /// A webhook receiver recording every delivery; answers `status`.
-async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>>) {
-    let got: Arc<Mutex<Vec<(HashMap<String, String>, Vec<u8>)>>> = Arc::default();
+async fn receiver(status: u16) -> (String, Deliveries) {
+    let got: Deliveries = Arc::default();
     let sink = Arc::clone(&got);
     let app = axum::Router::new().route(
         "/hook",

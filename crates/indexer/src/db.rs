@@ -271,8 +271,9 @@ impl Db for PgDb {
 }
 
 /// Versioned migrations, the same SQL for both engines. Append only: never edit a shipped one.
-pub const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
     "
     CREATE TABLE cursor (id BIGINT PRIMARY KEY, block_number BIGINT NOT NULL, block_hash TEXT NOT NULL);
     CREATE TABLE blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL, time BIGINT NOT NULL);
@@ -322,7 +323,18 @@ pub const MIGRATIONS: &[(i64, &str)] = &[(
         status TEXT NOT NULL, at BIGINT NOT NULL,
         PRIMARY KEY (webhook_id, notice_key, attempt));
     ",
-)];
+    ),
+    (
+        2,
+        "
+    ALTER TABLE operators ADD COLUMN pool TEXT NOT NULL DEFAULT 'public';
+    ALTER TABLE operator_notices ADD COLUMN pool TEXT NOT NULL DEFAULT 'public';
+    ALTER TABLE webhooks ADD COLUMN pool TEXT NOT NULL DEFAULT 'public';
+    CREATE INDEX operators_pool ON operators (pool, operator_id);
+    CREATE INDEX operator_notices_pool ON operator_notices (pool, operator_id);
+    ",
+    ),
+];
 
 /// Tables whose rows belong to a block and are deleted on a rollback past it.
 pub const BLOCK_TABLES: &[&str] = &[
@@ -372,4 +384,27 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_apply_once_and_reach_the_latest_schema() {
+        let mut db = SqliteDb::memory().unwrap();
+        let latest = MIGRATIONS.last().map(|(v, _)| *v).unwrap();
+        assert_eq!(migrate(&mut db).unwrap(), latest);
+        assert_eq!(migrate(&mut db).unwrap(), latest, "second run is a no-op");
+        db.exec("INSERT INTO operators (pool, operator_id, block_number, log_index, data) VALUES ('kyc', 1, 1, 0, '{}')", &[]).unwrap();
+        let rows = db.query("SELECT pool FROM operators", &[]).unwrap();
+        assert_eq!(rows, vec![vec![Val::Text("kyc".into())]]);
+    }
+
+    #[test]
+    fn placeholders_are_positional_on_sqlite() {
+        let mut db = SqliteDb::memory().unwrap();
+        let rows = db.query("SELECT $2, $1", &[Val::Int(1), Val::from("two")]).unwrap();
+        assert_eq!(rows, vec![vec![Val::Text("two".into()), Val::Int(1)]]);
+    }
 }

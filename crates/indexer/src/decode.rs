@@ -1,6 +1,6 @@
 //! The decoder table: which contracts the indexer follows and how their logs become typed
 //! [`Effect`]s. Every event of every listed contract is decoded with the bindings' generated event
-//! types (an unknown topic is an error, not a silent skip); the ones that move state the API
+//! types (an undecodable log is kept raw and counted, see the store); the ones that move state the API
 //! serves also yield an effect. Adding a contract = a [`Contract`] variant, its deployment key in
 //! [`sources`], and one arm in [`decode`].
 
@@ -9,9 +9,10 @@ use alloy::{
     sol_types::SolEventInterface,
 };
 use claystack_bindings::{
-    Deployment, access_registry::AccessRegistry, allocator::Allocator, oracle_report::OracleReport,
-    pool_vault::PoolVault, sanity_checker::SanityChecker, stake_pool::StakePool,
-    withdrawal_queue::WithdrawalQueue,
+    Deployment, access_registry::AccessRegistry, allocator::Allocator, bond_manager::BondManager,
+    exit_enforcer::ExitEnforcer, operator_registry::OperatorRegistry,
+    operator_rewards::OperatorRewards, oracle_report::OracleReport, pool_vault::PoolVault,
+    sanity_checker::SanityChecker, stake_pool::StakePool, withdrawal_queue::WithdrawalQueue,
 };
 
 /// A contract kind the indexer knows how to decode.
@@ -29,8 +30,16 @@ pub enum Contract {
     PoolVault,
     /// `AccessRegistry` (shared by both pools).
     AccessRegistry,
-    /// `Allocator` (shared).
+    /// `Allocator` (per pool).
     Allocator,
+    /// `OperatorRegistry` (per pool).
+    OperatorRegistry,
+    /// `BondManager` (per pool).
+    BondManager,
+    /// `OperatorRewards` (per pool).
+    OperatorRewards,
+    /// `ExitEnforcer` (per pool).
+    ExitEnforcer,
 }
 
 impl Contract {
@@ -44,6 +53,10 @@ impl Contract {
             Self::PoolVault => "PoolVault",
             Self::AccessRegistry => "AccessRegistry",
             Self::Allocator => "Allocator",
+            Self::OperatorRegistry => "OperatorRegistry",
+            Self::BondManager => "BondManager",
+            Self::OperatorRewards => "OperatorRewards",
+            Self::ExitEnforcer => "ExitEnforcer",
         }
     }
 }
@@ -77,11 +90,29 @@ pub fn sources(d: &Deployment) -> Vec<Source> {
         ]);
     }
     // Shared contracts, followed when the deployment names them.
-    for (key, contract) in
-        [("accessRegistry", Contract::AccessRegistry), ("allocator", Contract::Allocator)]
-    {
-        if let Ok(address) = d.address(key) {
-            out.push(Source { address, contract, pool: "shared" });
+    if let Ok(address) = d.address("accessRegistry") {
+        out.push(Source { address, contract: Contract::AccessRegistry, pool: "shared" });
+    }
+    // Per-pool operator contracts (keys `operatorRegistry`, `kycOperatorRegistry`, …), followed
+    // when the deployment names them.
+    for (prefix, pool) in [("", "public"), ("kyc", "kyc")] {
+        for (key, contract) in [
+            ("operatorRegistry", Contract::OperatorRegistry),
+            ("bondManager", Contract::BondManager),
+            ("operatorRewards", Contract::OperatorRewards),
+            ("exitEnforcer", Contract::ExitEnforcer),
+            ("allocator", Contract::Allocator),
+        ] {
+            let key = if prefix.is_empty() {
+                key.to_owned()
+            } else {
+                let mut c = key.chars();
+                let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
+                format!("{prefix}{first}{}", c.as_str())
+            };
+            if let Ok(address) = d.address(&key) {
+                out.push(Source { address, contract, pool });
+            }
         }
     }
     out
@@ -171,12 +202,101 @@ pub enum Effect {
         /// ETH paid.
         amount: U256,
     },
+    /// A change to one node operator (per pool).
+    Operator {
+        /// Operator id in its pool's registry.
+        id: U256,
+        /// What changed.
+        change: OperatorChange,
+    },
+    /// Operator rewards claimed by an address (matched to operators by reward address).
+    RewardsClaimed {
+        /// Claiming address.
+        account: Address,
+        /// Shares paid.
+        shares: U256,
+    },
     /// Ticket (ERC-721) transfer; mints and burns included.
     TicketTransfer {
         /// New owner (zero on burn).
         to: Address,
         /// Ticket id.
         id: U256,
+    },
+}
+
+/// What happened to an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorChange {
+    /// Registered with a type (0 Professional, 1 Kyc, 2 Dvt, 3 Home) and addresses.
+    Registered {
+        /// `OperatorType` as a number.
+        kind: u8,
+        /// Manager address.
+        manager: Address,
+        /// Reward address.
+        reward_address: Address,
+    },
+    /// New reward address.
+    RewardAddress(Address),
+    /// Keys deposited (cumulative).
+    Deposited(U256),
+    /// Exited and stuck validators (cumulative).
+    ExitedStuck {
+        /// Exited.
+        exited: U256,
+        /// Stuck.
+        stuck: U256,
+    },
+    /// Performance score.
+    Score(U256),
+    /// Stopped or resumed.
+    Stopped(bool),
+    /// Total keys uploaded.
+    TotalKeys(U256),
+    /// An exit request with its deadline.
+    ExitRequested {
+        /// Key index.
+        key: U256,
+        /// Deadline (Unix time).
+        deadline: U256,
+    },
+    /// An exit request cleared.
+    ExitCleared {
+        /// Key index.
+        key: U256,
+    },
+    /// A key was front-run (bond pays).
+    FrontRun {
+        /// Key index.
+        key: U256,
+    },
+    /// Bond added (ether value).
+    BondDeposited(U256),
+    /// Bond withdrawn (ether value).
+    BondClaimed(U256),
+    /// Penalty charged to the bond.
+    Penalized {
+        /// Ether requested.
+        requested: U256,
+        /// Ether covered by the bond.
+        covered: U256,
+    },
+    /// A loss through the waterfall.
+    Loss {
+        /// Total loss.
+        loss: U256,
+        /// Not covered by any layer.
+        uncovered: U256,
+    },
+    /// An overdue exit forced through EIP-7002.
+    ExitEnforced {
+        /// Key index.
+        key: U256,
+        /// The missed deadline.
+        deadline: U256,
+        /// Missed exits so far.
+        missed: U256,
     },
 }
 
@@ -288,6 +408,81 @@ pub fn decode(contract: Contract, topics: &[B256], data: &[u8]) -> Result<Decode
         }
         Contract::Allocator => {
             decode_with!(Allocator::AllocatorEvents, contract, topics, data, |_ev| None)
+        }
+        Contract::OperatorRegistry => {
+            use OperatorChange as C;
+            use OperatorRegistry::OperatorRegistryEvents as E;
+            decode_with!(E, contract, topics, data, |ev| {
+                let op = |id: U256, change| Some(Effect::Operator { id, change });
+                match &ev {
+                    E::OperatorRegistered(e) => op(
+                        e.operatorId,
+                        C::Registered {
+                            kind: e.operatorType,
+                            manager: e.manager,
+                            reward_address: e.rewardAddress,
+                        },
+                    ),
+                    E::RewardAddressSet(e) => op(e.operatorId, C::RewardAddress(e.rewardAddress)),
+                    E::KeysDeposited(e) => op(e.operatorId, C::Deposited(e.deposited)),
+                    E::ExitedAndStuckUpdated(e) => {
+                        op(e.operatorId, C::ExitedStuck { exited: e.exited, stuck: e.stuck })
+                    }
+                    E::ScoreSet(e) => op(e.operatorId, C::Score(e.score)),
+                    E::OperatorStoppedSet(e) => op(e.operatorId, C::Stopped(e.stopped)),
+                    E::TotalKeysChanged(e) => op(e.operatorId, C::TotalKeys(e.totalKeys)),
+                    E::ExitRequested(e) => {
+                        op(e.operatorId, C::ExitRequested { key: e.keyIndex, deadline: e.deadline })
+                    }
+                    E::ExitRequestCleared(e) => {
+                        op(e.operatorId, C::ExitCleared { key: e.keyIndex })
+                    }
+                    E::KeyFrontRun(e) => op(e.operatorId, C::FrontRun { key: e.keyIndex }),
+                    _ => None,
+                }
+            })
+        }
+        Contract::BondManager => {
+            use BondManager::BondManagerEvents as E;
+            use OperatorChange as C;
+            decode_with!(E, contract, topics, data, |ev| {
+                let op = |id: U256, change| Some(Effect::Operator { id, change });
+                match &ev {
+                    E::BondDeposited(e) => op(e.operatorId, C::BondDeposited(e.etherValue)),
+                    E::BondClaimed(e) => op(e.operatorId, C::BondClaimed(e.etherValue)),
+                    E::BondPenalized(e) => op(
+                        e.operatorId,
+                        C::Penalized { requested: e.etherRequested, covered: e.etherCovered },
+                    ),
+                    E::LossCovered(e) => {
+                        op(e.operatorId, C::Loss { loss: e.loss, uncovered: e.uncovered })
+                    }
+                    _ => None,
+                }
+            })
+        }
+        Contract::OperatorRewards => {
+            use OperatorRewards::OperatorRewardsEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::RewardsClaimed(e) => {
+                    Some(Effect::RewardsClaimed { account: e.account, shares: e.shares })
+                }
+                _ => None,
+            })
+        }
+        Contract::ExitEnforcer => {
+            use ExitEnforcer::ExitEnforcerEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::ExitEnforced(e) => Some(Effect::Operator {
+                    id: e.operatorId,
+                    change: OperatorChange::ExitEnforced {
+                        key: e.keyIndex,
+                        deadline: e.deadline,
+                        missed: e.missedExits,
+                    },
+                }),
+                _ => None,
+            })
         }
     }
 }

@@ -337,11 +337,32 @@ impl Store {
         let Some(effect) = decoded.effect else { return Ok(()) };
         let pool = source.pool;
         match effect {
-            Effect::Deposited { amount, .. } => {
+            Effect::Deposited { amount, shares, .. } => {
                 let st = self.pool_mut(p, pool, log.log_index)?;
+                let first = st.deposits == 0;
                 st.total_pooled =
                     add(parse_u256(&st.total_pooled, "pool")?, amount, "total pooled")?.to_string();
                 st.deposits = st.deposits.saturating_add(1);
+                // The pool's seed deposit fixes the starting rate: the baseline of the rate
+                // history, so the first report's growth shows in the APR.
+                if first && !shares.is_zero() {
+                    let rate = amount
+                        .checked_mul(U256::from(10u64).pow(U256::from(27u64)))
+                        .ok_or(StoreError::Arithmetic { op: "mul", what: "rate" })?
+                        / shares;
+                    self.db.exec(
+                        "INSERT INTO rates (pool, block_number, log_index, block_time, ref_slot, total_pooled, total_shares, rate_e27) VALUES ($1, $2, $3, $4, 0, $5, $6, $7)",
+                        &[
+                            Val::from(pool),
+                            bn,
+                            li,
+                            bt,
+                            Val::Text(amount.to_string()),
+                            Val::Text(shares.to_string()),
+                            Val::Text(rate.to_string()),
+                        ],
+                    )?;
+                }
             }
             Effect::ShareTransfer { from, to, value } => {
                 if from == Address::ZERO || to == Address::ZERO {
@@ -454,6 +475,34 @@ impl Store {
                     self.write_ticket(pool, id, log, owner, &data)?;
                 }
             }
+            Effect::Operator { id, change } => {
+                let id = small(id, "operator id")?;
+                self.apply_operator(pool, id, log, change)?;
+            }
+            Effect::RewardsClaimed { account, shares } => {
+                // Rewards are claimed by reward address; credit the operator(s) using it.
+                let rows = self.db.query(
+                    "SELECT o.operator_id, o.data FROM operators o WHERE o.pool = $1 AND NOT EXISTS (SELECT 1 FROM operators n WHERE n.pool = o.pool AND n.operator_id = o.operator_id AND (n.block_number > o.block_number OR (n.block_number = o.block_number AND n.log_index > o.log_index)))",
+                    &[Val::from(pool)],
+                )?;
+                let key = addr_key(&account);
+                for r in &rows {
+                    let op = read_u64(r, 0, "operators")?;
+                    let data: serde_json::Value =
+                        serde_json::from_str(&read_text(r, 1, "operators")?)
+                            .map_err(|source| StoreError::Json { what: "operators", source })?;
+                    if data.get("rewardAddress").and_then(|v| v.as_str()) == Some(key.as_str()) {
+                        self.apply_operator(
+                            pool,
+                            op,
+                            log,
+                            decode::OperatorChange::RewardAddress(account),
+                        )
+                        .and_then(|()| self.bump_rewards(pool, op, log, shares))?;
+                        break;
+                    }
+                }
+            }
             Effect::TicketTransfer { to, id } => {
                 let id = small(id, "request id")?;
                 // The mint is recorded by WithdrawalRequested (same transaction, later log);
@@ -467,6 +516,181 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The latest stored document of an operator (an empty object if unknown).
+    pub fn operator_data(&mut self, pool: &str, id: u64) -> Result<serde_json::Value, StoreError> {
+        let rows = self.db.query(
+            "SELECT data FROM operators WHERE pool = $1 AND operator_id = $2 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool), int(id, "operator id")?],
+        )?;
+        match rows.first() {
+            Some(r) => serde_json::from_str(&read_text(r, 0, "operators")?)
+                .map_err(|source| StoreError::Json { what: "operators", source }),
+            None => Ok(serde_json::json!({})),
+        }
+    }
+
+    fn write_operator(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        // Several changes to one operator in one log (reward claim) replace the row.
+        let key = [
+            Val::from(pool),
+            int(id, "operator id")?,
+            int(log.block_number, "block")?,
+            int(log.log_index, "log index")?,
+        ];
+        self.db.exec(
+            "DELETE FROM operators WHERE pool = $1 AND operator_id = $2 AND block_number = $3 AND log_index = $4",
+            &key,
+        )?;
+        self.db.exec(
+            "INSERT INTO operators (pool, operator_id, block_number, log_index, data) VALUES ($1, $2, $3, $4, $5)",
+            &[key[0].clone(), key[1].clone(), key[2].clone(), key[3].clone(), Val::Text(data.to_string())],
+        )?;
+        Ok(())
+    }
+
+    fn notice(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO operator_notices (pool, operator_id, block_number, log_index, block_time, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                Val::from(pool),
+                int(id, "operator id")?,
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::from(kind),
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn bump_rewards(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        shares: U256,
+    ) -> Result<(), StoreError> {
+        let mut d = self.operator_data(pool, id)?;
+        let prev =
+            parse_u256(d.get("rewardsShares").and_then(|v| v.as_str()).unwrap_or("0"), "rewards")?;
+        d["rewardsShares"] = serde_json::json!(add(prev, shares, "rewards")?.to_string());
+        self.write_operator(pool, id, log, &d)
+    }
+
+    fn apply_operator(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        change: decode::OperatorChange,
+    ) -> Result<(), StoreError> {
+        use decode::OperatorChange as C;
+        use serde_json::json;
+        let mut d = self.operator_data(pool, id)?;
+        let num = |d: &serde_json::Value, k: &str| -> Result<U256, StoreError> {
+            parse_u256(d.get(k).and_then(|v| v.as_str()).unwrap_or("0"), "operator field")
+        };
+        let u = |v: U256| -> Result<u64, StoreError> { small(v, "operator count") };
+        match change {
+            C::Registered { kind, manager, reward_address } => {
+                let t = ["Professional", "Kyc", "Dvt", "Home"]
+                    .get(usize::from(kind))
+                    .copied()
+                    .unwrap_or("unknown");
+                d["type"] = json!(t);
+                d["manager"] = json!(addr_key(&manager));
+                d["rewardAddress"] = json!(addr_key(&reward_address));
+                d["registeredAt"] = json!(log.block_time);
+            }
+            C::RewardAddress(a) => d["rewardAddress"] = json!(addr_key(&a)),
+            C::Deposited(n) => d["deposited"] = json!(u(n)?),
+            C::ExitedStuck { exited, stuck } => {
+                d["exited"] = json!(u(exited)?);
+                d["stuck"] = json!(u(stuck)?);
+            }
+            C::Score(score) => {
+                let prev = d.get("score").and_then(serde_json::Value::as_u64);
+                let now = u(score)?;
+                d["score"] = json!(now);
+                if let Some(p) = prev
+                    && now < p
+                {
+                    self.notice(
+                        pool,
+                        id,
+                        log,
+                        "missed_duties",
+                        &json!({"scoreBefore": p, "scoreAfter": now}),
+                    )?;
+                }
+            }
+            C::Stopped(b) => d["stopped"] = json!(b),
+            C::TotalKeys(n) => d["totalKeys"] = json!(u(n)?),
+            C::ExitRequested { key, deadline } => {
+                let open = d.get("exitRequests").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                d["exitRequests"] = json!(open.saturating_add(1));
+                self.notice(
+                    pool,
+                    id,
+                    log,
+                    "exit_request",
+                    &json!({"keyIndex": u(key)?, "deadline": u(deadline)?}),
+                )?;
+            }
+            C::ExitCleared { key } => {
+                let open = d.get("exitRequests").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                d["exitRequests"] = json!(open.saturating_sub(1));
+                self.notice(pool, id, log, "exit_request_cleared", &json!({"keyIndex": u(key)?}))?;
+            }
+            C::FrontRun { key } => {
+                self.notice(pool, id, log, "key_front_run", &json!({"keyIndex": u(key)?}))?;
+            }
+            C::BondDeposited(v) => {
+                d["bondWei"] = json!(add(num(&d, "bondWei")?, v, "bond")?.to_string());
+            }
+            C::BondClaimed(v) => {
+                d["bondWei"] = json!(num(&d, "bondWei")?.saturating_sub(v).to_string());
+            }
+            C::Penalized { requested, covered } => {
+                d["bondWei"] = json!(num(&d, "bondWei")?.saturating_sub(covered).to_string());
+                d["penaltiesWei"] =
+                    json!(add(num(&d, "penaltiesWei")?, requested, "penalties")?.to_string());
+                self.notice(pool, id, log, "penalty", &json!({"requestedWei": requested.to_string(), "coveredByBondWei": covered.to_string()}))?;
+            }
+            C::Loss { loss, uncovered } => {
+                self.notice(
+                    pool,
+                    id,
+                    log,
+                    "loss",
+                    &json!({"lossWei": loss.to_string(), "uncoveredWei": uncovered.to_string()}),
+                )?;
+            }
+            C::ExitEnforced { key, deadline, missed } => {
+                self.notice(pool, id, log, "exit_enforced", &json!({"keyIndex": u(key)?, "deadline": u(deadline)?, "missedExits": u(missed)?}))?;
+            }
+        }
+        let deposited = d.get("deposited").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        let exited = d.get("exited").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        d["validators"] = json!(deposited.saturating_sub(exited));
+        d["pool"] = json!(pool);
+        self.write_operator(pool, id, log, &d)
     }
 
     fn write_ticket(

@@ -4,6 +4,8 @@ const $ = (id) => document.getElementById(id);
 const WEI = 1e18;
 const fmtEth = (wei) => (Number(wei) / WEI).toLocaleString(undefined, { maximumFractionDigits: 4 });
 const fmtPct = (x) => (x === null || x === undefined ? "–" : (x * 100).toFixed(2) + " %");
+// Small ratios (insurance coverage early on) keep two significant digits instead of rounding to 0.
+const fmtRatio = (x) => (x === null || x === undefined ? "–" : x > 0 && x < 0.0001 ? (x * 100).toPrecision(2) + " %" : fmtPct(x));
 const fmtTime = (t) => new Date(t * 1000).toISOString().replace("T", " ").slice(0, 16);
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 let pool = "public";
@@ -88,7 +90,7 @@ async function overview() {
   $("apr7").textContent = fmtPct(s.apr7d);
   $("apr30").textContent = "30 d: " + fmtPct(s.apr30d);
   if (s.insurance) {
-    $("insurance").textContent = fmtPct(s.insurance.coverageRatio);
+    $("insurance").textContent = fmtRatio(s.insurance.coverageRatio);
     $("insurance-s").textContent = fmtEth(s.insurance.valueWei) + " ETH in the fund";
   } else { $("insurance").textContent = "–"; }
   $("queue").textContent = s.queue.length + " req";
@@ -113,10 +115,10 @@ async function overview() {
     <td>${r.validators ? r.validators.active : "–"}</td><td>${r.validators ? r.validators.exited : "–"}</td>
     <td>${r.rateE27 ? (Number(r.rateE27) / 1e27).toFixed(6) : "–"}</td><td>${r.signatures}</td></tr>`).join("");
 
-  const ops = await all("/api/v1/operators");
+  const ops = await all("/api/v1/operators?pool=" + pool);
   opRows = ops.map((o) => ({
-    id: o.id, name: o.name || "", type: o.type || "", validators: Number(o.validators || 0), score: Number(o.score || 0),
-    bond: Number(o.bondWei || 0) / WEI, penalties: Number(o.penaltiesWei || 0) / WEI, rewards: Number(o.rewardsWei || 0) / WEI,
+    id: o.id, name: o.manager ? o.manager.slice(0, 10) + "…" : "", type: o.type || "", validators: Number(o.validators || 0), score: Number(o.score || 0),
+    bond: Number(o.bondWei || 0) / WEI, penalties: Number(o.penaltiesWei || 0) / WEI, rewards: Number(o.rewardsShares || 0) / WEI,
     exitRequests: Number(o.exitRequests || 0),
   }));
   renderOperators();
@@ -128,12 +130,12 @@ async function operatorPage(id) {
   const el = $("operator-page");
   el.hidden = false;
   try {
-    const o = await api("/api/v1/operators/" + encodeURIComponent(id));
+    const o = await api("/api/v1/operators/" + encodeURIComponent(id) + "?pool=" + pool);
     const notices = (o.notices || []).map((n) => `<tr><td>${fmtTime(n.time)}</td><td>${esc(n.kind)}</td><td>${esc(JSON.stringify(n.data))}</td></tr>`).join("");
-    el.innerHTML = `<section class="card"><h2>Operator ${o.id} ${esc(o.name || "")}</h2>
-      <div class="cards">${["type", "validators", "score", "bondWei", "penaltiesWei", "rewardsWei", "exitRequests"].map((k) =>
-        `<div class="card"><div class="k">${k}</div><div class="v">${esc(k.endsWith("Wei") ? fmtEth(o[k] || 0) : (o[k] ?? "–"))}</div></div>`).join("")}</div>
-      <h2 style="margin-top:12px">Notices <a href="/api/v1/operators/${o.id}/feed.atom">Atom</a> · <a href="/api/v1/operators/${o.id}/feed">JSON</a></h2>
+    el.innerHTML = `<section class="card"><h2>Operator ${o.id} · ${esc(o.type || "")} · ${esc(o.manager || "")}</h2>
+      <div class="cards">${["type", "validators", "score", "bondWei", "penaltiesWei", "rewardsShares", "exitRequests"].map((k) =>
+        `<div class="card"><div class="k">${k}</div><div class="v">${esc((k.endsWith("Wei") || k.endsWith("Shares")) ? fmtEth(o[k] || 0) : (o[k] ?? "–"))}</div></div>`).join("")}</div>
+      <h2 style="margin-top:12px">Notices <a href="/api/v1/operators/${o.id}/feed.atom?pool=${pool}">Atom</a> · <a href="/api/v1/operators/${o.id}/feed?pool=${pool}">JSON</a></h2>
       <div class="scroll"><table><thead><tr><th>time</th><th>kind</th><th>details</th></tr></thead><tbody>${notices}</tbody></table></div>
       <p><a href="#/">← back</a></p></section>`;
   } catch (e) {
