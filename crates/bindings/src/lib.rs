@@ -37,4 +37,6 @@ bind! {
     bond_manager => BondManager,
     operator_rewards => OperatorRewards,
     exit_enforcer => ExitEnforcer,
+    deposit_security => DepositSecurity,
+    timelock_controller => TimelockController,
 }
