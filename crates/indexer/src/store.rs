@@ -863,3 +863,199 @@ fn read_b256(r: &Row, i: usize, what: &'static str) -> Result<B256, StoreError> 
     let t = read_text(r, i, what)?;
     t.parse().map_err(|_| corrupt(what, t))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::SqliteDb;
+    use alloy::{primitives::LogData, sol_types::SolEvent};
+    use claystack_bindings::{
+        bond_manager::BondManager, operator_registry::OperatorRegistry,
+        operator_rewards::OperatorRewards, stake_pool::StakePool,
+    };
+
+    const REGISTRY: Address = Address::repeat_byte(0x21);
+    const BONDS: Address = Address::repeat_byte(0x22);
+    const REWARDS: Address = Address::repeat_byte(0x23);
+    const POOL: Address = Address::repeat_byte(0x24);
+
+    fn store() -> Store {
+        let sources = [
+            Source { address: REGISTRY, contract: Contract::OperatorRegistry, pool: "public" },
+            Source { address: BONDS, contract: Contract::BondManager, pool: "public" },
+            Source { address: REWARDS, contract: Contract::OperatorRewards, pool: "public" },
+            Source { address: POOL, contract: Contract::StakePool, pool: "public" },
+        ];
+        Store::open(Box::new(SqliteDb::memory().unwrap()), &sources).unwrap()
+    }
+
+    fn batch(block: u64, logs: Vec<(Address, LogData)>) -> Batch {
+        let hash = B256::from(U256::from(block));
+        Batch {
+            to_block: block,
+            to_hash: hash,
+            to_time: 1_000 + block,
+            logs: logs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (address, d))| IndexedLog {
+                    block_number: block,
+                    block_hash: hash,
+                    block_time: 1_000 + block,
+                    log_index: i as u64,
+                    tx_hash: B256::ZERO,
+                    address,
+                    topics: d.topics().to_vec(),
+                    data: d.data.to_vec(),
+                    tx_input: None,
+                })
+                .collect(),
+        }
+    }
+
+    fn notices(s: &mut Store) -> Vec<String> {
+        s.db.query("SELECT kind FROM operator_notices ORDER BY block_number, log_index", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r[0].text().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn operator_events_build_stats_and_notices() {
+        let mut s = store();
+        let id = U256::from(3u64);
+        let reward = Address::repeat_byte(0x99);
+        let eth = |n: u64| U256::from(n) * U256::from(10u64).pow(U256::from(18u64));
+        s.apply(&batch(
+            1,
+            vec![
+                (
+                    REGISTRY,
+                    OperatorRegistry::OperatorRegistered {
+                        operatorId: id,
+                        operatorType: 3,
+                        manager: Address::repeat_byte(1),
+                        rewardAddress: reward,
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    BONDS,
+                    BondManager::BondDeposited {
+                        operatorId: id,
+                        from: Address::repeat_byte(1),
+                        shares: eth(2),
+                        etherValue: eth(2),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    REGISTRY,
+                    OperatorRegistry::KeysDeposited {
+                        operatorId: id,
+                        processed: U256::from(5u64),
+                        deposited: U256::from(5u64),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    REGISTRY,
+                    OperatorRegistry::ScoreSet { operatorId: id, score: U256::from(9_000u64) }
+                        .encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        s.apply(&batch(
+            2,
+            vec![
+                (
+                    REGISTRY,
+                    OperatorRegistry::ScoreSet { operatorId: id, score: U256::from(8_000u64) }
+                        .encode_log_data(),
+                ),
+                (
+                    REGISTRY,
+                    OperatorRegistry::ExitRequested {
+                        operatorId: id,
+                        keyIndex: U256::from(1u64),
+                        deadline: U256::from(5_000u64),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    BONDS,
+                    BondManager::BondPenalized {
+                        operatorId: id,
+                        etherRequested: eth(1),
+                        etherCovered: eth(1),
+                        shares: eth(1),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    REGISTRY,
+                    OperatorRegistry::ExitedAndStuckUpdated {
+                        operatorId: id,
+                        exited: U256::from(1u64),
+                        stuck: U256::ZERO,
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    REWARDS,
+                    OperatorRewards::RewardsClaimed {
+                        account: reward,
+                        shares: U256::from(7u64),
+                        cumulativeShares: U256::from(7u64),
+                    }
+                    .encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        let d = s.operator_data("public", 3).unwrap();
+        assert_eq!(d["type"], "Home");
+        assert_eq!(d["validators"], 4);
+        assert_eq!(d["score"], 8_000);
+        assert_eq!(d["bondWei"], eth(1).to_string());
+        assert_eq!(d["penaltiesWei"], eth(1).to_string());
+        assert_eq!(d["exitRequests"], 1);
+        assert_eq!(d["rewardsShares"], "7");
+        assert_eq!(notices(&mut s), ["missed_duties", "exit_request", "penalty"]);
+
+        // A reorg past block 1 restores block 1's view exactly.
+        s.rollback_to(1, B256::from(U256::from(1u64))).unwrap();
+        let d = s.operator_data("public", 3).unwrap();
+        assert_eq!((d["score"].as_u64(), d["validators"].as_u64()), (Some(9_000), Some(5)));
+        assert_eq!(d["bondWei"], eth(2).to_string());
+        assert!(notices(&mut s).is_empty());
+        assert_eq!(s.cursor().unwrap(), Some((1, B256::from(U256::from(1u64)))));
+    }
+
+    #[test]
+    fn undecodable_logs_are_kept_raw_and_counted() {
+        let mut s = store();
+        let bogus = LogData::new_unchecked(vec![B256::repeat_byte(0xee)], vec![1, 2, 3].into());
+        s.apply(&batch(1, vec![(POOL, bogus)])).unwrap();
+        assert_eq!(s.unknown_events(), 1);
+        let rows = s.db.query("SELECT name FROM events", &[]).unwrap();
+        assert_eq!(rows, vec![vec![Val::from("unknown")]]);
+    }
+
+    #[test]
+    fn accounting_underflow_is_an_error_and_rolls_back() {
+        let mut s = store();
+        // A burn of shares nobody holds: the store refuses rather than wrapping.
+        let burn = StakePool::Transfer {
+            from: Address::repeat_byte(5),
+            to: Address::ZERO,
+            value: U256::from(1u64),
+        };
+        let err = s.apply(&batch(1, vec![(POOL, burn.encode_log_data())])).unwrap_err();
+        assert!(matches!(err, StoreError::Arithmetic { op: "sub", .. }), "{err}");
+        assert_eq!(s.cursor().unwrap(), None, "nothing committed");
+        assert_eq!(s.event_count().unwrap(), 0);
+    }
+}
