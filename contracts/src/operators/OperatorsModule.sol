@@ -21,6 +21,7 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 ///   is stopped; it is never topped up) and 1 ETH is charged through the loss waterfall, bond first.
 /// - A penalty runs through the loss waterfall (bond -> VFP backing -> insurance -> holders); a
 ///   penalty above all cover never reverts the report.
+/// - Exited counts release the bond of exits reported by an earlier report (one frame later).
 /// - Exit requests get the deadline `block.timestamp + exitDeadline` (governance, 1 to 30 days).
 /// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters or upgrades.
 contract OperatorsModule is Governed, IOperatorsModule {
@@ -202,7 +203,12 @@ contract OperatorsModule is Governed, IOperatorsModule {
             if (i != 0 && list[i].operatorId <= list[i - 1].operatorId) {
                 revert ReportListUnsorted(ReportList.Exited, i);
             }
-            $.registry.updateExitedAndStuck(list[i].operatorId, list[i].exitedTotal, list[i].stuckTotal);
+            uint256 id = list[i].operatorId;
+            // exits reported by an earlier report had a whole frame for late penalties: release
+            // their bond now (ADR 0005: the bond stays locked until the report after the exit)
+            uint256 previous = $.registry.getOperator(id).exited;
+            if (previous > $.bonds.settledExits(id)) $.bonds.settleExits(id, previous);
+            $.registry.updateExitedAndStuck(id, list[i].exitedTotal, list[i].stuckTotal);
         }
     }
 

@@ -2,10 +2,12 @@
 pragma solidity 0.8.30;
 
 import {IDepositSecurity} from "../../src/interfaces/IDepositSecurity.sol";
+import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
 import {DepositSecurity} from "../../src/operators/DepositSecurity.sol";
 import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
 /// @notice DepositSecurity: pre-deposit 1 ETH from the buffer against locked bond collateral, top
 /// up 31 ETH only after a report confirmed the key, front-run keys never topped up.
@@ -176,5 +178,158 @@ contract DepositSecurityTest is OperatorsSystemFixture {
         bytes32 slot = keccak256(abi.encode(uint256(keccak256("claystack.storage.DepositSecurity")) - 1))
             & ~bytes32(uint256(0xff));
         vm.assertEq(slot, 0x9bbe19164c8de16a4ff4d221abb2289ffb29287c50736cb04536e26949a5be00, "slot");
+    }
+
+    // ------------------------------------------------------------------ initialization, roles
+
+    function _newDs(address vault, uint8 mask) internal returns (DepositSecurity d) {
+        d = DepositSecurity(payable(address(new ERC1967Proxy(address(new DepositSecurity()), ""))));
+        d.initialize(
+            tl,
+            guardian,
+            address(pool),
+            address(registry),
+            address(ops.allocator),
+            depositContract,
+            vault,
+            mask
+        );
+    }
+
+    function test_initialize_RevertWhen_ZeroAddress() public {
+        DepositSecurity d =
+            DepositSecurity(payable(address(new ERC1967Proxy(address(new DepositSecurity()), ""))));
+        vm.expectRevert(IGoverned.ZeroAddress.selector);
+        d.initialize(
+            tl,
+            guardian,
+            address(pool),
+            address(registry),
+            address(ops.allocator),
+            depositContract,
+            address(0),
+            1
+        );
+    }
+
+    function test_initialize_RevertWhen_InvalidTypeMask() public {
+        DepositSecurity d =
+            DepositSecurity(payable(address(new ERC1967Proxy(address(new DepositSecurity()), ""))));
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.InvalidTypeMask.selector, 0));
+        d.initialize(
+            tl,
+            guardian,
+            address(pool),
+            address(registry),
+            address(ops.allocator),
+            depositContract,
+            address(wVault),
+            0
+        );
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.InvalidTypeMask.selector, 0x10));
+        d.initialize(
+            tl,
+            guardian,
+            address(pool),
+            address(registry),
+            address(ops.allocator),
+            depositContract,
+            address(wVault),
+            0x10
+        );
+    }
+
+    function test_removeOperator_RevertWhen_NotCurator() public {
+        vm.expectRevert();
+        vm.prank(alice);
+        ds.removeOperator(uint64(home));
+    }
+
+    function test_upgradeToAndCall_RevertWhen_NotGovernance() public {
+        address impl = address(new DepositSecurity());
+        vm.expectRevert();
+        vm.prank(guardian);
+        ds.upgradeToAndCall(impl, "");
+    }
+
+    function test_depositBuffered_NothingWithEmptySet() public {
+        DepositSecurity d = _newDs(address(wVault), 0x0f);
+        vm.startPrank(tl);
+        pool.setDepositModule(address(d));
+        registry.grantRole(registry.DEPOSITOR_ROLE(), address(d));
+        vm.stopPrank();
+        (uint256 up, uint256 pre) = d.depositBuffered(10);
+        vm.assertEq(up + pre, 0, "no operators, no deposits");
+        vm.assertEq(pool.depositedEther(), 0, "no ETH moved");
+    }
+
+    /// Issue 4, unit level: with the KYC pool's mask, a mixed set of operators gets deposits only
+    /// on its attested Kyc operator; a Kyc operator whose manager lost the attestation gets none.
+    function test_depositBuffered_KycMaskOnlyAttestedKycOperators() public {
+        DepositSecurity d = _newDs(address(wVault), 0x02);
+        vm.startPrank(tl);
+        pool.setDepositModule(address(d));
+        registry.grantRole(registry.DEPOSITOR_ROLE(), address(d));
+        d.grantRole(d.CURATOR_ROLE(), tl);
+        vm.stopPrank();
+        address k1 = makeAddr("kyc1");
+        address k2 = makeAddr("kyc2");
+        _attestKyc(k1);
+        _attestKyc(k2);
+        uint256 kycOk = _admit(IOperatorRegistry.OperatorType.Kyc, k1);
+        uint256 kycLapsed = _admit(IOperatorRegistry.OperatorType.Kyc, k2);
+        _addAndVet(kycOk, k1, 700, 3);
+        _addAndVet(kycLapsed, k2, 800, 3);
+        vm.deal(k1, 3 ether);
+        vm.deal(k2, 3 ether);
+        vm.prank(k1);
+        bonds.depositBond{value: 3 ether}(kycOk);
+        vm.prank(k2);
+        bonds.depositBond{value: 3 ether}(kycLapsed);
+        vm.startPrank(tl);
+        d.addOperator(uint64(kycOk));
+        d.addOperator(uint64(kycLapsed));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositSecurity.OperatorTypeNotAllowed.selector,
+                home,
+                uint8(IOperatorRegistry.OperatorType.Home)
+            )
+        );
+        d.addOperator(uint64(home));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IDepositSecurity.OperatorTypeNotAllowed.selector,
+                pro,
+                uint8(IOperatorRegistry.OperatorType.Professional)
+            )
+        );
+        d.addOperator(uint64(pro));
+        vm.stopPrank();
+        vm.prank(kycProvider);
+        access.revoke(k2);
+        for (uint256 i; i < 3; ++i) {
+            d.depositBuffered(10);
+        }
+        vm.assertEq(registry.getOperator(kycOk).preDeposited, 3, "attested Kyc operator served");
+        vm.assertEq(registry.getOperator(kycLapsed).preDeposited, 0, "lapsed attestation: nothing");
+        vm.assertEq(registry.getOperator(home).preDeposited, 0, "Home: nothing");
+        vm.assertEq(registry.getOperator(pro).preDeposited, 0, "Professional: nothing");
+    }
+
+    function test_addOperator_RevertWhen_SetFull() public {
+        // home and pro are listed; fill the set to 200
+        vm.startPrank(tl);
+        for (uint256 i; i < 198; ++i) {
+            address m = address(uint160(0x100000 + i));
+            uint256 id = registry.admitOperator(IOperatorRegistry.OperatorType.Professional, m, m);
+            ds.addOperator(uint64(id));
+        }
+        address last = address(uint160(0x200000));
+        uint256 extra = registry.admitOperator(IOperatorRegistry.OperatorType.Professional, last, last);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.TooManyOperators.selector, 200));
+        ds.addOperator(uint64(extra));
+        vm.stopPrank();
+        vm.assertEq(ds.operators().length, 200, "full");
     }
 }

@@ -293,6 +293,23 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         vm.assertEq(registry.getOperator(home).pendingExitRequests, 2, "pending");
     }
 
+    function test_handleOperatorsReport_SettlesExitsOneReportLater() public {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exited = new IOperatorsReport.OperatorExited[](1);
+        o.exited[0] = IOperatorsReport.OperatorExited(uint64(home), 1, 0);
+        _submitOps(o);
+        vm.assertEq(bonds.settledExits(home), 0, "not in the report that saw the exit");
+        _warpToNextFrame();
+        o = _ops();
+        o.exited = new IOperatorsReport.OperatorExited[](1);
+        o.exited[0] = IOperatorsReport.OperatorExited(uint64(home), 1, 0);
+        _submitOps(o);
+        vm.assertEq(bonds.settledExits(home), 1, "released one report later");
+    }
+
     function test_handleOperatorsReport_UpdatesExitedAndStuck() public {
         vm.prank(reporter);
         registry.confirmPreDeposits(home, 2);
