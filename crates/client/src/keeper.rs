@@ -15,7 +15,10 @@ use alloy::{
     rpc::types::Filter,
     sol_types::SolEvent,
 };
-use claystack_bindings::{operator_registry::OperatorRegistry, stake_pool::StakePool};
+use claystack_bindings::{
+    deposit_security::DepositSecurity, exit_enforcer::ExitEnforcer,
+    operator_registry::OperatorRegistry, stake_pool::StakePool,
+};
 use claystack_consensus::Wei;
 
 use crate::{
@@ -23,6 +26,9 @@ use crate::{
     error::{CallContext as _, ClientError},
     metrics::KeeperMetrics,
 };
+
+/// Most keys `depositBuffered` accepts per call (the contract's bound).
+pub const MAX_KEYS_PER_CALL: u64 = 50;
 
 /// Least depositable buffer worth a deposit round.
 pub const MIN_DEPOSITABLE: Wei = Wei(WEI_PER_ETH);
@@ -122,7 +128,8 @@ pub fn plan(cfg: &KeeperConfig, obs: &Observation) -> Plan {
         )),
         (Some(_), true, 0) => p.notes.push("no depositable keys".into()),
         (Some(module), true, keys) => {
-            p.actions.push(Action::Deposit { module, max_keys: keys.min(cfg.max_keys) });
+            let max_keys = keys.min(cfg.max_keys).clamp(1, MAX_KEYS_PER_CALL);
+            p.actions.push(Action::Deposit { module, max_keys });
         }
     }
     if !obs.overdue_exits.is_empty() {
@@ -156,12 +163,9 @@ pub enum KeeperError {
     /// A chain read or transaction failed.
     #[error(transparent)]
     Client(#[from] ClientError),
-    /// The deployed deposit module's ABI is not in `claystack-bindings` yet.
-    #[error("the deposit module's ABI (depositBuffered) is not in claystack-bindings yet")]
-    DepositModuleUnsupported,
-    /// The exit enforcer's ABI is not in `claystack-bindings` yet.
-    #[error("the exit enforcer's ABI (enforceExit) is not in claystack-bindings yet")]
-    ExitEnforcerUnsupported,
+    /// The simulation says the call would change nothing: not sent.
+    #[error("{0}: nothing to do (simulated), not sent")]
+    Nothing(&'static str),
 }
 
 /// The keeper's chain access.
@@ -263,7 +267,7 @@ impl Keeper {
             let deadline =
                 reg.exitRequestDeadline(op, key).call().await.action("read exit deadline")?;
             let deadline = u64::try_from(deadline).unwrap_or(u64::MAX);
-            if deadline != 0 && deadline < now {
+            if deadline != 0 && deadline < now && !self.already_enforced(op, key, deadline).await? {
                 out.push(OverdueExit {
                     operator_id: u64::try_from(op).unwrap_or(u64::MAX),
                     key_index: u64::try_from(key).unwrap_or(u64::MAX),
@@ -272,6 +276,19 @@ impl Keeper {
             }
         }
         Ok(out)
+    }
+
+    /// Whether the exit request due at `deadline` was already forced (no enforcer: never).
+    async fn already_enforced(
+        &self,
+        op: U256,
+        key: U256,
+        deadline: u64,
+    ) -> Result<bool, ClientError> {
+        let Some(enforcer) = self.exit_enforcer else { return Ok(false) };
+        let ee = ExitEnforcer::new(enforcer, self.provider.clone());
+        let done = ee.enforcedDeadline(op, key).call().await.action("read enforced deadline")?;
+        Ok(done >= U256::from(deadline))
     }
 
     /// One run: observe, plan, act. Failures are counted and reported, never fatal.
@@ -304,11 +321,42 @@ impl Keeper {
         report
     }
 
-    #[allow(clippy::unused_async)] // the transactions land here with the deposit-module bindings
+    /// Simulates, estimates gas (a call that would revert fails here, unsent), then sends.
     async fn act(&self, action: Action) -> Result<String, KeeperError> {
         match action {
-            Action::Deposit { .. } => Err(KeeperError::DepositModuleUnsupported),
-            Action::EnforceExit { .. } => Err(KeeperError::ExitEnforcerUnsupported),
+            Action::Deposit { module, max_keys } => {
+                const ACTION: &str = "depositBuffered";
+                let ds = DepositSecurity::new(module, self.provider.clone());
+                let call = ds.depositBuffered(U256::from(max_keys));
+                let sim = call.call().await.action(ACTION)?;
+                if sim.toppedUp.is_zero() && sim.preDeposited.is_zero() {
+                    return Err(KeeperError::Nothing(ACTION));
+                }
+                let gas = call.estimate_gas().await.action(ACTION)?;
+                let pending = call.gas(gas.saturating_add(gas / 5)).send().await.action(ACTION)?;
+                let tx = crate::tx::wait(ACTION, pending, &crate::tx::quiet).await?;
+                KeeperMetrics::inc(&self.metrics.deposits_total);
+                Ok(format!(
+                    "depositBuffered({max_keys}): {} topped up, {} pre-deposited, tx {} in block {}",
+                    sim.toppedUp, sim.preDeposited, tx.hash, tx.block
+                ))
+            }
+            Action::EnforceExit { enforcer, exit } => {
+                const ACTION: &str = "enforceExit";
+                let ee = ExitEnforcer::new(enforcer, self.provider.clone());
+                let fee = ee.exitFee().call().await.action("read EIP-7002 fee")?;
+                let call = ee
+                    .enforceExit(U256::from(exit.operator_id), U256::from(exit.key_index))
+                    .value(fee);
+                let gas = call.estimate_gas().await.action(ACTION)?;
+                let pending = call.gas(gas.saturating_add(gas / 5)).send().await.action(ACTION)?;
+                let tx = crate::tx::wait(ACTION, pending, &crate::tx::quiet).await?;
+                KeeperMetrics::inc(&self.metrics.exits_triggered_total);
+                Ok(format!(
+                    "enforceExit(operator {}, key {}) past deadline {}: fee {} wei, tx {} in block {}",
+                    exit.operator_id, exit.key_index, exit.deadline, fee, tx.hash, tx.block
+                ))
+            }
         }
     }
 

@@ -10,6 +10,8 @@ use alloy::{
 use claystack_bindings::{
     access_registry::AccessRegistry::AccessRegistryErrors,
     bond_manager::BondManager::BondManagerErrors,
+    deposit_security::DepositSecurity::DepositSecurityErrors,
+    exit_enforcer::ExitEnforcer::ExitEnforcerErrors,
     operator_registry::OperatorRegistry::OperatorRegistryErrors,
     stake_pool::StakePool::StakePoolErrors,
     withdrawal_queue::WithdrawalQueue::WithdrawalQueueErrors,
@@ -31,6 +33,10 @@ pub enum Revert {
     Registry(OperatorRegistryErrors),
     /// A `BondManager` error.
     Bonds(BondManagerErrors),
+    /// A `DepositSecurity` error.
+    Deposits(DepositSecurityErrors),
+    /// An `ExitEnforcer` error.
+    Exits(ExitEnforcerErrors),
     /// `require(…, "reason")` / `revert("reason")`.
     Reason(String),
     /// A Solidity panic (assert, arithmetic, …) with its code.
@@ -68,6 +74,12 @@ impl Revert {
         if let Ok(e) = BondManagerErrors::abi_decode(data) {
             return Self::Bonds(e);
         }
+        if let Ok(e) = DepositSecurityErrors::abi_decode(data) {
+            return Self::Deposits(e);
+        }
+        if let Ok(e) = ExitEnforcerErrors::abi_decode(data) {
+            return Self::Exits(e);
+        }
         if let Ok(r) = RevertReason::abi_decode(data) {
             return Self::Reason(r.reason);
         }
@@ -93,6 +105,8 @@ impl Revert {
             Self::Access(e) => format!("{e:?}"),
             Self::Registry(e) => format!("{e:?}"),
             Self::Bonds(e) => format!("{e:?}"),
+            Self::Deposits(e) => format!("{e:?}"),
+            Self::Exits(e) => format!("{e:?}"),
             Self::Reason(_) => return "Error".into(),
             Self::Panic(_) => return "Panic".into(),
             Self::Empty => return "empty".into(),
@@ -312,6 +326,31 @@ fn bonds_message(e: &BondManagerErrors, f: &mut fmt::Formatter<'_>) -> fmt::Resu
     }
 }
 
+fn exits_message(e: &ExitEnforcerErrors, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    use ExitEnforcerErrors as E;
+    match e {
+        E::NoPendingExitRequest(x) => write!(
+            f,
+            "no pending exit request for key {} of operator #{}",
+            x.keyIndex, x.operatorId
+        ),
+        E::ExitDeadlineNotPassed(x) => write!(
+            f,
+            "the exit deadline (unix {}) of key {} of operator #{} has not passed",
+            x.deadline, x.keyIndex, x.operatorId
+        ),
+        E::ExitAlreadyEnforced(x) => write!(
+            f,
+            "the exit of key {} of operator #{} was already forced",
+            x.keyIndex, x.operatorId
+        ),
+        E::InsufficientFee(x) => {
+            write!(f, "EIP-7002 fee too low: {} wei sent, {} wei needed", x.sent, x.fee)
+        }
+        other => write!(f, "{other:?}"),
+    }
+}
+
 impl fmt::Display for Revert {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -320,6 +359,8 @@ impl fmt::Display for Revert {
             Self::Access(e) => access_message(e, f),
             Self::Registry(e) => registry_message(e, f),
             Self::Bonds(e) => bonds_message(e, f),
+            Self::Deposits(e) => write!(f, "{e:?}"),
+            Self::Exits(e) => exits_message(e, f),
             Self::Reason(r) => write!(f, "reverted: {r}"),
             Self::Panic(code) => write!(f, "panic 0x{code:x}: {}", panic_meaning(*code)),
             Self::Empty => write!(f, "reverted without a reason"),
