@@ -22,7 +22,8 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 ///   GENESIS_TIME          CL genesis (devnet: now - one frame, so a report is possible at once)
 ///   SECONDS_PER_SLOT (1 on devnet, 12 elsewhere), SLOTS_PER_EPOCH (4 / 32), EPOCHS_PER_FRAME (75 / 225)
 ///   TIMELOCK_DELAY        (0 on chain 31337, 2 days elsewhere); TIMELOCK_PROPOSER (deployer)
-///   TREASURY, OPERATOR_REWARDS, INSURANCE_FUND (anvil #5, #6, #7)
+///   TREASURY, OPERATOR_REWARDS (anvil #5, #6); INSURANCE_FUND (default: each pool's
+///                         InsuranceFund contract)
 ///   SEED_WEI (1e15), MIN_DEPOSIT_WEI (1e15), DAILY_STAKE_LIMIT_WEI (150,000 ETH)
 ///   DEPOSIT_CONTRACT      (mainnet: the official one; other chains: deploys the test-only one)
 ///   KYC_PROVIDER          KYC provider granted on the AccessRegistry (devnet: the deployer, which
@@ -73,7 +74,7 @@ contract Deploy is SystemDeployer, DevnetKeys {
             uint64 expiry = uint64(block.timestamp + 365 days);
             d.registry.attest(c.treasury, 1, expiry);
             d.registry.attest(c.operatorRewards, 1, expiry);
-            d.registry.attest(c.insuranceFund, 1, expiry);
+            if (c.insuranceFund != address(0)) d.registry.attest(c.insuranceFund, 1, expiry);
             // the KYC pool's operator contracts hold kcsETH (bonds, VFP assets, insurance)
             d.registry.attest(address(d.kyc.ops.bonds), 1, expiry);
             d.registry.attest(address(d.kyc.ops.vfp), 1, expiry);
@@ -117,7 +118,8 @@ contract Deploy is SystemDeployer, DevnetKeys {
 
         c.treasury = vm.envOr("TREASURY", vm.addr(_anvilKey(5)));
         c.operatorRewards = vm.envOr("OPERATOR_REWARDS", vm.addr(_anvilKey(6)));
-        c.insuranceFund = vm.envOr("INSURANCE_FUND", vm.addr(_anvilKey(7)));
+        // default: each pool's InsuranceFund contract (DESIGN.md: it receives the insurance fee)
+        c.insuranceFund = vm.envOr("INSURANCE_FUND", address(0));
         c.seed = vm.envOr("SEED_WEI", uint256(1e15));
         c.minDeposit = vm.envOr("MIN_DEPOSIT_WEI", uint256(1e15));
         c.dailyStakeLimit = vm.envOr("DAILY_STAKE_LIMIT_WEI", uint256(150_000 ether));

@@ -36,7 +36,7 @@ abstract contract SystemDeployer {
         address[] executors;
         address treasury;
         address operatorRewards;
-        address insuranceFund;
+        address insuranceFund; // zero: the pool's InsuranceFund contract receives the insurance fee
         uint256 seed;
         uint256 minDeposit;
         uint256 dailyStakeLimit;
@@ -109,8 +109,11 @@ abstract contract SystemDeployer {
                                     symbol: f.symbol,
                                     admin: tempAdmin,
                                     guardian: c.guardian,
+                                    // zero insurance fund: the InsuranceFund contract, set below
                                     recipients: IStakePool.FeeRecipients(
-                                        c.treasury, c.operatorRewards, c.insuranceFund
+                                        c.treasury,
+                                        c.operatorRewards,
+                                        c.insuranceFund == address(0) ? c.treasury : c.insuranceFund
                                     ),
                                     fees: IStakePool.Fees(400, 500, 100),
                                     minDeposit: c.minDeposit,
@@ -191,6 +194,12 @@ abstract contract SystemDeployer {
         s.pool.setCoverProvider(address(s.ops.vfp), true);
         s.pool.setCoverProvider(address(s.ops.fund), true);
         s.oracle.setOperatorsModule(address(s.ops.module));
+        if (c.insuranceFund == address(0)) {
+            s.pool
+                .setFeeRecipients(
+                    IStakePool.FeeRecipients(c.treasury, c.operatorRewards, address(s.ops.fund))
+                );
+        }
         _deployDepositSecurity(s, tl, c.guardian, f.kycOnly);
         s.ops.registry.grantRole(s.ops.registry.DEPOSITOR_ROLE(), address(s.ops.depositSecurity));
         s.pool.setDepositModule(address(s.ops.depositSecurity));
