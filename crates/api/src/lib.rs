@@ -6,6 +6,7 @@ mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod query;
+pub mod stack;
 pub mod webhooks;
 
 use std::{
@@ -31,6 +32,7 @@ use sha2::{Digest as _, Sha256};
 pub use error::ApiError;
 pub use metrics::ApiMetrics;
 use query::Page;
+pub use stack::{StackConfig, StackError, run_stack};
 
 /// The dashboard page.
 const INDEX_HTML: &str = include_str!("dashboard/index.html");

@@ -1,15 +1,13 @@
 //! `claystack serve`: indexer + REST API + dashboard in one process, sharing one store.
 
-use std::sync::Arc;
+use std::time::Duration;
 
-use claystack_api::{ApiMetrics, AppState};
-use claystack_bindings::Deployment;
-use claystack_indexer::IndexerMetrics;
+use claystack_api::{StackConfig, run_stack};
 use eyre::Context as _;
 
 use super::{
-    api::{HttpArgs, serve_http},
-    indexer::{FollowArgs, SourceArgs, shutdown_signal, start},
+    api::HttpArgs,
+    indexer::{FollowArgs, SourceArgs, shutdown_signal},
 };
 
 /// Flags of `claystack serve`.
@@ -25,34 +23,19 @@ pub(crate) struct Args {
 
 /// Runs `claystack serve`.
 pub(crate) async fn run(args: Args) -> eyre::Result<()> {
-    let deployment =
-        Deployment::load(&args.source.deployment).wrap_err("load the deployment file")?;
-    let metrics = Arc::new(IndexerMetrics::default());
-    let (mut follower, store) = start(&args.source, &args.follow, Arc::clone(&metrics)).await?;
-    let state = AppState {
-        store: Arc::clone(&store),
-        metrics: Arc::new(ApiMetrics::default()),
-        indexer_metrics: Some(metrics),
-        frame_seconds: Some(deployment.frame_seconds()),
+    let cfg = StackConfig {
+        rpc_url: args.source.rpc_url.clone(),
+        deployment: args.source.deployment.clone(),
+        database_url: args.source.database_url.clone(),
+        sqlite: args.source.sqlite.clone(),
+        follow: args.follow.config(),
+        webhook_interval: Duration::from_millis(args.http.webhook_interval_ms.max(100)),
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let indexer = tokio::spawn(async move {
-        let mut rx = stop_rx;
-        follower
-            .run(async move {
-                while !*rx.borrow() {
-                    if rx.changed().await.is_err() {
-                        return;
-                    }
-                }
-            })
-            .await;
-    });
-    let served = serve_http(state, &args.http, shutdown_signal()).await;
-    if stop_tx.send(true).is_err() {
-        tracing::debug!(target: "serve", "indexer already stopped");
-    }
-    indexer.await.wrap_err("join the indexer")?;
-    claystack_indexer::close_store(store).await;
-    served
+    let listener = tokio::net::TcpListener::bind(args.http.listen)
+        .await
+        .wrap_err_with(|| format!("bind {}", args.http.listen))?;
+    let addr = listener.local_addr().wrap_err("read the listen address")?;
+    println!("API and dashboard: http://{addr}/");
+    tracing::info!(target: "serve", rpc = %cfg.rpc_url, "following the chain");
+    run_stack(cfg, listener, shutdown_signal()).await.wrap_err("run indexer + API")
 }
