@@ -501,3 +501,71 @@ pub fn report_validators(input: &[u8]) -> Option<serde_json::Value> {
         "finalizeUpToRequestId": r.finalizeUpToRequestId.to_string(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::sol_types::SolEvent;
+    use proptest::prelude::*;
+
+    const ALL: [Contract; 11] = [
+        Contract::StakePool,
+        Contract::WithdrawalQueue,
+        Contract::OracleReport,
+        Contract::SanityChecker,
+        Contract::PoolVault,
+        Contract::AccessRegistry,
+        Contract::Allocator,
+        Contract::OperatorRegistry,
+        Contract::BondManager,
+        Contract::OperatorRewards,
+        Contract::ExitEnforcer,
+    ];
+
+    #[test]
+    fn decodes_a_deposit_into_its_effect() {
+        let ev = StakePool::Deposited {
+            sender: Address::repeat_byte(1),
+            recipient: Address::repeat_byte(2),
+            amount: U256::from(5u64),
+            shares: U256::from(4u64),
+        };
+        let log = ev.encode_log_data();
+        let d = decode(Contract::StakePool, log.topics(), &log.data).unwrap();
+        assert_eq!(d.name, "Deposited");
+        assert_eq!(
+            d.effect,
+            Some(Effect::Deposited {
+                recipient: Address::repeat_byte(2),
+                amount: U256::from(5u64),
+                shares: U256::from(4u64)
+            })
+        );
+        // The same bytes are not a WithdrawalQueue event.
+        assert!(decode(Contract::WithdrawalQueue, log.topics(), &log.data).is_err());
+    }
+
+    proptest! {
+        /// Untrusted bytes from the node never panic the decoder: they decode or are refused.
+        #[test]
+        fn arbitrary_logs_never_panic(
+            which in 0usize..ALL.len(),
+            topics in proptest::collection::vec(any::<[u8; 32]>(), 0..5),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+            real_topic0 in any::<bool>(),
+        ) {
+            let mut topics: Vec<B256> = topics.into_iter().map(B256::from).collect();
+            if real_topic0 && !topics.is_empty() {
+                // Aim at real selectors so the data decoders run too.
+                topics[0] = StakePool::Deposited::SIGNATURE_HASH;
+            }
+            let _outcome = decode(ALL[which], &topics, &data);
+        }
+
+        /// Truncated calldata never panics the report decoder.
+        #[test]
+        fn arbitrary_calldata_never_panics(input in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _outcome = report_validators(&input);
+        }
+    }
+}
