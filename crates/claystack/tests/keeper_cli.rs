@@ -104,3 +104,114 @@ fn keeper_does_nothing_without_module_or_keys_and_stops_cleanly() {
     assert!(rest.iter().any(|l| l == "keeper: stopped"), "{rest:?}");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "metrics still served");
 }
+
+/// Governance set-up through the devnet timelock (delay 0, the deployer proposes, anyone
+/// executes): `target.call(data)`.
+fn through_timelock(chain: &Chain, target: &str, data: &str) {
+    let timelock = chain.address("timelock");
+    let zero = format!("0x{}", "0".repeat(64));
+    chain.cast(&[
+        "send",
+        &timelock,
+        "schedule(address,uint256,bytes,bytes32,bytes32,uint256)",
+        target,
+        "0",
+        data,
+        &zero,
+        &zero,
+        "0",
+        "--private-key",
+        KEYS[0],
+    ]);
+    chain.cast(&[
+        "send",
+        &timelock,
+        "execute(address,uint256,bytes,bytes32,bytes32)",
+        target,
+        "0",
+        data,
+        &zero,
+        &zero,
+        "--private-key",
+        KEYS[0],
+    ]);
+}
+
+#[test]
+fn keeper_deposits_when_keys_and_buffer_exist() {
+    let chain = Chain::start(3_133_714);
+    let operator = Some(KEYS[9]);
+    let dir = tempfile::tempdir().unwrap();
+    let mnemonic = dir.path().join("mnemonic.txt");
+    std::fs::write(&mnemonic, "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about").unwrap();
+
+    // a Home operator with two keys signed for 0x01 ‖ WithdrawalVault
+    let out = chain.claystack(&["operator", "register", "--type", "home"], operator).success();
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("registered home operator #"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    chain
+        .claystack(
+            &[
+                "operator",
+                "keys",
+                "add",
+                "--count",
+                "2",
+                "--mnemonic-file",
+                mnemonic.to_str().unwrap(),
+            ],
+            operator,
+        )
+        .success();
+
+    // governance: vet the keys and list the operator for deposits
+    let deployer = staker_chain::DEPLOYER;
+    let registry = chain.address("operatorRegistry");
+    let security = chain.address("depositSecurity");
+    for (target, role) in
+        [(&registry, "claystack.role.vetting"), (&security, "claystack.role.curator")]
+    {
+        let role = chain.cast_offline(&["keccak", role]);
+        let data = chain.cast_offline(&["calldata", "grantRole(bytes32,address)", &role, deployer]);
+        through_timelock(&chain, target, &data);
+    }
+    chain.cast(&[
+        "send",
+        &registry,
+        "setVettedLimit(uint256,uint256)",
+        &id,
+        "2",
+        "--private-key",
+        KEYS[0],
+    ]);
+    chain.cast(&["send", &security, "addOperator(uint64)", &id, "--private-key", KEYS[0]]);
+
+    // the buffer holds only the bond (2 ETH as csETH), not the 32 ETH a new validator needs:
+    // the simulation finds nothing to do and nothing is sent
+    let before: u64 = chain.cast(&["block-number"]).parse().unwrap();
+    let out = chain.claystack(&["keeper", "run", "--once"], Some(KEYS[7])).success();
+    assert!(!out.contains("depositable keys 0"), "{out}");
+    assert!(out.contains("idle: depositBuffered: nothing to do (simulated), not sent"), "{out}");
+    assert_eq!(chain.cast(&["block-number"]).parse::<u64>().unwrap(), before);
+
+    // with 40 ETH staked the keeper pre-deposits
+    chain.claystack(&["stake", "40eth"], Some(KEYS[8])).success();
+    let before: u64 = chain.cast(&["block-number"]).parse().unwrap();
+    let out = chain.claystack(&["keeper", "run", "--once"], Some(KEYS[7])).success();
+    assert!(out.contains("done: depositBuffered("), "{out}");
+    assert!(out.contains("pre-deposited"), "{out}");
+    assert!(chain.cast(&["block-number"]).parse::<u64>().unwrap() > before);
+    let status = chain.claystack(&["operator", "status", "--operator-id", &id], None).success();
+    assert!(!status.contains(" 0 pre-deposited"), "{status}");
+
+    // idempotent: further runs deposit what is left or find nothing, never fail
+    for _ in 0..3 {
+        let out = chain.claystack(&["keeper", "run", "--once"], Some(KEYS[7])).success();
+        assert!(!out.contains("observe:"), "{out}");
+        assert!(out.contains("done: depositBuffered(") || out.contains("idle:"), "{out}");
+    }
+}

@@ -307,6 +307,8 @@ impl Keeper {
         for action in p.actions {
             match self.act(action).await {
                 Ok(line) => report.done.push(line),
+                // a simulation that changes nothing is not a failure
+                Err(e @ KeeperError::Nothing(_)) => report.notes.push(e.to_string()),
                 Err(e) => {
                     KeeperMetrics::inc(&self.metrics.errors_total);
                     report.notes.push(e.to_string());

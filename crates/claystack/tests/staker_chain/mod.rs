@@ -136,6 +136,20 @@ impl Chain {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Runs an offline `cast <args>` (no node: `keccak`, `calldata`, …).
+    pub fn cast_offline(&self, args: &[&str]) -> String {
+        let out = Command::new(self.root.join("node_modules/.bin/cast"))
+            .args(args)
+            .output()
+            .expect("run cast");
+        assert!(
+            out.status.success(),
+            "cast {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
     /// An address from the deployment file.
     pub fn address(&self, key: &str) -> String {
         let text = std::fs::read_to_string(&self.deployment).unwrap();
