@@ -103,6 +103,32 @@ fn staker_commands_against_anvil() {
     assert!(err.contains("at most 18"), "{err}");
     let err = chain.claystack(&["stake", "1"], Some("0xdeadbeef")).failure();
     assert!(err.contains("invalid private key") && !err.contains("deadbeef"), "{err}");
+    // an Ethereum JSON keystore signs too; a fresh account cannot pay, and is told so
+    let dir = tempfile::tempdir().unwrap();
+    let made = chain.cast_offline(&[
+        "wallet",
+        "new",
+        dir.path().to_str().unwrap(),
+        "staker",
+        "--unsafe-password",
+        "pw",
+    ]);
+    assert!(made.contains("Address"), "{made}");
+    let keystore = dir.path().join("staker");
+    let pwfile = dir.path().join("pw.txt");
+    std::fs::write(&pwfile, "pw\n").unwrap();
+    let ks = keystore.to_str().unwrap();
+    let pw = pwfile.to_str().unwrap();
+    let out = chain.claystack(&["status", "--keystore", ks, "--password-file", pw], None).success();
+    assert!(out.contains("balance      0 csETH (0 ETH)"), "{out}");
+    let err = chain
+        .claystack(&["stake", "1eth", "--keystore", ks, "--password-file", pw], None)
+        .failure();
+    assert!(err.contains("insufficient ETH balance to pay the amount and gas"), "{err}");
+    std::fs::write(&pwfile, "wrong").unwrap();
+    let err = chain.claystack(&["status", "--keystore", ks, "--password-file", pw], None).failure();
+    assert!(err.contains("decrypt keystore"), "{err}");
+
     let err = chain.claystack(&["stake", "1"], None).failure();
     assert!(err.contains("--private-key"), "{err}");
 }
