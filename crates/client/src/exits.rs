@@ -200,55 +200,57 @@ impl ExitWatcher {
         if open.is_empty() {
             return Ok(Vec::new());
         }
-        let (fork_version, gvr, epoch) = self.domain_inputs().await?;
+        let domain = self.domain_inputs().await?;
         let mut out = Vec::new();
         for (key_index, deadline) in open {
             let pubkey = self.ops.key_pubkey(self.operator_id, key_index).await?;
-            let Some(sk) = self.keys.get(&pubkey) else {
-                out.push(ExitOutcome::Skipped {
-                    key_index,
-                    reason: format!(
-                        "no secret key for 0x{}",
-                        alloy::primitives::hex::encode(&pubkey)
-                    ),
-                });
-                continue;
-            };
-            let Ok(pk) = <[u8; 48]>::try_from(pubkey.as_ref()) else { continue };
-            let validator =
-                match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
-                    Ok(v) => v.data.index,
-                    Err(e) => {
-                        out.push(ExitOutcome::Skipped {
-                            key_index,
-                            reason: format!("validator not found on the beacon chain: {e}"),
-                        });
-                        continue;
-                    }
-                };
-            let body = signed_exit_json(sk, epoch, validator, fork_version, gvr);
-            let url = format!("{}/eth/v1/beacon/pool/voluntary_exits", self.beacon.base_url());
-            let resp =
-                self.http.post(&url).json(&body).send().await.map_err(|e| {
-                    ClientError::Config(format!("submit voluntary exit to {url}: {e}"))
-                })?;
-            if resp.status().is_success() {
+            let outcome = self.submit(key_index, deadline, &pubkey, domain).await?;
+            if matches!(outcome, ExitOutcome::Submitted { .. }) {
                 self.submitted.insert(key_index);
-                out.push(ExitOutcome::Submitted {
-                    key_index,
-                    validator_index: validator.0,
-                    deadline,
-                });
-            } else {
-                let status = resp.status();
-                let text = resp.text().await.unwrap_or_default();
-                out.push(ExitOutcome::Skipped {
-                    key_index,
-                    reason: format!("beacon node refused the exit ({status}): {text}"),
-                });
             }
+            out.push(outcome);
         }
         Ok(out)
+    }
+
+    /// Signs and submits the voluntary exit of the validator `pubkey` (Beacon API only).
+    async fn submit(
+        &self,
+        key_index: U256,
+        deadline: U256,
+        pubkey: &[u8],
+        (fork_version, gvr, epoch): (ForkVersion, Root, Epoch),
+    ) -> Result<ExitOutcome, ClientError> {
+        let skipped = |reason: String| Ok(ExitOutcome::Skipped { key_index, reason });
+        let (Some(sk), Ok(pk)) = (self.keys.get(pubkey), <[u8; 48]>::try_from(pubkey)) else {
+            return skipped(format!(
+                "no secret key for 0x{}",
+                alloy::primitives::hex::encode(pubkey)
+            ));
+        };
+        let validator = match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
+            Ok(v) => v.data.index,
+            Err(e) => return skipped(format!("validator not found on the beacon chain: {e}")),
+        };
+        let body = signed_exit_json(sk, epoch, validator, fork_version, gvr);
+        let url = format!("{}/eth/v1/beacon/pool/voluntary_exits", self.beacon.base_url());
+        let resp = self
+            .http
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| ClientError::Config(format!("submit voluntary exit to {url}: {e}")))?;
+        if resp.status().is_success() {
+            return Ok(ExitOutcome::Submitted {
+                key_index,
+                validator_index: validator.0,
+                deadline,
+            });
+        }
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        skipped(format!("beacon node refused the exit ({status}): {text}"))
     }
 }
 
@@ -256,14 +258,13 @@ impl ExitWatcher {
 mod tests {
     use super::*;
 
+    use alloy::primitives::Address;
+
+    const MNEMONIC: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
     #[test]
     fn signed_exit_verifies_under_its_domain() {
-        let ring = KeyRing::from_mnemonic(
-            "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
-            0,
-            2,
-        )
-        .unwrap();
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 2).unwrap();
         assert_eq!(ring.len(), 2);
         let (pk, sk) = ring.keys.iter().next().unwrap();
         let gvr = [7u8; 32];
@@ -278,6 +279,129 @@ mod tests {
         assert!(!claystack_keys::bls::verify(pk, &other, &sig).unwrap());
         assert!(
             ring.get(pk).is_some() && ring.get(&[0u8; 48]).is_none() && ring.get(&[1]).is_none()
+        );
+    }
+
+    /// A Beacon API stand-in: the reads the watcher makes, and the pool endpoint recording bodies.
+    async fn mock_beacon(
+        accept: bool,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+        use axum::{
+            Json, Router,
+            http::StatusCode,
+            routing::{get, post},
+        };
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = std::sync::Arc::clone(&seen);
+        let app = Router::new()
+            .route(
+                "/eth/v1/beacon/genesis",
+                get(|| async {
+                    Json(serde_json::json!({"data": {
+                        "genesis_time": "1606824023",
+                        "genesis_validators_root": format!("0x{}", "07".repeat(32)),
+                        "genesis_fork_version": "0x00000000"}}))
+                }),
+            )
+            .route(
+                "/eth/v1/config/spec",
+                get(|| async {
+                    Json(serde_json::json!({"data": {
+                        "SECONDS_PER_SLOT": "12", "SLOTS_PER_EPOCH": "32",
+                        "MAX_EFFECTIVE_BALANCE": "32000000000",
+                        "EFFECTIVE_BALANCE_INCREMENT": "1000000000",
+                        "CAPELLA_FORK_VERSION": "0x03000000"}}))
+                }),
+            )
+            .route(
+                "/eth/v1/beacon/headers/head",
+                get(|| async {
+                    let z = format!("0x{}", "00".repeat(32));
+                    Json(serde_json::json!({"data": {"root": z, "canonical": true, "header": {
+                        "message": {"slot": "100", "proposer_index": "1", "parent_root": z,
+                                    "state_root": z, "body_root": z},
+                        "signature": format!("0x{}", "00".repeat(96))}}}))
+                }),
+            )
+            .route(
+                "/eth/v1/beacon/states/head/validators/{id}",
+                get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    let far = u64::MAX.to_string();
+                    Json(serde_json::json!({"data": {
+                        "index": "42", "balance": "32000000000", "status": "active_ongoing",
+                        "validator": {"pubkey": id,
+                            "withdrawal_credentials": format!("0x01{}", "00".repeat(31)),
+                            "effective_balance": "32000000000", "slashed": false,
+                            "activation_eligibility_epoch": "0", "activation_epoch": "0",
+                            "exit_epoch": far, "withdrawable_epoch": far}}}))
+                }),
+            )
+            .route(
+                "/eth/v1/beacon/pool/voluntary_exits",
+                post(move |Json(body): Json<serde_json::Value>| {
+                    let record = std::sync::Arc::clone(&record);
+                    async move {
+                        record.lock().unwrap().push(body);
+                        if accept { StatusCode::OK } else { StatusCode::BAD_REQUEST }
+                    }
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, seen)
+    }
+
+    fn watcher(url: &str, ring: KeyRing) -> ExitWatcher {
+        // the chain is never read by `submit`
+        let conn = crate::wallet::Connection::connect("http://127.0.0.1:1", None).unwrap();
+        let ops = Operators::new(conn.provider, Address::ZERO, Address::ZERO);
+        ExitWatcher::new(ops, U256::from(3u64), url, ring).unwrap()
+    }
+
+    #[tokio::test]
+    async fn submits_a_verifiable_exit_to_the_beacon_api() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let (url, seen) = mock_beacon(true).await;
+        let w = watcher(&url, ring);
+        let domain = w.domain_inputs().await.unwrap();
+        assert_eq!(domain, ([3, 0, 0, 0], [7u8; 32], Epoch(3)));
+        let out = w.submit(U256::from(5u64), U256::from(99u64), &pk, domain).await.unwrap();
+        assert_eq!(
+            out,
+            ExitOutcome::Submitted {
+                key_index: U256::from(5u64),
+                validator_index: 42,
+                deadline: U256::from(99u64)
+            }
+        );
+        let body = seen.lock().unwrap()[0].clone();
+        assert_eq!(body["message"]["validator_index"], "42");
+        assert_eq!(body["message"]["epoch"], "3");
+        let sig = alloy::primitives::hex::decode(body["signature"].as_str().unwrap()).unwrap();
+        let root = voluntary_exit_signing_root(Epoch(3), ValidatorIndex(42), [3, 0, 0, 0], [7; 32]);
+        assert!(claystack_keys::bls::verify(&pk, &root, &sig).unwrap());
+
+        // a key the operator does not hold is skipped, nothing posted
+        let out = w.submit(U256::from(6u64), U256::ZERO, &[9u8; 48], domain).await.unwrap();
+        assert!(
+            matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("no secret key"))
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_refused_exit_is_reported_not_counted() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let (url, _) = mock_beacon(false).await;
+        let w = watcher(&url, ring);
+        let domain = w.domain_inputs().await.unwrap();
+        let out = w.submit(U256::from(5u64), U256::ZERO, &pk, domain).await.unwrap();
+        assert!(
+            matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("refused the exit (400")),
+            "{out:?}"
         );
     }
 
