@@ -7,6 +7,7 @@ import {IOracleReport} from "../src/interfaces/IOracleReport.sol";
 import {Vm} from "../test/utils/Vm.sol";
 import {Console} from "./Console.sol";
 import {DevnetKeys} from "./DevnetKeys.sol";
+import {RewardsExitsDeployer} from "./RewardsExitsDeployer.sol";
 import {SystemDeployer} from "./SystemDeployer.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
@@ -29,7 +30,7 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 ///   KYC_PROVIDER          KYC provider granted on the AccessRegistry (devnet: the deployer, which
 ///                         also attests the fee recipients so the KYC pool can mint them fees)
 ///   KYC_MIN_TIER          lowest tier the KYC pool accepts (1)
-contract Deploy is SystemDeployer, DevnetKeys {
+contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     address internal constant MAINNET_DEPOSIT_CONTRACT = 0x00000000219ab540356cBB839Cbe05303d7705Fa;
@@ -40,6 +41,8 @@ contract Deploy is SystemDeployer, DevnetKeys {
         AccessRegistry registry;
         DenylistAccessPolicy publicPolicy;
         KycAccessPolicy kycPolicy;
+        RewardsExits pubRewardsExits;
+        RewardsExits kycRewardsExits;
     }
 
     function run() external returns (Deployed memory d) {
@@ -79,6 +82,13 @@ contract Deploy is SystemDeployer, DevnetKeys {
             d.registry.attest(address(d.kyc.ops.bonds), 1, expiry);
             d.registry.attest(address(d.kyc.ops.vfp), 1, expiry);
             d.registry.attest(address(d.kyc.ops.fund), 1, expiry);
+        }
+        // OperatorRewards (Merkle claims) and ExitEnforcer (EIP-7002) per pool, wired through the
+        // timelock: executed at once with a zero delay, otherwise only scheduled.
+        d.pubRewardsExits = _deployRewardsExits(d.pub);
+        d.kycRewardsExits = _deployRewardsExits(d.kyc);
+        if (provider == deployer) {
+            d.registry.attest(address(d.kycRewardsExits.rewards), 1, uint64(block.timestamp + 365 days));
         }
         vm.stopBroadcast();
 
@@ -149,6 +159,10 @@ contract Deploy is SystemDeployer, DevnetKeys {
         vm.serializeAddress(o, "kycElRewardsVault", address(d.kyc.elRewardsVault));
         _writeOperators(o, "", d.pub.ops);
         _writeOperators(o, "kyc", d.kyc.ops);
+        vm.serializeAddress(o, "operatorRewards", address(d.pubRewardsExits.rewards));
+        vm.serializeAddress(o, "exitEnforcer", address(d.pubRewardsExits.enforcer));
+        vm.serializeAddress(o, "kycOperatorRewards", address(d.kycRewardsExits.rewards));
+        vm.serializeAddress(o, "kycExitEnforcer", address(d.kycRewardsExits.enforcer));
         vm.serializeAddress(o, "guardian", c.guardian);
         vm.serializeAddress(o, "oracleMembers", c.oracleMembers);
         vm.serializeUint(o, "oracleQuorum", c.quorum);
