@@ -1,0 +1,449 @@
+//! The ClayStack devnet, as a library: anvil producing a block per second, the contracts deployed
+//! by the forge script with one-minute oracle frames, the governance set-up through the
+//! zero-delay devnet timelock, sample operators of every type and stakers, the beacon simulator
+//! on the deployment's genesis and slot/epoch configuration, three oracle members per pool
+//! (quorum 2) and a keeper. `claystack devnet` wires this and adds the indexer, API and
+//! dashboard; the end-to-end tests drive the same code.
+
+pub mod setup;
+pub mod status;
+pub mod toolchain;
+
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
+
+use alloy::{primitives::U256, providers::DynProvider, signers::local::PrivateKeySigner};
+use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
+use claystack_bindings::{Deployment, deployment::PoolAddresses};
+use claystack_client::keeper::{Keeper, KeeperConfig};
+use claystack_oracle::daemon::{DaemonConfig, Finality, Member};
+use tokio::{process::Child, sync::watch};
+
+pub use setup::Population;
+pub use toolchain::{Toolchain, find_home};
+
+/// A devnet step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// A local I/O operation.
+    #[error("{action}: {source}")]
+    Io {
+        /// What failed.
+        action: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A tool or a set-up precondition.
+    #[error("{0}")]
+    Tool(String),
+    /// A chain call or transaction.
+    #[error("{action}: {detail}")]
+    Chain {
+        /// What failed.
+        action: &'static str,
+        /// The node's or the contract's answer.
+        detail: String,
+    },
+    /// The client library.
+    #[error(transparent)]
+    Client(#[from] claystack_client::ClientError),
+    /// The deployment file.
+    #[error("read the deployment: {0}")]
+    Deployment(#[from] claystack_bindings::deployment::DeploymentError),
+    /// The beacon simulator.
+    #[error("beacon simulator: {0}")]
+    Sim(#[from] claystack_beacon_sim::NodeError),
+    /// An oracle member.
+    #[error("oracle member: {0}")]
+    Oracle(#[from] claystack_oracle::daemon::DaemonError),
+}
+
+/// Settings of a devnet.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// Repository root.
+    pub home: PathBuf,
+    /// anvil's JSON-RPC port.
+    pub port: u16,
+    /// Beacon API address (port 0: any free port).
+    pub beacon_listen: SocketAddr,
+    /// Directory of every daemon's state; kept across restarts when `persistent`.
+    pub state_dir: PathBuf,
+    /// Whether `state_dir` is the user's (`--state`): reuse the chain, skip deployment and set-up.
+    pub persistent: bool,
+    /// Epochs per oracle frame (4-slot epochs of 1 s: 15 ≈ one minute).
+    pub epochs_per_frame: u64,
+    /// Whether to register the sample operators and stakers.
+    pub populate: bool,
+    /// Oracle members to run, of the deployment's (the others stay offline).
+    pub oracle_members: usize,
+}
+
+/// Keys of the deployment's default oracle members (anvil accounts 2, 3, 4; test keys).
+pub const ORACLE_MEMBER_KEYS: [&str; 3] = [
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+];
+
+/// The keeper's key (anvil account 8; test key).
+pub const KEEPER_KEY: &str = "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97";
+
+/// A running devnet.
+#[derive(Debug)]
+pub struct Devnet {
+    /// JSON-RPC URL of anvil.
+    pub rpc: String,
+    /// The deployment (copied into the state directory).
+    pub deployment: Deployment,
+    /// Path of that copy.
+    pub deployment_path: PathBuf,
+    /// The beacon simulator's Beacon API URL.
+    pub beacon_url: String,
+    /// What the set-up registered (empty when the state was reused).
+    pub population: Population,
+    anvil: Child,
+    sim: Option<SimNode>,
+    members: Vec<Member>,
+    stop: watch::Sender<bool>,
+    keepers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+const SETUP_MARKER: &str = "devnet-setup.done";
+
+impl Devnet {
+    /// Brings everything up.
+    pub async fn start(cfg: DevnetConfig) -> Result<Self, DevnetError> {
+        let tools = Toolchain::ensure(&cfg.home).await?;
+        std::fs::create_dir_all(&cfg.state_dir)
+            .map_err(|source| DevnetError::Io { action: "create the state directory", source })?;
+        let rpc = format!("http://127.0.0.1:{}", cfg.port);
+        let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
+        if std::net::TcpListener::bind(addr).is_err() {
+            return Err(DevnetError::Tool(format!(
+                "port {} is in use: stop the other node or pass --port",
+                cfg.port
+            )));
+        }
+        let anvil_state = cfg.persistent.then_some(cfg.state_dir.as_path());
+        let anvil = tools.start_anvil(cfg.port, 1, anvil_state)?;
+        let mut this = Self {
+            rpc: rpc.clone(),
+            deployment: placeholder(),
+            deployment_path: cfg.state_dir.join("deployment.json"),
+            beacon_url: String::new(),
+            population: Population::default(),
+            anvil,
+            sim: None,
+            members: Vec::new(),
+            stop: watch::channel(false).0,
+            keepers: Vec::new(),
+        };
+        match this.bring_up(&tools, &cfg).await {
+            Ok(()) => Ok(this),
+            Err(e) => {
+                this.shutdown().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn bring_up(&mut self, tools: &Toolchain, cfg: &DevnetConfig) -> Result<(), DevnetError> {
+        let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
+        toolchain::wait_for_port(addr, Duration::from_secs(30)).await?;
+        tracing::info!(target: "devnet", rpc = %self.rpc, "anvil is up (chain id 31337, 1 s blocks)");
+        let marker = cfg.state_dir.join(SETUP_MARKER);
+        let reuse = cfg.persistent && marker.exists() && self.deployment_path.exists();
+        if reuse {
+            self.deployment = Deployment::load(&self.deployment_path)?;
+            tracing::info!(target: "devnet", "state kept: deployment and set-up reused");
+        } else {
+            let written = tools
+                .deploy(&self.rpc, &[("EPOCHS_PER_FRAME", cfg.epochs_per_frame.to_string())])
+                .await?;
+            // the script writes a shared file: copy it at once, then read only our copy
+            std::fs::copy(&written, &self.deployment_path)
+                .map_err(|source| DevnetError::Io { action: "copy the deployment file", source })?;
+            self.deployment = Deployment::load(&self.deployment_path)?;
+        }
+        let d = self.deployment.clone();
+
+        let mut chain = ChainConfig::devnet();
+        chain.genesis_time = d.genesis_time;
+        chain.seconds_per_slot = d.seconds_per_slot;
+        chain.slots_per_epoch = d.slots_per_epoch;
+        chain.deposit_contract = d.deposit_contract.into_array();
+        chain.deposit_chain_id = d.chain_id;
+        chain.default_fee_recipient = Some(d.public.el_rewards_vault.into_array());
+        let slot_ms = d.seconds_per_slot.saturating_mul(1000).max(1);
+        let sim = SimNode::start(
+            NodeConfig {
+                chain: chain.clone(),
+                listen: cfg.beacon_listen,
+                execution_rpc: Some(self.rpc.clone()),
+                execution_start_block: 0,
+                follow_distance: 0,
+                exit_request_contract: None,
+                apply_el_credits: true,
+                snapshot_path: Some(cfg.state_dir.join("beacon.snapshot")),
+                clock: ClockMode::Wall { slot_duration: Duration::from_millis(slot_ms) },
+            },
+            None,
+        )
+        .await?;
+        self.beacon_url = sim.url();
+        self.sim = Some(sim);
+        tracing::info!(target: "devnet", url = %self.beacon_url, genesis = d.genesis_time, "beacon simulator is up");
+
+        if !reuse && cfg.populate {
+            self.population = setup::populate(&self.rpc, &d, chain.genesis_fork_version).await?;
+        }
+        if !reuse {
+            std::fs::write(&marker, b"deployed and populated\n")
+                .map_err(|source| DevnetError::Io { action: "write the set-up marker", source })?;
+        }
+
+        self.start_oracles(cfg, &d).await?;
+        self.start_keepers(&d)?;
+        Ok(())
+    }
+
+    async fn start_oracles(
+        &mut self,
+        cfg: &DevnetConfig,
+        d: &Deployment,
+    ) -> Result<(), DevnetError> {
+        let mut pools: Vec<(&str, PoolAddresses)> = vec![("public", d.public)];
+        if let Some(k) = d.kyc {
+            pools.push(("kyc", k));
+        }
+        for (name, pool) in pools {
+            let n = cfg.oracle_members.min(ORACLE_MEMBER_KEYS.len());
+            let mut listeners = Vec::new();
+            for _ in 0..n {
+                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|source| {
+                    DevnetError::Io { action: "bind an oracle member", source }
+                })?;
+                listeners.push(l);
+            }
+            let urls: Vec<String> = listeners
+                .iter()
+                .map(|l| l.local_addr().map(|a| format!("http://{a}")))
+                .collect::<Result<_, _>>()
+                .map_err(|source| DevnetError::Io { action: "read a member address", source })?;
+            for (i, (listener, key)) in listeners.into_iter().zip(ORACLE_MEMBER_KEYS).enumerate() {
+                let member_key: PrivateKeySigner =
+                    key.parse().map_err(|e| DevnetError::Tool(format!("member key: {e}")))?;
+                let peers = urls
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, u)| u.clone())
+                    .collect();
+                let member = Member::start(
+                    DaemonConfig {
+                        member_key,
+                        beacon_url: self.beacon_url.clone(),
+                        rpc_url: self.rpc.clone(),
+                        chain_id: d.chain_id,
+                        pool,
+                        peers,
+                        state_dir: cfg.state_dir.join(format!("oracle-{name}-{i}")),
+                        poll_interval: Duration::from_millis(1_000),
+                        finality: Finality::SlotsAfter(2),
+                        with_extra_data: false,
+                    },
+                    listener,
+                )?;
+                self.members.push(member);
+            }
+            tracing::info!(target: "devnet", pool = name, members = n, "oracle members running");
+        }
+        Ok(())
+    }
+
+    fn start_keepers(&mut self, d: &Deployment) -> Result<(), DevnetError> {
+        let key: PrivateKeySigner =
+            KEEPER_KEY.parse().map_err(|e| DevnetError::Tool(format!("keeper key: {e}")))?;
+        let provider = setup::provider(&self.rpc, &key)?;
+        let mut pools = vec![(d.public.stake_pool, d.address("operatorRegistry").ok())];
+        if let Some(k) = d.kyc {
+            pools.push((k.stake_pool, d.address("kycOperatorRegistry").ok()));
+        }
+        for (pool, registry) in pools {
+            let keeper = Keeper::new(
+                provider.clone(),
+                pool,
+                registry,
+                None,
+                KeeperConfig::default(),
+                Arc::default(),
+            );
+            let mut stop = self.stop.subscribe();
+            self.keepers.push(tokio::spawn(async move {
+                let shutdown = async move {
+                    let _closed = stop.wait_for(|s| *s).await;
+                };
+                keeper
+                    .run(Duration::from_secs(2), shutdown, |r| {
+                        for line in &r.done {
+                            tracing::info!(target: "devnet::keeper", "{line}");
+                        }
+                    })
+                    .await;
+            }));
+        }
+        Ok(())
+    }
+
+    /// A read-only provider.
+    pub fn provider(&self) -> Result<DynProvider, DevnetError> {
+        setup::provider(&self.rpc, &setup::deployer())
+    }
+
+    /// The status of the public pool (`kyc`: of the KYC pool).
+    pub async fn status(&self, kyc: bool) -> Result<status::FrameStatus, DevnetError> {
+        let d = &self.deployment;
+        let (pool, registry) = if kyc {
+            let k = d.kyc.ok_or_else(|| DevnetError::Tool("no KYC pool".into()))?;
+            (k, d.address("kycOperatorRegistry")?)
+        } else {
+            (d.public, d.address("operatorRegistry")?)
+        };
+        status::read(
+            &self.provider()?,
+            pool.oracle_report,
+            pool.stake_pool,
+            pool.withdrawal_queue,
+            registry,
+        )
+        .await
+    }
+
+    /// Waits for reported frames and calls `on_line` with one line per pool per frame; returns
+    /// after `frames` frames of the public pool (never when `None`).
+    pub async fn watch_frames(
+        &self,
+        frames: Option<u64>,
+        mut on_line: impl FnMut(&str),
+    ) -> Result<(), DevnetError> {
+        let frame_seconds = self.deployment.frame_seconds();
+        let mut last = [self.status(false).await?, self.status(true).await?];
+        let mut seen = 0u64;
+        loop {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            for (i, kyc) in [(0usize, false), (1, true)] {
+                let now = match self.status(kyc).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(target: "devnet", error = %e, "read the frame status");
+                        continue;
+                    }
+                };
+                let Some(prev) = last.get_mut(i) else { continue };
+                if now.ref_slot == prev.ref_slot {
+                    continue;
+                }
+                let seconds = now
+                    .ref_slot
+                    .saturating_sub(prev.ref_slot)
+                    .saturating_mul(self.deployment.seconds_per_slot)
+                    .max(frame_seconds.min(1));
+                let apr = status::apr_percent(prev.share_rate, now.share_rate, seconds);
+                on_line(&now.line(if kyc { "kcsETH" } else { "csETH" }, apr));
+                *prev = now;
+                if !kyc {
+                    seen = seen.saturating_add(1);
+                }
+            }
+            if frames.is_some_and(|n| seen >= n) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Stops the keepers, the oracle members, the simulator (writing its snapshot) and anvil
+    /// (SIGINT first, so that it dumps its state).
+    pub async fn shutdown(mut self) {
+        let _sent = self.stop.send(true);
+        for k in self.keepers.drain(..) {
+            if let Err(e) = k.await {
+                tracing::warn!(target: "devnet", error = %e, "keeper task");
+            }
+        }
+        for m in self.members.drain(..) {
+            m.shutdown().await;
+        }
+        if let Some(sim) = self.sim.take()
+            && let Err(e) = sim.shutdown().await
+        {
+            tracing::warn!(target: "devnet", error = %e, "stop the beacon simulator");
+        }
+        stop_child(&mut self.anvil).await;
+    }
+}
+
+/// Interrupts `child` (SIGINT), then kills it if it has not exited within 10 s.
+async fn stop_child(child: &mut Child) {
+    if let Some(pid) = child.id() {
+        let sent =
+            tokio::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().await;
+        if sent.is_ok_and(|s| s.success())
+            && tokio::time::timeout(Duration::from_secs(10), child.wait()).await.is_ok()
+        {
+            return;
+        }
+    }
+    if let Err(e) = child.kill().await {
+        tracing::warn!(target: "devnet", error = %e, "stop anvil");
+    }
+}
+
+/// A state directory for a run without `--state` (removed by the caller).
+#[must_use]
+pub fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("claystack-devnet-{}", std::process::id()))
+}
+
+/// The deployment placeholder before the real one is read (never used for calls).
+fn placeholder() -> Deployment {
+    let zero = "0x0000000000000000000000000000000000000000";
+    let text = format!(
+        r#"{{"chainId":31337,"genesisTime":0,"secondsPerSlot":1,"slotsPerEpoch":4,"epochsPerFrame":1,
+        "timelock":"{zero}","depositContract":"{zero}","oracleQuorum":1,"oracleMembers":[],
+        "stakePool":"{zero}","withdrawalQueue":"{zero}","oracleReport":"{zero}","sanityChecker":"{zero}",
+        "withdrawalVault":"{zero}","elRewardsVault":"{zero}"}}"#
+    );
+    #[allow(clippy::expect_used)] // a constant, parsed by the unit test below
+    Deployment::parse(&text).expect("the placeholder deployment parses")
+}
+
+/// Wei of `eth` whole ether.
+#[must_use]
+pub fn ether(eth: u64) -> U256 {
+    U256::from(eth) * U256::from(1_000_000_000_000_000_000u128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_parses_and_keys_are_members() {
+        assert_eq!(placeholder().chain_id, 31337);
+        let addrs: Vec<String> = ORACLE_MEMBER_KEYS
+            .iter()
+            .map(|k| k.parse::<PrivateKeySigner>().unwrap().address().to_string())
+            .collect();
+        // anvil accounts 2, 3, 4: the deploy script's default oracle members
+        assert_eq!(
+            addrs,
+            [
+                "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
+                "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
+                "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+            ]
+        );
+        assert!(ether(2) > ether(1));
+    }
+}

@@ -1,0 +1,163 @@
+//! The one line printed per reported frame: reference slot, csETH rate, APR since the previous
+//! frame, validators by operator type, withdrawal queue and buffer.
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::DynProvider,
+};
+use claystack_bindings::{
+    operator_registry::OperatorRegistry, oracle_report::OracleReport, stake_pool::StakePool,
+    withdrawal_queue::WithdrawalQueue,
+};
+
+use crate::DevnetError;
+
+/// `RATE_PRECISION` of the pool (1e27).
+const RATE_PRECISION: u128 = 1_000_000_000_000_000_000_000_000_000;
+
+/// Seconds in a (365-day) year.
+const YEAR: u64 = 365 * 24 * 3600;
+
+/// Validators of one type: pre-deposited (1 ETH), confirmed, topped up (32 ETH), exited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TypeCounts {
+    /// Keys with a 1 ETH pre-deposit.
+    pub pre_deposited: u64,
+    /// Pre-deposits confirmed by a report.
+    pub confirmed: u64,
+    /// Keys topped up to 32 ETH.
+    pub deposited: u64,
+    /// Exited.
+    pub exited: u64,
+}
+
+/// What one frame line shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameStatus {
+    /// The oracle's last reported reference slot.
+    pub ref_slot: u64,
+    /// ETH per csETH, 1e27.
+    pub share_rate: U256,
+    /// Total pooled ETH, wei.
+    pub total_pooled: U256,
+    /// Buffered ETH, wei.
+    pub buffered: U256,
+    /// Unfinalized withdrawal requests.
+    pub queue_length: U256,
+    /// Per type: Professional, Kyc, Dvt, Home.
+    pub by_type: [TypeCounts; 4],
+}
+
+/// Reads the status of a pool (`registry` of its operators).
+pub async fn read(
+    provider: &DynProvider,
+    oracle: Address,
+    pool: Address,
+    queue: Address,
+    registry: Address,
+) -> Result<FrameStatus, DevnetError> {
+    let e = |action: &'static str| {
+        move |e: alloy::contract::Error| DevnetError::Chain { action, detail: e.to_string() }
+    };
+    let o = OracleReport::new(oracle, provider.clone());
+    let p = StakePool::new(pool, provider.clone());
+    let q = WithdrawalQueue::new(queue, provider.clone());
+    let r = OperatorRegistry::new(registry, provider.clone());
+    let ref_slot = o.lastRefSlot().call().await.map_err(e("read the last ref slot"))?;
+    let last = q.lastRequestId().call().await.map_err(e("read the last request id"))?;
+    let fin = q.lastFinalizedRequestId().call().await.map_err(e("read the last finalized id"))?;
+    let mut status = FrameStatus {
+        ref_slot: u64::try_from(ref_slot).unwrap_or(u64::MAX),
+        share_rate: p.shareRate().call().await.map_err(e("read the share rate"))?,
+        total_pooled: p.totalPooledEther().call().await.map_err(e("read pooled ether"))?,
+        buffered: p.bufferedEther().call().await.map_err(e("read buffered ether"))?,
+        queue_length: last.saturating_sub(fin),
+        by_type: [TypeCounts::default(); 4],
+    };
+    let count = r.operatorCount().call().await.map_err(e("read the operator count"))?;
+    let count = u64::try_from(count).unwrap_or(0).min(1_000);
+    for id in 0..count {
+        let op = r.getOperator(U256::from(id)).call().await.map_err(e("read an operator"))?;
+        let Some(t) = status.by_type.get_mut(usize::from(op.operatorType)) else { continue };
+        t.pre_deposited = t.pre_deposited.saturating_add(u64::from(op.preDeposited));
+        t.confirmed = t.confirmed.saturating_add(u64::from(op.confirmed));
+        t.deposited = t.deposited.saturating_add(u64::from(op.deposited));
+        t.exited = t.exited.saturating_add(u64::from(op.exited));
+    }
+    Ok(status)
+}
+
+/// Annualised rate change between two reports `seconds` apart, percent (0 when undefined).
+#[must_use]
+pub fn apr_percent(previous: U256, current: U256, seconds: u64) -> f64 {
+    if previous.is_zero() || seconds == 0 {
+        return 0.0;
+    }
+    let (p, c) = (u256_f64(previous), u256_f64(current));
+    (c / p - 1.0) * (YEAR as f64 / seconds as f64) * 100.0
+}
+
+fn u256_f64(v: U256) -> f64 {
+    v.to_string().parse().unwrap_or(0.0)
+}
+
+fn eth(v: U256) -> String {
+    format!("{:.4}", u256_f64(v) / 1e18)
+}
+
+impl FrameStatus {
+    /// The frame line (`label` names the pool).
+    #[must_use]
+    pub fn line(&self, label: &str, apr: f64) -> String {
+        let names = ["professional", "kyc", "dvt", "home"];
+        let types: Vec<String> = names
+            .iter()
+            .zip(self.by_type.iter())
+            .filter(|(_, t)| **t != TypeCounts::default())
+            .map(|(n, t)| {
+                format!("{n} {}/{}/{}/{}", t.pre_deposited, t.confirmed, t.deposited, t.exited)
+            })
+            .collect();
+        format!(
+            "frame [{label}] ref_slot={} rate={:.9} apr={apr:.2}% pooled={} ETH buffer={} ETH queue={} validators(pre/confirmed/deposited/exited): {}",
+            self.ref_slot,
+            u256_f64(self.share_rate) / RATE_PRECISION as f64,
+            eth(self.total_pooled),
+            eth(self.buffered),
+            self.queue_length,
+            if types.is_empty() { "none".to_owned() } else { types.join(", ") },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apr_annualises_the_rate_change() {
+        let p = U256::from(RATE_PRECISION);
+        let c = p + p / U256::from(10_000u64); // +0.01 % over one day
+        let apr = apr_percent(p, c, 24 * 3600);
+        assert!((apr - 3.65).abs() < 1e-6, "{apr}");
+        assert!(apr_percent(U256::ZERO, c, 60).abs() < f64::EPSILON);
+        assert!(apr_percent(p, c, 0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn the_line_names_every_field() {
+        let mut s = FrameStatus {
+            ref_slot: 119,
+            share_rate: U256::from(RATE_PRECISION),
+            total_pooled: U256::from(2_000_000_000_000_000_000u128),
+            ..FrameStatus::default()
+        };
+        s.by_type[3].pre_deposited = 2;
+        let line = s.line("csETH", 1.5);
+        for want in
+            ["ref_slot=119", "rate=1.000000000", "apr=1.50%", "pooled=2.0000 ETH", "home 2/0/0/0"]
+        {
+            assert!(line.contains(want), "{want} not in {line}");
+        }
+    }
+}
