@@ -5,11 +5,10 @@
 #![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
 use std::{
-    io::{BufRead as _, BufReader},
     net::TcpListener,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::{Arc, Mutex, mpsc},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -27,69 +26,76 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A running `claystack devnet` (anvil with the contracts deployed and the demo lifecycle run).
+/// A real chain for the tests: anvil with the contracts deployed by the forge deploy script and
+/// the scripted lifecycle of `contracts/script/Demo.s.sol` (two stakers, two oracle reports, a
+/// withdrawal request finalized and claimed). Driven directly with forge/cast rather than through
+/// `claystack devnet`, whose orchestration (ports, frames, daemons) evolves on its own.
 pub struct Devnet {
-    child: Child,
+    _anvil: Anvil,
     pub rpc: String,
     pub deployment: Deployment,
     pub deployment_path: PathBuf,
     _dir: tempfile::TempDir,
 }
 
+fn tool(name: &str) -> PathBuf {
+    repo_root().join("node_modules/.bin").join(name)
+}
+
+fn forge_script(rpc: &str, target: &str, sig: &str) {
+    let out = Command::new(tool("forge"))
+        .args(["script", target, "--sig", sig, "--rpc-url", rpc, "--broadcast", "--slow"])
+        .args(["--private-key", &anvil_key(0)])
+        .current_dir(repo_root().join("contracts"))
+        .output()
+        .expect("run forge script");
+    assert!(
+        out.status.success(),
+        "forge script {target} {sig} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 impl Devnet {
     pub fn start() -> Self {
-        let root = repo_root();
         assert!(
-            root.join("node_modules/.bin/anvil").exists(),
+            tool("anvil").exists(),
             "the pinned toolchain is missing: run `npm ci` in {}",
-            root.display()
+            repo_root().display()
         );
         let port = free_port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_claystack"))
-            .args(["devnet", "--port", &port.to_string(), "--home"])
-            .arg(&root)
-            .stdout(Stdio::piped())
+        let child = Command::new(tool("anvil"))
+            .args(["--port", &port.to_string(), "--chain-id", "31337", "--silent"])
+            .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start claystack devnet");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if line.contains("Devnet running") {
-                    let _ignored = tx.send(());
-                }
-            }
-        });
-        if rx.recv_timeout(Duration::from_secs(600)).is_err() {
-            let _ignored = child.kill();
-            panic!("claystack devnet did not come up within 10 minutes");
-        }
-        // The deployment file is shared by every devnet of the checkout (same deterministic
-        // addresses); copy it while it is complete.
-        let dir = tempfile::tempdir().unwrap();
-        let deployment_path = dir.path().join("31337.json");
-        let src = root.join("contracts/deployments/31337.json");
-        let mut deployment = None;
-        for _ in 0..50 {
-            if let Ok(text) = std::fs::read_to_string(&src)
-                && let Ok(d) = Deployment::parse(&text)
-            {
-                std::fs::write(&deployment_path, text).unwrap();
-                deployment = Some(d);
-                break;
-            }
+            .expect("start anvil");
+        let rpc = format!("http://127.0.0.1:{port}");
+        let start = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "anvil did not start");
             std::thread::sleep(Duration::from_millis(100));
         }
-        let deployment = deployment.expect("read the deployment file");
-        Self {
-            child,
-            rpc: format!("http://127.0.0.1:{port}"),
-            deployment,
-            deployment_path,
-            _dir: dir,
-        }
+        let anvil = Anvil(child);
+        let dir = tempfile::tempdir().unwrap();
+        let deployment_path = dir.path().join("31337.json");
+        forge_script(&rpc, "script/Deploy.s.sol:Deploy", "run()");
+        let deployment = copy_deployment(&deployment_path);
+        let devnet =
+            Self { _anvil: anvil, rpc: rpc.clone(), deployment, deployment_path, _dir: dir };
+        forge_script(&rpc, "script/Demo.s.sol:Demo", "run()");
+        // Into the next oracle frame, then the finalizing report and the claim.
+        let oracle = format!("{:#x}", devnet.deployment.public.oracle_report);
+        let frame = devnet.cast(&["call", &oracle, "currentFrame()(uint256,uint256)"]);
+        let deadline: u64 =
+            frame.lines().nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+        let now: u64 = devnet.cast(&["block", "latest", "--field", "timestamp"]).parse().unwrap();
+        let jump = deadline.saturating_sub(now) + 1;
+        devnet.cast(&["rpc", "evm_increaseTime", &jump.to_string()]);
+        devnet.cast(&["rpc", "evm_mine"]);
+        forge_script(&rpc, "script/Demo.s.sol:Demo", "finalizeAndClaim()");
+        devnet
     }
 
     /// Runs `cast` against this node and returns its trimmed output.
@@ -134,18 +140,30 @@ impl Devnet {
     }
 }
 
-impl Drop for Devnet {
+/// The anvil process, killed when dropped (also when a test panics half-way through set-up).
+struct Anvil(Child);
+
+impl Drop for Anvil {
     fn drop(&mut self) {
-        // SIGINT lets devnet stop its anvil child; SIGKILL would orphan it.
-        let _ignored = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
-        for _ in 0..100 {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ignored = self.child.kill();
+        let _ignored = self.0.kill();
+        let _ignored = self.0.wait();
     }
+}
+
+/// The deployment file is shared by every chain of the checkout (same deterministic addresses);
+/// copy it while it is complete.
+fn copy_deployment(to: &std::path::Path) -> Deployment {
+    let src = repo_root().join("contracts/deployments/31337.json");
+    for _ in 0..50 {
+        if let Ok(text) = std::fs::read_to_string(&src)
+            && let Ok(d) = Deployment::parse(&text)
+        {
+            std::fs::write(to, text).unwrap();
+            return d;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("read the deployment file {}", src.display());
 }
 
 /// anvil's well-known test keys (mnemonic "test test … junk"), by account index.
