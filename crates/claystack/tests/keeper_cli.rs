@@ -198,13 +198,38 @@ fn keeper_deposits_when_keys_and_buffer_exist() {
     assert!(out.contains("idle: depositBuffered: nothing to do (simulated), not sent"), "{out}");
     assert_eq!(chain.cast(&["block-number"]).parse::<u64>().unwrap(), before);
 
-    // with 40 ETH staked the keeper pre-deposits
+    // with 40 ETH staked the running keeper pre-deposits, and counts it in its metrics
     chain.claystack(&["stake", "40eth"], Some(KEYS[8])).success();
     let before: u64 = chain.cast(&["block-number"]).parse().unwrap();
-    let out = chain.claystack(&["keeper", "run", "--once"], Some(KEYS[7])).success();
-    assert!(out.contains("done: depositBuffered("), "{out}");
-    assert!(out.contains("pre-deposited"), "{out}");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_claystack"))
+        .args(["keeper", "run", "--poll-seconds", "1", "--metrics-addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("CLAYSTACK_RPC_URL", &chain.rpc)
+        .env("CLAYSTACK_DEPLOYMENT", &chain.deployment)
+        .env("CLAYSTACK_PRIVATE_KEY", KEYS[7])
+        .env("CLAYSTACK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let start = Instant::now();
+    let done = loop {
+        let line = lines.next().unwrap().unwrap();
+        if line.contains("done: depositBuffered(") || start.elapsed() > Duration::from_secs(30) {
+            break line;
+        }
+    };
+    assert!(done.contains("pre-deposited"), "{done}");
     assert!(chain.cast(&["block-number"]).parse::<u64>().unwrap() > before);
+    let text = get_metrics(port);
+    assert!(metric(&text, "claystack_keeper_deposits_total") >= 1, "{text}");
+    assert_eq!(metric(&text, "claystack_keeper_errors_total"), 0, "{text}");
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    assert!(child.wait().unwrap().success(), "{rest:?}");
     let status = chain.claystack(&["operator", "status", "--operator-id", &id], None).success();
     assert!(!status.contains(" 0 pre-deposited"), "{status}");
 
