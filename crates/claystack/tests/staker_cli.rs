@@ -47,6 +47,9 @@ fn staker_commands_against_anvil() {
     let out = chain.claystack(&["claim", "1"], bob).success();
     assert!(out.contains("ticket #1: pending"), "{out}");
 
+    let err = chain.claystack(&["claim", "99"], bob).failure();
+    assert!(err.contains("ticket #99 does not exist (the queue has 1 requests)"), "{err}");
+
     // Flash Exit: a minimum above what the pool pays reverts in the estimate → slippage in words
     let err = chain.claystack(&["flash-exit", "0.1eth", "--min-out", "1eth"], alice).failure();
     assert!(err.contains("slippage: the Flash Exit would pay"), "{err}");

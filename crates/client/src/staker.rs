@@ -342,8 +342,14 @@ impl Pool {
         let oracle = OracleReport::new(self.addrs.oracle_report, self.provider.clone());
         let frame = oracle.currentFrame().call().await.action("read oracle frame")?;
         let next_report_by = u64::try_from(frame.deadline).unwrap_or(u64::MAX);
+        let last = queue.lastRequestId().call().await.action("read last request id")?;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
+            if id.is_zero() || id > last {
+                return Err(ClientError::Nothing(format!(
+                    "ticket #{id} does not exist (the queue has {last} requests)"
+                )));
+            }
             let req = queue.getRequest(id).call().await.action("read request")?;
             let ether_at_request = Wei(req.etherAtRequest);
             let state = if id <= finalized {
