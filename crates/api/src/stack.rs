@@ -65,7 +65,7 @@ pub async fn run_stack(
     let deployment = Deployment::load(&cfg.deployment)?;
     let sources = decode::sources(&deployment);
     let addresses = sources.iter().map(|s| s.address).collect();
-    let store = open_store(cfg.database_url.clone(), cfg.sqlite.clone(), sources).await?;
+    let store = open_store(cfg.database_url.clone(), cfg.sqlite.clone(), sources.clone()).await?;
     let metrics = Arc::new(IndexerMetrics::default());
     let mut follower = Follower::new(
         &cfg.rpc_url,
@@ -73,7 +73,8 @@ pub async fn run_stack(
         addresses,
         cfg.follow.clone(),
         Arc::clone(&metrics),
-    )?;
+    )?
+    .with_bond_checks(&sources);
     let state = AppState {
         store: Arc::clone(&store),
         metrics: Arc::new(ApiMetrics::default()),

@@ -99,6 +99,7 @@ pub struct Follower {
     cfg: FollowConfig,
     metrics: Arc<IndexerMetrics>,
     range: u64,
+    bond_managers: HashMap<&'static str, Address>,
 }
 
 fn rpc(call: &'static str) -> impl FnOnce(alloy::transports::TransportError) -> FollowError {
@@ -118,7 +119,47 @@ impl Follower {
         let provider = ProviderBuilder::new().connect_http(url).erased();
         let range = cfg.initial_range.max(1);
         metrics.range_blocks.store(range, Ordering::Relaxed);
-        Ok(Self { provider, store, addresses, cfg, metrics, range })
+        Ok(Self { provider, store, addresses, cfg, metrics, range, bond_managers: HashMap::new() })
+    }
+
+    /// Checks, after every range, the bond of each operator that range touched against the
+    /// `BondManager` of its pool (`requiredBond` / `bondValue` views at the range's last block),
+    /// for the `bond_below_requirement` notices. Pass the deployment's sources.
+    #[must_use]
+    pub fn with_bond_checks(mut self, sources: &[crate::decode::Source]) -> Self {
+        self.bond_managers = sources
+            .iter()
+            .filter(|s| s.contract == crate::decode::Contract::BondManager)
+            .map(|s| (s.pool, s.address))
+            .collect();
+        self
+    }
+
+    /// Reads the bond views of the operators the last range touched and records them.
+    async fn check_bonds(&self, touched: Vec<(&'static str, u64)>, block: u64, time: u64) {
+        use alloy::primitives::U256;
+        use claystack_bindings::bond_manager::BondManager;
+        for (pool, id) in touched {
+            let Some(addr) = self.bond_managers.get(pool) else { continue };
+            let bm = BondManager::new(*addr, &self.provider);
+            let at = alloy::eips::BlockId::number(block);
+            let required = bm.requiredBond(U256::from(id)).block(at).call().await;
+            let value = bm.bondValue(U256::from(id)).block(at).call().await;
+            let (required, value) = match (required, value) {
+                (Ok(r), Ok(v)) => (r, v),
+                (Err(e), _) | (_, Err(e)) => {
+                    self.metrics.rpc_errors_total.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "indexer::follow", pool, id, error = %e, "read the bond views");
+                    continue;
+                }
+            };
+            let recorded = self
+                .with_store(move |s| s.record_bond_check(pool, id, block, time, required, value))
+                .await;
+            if let Err(e) = recorded {
+                tracing::warn!(target: "indexer::follow", pool, id, error = %e, "record a bond check");
+            }
+        }
     }
 
     async fn with_store<T: Send + 'static>(
@@ -320,13 +361,16 @@ impl Follower {
         }
         let n = out.len() as u64;
         let batch = Batch { to_block: to, to_hash, to_time, logs: out };
-        let unknown = self
+        let (unknown, touched) = self
             .with_store(move |s| {
                 let before = s.unknown_events();
                 s.apply(&batch)?;
-                Ok(s.unknown_events().saturating_sub(before))
+                Ok((s.unknown_events().saturating_sub(before), s.touched_operators().to_vec()))
             })
             .await?;
+        if !self.bond_managers.is_empty() && !touched.is_empty() {
+            self.check_bonds(touched, to, to_time).await;
+        }
         self.metrics.unknown_events_total.fetch_add(unknown, Ordering::Relaxed);
         self.metrics.events_total.fetch_add(n, Ordering::Relaxed);
         self.metrics.batches_total.fetch_add(1, Ordering::Relaxed);

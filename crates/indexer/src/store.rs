@@ -158,11 +158,16 @@ pub struct ApplyStats {
     pub logs: u64,
 }
 
+/// Log index of rows the follower derives from contract views at the end of a range (bond
+/// checks): far above any real log index, one slot per operator.
+pub const SYNTHETIC_LOG_INDEX: u64 = 1 << 40;
+
 /// The indexer's database.
 pub struct Store {
     db: Box<dyn Db>,
     sources: HashMap<Address, Source>,
     unknown_events: u64,
+    touched: Vec<(&'static str, u64)>,
 }
 
 impl std::fmt::Debug for Store {
@@ -174,6 +179,7 @@ impl std::fmt::Debug for Store {
 /// Pending per-entity writes of one block, flushed when the block changes.
 #[derive(Default)]
 struct Pending {
+    operators: std::collections::BTreeSet<(&'static str, u64)>,
     pools: HashMap<&'static str, (PoolState, u64)>,
     positions: HashMap<(&'static str, Address), (U256, u64)>,
 }
@@ -186,6 +192,7 @@ impl Store {
             db,
             sources: sources.iter().map(|s| (s.address, *s)).collect(),
             unknown_events: 0,
+            touched: Vec::new(),
         })
     }
 
@@ -269,6 +276,7 @@ impl Store {
     }
 
     fn apply_inner(&mut self, batch: &Batch) -> Result<ApplyStats, StoreError> {
+        self.touched.clear();
         let mut pending = Pending::default();
         let mut current_block: Option<(u64, u64)> = None;
         let mut blocks: BTreeMap<u64, (B256, u64)> = BTreeMap::new();
@@ -281,6 +289,7 @@ impl Store {
             self.apply_log(log, &mut pending)?;
         }
         self.flush(&mut pending, current_block)?;
+        self.touched.extend(pending.operators.iter().copied());
         blocks.insert(batch.to_block, (batch.to_hash, batch.to_time));
         for (n, (h, t)) in blocks {
             self.db.exec("DELETE FROM blocks WHERE number = $1", &[int(n, "block")?])?;
@@ -478,6 +487,7 @@ impl Store {
             Effect::Operator { id, change } => {
                 let id = small(id, "operator id")?;
                 self.apply_operator(pool, id, log, change)?;
+                p.operators.insert((pool, id));
             }
             Effect::RewardsClaimed { account, shares } => {
                 // Rewards are claimed by reward address; credit the operator(s) using it.
@@ -828,6 +838,62 @@ impl Store {
         rows.first().map_or(Ok(0), |r| read_u64(r, 0, "events"))
     }
 
+    /// Operators (pool, id) changed by the last [`Store::apply`], for the follower's bond checks.
+    pub fn touched_operators(&self) -> &[(&'static str, u64)] {
+        &self.touched
+    }
+
+    /// Records a bond check of an operator at the end of a range (`block`): the required bond and
+    /// the bond's value from the `BondManager` views. Writes a `bond_below_requirement` notice
+    /// when the bond falls below the requirement (once per shortfall, not on every check).
+    /// Returns whether a notice was written.
+    pub fn record_bond_check(
+        &mut self,
+        pool: &'static str,
+        id: u64,
+        block: u64,
+        block_time: u64,
+        required: U256,
+        value: U256,
+    ) -> Result<bool, StoreError> {
+        self.in_tx(|s| {
+            let mut d = s.operator_data(pool, id)?;
+            let was_below =
+                d.get("bondBelowRequirement").and_then(serde_json::Value::as_bool) == Some(true);
+            let below = value < required;
+            d["requiredBondWei"] = serde_json::json!(required.to_string());
+            d["bondValueWei"] = serde_json::json!(value.to_string());
+            d["bondBelowRequirement"] = serde_json::json!(below);
+            let log = IndexedLog {
+                block_number: block,
+                block_hash: B256::ZERO,
+                block_time,
+                log_index: SYNTHETIC_LOG_INDEX.saturating_add(id),
+                tx_hash: B256::ZERO,
+                address: Address::ZERO,
+                topics: Vec::new(),
+                data: Vec::new(),
+                tx_input: None,
+            };
+            s.write_operator(pool, id, &log, &d)?;
+            if below && !was_below {
+                s.notice(
+                    pool,
+                    id,
+                    &log,
+                    "bond_below_requirement",
+                    &serde_json::json!({
+                        "requiredWei": required.to_string(),
+                        "bondValueWei": value.to_string(),
+                        "shortfallWei": required.saturating_sub(value).to_string(),
+                    }),
+                )?;
+                return Ok(true);
+            }
+            Ok(false)
+        })
+    }
+
     /// Logs of followed contracts that the bindings could not decode, since this store was opened.
     pub fn unknown_events(&self) -> u64 {
         self.unknown_events
@@ -1032,6 +1098,29 @@ mod tests {
         assert_eq!(d["bondWei"], eth(2).to_string());
         assert!(notices(&mut s).is_empty());
         assert_eq!(s.cursor().unwrap(), Some((1, B256::from(U256::from(1u64)))));
+    }
+
+    #[test]
+    fn bond_checks_notify_once_per_shortfall_and_roll_back() {
+        let mut s = store();
+        let (req, ok, low) = (U256::from(100u64), U256::from(150u64), U256::from(60u64));
+        assert!(!s.record_bond_check("public", 4, 10, 1_010, req, ok).unwrap());
+        assert!(s.record_bond_check("public", 4, 11, 1_011, req, low).unwrap());
+        assert!(
+            !s.record_bond_check("public", 4, 12, 1_012, req, low).unwrap(),
+            "still short: no repeat"
+        );
+        assert!(!s.record_bond_check("public", 4, 13, 1_013, req, ok).unwrap());
+        assert!(s.record_bond_check("public", 4, 14, 1_014, req, low).unwrap(), "short again");
+        assert_eq!(notices(&mut s), ["bond_below_requirement", "bond_below_requirement"]);
+        let d = s.operator_data("public", 4).unwrap();
+        assert_eq!(
+            (d["requiredBondWei"].as_str(), d["bondBelowRequirement"].as_bool()),
+            (Some("100"), Some(true))
+        );
+        s.rollback_to(12, B256::ZERO).unwrap();
+        assert_eq!(notices(&mut s).len(), 1);
+        assert_eq!(s.operator_data("public", 4).unwrap()["bondValueWei"], "60");
     }
 
     #[test]

@@ -103,13 +103,17 @@ pub(crate) async fn start(
     let deployment = Deployment::load(&source.deployment).wrap_err("load the deployment file")?;
     let sources = decode::sources(&deployment);
     let addresses = sources.iter().map(|s| s.address).collect();
-    let store =
-        claystack_indexer::open_store(source.database_url.clone(), source.sqlite.clone(), sources)
-            .await
-            .wrap_err("open the indexer store")?;
+    let store = claystack_indexer::open_store(
+        source.database_url.clone(),
+        source.sqlite.clone(),
+        sources.clone(),
+    )
+    .await
+    .wrap_err("open the indexer store")?;
     let follower =
         Follower::new(&source.rpc_url, Arc::clone(&store), addresses, follow.config(), metrics)
-            .wrap_err("build the follower")?;
+            .wrap_err("build the follower")?
+            .with_bond_checks(&sources);
     tracing::info!(target: "indexer", rpc = %source.rpc_url, "following the chain");
     Ok((follower, store))
 }
