@@ -135,3 +135,40 @@ fn staker_commands_against_anvil() {
     let err = chain.claystack(&["stake", "1"], None).failure();
     assert!(err.contains("--private-key"), "{err}");
 }
+
+/// The whole queue path through the CLI: a ticket finalized by a quorum-signed oracle report is
+/// claimed by `claystack claim`, which pays the ETH to its owner.
+#[test]
+fn claim_pays_a_finalized_ticket() {
+    let chain = Chain::start(3_133_715);
+    let carol = Some(KEYS[7]);
+    const CAROL: &str = "0x14dC79964da2C08b23698B3D3cc7Ca32193d9955";
+    chain.claystack(&["stake", "3eth"], carol).success();
+    let out = chain.claystack(&["unstake", "1eth"], carol).success();
+    assert!(out.contains("withdrawal requested: ticket #1 for 1 ETH"), "{out}");
+
+    // Demo phase 1 (stakes, report 1, a request by anvil #8 = ticket #2), the next frame,
+    // phase 2 (report 2 finalizes up to #2 and anvil #8 claims #2)
+    chain.demo("run()");
+    chain.next_frame();
+    let demo = chain.demo("finalizeAndClaim()");
+    assert!(demo.contains("finalized up to request 2"), "{demo}");
+
+    let status = chain.claystack(&["status", CAROL], None).success();
+    assert!(status.contains("ticket #1: finalized, claimable"), "{status}");
+    let before: u128 = chain.cast(&["balance", CAROL]).parse().unwrap();
+    let out = chain.claystack(&["claim"], carol).success();
+    assert!(out.contains("claim: sent 0x") && out.contains("mined in block"), "{out}");
+    let paid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("claimed ticket #1: "))
+        .unwrap_or_else(|| panic!("no claim line in {out}"));
+    // paid at min(rate at request, rate at finalization): at most the 1 ETH requested
+    assert!(paid.ends_with(" ETH"), "{paid}");
+    let after: u128 = chain.cast(&["balance", CAROL]).parse().unwrap();
+    let gained = after - before;
+    assert!(gained > 999_000_000_000_000_000 && gained <= 1_000_000_000_000_000_000, "{gained}");
+    // claimed once: nothing left
+    let out = chain.claystack(&["claim"], carol).success();
+    assert!(out.contains("no unclaimed tickets"), "{out}");
+}

@@ -37,6 +37,11 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+fn genesis_time() -> u64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    now.as_secs().saturating_sub(300)
+}
+
 /// A running anvil with the contracts deployed.
 pub struct Chain {
     anvil: Child,
@@ -93,6 +98,8 @@ impl Chain {
             .env("SLOTS_PER_EPOCH", "4")
             .env("EPOCHS_PER_FRAME", "75")
             .env("TIMELOCK_DELAY", "0")
+            // like the devnet: genesis one frame (300 s) ago, so a report is possible at once
+            .env("GENESIS_TIME", genesis_time().to_string())
             .env("KYC_PROVIDER", DEPLOYER)
             .current_dir(self.root.join("contracts"))
             .output()
@@ -134,6 +141,41 @@ impl Chain {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Runs a phase of `script/Demo.s.sol` (`run()` or `finalizeAndClaim()`), which reads this
+    /// chain's deployment file: it stakes from anvil #8/#9, submits quorum-signed oracle reports
+    /// and requests (then finalizes and claims) a withdrawal of anvil #8.
+    pub fn demo(&self, sig: &str) -> String {
+        let out = Command::new(self.root.join("node_modules/.bin/forge"))
+            .args(["script", "script/Demo.s.sol:Demo", "--sig", sig, "--rpc-url", &self.rpc])
+            .args(["--broadcast", "--slow", "--private-key", KEYS[0]])
+            .current_dir(self.root.join("contracts"))
+            .output()
+            .expect("run forge script");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "demo {sig} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+    }
+
+    /// Moves the chain's clock into the next oracle frame and mines a block.
+    pub fn next_frame(&self) {
+        let oracle = self.address("oracleReport");
+        let frame = self.cast(&["call", &oracle, "currentFrame()(uint256,uint256)"]);
+        let deadline: u64 = frame
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected currentFrame() output {frame:?}"));
+        let now: u64 = self.cast(&["block", "latest", "--field", "timestamp"]).parse().unwrap();
+        let jump = deadline.saturating_sub(now).saturating_add(1);
+        self.cast(&["rpc", "evm_increaseTime", &jump.to_string()]);
+        self.cast(&["rpc", "evm_mine"]);
     }
 
     /// Runs an offline `cast <args>` (no node: `keccak`, `calldata`, …).
