@@ -13,7 +13,7 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use alloy::{primitives::U256, providers::DynProvider, signers::local::PrivateKeySigner};
 use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
-use claystack_bindings::{Deployment, deployment::PoolAddresses};
+use claystack_bindings::{Deployment, deployment::PoolAddresses, oracle_report::OracleReport};
 use claystack_client::keeper::{Keeper, KeeperConfig};
 use claystack_oracle::daemon::{DaemonConfig, Finality, Member};
 use tokio::{process::Child, sync::watch};
@@ -77,6 +77,8 @@ pub struct DevnetConfig {
     pub populate: bool,
     /// Oracle members to run, of the deployment's (the others stay offline).
     pub oracle_members: usize,
+    /// Whether to run the keeper loop (tests drive [`Devnet::keeper_once`] instead).
+    pub keeper: bool,
 }
 
 /// Keys of the deployment's default oracle members (anvil accounts 2, 3, 4; test keys).
@@ -166,6 +168,17 @@ impl Devnet {
                 .map_err(|source| DevnetError::Io { action: "copy the deployment file", source })?;
             self.deployment = Deployment::load(&self.deployment_path)?;
         }
+        // the script's output file is shared by every deployment on this checkout: the frame
+        // configuration is taken from the chain, never from a file another run may have written
+        let oracle = OracleReport::new(self.deployment.public.oracle_report, self.provider()?);
+        let fc = oracle.frameConfig().call().await.map_err(|e| DevnetError::Chain {
+            action: "read the oracle frame configuration",
+            detail: e.to_string(),
+        })?;
+        self.deployment.genesis_time = fc.genesisTime;
+        self.deployment.seconds_per_slot = u64::from(fc.secondsPerSlot);
+        self.deployment.slots_per_epoch = u64::from(fc.slotsPerEpoch);
+        self.deployment.epochs_per_frame = u64::from(fc.epochsPerFrame);
         let d = self.deployment.clone();
 
         let mut chain = ChainConfig::devnet();
@@ -204,7 +217,11 @@ impl Devnet {
         }
 
         self.start_oracles(cfg, &d).await?;
-        self.start_keepers(&d)?;
+        if cfg.keeper {
+            for keeper in self.keepers_for(&d)? {
+                self.spawn_keeper(keeper);
+            }
+        }
         Ok(())
     }
 
@@ -262,7 +279,7 @@ impl Devnet {
         Ok(())
     }
 
-    fn start_keepers(&mut self, d: &Deployment) -> Result<(), DevnetError> {
+    fn keepers_for(&self, d: &Deployment) -> Result<Vec<Keeper>, DevnetError> {
         let key: PrivateKeySigner =
             KEEPER_KEY.parse().map_err(|e| DevnetError::Tool(format!("keeper key: {e}")))?;
         let provider = setup::provider(&self.rpc, &key)?;
@@ -270,30 +287,46 @@ impl Devnet {
         if let Some(k) = d.kyc {
             pools.push((k.stake_pool, d.address("kycOperatorRegistry").ok()));
         }
-        for (pool, registry) in pools {
-            let keeper = Keeper::new(
-                provider.clone(),
-                pool,
-                registry,
-                None,
-                KeeperConfig::default(),
-                Arc::default(),
-            );
-            let mut stop = self.stop.subscribe();
-            self.keepers.push(tokio::spawn(async move {
-                let shutdown = async move {
-                    let _closed = stop.wait_for(|s| *s).await;
-                };
-                keeper
-                    .run(Duration::from_secs(2), shutdown, |r| {
-                        for line in &r.done {
-                            tracing::info!(target: "devnet::keeper", "{line}");
-                        }
-                    })
-                    .await;
-            }));
+        Ok(pools
+            .into_iter()
+            .map(|(pool, registry)| {
+                Keeper::new(
+                    provider.clone(),
+                    pool,
+                    registry,
+                    None,
+                    KeeperConfig::default(),
+                    Arc::default(),
+                )
+            })
+            .collect())
+    }
+
+    fn spawn_keeper(&mut self, keeper: Keeper) {
+        let mut stop = self.stop.subscribe();
+        self.keepers.push(tokio::spawn(async move {
+            let shutdown = async move {
+                let _closed = stop.wait_for(|s| *s).await;
+            };
+            keeper
+                .run(Duration::from_secs(2), shutdown, |r| {
+                    for line in &r.done {
+                        tracing::info!(target: "devnet::keeper", "{line}");
+                    }
+                })
+                .await;
+        }));
+    }
+
+    /// One keeper run per pool (public, then KYC); returns what was done and the notes.
+    pub async fn keeper_once(&self) -> Result<Vec<String>, DevnetError> {
+        let mut out = Vec::new();
+        for keeper in self.keepers_for(&self.deployment)? {
+            let r = keeper.run_once().await;
+            out.extend(r.done);
+            out.extend(r.notes);
         }
-        Ok(())
+        Ok(out)
     }
 
     /// A read-only provider.

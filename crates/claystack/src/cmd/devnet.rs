@@ -1,22 +1,19 @@
-//! `claystack devnet`: brings the local system up — the pinned toolchain, an anvil execution node,
-//! the contracts deployed by the forge script, and a scripted lifecycle (stake → oracle report →
-//! withdrawal request → finalizing report → claim) — then keeps the chain running until Ctrl-C.
-//!
-//! This module only orchestrates processes; protocol logic lives in the contracts and the library
-//! crates.
+//! `claystack devnet`: the whole system on one machine — anvil (1 s blocks), the contracts, the
+//! governance set-up, sample operators and stakers, the beacon simulator, three oracle members
+//! per pool, a keeper (library `claystack-devnet`) and the indexer + API + dashboard — printing
+//! one line per reported frame until Ctrl-C or `--frames N`.
 
-use eyre::{Context as _, ContextCompat as _, bail};
-use std::{
-    net::{SocketAddr, TcpListener, TcpStream},
-    path::{Path, PathBuf},
-    process::Stdio,
-    time::{Duration, Instant},
+use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+
+use claystack_api::{ApiMetrics, AppState};
+use claystack_devnet::{Devnet, DevnetConfig, find_home, scratch_dir};
+use claystack_indexer::IndexerMetrics;
+use eyre::Context as _;
+
+use super::{
+    api::{HttpArgs, serve_http},
+    indexer::{FollowArgs, SourceArgs, start},
 };
-use tokio::process::{Child, Command};
-
-/// anvil's first default account: the devnet deployer (a well-known test key, never a secret).
-const DEVNET_DEPLOYER_KEY: &str =
-    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
 /// Flags of `claystack devnet`.
 #[derive(Debug, clap::Args)]
@@ -28,258 +25,144 @@ pub(crate) struct Args {
     /// Port of the anvil JSON-RPC endpoint.
     #[arg(long, env = "CLAYSTACK_DEVNET_PORT", default_value_t = 8545)]
     port: u16,
-    /// Keep chain state in this directory across restarts (anvil `--state`).
+    /// Keep every daemon's state (chain, simulator, oracles, index) in this directory across
+    /// restarts; deployment and set-up are skipped when already done.
     #[arg(long, env = "CLAYSTACK_DEVNET_STATE")]
     state: Option<PathBuf>,
-    /// Stop after the scripted lifecycle instead of running until Ctrl-C (used by tests).
+    /// Stop after this many reported frames of the public pool instead of running until Ctrl-C.
     #[arg(long)]
+    frames: Option<u64>,
+    /// Stop after the first reported frame (the same as `--frames 1`).
+    #[arg(long, conflicts_with = "frames")]
     exit_after_demo: bool,
+    /// Address of the dashboard and REST API.
+    #[arg(long, env = "CLAYSTACK_DEVNET_API_LISTEN", default_value = "127.0.0.1:8080")]
+    api_listen: SocketAddr,
+    /// Address of the beacon simulator's Beacon API.
+    #[arg(long, env = "CLAYSTACK_DEVNET_BEACON_LISTEN", default_value = "127.0.0.1:5052")]
+    beacon_listen: SocketAddr,
+    /// Epochs (4 slots of 1 s) per oracle frame.
+    #[arg(long, env = "CLAYSTACK_DEVNET_EPOCHS_PER_FRAME", default_value_t = 15)]
+    epochs_per_frame: u64,
+    /// Oracle members to run per pool (of 3; quorum 2) — fewer simulates members offline.
+    #[arg(long, default_value_t = 3)]
+    oracle_members: usize,
 }
 
 /// Runs `claystack devnet`.
+#[allow(clippy::print_stdout)] // the devnet's user interface is its frame lines
 pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     let home = match args.home {
         Some(h) => h,
         None => find_home(&std::env::current_dir().wrap_err("read the working directory")?)?,
     };
-    let tools = Toolchain::ensure(&home).await?;
-    let rpc = format!("http://127.0.0.1:{}", args.port);
-    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
-    if TcpListener::bind(addr).is_err() {
-        bail!("port {} is in use: stop the other node or pass --port", args.port);
+    let persistent = args.state.is_some();
+    let state_dir = args.state.clone().unwrap_or_else(scratch_dir);
+    let frames = if args.exit_after_demo { Some(1) } else { args.frames };
+    println!(
+        "Starting the devnet (anvil, contracts, operators, stakers, beacon simulator, oracles, keeper) …"
+    );
+    let devnet = Devnet::start(DevnetConfig {
+        home,
+        port: args.port,
+        beacon_listen: args.beacon_listen,
+        state_dir: state_dir.clone(),
+        persistent,
+        epochs_per_frame: args.epochs_per_frame,
+        populate: true,
+        keeper: true,
+        oracle_members: args.oracle_members,
+    })
+    .await
+    .wrap_err("bring the devnet up")?;
+    let d = &devnet.deployment;
+    println!("Deployed contracts ({}):", devnet.deployment_path.display());
+    for (name, addr) in [
+        ("stakePool", d.public.stake_pool),
+        ("withdrawalQueue", d.public.withdrawal_queue),
+        ("oracleReport", d.public.oracle_report),
+        ("timelock", d.timelock),
+    ] {
+        println!("  {name:<20} {addr}");
+    }
+    for (label, kyc, id) in &devnet.population.operators {
+        println!("  operator {label:<8} id {id} ({} pool)", if *kyc { "KYC" } else { "public" });
+    }
+    for (label, kyc, who) in &devnet.population.stakers {
+        println!("  staker   {label:<12} {who} ({} pool)", if *kyc { "KYC" } else { "public" });
     }
 
-    let mut anvil = tools.start_anvil(args.port, args.state.as_deref())?;
-    wait_for_port(addr, Duration::from_secs(30)).await.wrap_err("wait for anvil to listen")?;
-    tracing::info!(target: "devnet", %rpc, "anvil is up (chain id 31337)");
-
-    let outcome = bring_up(&tools, &rpc, args.state.is_some()).await;
-    if let Err(e) = outcome {
-        stop(&mut anvil).await;
-        return Err(e);
-    }
-
-    if args.exit_after_demo {
-        stop(&mut anvil).await;
-        return Ok(());
-    }
-    println!("\nDevnet running: JSON-RPC {rpc}. Press Ctrl-C to stop.");
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.wrap_err("wait for Ctrl-C")?,
-        s = anvil.wait() => bail!("anvil exited unexpectedly: {}", s.wrap_err("wait for anvil")?),
-    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let serve = tokio::spawn(serve(
+        devnet.rpc.clone(),
+        devnet.deployment_path.clone(),
+        state_dir.join("index.sqlite"),
+        args.api_listen,
+        d.frame_seconds(),
+        stop_rx,
+    ));
+    println!(
+        "\nDevnet running: JSON-RPC {}, Beacon API {}, dashboard http://{}/ — one line per oracle frame (~{} s){}",
+        devnet.rpc,
+        devnet.beacon_url,
+        args.api_listen,
+        d.frame_seconds(),
+        if frames.is_some() { "" } else { "; Ctrl-C to stop" }
+    );
+    let watched = tokio::select! {
+        r = devnet.watch_frames(frames, |line| println!("{line}")) => r.wrap_err("watch frames"),
+        r = tokio::signal::ctrl_c() => r.wrap_err("wait for Ctrl-C"),
+    };
     println!("stopping");
-    stop(&mut anvil).await;
-    Ok(())
+    if stop_tx.send(true).is_err() {
+        tracing::debug!(target: "devnet", "the dashboard already stopped");
+    }
+    match serve.await {
+        Ok(Err(e)) => tracing::warn!(target: "devnet", error = %e, "indexer/API"),
+        Err(e) => tracing::warn!(target: "devnet", error = %e, "indexer/API task"),
+        Ok(Ok(())) => {}
+    }
+    devnet.shutdown().await;
+    if !persistent && let Err(e) = std::fs::remove_dir_all(&state_dir) {
+        tracing::warn!(target: "devnet", error = %e, "remove {}", state_dir.display());
+    }
+    watched
 }
 
-async fn bring_up(tools: &Toolchain, rpc: &str, persistent: bool) -> eyre::Result<()> {
-    let deployments = tools.contracts.join("deployments").join("31337.json");
-    if persistent && deployments.exists() && has_code(tools, rpc, &deployments).await? {
-        println!("Contracts already deployed (state kept): {}", deployments.display());
-    } else {
-        println!("Deploying contracts …");
-        tools.forge_script("script/Deploy.s.sol:Deploy", rpc).await.wrap_err("deploy contracts")?;
-    }
-    let text = std::fs::read_to_string(&deployments)
-        .wrap_err_with(|| format!("read {}", deployments.display()))?;
-    let addrs: serde_json::Value =
-        serde_json::from_str(&text).wrap_err("parse the deployment file")?;
-    println!("Deployed contracts:");
-    if let Some(map) = addrs.as_object() {
-        for (name, value) in map {
-            let shown = value.as_str().map_or_else(|| value.to_string(), str::to_owned);
-            println!("  {name:<20} {shown}");
-        }
-    }
-    let oracle = addrs
-        .get("oracleReport")
-        .and_then(|v| v.as_str())
-        .wrap_err("the deployment file names no oracleReport")?;
-
-    println!("\nLifecycle, phase 1: stake → oracle report → withdrawal request …");
-    tools.forge_script("script/Demo.s.sol:Demo", rpc).await.wrap_err("run demo phase 1")?;
-    let jumped = tools.advance_to_next_frame(rpc, oracle).await?;
-    println!("\nAdvanced the chain {jumped} s into the next oracle frame.");
-    println!("Lifecycle, phase 2: finalizing report → claim …");
-    tools
-        .forge_script_sig("script/Demo.s.sol:Demo", "finalizeAndClaim()", rpc)
-        .await
-        .wrap_err("run demo phase 2")?;
-    Ok(())
-}
-
-/// Whether the stake pool recorded in the deployment file has code on the node.
-async fn has_code(tools: &Toolchain, rpc: &str, deployments: &Path) -> eyre::Result<bool> {
-    let text = std::fs::read_to_string(deployments)?;
-    let v: serde_json::Value = serde_json::from_str(&text)?;
-    let Some(pool) = v.get("stakePool").and_then(|p| p.as_str()) else { return Ok(false) };
-    let out = Command::new(tools.bin("cast"))
-        .args(["code", pool, "--rpc-url", rpc])
-        .output()
-        .await
-        .wrap_err("run cast code")?;
-    Ok(out.status.success() && String::from_utf8_lossy(&out.stdout).trim().len() > 2)
-}
-
-/// Paths of the pinned tools under the repository.
-struct Toolchain {
-    home: PathBuf,
-    contracts: PathBuf,
-}
-
-impl Toolchain {
-    /// Installs the npm-pinned toolchain when it is missing and checks every binary is there.
-    async fn ensure(home: &Path) -> eyre::Result<Self> {
-        let bin = home.join("node_modules/.bin");
-        if !bin.join("forge").exists() || !bin.join("anvil").exists() {
-            println!("Installing the pinned toolchain (npm ci) …");
-            let status = Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund"])
-                .current_dir(home)
-                .status()
-                .await
-                .wrap_err("run npm ci (is Node.js installed?)")?;
-            if !status.success() {
-                bail!("npm ci failed with {status}");
-            }
-        }
-        for tool in ["forge", "anvil", "cast"] {
-            if !bin.join(tool).exists() {
-                bail!("{} is missing after npm ci", bin.join(tool).display());
-            }
-        }
-        Ok(Self { home: home.to_path_buf(), contracts: home.join("contracts") })
-    }
-
-    fn bin(&self, tool: &str) -> PathBuf {
-        self.home.join("node_modules/.bin").join(tool)
-    }
-
-    fn start_anvil(&self, port: u16, state: Option<&Path>) -> eyre::Result<Child> {
-        let mut cmd = Command::new(self.bin("anvil"));
-        cmd.args(["--port", &port.to_string(), "--chain-id", "31337", "--silent"]);
-        if let Some(dir) = state {
-            std::fs::create_dir_all(dir).wrap_err_with(|| format!("create {}", dir.display()))?;
-            cmd.arg("--state").arg(dir.join("anvil-state.json"));
-        }
-        cmd.stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
-        cmd.spawn().wrap_err("start anvil")
-    }
-
-    async fn forge_script(&self, target: &str, rpc: &str) -> eyre::Result<()> {
-        self.forge_script_sig(target, "run()", rpc).await
-    }
-
-    async fn forge_script_sig(&self, target: &str, sig: &str, rpc: &str) -> eyre::Result<()> {
-        let status = Command::new(self.bin("forge"))
-            .args(["script", target, "--sig", sig, "--rpc-url", rpc, "--broadcast", "--slow"])
-            .args(["--private-key", DEVNET_DEPLOYER_KEY])
-            .current_dir(&self.contracts)
-            .status()
-            .await
-            .wrap_err_with(|| format!("run forge script {target} {sig}"))?;
-        if !status.success() {
-            bail!("forge script {target} {sig} failed with {status}");
-        }
-        Ok(())
-    }
-
-    /// Runs `cast` and returns its trimmed standard output.
-    async fn cast(&self, args: &[&str]) -> eyre::Result<String> {
-        let out = Command::new(self.bin("cast"))
-            .args(args)
-            .output()
-            .await
-            .wrap_err_with(|| format!("run cast {}", args.join(" ")))?;
-        if !out.status.success() {
-            bail!(
-                "cast {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-    }
-
-    /// Moves anvil's clock past the oracle's current frame deadline and mines a block, so the
-    /// next report belongs to a new frame. Returns the seconds jumped.
-    async fn advance_to_next_frame(&self, rpc: &str, oracle: &str) -> eyre::Result<u64> {
-        let frame = self
-            .cast(&["call", oracle, "currentFrame()(uint256,uint256)", "--rpc-url", rpc])
-            .await?;
-        let deadline = frame
-            .lines()
-            .nth(1)
-            .and_then(parse_cast_uint)
-            .wrap_err_with(|| format!("unexpected currentFrame() output: {frame:?}"))?;
-        let now = self.cast(&["block", "latest", "--field", "timestamp", "--rpc-url", rpc]).await?;
-        let now = parse_cast_uint(&now)
-            .wrap_err_with(|| format!("unexpected block timestamp: {now:?}"))?;
-        let jump = deadline.saturating_sub(now).saturating_add(1);
-        self.cast(&["rpc", "evm_increaseTime", &jump.to_string(), "--rpc-url", rpc]).await?;
-        self.cast(&["rpc", "evm_mine", "--rpc-url", rpc]).await?;
-        Ok(jump)
-    }
-}
-
-/// Parses a `cast` integer, which may carry a scientific-notation suffix (`123 [1.23e2]`).
-fn parse_cast_uint(s: &str) -> Option<u64> {
-    s.split_whitespace().next()?.parse().ok()
-}
-
-/// Walks up from `start` to the directory holding `contracts/foundry.toml` and `package.json`.
-fn find_home(start: &Path) -> eyre::Result<PathBuf> {
-    start
-        .ancestors()
-        .find(|d| d.join("contracts/foundry.toml").exists() && d.join("package.json").exists())
-        .map(Path::to_path_buf)
-        .wrap_err_with(|| {
-            format!(
-                "no ClayStack checkout found at or above {}: run from the repository or pass --home",
-                start.display()
-            )
-        })
-}
-
-async fn wait_for_port(addr: SocketAddr, timeout: Duration) -> eyre::Result<()> {
-    let start = Instant::now();
-    while start.elapsed() < timeout {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("{addr} did not accept connections within {timeout:?}")
-}
-
-async fn stop(child: &mut Child) {
-    if let Err(e) = child.kill().await {
-        tracing::warn!(target: "devnet", error = %e, "stop anvil");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_cast_integers() {
-        assert_eq!(parse_cast_uint("1700000300 [1.7e9]"), Some(1_700_000_300));
-        assert_eq!(parse_cast_uint("42"), Some(42));
-        assert_eq!(parse_cast_uint("0x2a"), None);
-        assert_eq!(parse_cast_uint(""), None);
-    }
-
-    #[test]
-    fn find_home_walks_up_and_explains_failure() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("contracts/src")).unwrap();
-        std::fs::write(dir.path().join("contracts/foundry.toml"), "").unwrap();
-        std::fs::write(dir.path().join("package.json"), "{}").unwrap();
-        assert_eq!(find_home(&dir.path().join("contracts/src")).unwrap(), dir.path());
-        let other = tempfile::tempdir().unwrap();
-        let err = find_home(other.path()).unwrap_err().to_string();
-        assert!(err.contains("no ClayStack checkout found"), "{err}");
-    }
+/// The indexer, API and dashboard of `claystack serve`, stopped through `stop`.
+async fn serve(
+    rpc_url: String,
+    deployment: PathBuf,
+    sqlite: PathBuf,
+    listen: SocketAddr,
+    frame_seconds: u64,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> eyre::Result<()> {
+    let source = SourceArgs { rpc_url, deployment, database_url: None, sqlite };
+    let follow = FollowArgs { from_block: 0, max_range: 50_000, poll_ms: 1_000 };
+    let metrics = Arc::new(IndexerMetrics::default());
+    let (mut follower, store) = start(&source, &follow, Arc::clone(&metrics)).await?;
+    let state = AppState {
+        store: Arc::clone(&store),
+        metrics: Arc::new(ApiMetrics::default()),
+        indexer_metrics: Some(metrics),
+        frame_seconds: Some(frame_seconds),
+    };
+    let mut indexer_stop = stop.clone();
+    let indexer = tokio::spawn(async move {
+        follower
+            .run(async move {
+                let _closed = indexer_stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+    let mut http_stop = stop;
+    let http = HttpArgs { listen, webhook_interval_ms: 2_000 };
+    let served = serve_http(state, &http, async move {
+        let _closed = http_stop.wait_for(|s| *s).await;
+    })
+    .await;
+    indexer.await.wrap_err("join the indexer")?;
+    claystack_indexer::close_store(store).await;
+    served
 }

@@ -1,0 +1,148 @@
+//! End-to-end lifecycle against a real anvil (1 s blocks) and the beacon simulator on wall-clock
+//! slots, with the devnet's population (operators of every type registered through the timelock
+//! and with bonds, stakers in both pools):
+//! stake → oracle report with one member of three offline (quorum 2 still reached) → KYC-pool
+//! staker ringfenced → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit.
+//!
+//! Not covered yet (see the devnet report): the pre-deposit confirmation and everything after it
+//! (top-ups, activation, rewards, rate up, withdrawal, exits, claim) needs the oracle member to
+//! read the operator registry (`registry: None` in `claystack-oracle`'s daemon today); with 1 ETH
+//! pre-deposits on the beacon chain and no registry, its report fails the CL APR sanity bound.
+
+use std::{net::TcpListener, path::PathBuf, time::Duration};
+
+use claystack_bindings::stake_pool::StakePool;
+use claystack_client::U256;
+use claystack_devnet::{Devnet, DevnetConfig, setup, status::FrameStatus};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Polls `status(kyc)` until `done` holds, failing with `what` after `timeout`.
+async fn wait_for(
+    devnet: &Devnet,
+    kyc: bool,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&FrameStatus) -> bool,
+) -> FrameStatus {
+    let start = std::time::Instant::now();
+    let mut last = None;
+    while start.elapsed() < timeout {
+        let s = devnet.status(kyc).await.expect("read the pool status");
+        if done(&s) {
+            return s;
+        }
+        last = Some(s);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("{what} did not happen within {timeout:?}; last status: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2e_stake_report_with_a_member_offline_kyc_pool_predeposits_flash_exit() {
+    let root = repo_root();
+    assert!(
+        root.join("node_modules/.bin/anvil").exists(),
+        "the pinned toolchain is missing: run `npm ci` in {}",
+        root.display()
+    );
+    let state = tempfile::tempdir().unwrap();
+    let devnet = Devnet::start(DevnetConfig {
+        home: root,
+        port: free_port(),
+        beacon_listen: "127.0.0.1:0".parse().unwrap(),
+        state_dir: state.path().to_path_buf(),
+        persistent: false,
+        epochs_per_frame: 15,
+        populate: true,
+        // member 3 of 3 is offline: the two others still make the quorum of 2
+        oracle_members: 2,
+        keeper: false,
+    })
+    .await
+    .expect("bring the devnet up");
+    let d = devnet.deployment.clone();
+    let kyc = d.kyc.expect("the KYC pool is deployed");
+    let provider = devnet.provider().unwrap();
+
+    // stake: both pools hold the stakers' ETH (and the bonds, as csETH, in the public pool)
+    let public = devnet.status(false).await.unwrap();
+    assert_eq!(public.total_pooled, U256::from(343 * ETH + ETH / 1000), "{public:?}");
+    assert_eq!(public.buffered, public.total_pooled, "nothing deposited before the keeper runs");
+    let staker = setup::account("staker-1").address();
+    let shares = StakePool::new(d.public.stake_pool, provider.clone())
+        .balanceOf(staker)
+        .call()
+        .await
+        .unwrap();
+    assert_eq!(shares, U256::from(200 * ETH), "first stakes mint 1:1");
+
+    // a report lands with two of three members (quorum 2)
+    let reported =
+        wait_for(&devnet, false, Duration::from_secs(150), "a public-pool report", |s| {
+            s.ref_slot > 0
+        })
+        .await;
+    assert_eq!(reported.share_rate, U256::from(10u128.pow(27)), "no rewards yet: rate 1");
+    wait_for(&devnet, true, Duration::from_secs(60), "a KYC-pool report", |s| s.ref_slot > 0).await;
+
+    // KYC pool: the attested institution holds kcsETH; an unattested account cannot deposit
+    let kpool = StakePool::new(kyc.stake_pool, provider.clone());
+    let institution = setup::account("institution").address();
+    assert_eq!(kpool.balanceOf(institution).call().await.unwrap(), U256::from(70 * ETH));
+    let outsider = setup::provider(&devnet.rpc, &setup::account("staker-2")).unwrap();
+    let refused =
+        StakePool::new(kyc.stake_pool, outsider).deposit().value(U256::from(ETH)).call().await;
+    assert!(refused.is_err(), "an unattested staker deposited into the KYC pool");
+
+    // keeper: 1 ETH pre-deposits, allocated over every operator type of the public pool
+    let done = devnet.keeper_once().await.expect("run the keeper");
+    assert!(done.iter().any(|l| l.contains("pre-deposited")), "keeper did nothing: {done:?}");
+    let public = devnet.status(false).await.unwrap();
+    let pre: u64 = public.by_type.iter().map(|t| t.pre_deposited).sum();
+    assert!(pre >= 1, "no pre-deposit: {public:?}");
+    for (i, t) in public.by_type.iter().enumerate() {
+        assert!(t.pre_deposited <= [4, 0, 2, 3][i], "type {i} got more keys than it has: {t:?}");
+    }
+    assert_eq!(
+        public.buffered,
+        public.total_pooled - U256::from(u128::from(pre) * ETH),
+        "1 ETH left the buffer per pre-deposit: {public:?}"
+    );
+    let kyc_status = devnet.status(true).await.unwrap();
+    assert_eq!(kyc_status.by_type[1].pre_deposited, 2, "the Kyc operator's keys: {kyc_status:?}");
+    assert_eq!(kyc_status.by_type[0], Default::default(), "the KYC pool deposits to Kyc only");
+
+    // Flash Exit: staker-2 leaves at once for a fee that stays in the pool
+    let key = setup::account("staker-2");
+    let p2 = StakePool::new(d.public.stake_pool, setup::provider(&devnet.rpc, &key).unwrap());
+    let before = devnet.status(false).await.unwrap();
+    let exit_shares = U256::from(10 * ETH);
+    let quote = p2.flashExitQuote(exit_shares).call().await.expect("quote a flash exit");
+    assert!(quote.ethOut < U256::from(10 * ETH) && quote.ethOut > U256::from(9 * ETH), "{quote:?}");
+    let receipt = p2
+        .flashExit(exit_shares, quote.ethOut)
+        .send()
+        .await
+        .expect("send the flash exit")
+        .get_receipt()
+        .await
+        .expect("mine the flash exit");
+    assert!(receipt.status(), "flash exit reverted");
+    let after = devnet.status(false).await.unwrap();
+    assert!(after.share_rate > before.share_rate, "the fee stays in the pool: {after:?}");
+    assert_eq!(
+        p2.balanceOf(key.address()).call().await.unwrap(),
+        U256::from(110 * ETH),
+        "the exited shares were burned"
+    );
+    devnet.shutdown().await;
+}
