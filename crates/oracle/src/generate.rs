@@ -189,8 +189,8 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
     let buffered = gwei_to_wei(100_000_000_000); // 100 ETH
     let total_pooled = prev_cl_wei + buffered;
     let total_shares = total_pooled * U256::from(95u8) / U256::from(100u8);
-    // withdrawal demand: 0.01 % of the pool in 100 requests
-    let per_request = total_pooled / U256::from(1_000_000u64);
+    // withdrawal demand: 0.1 % of the pool in 100 requests
+    let per_request = total_pooled / U256::from(100_000u64);
     let requests: Vec<WithdrawalRequest> = (1..=100)
         .map(|id| WithdrawalRequest {
             id,

@@ -33,6 +33,9 @@ use gossip::{GossipState, SignatureMessage};
 use metrics::{Metrics, inc};
 use store::{FrameRecord, Store, StoreError};
 
+/// Delay between members' submission attempts, by rank (lowest address first).
+pub const SUBMIT_STAGGER: Duration = Duration::from_secs(4);
+
 /// When a reference slot may be reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finality {
@@ -167,8 +170,16 @@ impl Member {
                 tracing::error!(target: "oracle::daemon", error = %e, "gossip server stopped");
             }
         }));
-        let worker =
-            Worker { cfg, provider, beacon, http, gossip, metrics: Arc::clone(&metrics), store };
+        let worker = Worker {
+            cfg,
+            provider,
+            beacon,
+            http,
+            gossip,
+            metrics: Arc::clone(&metrics),
+            store,
+            quorum_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
         tracing::info!(target: "oracle::daemon", %addr, "oracle member listening");
@@ -206,6 +217,8 @@ struct Worker {
     gossip: Arc<GossipState>,
     metrics: Arc<Metrics>,
     store: Store,
+    /// When this member first held a quorum for a frame.
+    quorum_seen: std::sync::Mutex<std::collections::BTreeMap<u64, Instant>>,
 }
 
 impl Worker {
@@ -280,6 +293,18 @@ impl Worker {
         let have = u64::try_from(agreed.len()).unwrap_or(u64::MAX);
         if have < view.quorum || rec.submitted_tx.is_some() {
             tracing::debug!(target: "oracle::daemon", ref_slot = rec.ref_slot, have, quorum = view.quorum, "waiting for signatures");
+            return Ok(());
+        }
+        // Stagger submissions by the member's rank so that usually one transaction is sent:
+        // rank r waits r × 4 s after it first saw the quorum (time for the first member's
+        // transaction to be mined; the others then see the frame settled).
+        let rank = view.members.iter().filter(|m| **m < me).count();
+        let since = {
+            let mut q = self.quorum_seen.lock().map_err(|_| DaemonError::Setup("lock".into()))?;
+            *q.entry(rec.ref_slot).or_insert_with(Instant::now)
+        };
+        let wait = SUBMIT_STAGGER.saturating_mul(u32::try_from(rank).unwrap_or(u32::MAX));
+        if since.elapsed() < wait {
             return Ok(());
         }
         let report = Report::abi_decode(&rec.report_abi)
