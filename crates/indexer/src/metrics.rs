@@ -79,9 +79,40 @@ impl IndexerMetrics {
                 "Block ranges committed.",
                 g(&self.batches_total),
             ),
+            (
+                "claystack_indexer_unknown_events_total",
+                "counter",
+                "Logs of followed contracts the bindings could not decode (kept raw).",
+                g(&self.unknown_events_total),
+            ),
         ] {
             out.push_str(&format!("# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"));
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_every_metric_with_help_and_type() {
+        let m = IndexerMetrics::default();
+        m.unknown_events_total.store(2, Ordering::Relaxed);
+        let text = m.render();
+        for name in [
+            "claystack_indexer_head_block",
+            "claystack_indexer_indexed_block",
+            "claystack_indexer_events_total",
+            "claystack_indexer_reorgs_total",
+            "claystack_indexer_rolled_back_blocks_total",
+            "claystack_indexer_rpc_errors_total",
+            "claystack_indexer_range_blocks",
+            "claystack_indexer_batches_total",
+        ] {
+            assert!(text.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+        assert!(text.contains("claystack_indexer_unknown_events_total 2\n"), "{text}");
     }
 }

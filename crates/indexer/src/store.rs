@@ -159,7 +159,7 @@ pub struct ApplyStats {
 }
 
 /// Log index of rows the follower derives from contract views at the end of a range (bond
-/// checks): far above any real log index, one slot per operator.
+/// checks): far above any real log index, one slot per operator and pool (`2·id + pool`).
 pub const SYNTHETIC_LOG_INDEX: u64 = 1 << 40;
 
 /// The indexer's database.
@@ -868,7 +868,9 @@ impl Store {
                 block_number: block,
                 block_hash: B256::ZERO,
                 block_time,
-                log_index: SYNTHETIC_LOG_INDEX.saturating_add(id),
+                log_index: SYNTHETIC_LOG_INDEX
+                    .saturating_add(id.saturating_mul(2))
+                    .saturating_add(u64::from(pool == "kyc")),
                 tx_hash: B256::ZERO,
                 address: Address::ZERO,
                 topics: Vec::new(),
@@ -1121,6 +1123,9 @@ mod tests {
         s.rollback_to(12, B256::ZERO).unwrap();
         assert_eq!(notices(&mut s).len(), 1);
         assert_eq!(s.operator_data("public", 4).unwrap()["bondValueWei"], "60");
+        // The same operator id in the other pool, checked at the same block.
+        assert!(s.record_bond_check("kyc", 4, 12, 1_012, req, low).unwrap());
+        assert!(!s.record_bond_check("public", 4, 12, 1_012, req, low).unwrap());
     }
 
     #[test]
