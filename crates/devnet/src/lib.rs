@@ -353,18 +353,21 @@ impl Devnet {
         .await
     }
 
-    /// Waits for reported frames and calls `on_line` with one line per pool per frame; returns
-    /// after `frames` frames of the public pool (never when `None`).
+    /// Calls `on_line` with one line per pool per reported frame (first with the last frame
+    /// already reported, if any); returns after `frames` frames of the public pool (never when
+    /// `None`), or fails when the public pool goes three frames without a report while `frames`
+    /// is set (so that scripted runs and tests end with the reason instead of hanging).
     pub async fn watch_frames(
         &self,
         frames: Option<u64>,
         mut on_line: impl FnMut(&str),
     ) -> Result<(), DevnetError> {
         let frame_seconds = self.deployment.frame_seconds();
-        let mut last = [self.status(false).await?, self.status(true).await?];
+        let stall = Duration::from_secs(frame_seconds.saturating_mul(3).saturating_add(60));
+        let mut last: [Option<status::FrameStatus>; 2] = [None, None];
         let mut seen = 0u64;
+        let mut last_public = std::time::Instant::now();
         loop {
-            tokio::time::sleep(Duration::from_secs(1)).await;
             for (i, kyc) in [(0usize, false), (1, true)] {
                 let now = match self.status(kyc).await {
                     Ok(s) => s,
@@ -373,25 +376,40 @@ impl Devnet {
                         continue;
                     }
                 };
-                let Some(prev) = last.get_mut(i) else { continue };
-                if now.ref_slot == prev.ref_slot {
-                    continue;
-                }
-                let seconds = now
-                    .ref_slot
-                    .saturating_sub(prev.ref_slot)
-                    .saturating_mul(self.deployment.seconds_per_slot)
-                    .max(frame_seconds.min(1));
-                let apr = status::apr_percent(prev.share_rate, now.share_rate, seconds);
+                let Some(slot) = last.get_mut(i) else { continue };
+                let apr = match slot {
+                    None if now.ref_slot > 0 => 0.0,
+                    Some(prev) if prev.ref_slot != now.ref_slot => {
+                        let seconds = now
+                            .ref_slot
+                            .saturating_sub(prev.ref_slot)
+                            .saturating_mul(self.deployment.seconds_per_slot);
+                        status::apr_percent(prev.share_rate, now.share_rate, seconds)
+                    }
+                    None => {
+                        *slot = Some(now);
+                        continue;
+                    }
+                    Some(_) => continue,
+                };
                 on_line(&now.line(if kyc { "kcsETH" } else { "csETH" }, apr));
-                *prev = now;
+                *slot = Some(now);
                 if !kyc {
                     seen = seen.saturating_add(1);
+                    last_public = std::time::Instant::now();
                 }
             }
             if frames.is_some_and(|n| seen >= n) {
                 return Ok(());
             }
+            if frames.is_some() && last_public.elapsed() > stall {
+                return Err(DevnetError::Tool(format!(
+                    "no report of the public pool for {} s: the oracle members' warnings \
+                     (target oracle::daemon) say why",
+                    stall.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 

@@ -85,6 +85,9 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     ] {
         println!("  {name:<20} {addr}");
     }
+    if devnet.population.operators.is_empty() && persistent {
+        println!("State kept in {}: deployment and set-up reused", state_dir.display());
+    }
     for (label, kyc, id) in &devnet.population.operators {
         println!("  operator {label:<8} id {id} ({} pool)", if *kyc { "KYC" } else { "public" });
     }
