@@ -118,18 +118,6 @@ pub enum DaemonError {
     /// Something else in the set-up.
     #[error("set up the member: {0}")]
     Setup(String),
-    /// The record of a frame holds another digest than the one recomputed (never signed twice).
-    #[error(
-        "frame {ref_slot}: recorded digest {recorded} differs from {computed}; not signing again"
-    )]
-    DigestConflict {
-        /// Frame.
-        ref_slot: u64,
-        /// Recorded digest.
-        recorded: alloy::primitives::B256,
-        /// Newly computed digest.
-        computed: alloy::primitives::B256,
-    },
 }
 
 /// A running member.
