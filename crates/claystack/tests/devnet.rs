@@ -59,3 +59,89 @@ fn devnet_comes_up_and_reports_a_frame() {
         .unwrap_or_else(|| panic!("no pooled amount in {frame}"));
     assert!((343.0..344.0).contains(&pooled), "{frame}");
 }
+
+/// Reads `child`'s stdout on a thread; lines arrive on the returned channel.
+fn lines_of(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead as _;
+    let out = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devnet_serves_the_dashboard_and_keeps_state_across_restarts() {
+    let root = repo_root();
+    assert!(root.join("node_modules/.bin/anvil").exists(), "run `npm ci` in {}", root.display());
+    let state = tempfile::tempdir().unwrap();
+    let (port, api, beacon) =
+        (free_port(), format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    let args = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_claystack"));
+        c.args(["devnet", "--port", &port.to_string(), "--api-listen", &api])
+            .args(["--beacon-listen", &beacon, "--home"])
+            .arg(&root)
+            .arg("--state")
+            .arg(state.path())
+            .args(extra);
+        c
+    };
+
+    // first run: until the first frame line, then the dashboard and the API answer
+    let mut first = args(&[]).stdout(std::process::Stdio::piped()).spawn().expect("run devnet");
+    let lines = lines_of(&mut first);
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while !seen.iter().any(|l: &String| l.starts_with("frame [csETH]")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(l) => seen.push(l),
+            Err(e) => {
+                first.kill().unwrap();
+                panic!("no frame line within 300 s ({e}); output so far:\n{}", seen.join("\n"));
+            }
+        }
+    }
+    let http = reqwest::Client::new();
+    let page = http.get(format!("http://{api}/")).send().await.expect("GET the dashboard");
+    assert!(page.status().is_success(), "{}", page.status());
+    assert!(page.text().await.unwrap().contains("<html"), "the dashboard is an HTML page");
+    // the indexer catches up with the set-up: the API lists the registered operators
+    let mut operators = serde_json::Value::Null;
+    for _ in 0..60 {
+        let r = http.get(format!("http://{api}/api/v1/operators")).send().await.unwrap();
+        operators = r.json().await.unwrap_or(serde_json::Value::Null);
+        if operators.to_string().matches("\"id\"").count() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert!(
+        operators.to_string().matches("\"id\"").count() >= 6,
+        "the API does not list the devnet's operators: {operators}"
+    );
+    let pid = first.id().to_string();
+    assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
+    let status = first.wait().unwrap();
+    assert!(status.success(), "devnet did not stop cleanly on Ctrl-C: {status}");
+    let stake_pool = seen.iter().find(|l| l.contains("stakePool")).cloned().unwrap();
+
+    // second run: same chain, no new deployment or set-up, the last frame still reported
+    let out = args(&["--frames", "1"]).output().expect("run devnet again");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "restart failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("State kept in"), "{stdout}");
+    assert!(stdout.contains(&stake_pool), "another deployment: {stdout}");
+    assert!(!stdout.contains("operator pro-1"), "the set-up ran again: {stdout}");
+    assert!(stdout.contains("frame [csETH] ref_slot="), "{stdout}");
+}
