@@ -56,6 +56,12 @@ pub trait SigningBackend: Send + Sync + 'static {
     ) -> impl Future<Output = Result<SignatureBytes, BackendError>> + Send {
         self.sign(pubkey, plan.signing_root)
     }
+
+    /// Backend-specific Prometheus series appended to the signer's `GET /metrics` (text format
+    /// 0.0.4). A threshold-cluster front reports its fan-out and combination here.
+    fn render_metrics(&self) -> String {
+        String::new()
+    }
 }
 
 /// Keys held in this process.

@@ -1,8 +1,10 @@
 //! The Web3Signer-compatible HTTP API: `GET /upcheck`, `GET /api/v1/eth2/publicKeys`,
-//! `POST /api/v1/eth2/sign/{pubkey}`.
+//! `POST /api/v1/eth2/sign/{pubkey}`, and Prometheus `GET /metrics`.
 
 use crate::{
     backend::{BackendError, SigningBackend},
+    metrics::Outcome,
+    request::MessageType,
     service::{SignError, SignerState},
 };
 use axum::{
@@ -28,6 +30,9 @@ pub fn router<B: SigningBackend>(state: Arc<SignerState<B>>) -> Router {
         .route_layer(middleware::from_fn_with_state(Arc::clone(&state), auth::<B>));
     Router::new()
         .route("/upcheck", get(upcheck))
+        // Unauthenticated like `/upcheck` (and the keeper's, indexer's and oracle's endpoints):
+        // counts and latencies only, no key material or request contents.
+        .route("/metrics", get(metrics::<B>))
         .merge(api)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -67,6 +72,22 @@ pub async fn serve<B: SigningBackend>(
 
 async fn upcheck() -> &'static str {
     "OK"
+}
+
+async fn metrics<B: SigningBackend>(State(state): State<Arc<SignerState<B>>>) -> Response {
+    let mut text = state.metrics().render(state.backend().public_keys().len());
+    text.push_str(&state.backend().render_metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}
+
+/// The `type` of a body that failed before a plan existed, for the metrics label only.
+fn peek_type(body: &[u8]) -> Option<MessageType> {
+    #[derive(serde::Deserialize)]
+    struct Peek {
+        #[serde(rename = "type")]
+        kind: MessageType,
+    }
+    serde_json::from_slice::<Peek>(body).ok().map(|p| p.kind)
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
@@ -116,11 +137,14 @@ async fn sign<B: SigningBackend>(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let started = std::time::Instant::now();
     let Ok(pubkey) = hexutil::decode_fixed::<48>(&identifier) else {
+        state.metrics().record(peek_type(&body), Outcome::BadRequest, started.elapsed());
         return error(StatusCode::BAD_REQUEST, "identifier is not a 48-byte hex public key");
     };
     match state.sign_json(&pubkey, &body).await {
         Ok((plan, signature)) => {
+            state.metrics().record(Some(plan.kind), Outcome::Signed, started.elapsed());
             tracing::debug!(
                 target: "signer::http",
                 kind = ?plan.kind,
@@ -146,6 +170,13 @@ async fn sign<B: SigningBackend>(
                 }
                 SignError::Backend(BackendError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             };
+            let outcome = match status {
+                StatusCode::NOT_FOUND => Outcome::UnknownKey,
+                StatusCode::BAD_REQUEST => Outcome::BadRequest,
+                StatusCode::PRECONDITION_FAILED => Outcome::RefusedSlashing,
+                _ => Outcome::Error,
+            };
+            state.metrics().record(peek_type(&body), outcome, started.elapsed());
             if status.is_server_error() {
                 tracing::error!(target: "signer::http", pubkey = %identifier, error = %e, "sign failed");
             } else {

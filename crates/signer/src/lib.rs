@@ -21,6 +21,7 @@ pub mod backend;
 pub mod block;
 pub mod http;
 pub mod messages;
+pub mod metrics;
 pub mod request;
 pub mod service;
 pub mod spec;
@@ -30,6 +31,7 @@ pub use backend::{
     load_keystores_dir,
 };
 pub use http::{ServeError, check_bind, router, serve};
+pub use metrics::{Outcome, SignerMetrics};
 pub use request::{MessageType, RequestError, SignRequest, SigningPlan, SlashingCheck};
 pub use service::{SignError, SignerState};
 pub use spec::NetworkSpec;

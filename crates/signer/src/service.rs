@@ -4,6 +4,7 @@
 use crate::{
     backend::{BackendError, SigningBackend},
     messages::{PublicKeyBytes, SignatureBytes},
+    metrics::SignerMetrics,
     request::{RequestError, SignRequest, SigningPlan, SlashingCheck},
     spec::NetworkSpec,
 };
@@ -41,6 +42,7 @@ pub struct SignerState<B> {
     slashing: Option<Arc<SlashingDatabase>>,
     spec: NetworkSpec,
     auth_token: Option<String>,
+    metrics: SignerMetrics,
 }
 
 impl<B: SigningBackend> SignerState<B> {
@@ -51,14 +53,20 @@ impl<B: SigningBackend> SignerState<B> {
         spec: NetworkSpec,
     ) -> Result<Self, claystack_slashing::Error> {
         slashing.register_validators(backend.public_keys().iter())?;
-        Ok(Self { backend, slashing: Some(slashing), spec, auth_token: None })
+        Ok(Self {
+            backend,
+            slashing: Some(slashing),
+            spec,
+            auth_token: None,
+            metrics: SignerMetrics::default(),
+        })
     }
 
     /// A signer without slashing protection, for a front whose backend enforces it itself
     /// (each node of a threshold cluster keeps its own database). Never use it over keys that
     /// sign alone.
     pub fn without_slashing_protection(backend: B, spec: NetworkSpec) -> Self {
-        Self { backend, slashing: None, spec, auth_token: None }
+        Self { backend, slashing: None, spec, auth_token: None, metrics: SignerMetrics::default() }
     }
 
     /// Requires `Authorization: Bearer <token>` on every route but `/upcheck`.
@@ -76,6 +84,11 @@ impl<B: SigningBackend> SignerState<B> {
     /// The network parameters.
     pub fn spec(&self) -> &NetworkSpec {
         &self.spec
+    }
+
+    /// The request counters served on `GET /metrics`.
+    pub fn metrics(&self) -> &SignerMetrics {
+        &self.metrics
     }
 
     /// The bearer token required, if any.

@@ -407,3 +407,55 @@ fn keystore_loading_errors_are_clear() {
             .unwrap();
     assert_eq!(keys.len(), 1);
 }
+
+/// The value of the one series `series` (name and labels exactly as rendered) in a scrape.
+fn series(text: &str, series: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn metrics_count_signed_refused_and_unknown_requests_without_auth() {
+    let s = spawn(Some("secret")).await;
+    let pk = s.keys[0];
+    let scrape = || async {
+        let resp = s.client.get(format!("{}/metrics", s.base)).send().await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let ct = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+        resp.text().await.unwrap()
+    };
+    let before = scrape().await;
+    assert_eq!(series(&before, "claystack_signer_keys_loaded"), Some(2));
+    assert_eq!(series(&before, "claystack_signer_sign_duration_seconds_count"), Some(0));
+    let sign = |body: Value, key: [u8; 48]| {
+        s.client
+            .post(format!("{}/api/v1/eth2/sign/{}", s.base, hx(&key)))
+            .bearer_auth("secret")
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+    };
+    let (a, _) = attestation(10, 20, 1);
+    assert_eq!(sign(a, pk).await.unwrap().status(), StatusCode::OK);
+    let (double, _) = attestation(10, 20, 2);
+    assert_eq!(sign(double, pk).await.unwrap().status(), StatusCode::PRECONDITION_FAILED);
+    let (b, _) = block(64, 1);
+    assert_eq!(sign(b, [0x99; 48]).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(sign(json!({"type": "NOPE"}), pk).await.unwrap().status(), StatusCode::BAD_REQUEST);
+
+    let after = scrape().await;
+    let req = |t: &str, o: &str| {
+        series(&after, &format!("claystack_signer_requests_total{{type=\"{t}\",outcome=\"{o}\"}}"))
+    };
+    assert_eq!(req("ATTESTATION", "signed"), Some(1), "{after}");
+    assert_eq!(req("ATTESTATION", "refused_slashing"), Some(1), "{after}");
+    assert_eq!(req("BLOCK_V2", "unknown_key"), Some(1), "{after}");
+    assert_eq!(req("unknown", "bad_request"), Some(1), "{after}");
+    assert_eq!(series(&after, "claystack_signer_sign_duration_seconds_count"), Some(4));
+    assert_eq!(
+        series(&after, "claystack_signer_sign_duration_seconds_bucket{le=\"+Inf\"}"),
+        Some(4)
+    );
+}
