@@ -38,5 +38,6 @@ bind! {
     operator_rewards => OperatorRewards,
     exit_enforcer => ExitEnforcer,
     deposit_security => DepositSecurity,
+    operators_module => OperatorsModule,
     timelock_controller => TimelockController,
 }
