@@ -6,6 +6,7 @@
 
 use crate::bls::{PublicKey, Signature};
 use crate::cluster::{ClusterDescription, ClusterError};
+use crate::metrics::FrontMetrics;
 use crate::node::{ErrorBody, PARTIAL_SIGN_PATH, PartialResponse};
 use crate::request::{RequestError, RequestEvaluator};
 use crate::threshold::{PartialSignature, PublicKeySet, combine_partials};
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use claystack_consensus::Root;
 use claystack_signer::{BackendError, NetworkSpec, SignerState, SigningBackend};
 use claystack_slashing::SlashingDatabase;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -100,6 +101,7 @@ pub struct Front {
     evaluator: Box<dyn RequestEvaluator>,
     client: reqwest::Client,
     config: FrontConfig,
+    metrics: FrontMetrics,
 }
 
 impl std::fmt::Debug for Front {
@@ -137,7 +139,16 @@ impl Front {
             .connect_timeout(config.timeout)
             .build()
             .map_err(|e| ClusterError::Inconsistent(format!("http client: {e}")))?;
-        Ok(Self { validators, evaluator, client, config })
+        let metrics = FrontMetrics::default();
+        metrics.register_nodes(
+            validators.values().flat_map(|v| v.description.members.iter().map(|m| m.index.get())),
+        );
+        Ok(Self { validators, evaluator, client, config, metrics })
+    }
+
+    /// The fan-out and combination counters served on `GET /metrics`.
+    pub fn metrics(&self) -> &FrontMetrics {
+        &self.metrics
     }
 
     /// The validator keys served.
@@ -159,7 +170,22 @@ impl Front {
         // The front computes the root itself too, to verify partials against it.
         let ev = self.evaluator.evaluate(&body)?;
         let root = ev.signing_root;
+        let started = std::time::Instant::now();
+        let result = self.fan_out(pubkey, body, description, set, root).await;
+        self.metrics.finished(result.is_ok(), started.elapsed());
+        result
+    }
+
+    async fn fan_out(
+        &self,
+        pubkey: &PublicKey,
+        body: Bytes,
+        description: &ClusterDescription,
+        set: &PublicKeySet,
+        root: Root,
+    ) -> Result<(Signature, Root), FrontError> {
         let need = set.threshold;
+        let mut pending: BTreeSet<u64> = BTreeSet::new();
         let mut tasks = JoinSet::new();
         for m in &description.members {
             let url = format!(
@@ -173,6 +199,7 @@ impl Front {
             }
             let req = req.body(body.clone());
             let index = m.index;
+            pending.insert(index.get());
             tasks.spawn(async move { (index, call_node(req).await) });
         }
         let now = tokio::time::Instant::now();
@@ -190,6 +217,7 @@ impl Front {
             if valid.len().saturating_add(unverified.len()) >= need {
                 let (good, bad) = set.filter_valid(&root, std::mem::take(&mut unverified));
                 for index in bad {
+                    self.metrics.partial_failed(index.get(), true);
                     tracing::warn!(target: "dvt::front", %index, "excluded an invalid partial signature");
                     failures.push(format!("node {index} sent an invalid partial signature"));
                 }
@@ -211,15 +239,24 @@ impl Front {
                     continue;
                 }
             };
+            pending.remove(&index.get());
             match outcome {
                 NodeOutcome::Partial(p) if p.index == index => {
+                    self.metrics.node_answered(index.get());
                     unverified.push(PartialSignature { index, signature: p.partial_signature });
                 }
                 NodeOutcome::Partial(p) => {
+                    self.metrics.partial_failed(index.get(), true);
                     failures.push(format!("node {index} answered as {}", p.index));
                 }
-                NodeOutcome::Refused(msg) => refusals.push(format!("node {index}: {msg}")),
-                NodeOutcome::Failed(msg) => failures.push(format!("node {index}: {msg}")),
+                NodeOutcome::Refused(msg) => {
+                    self.metrics.node_answered(index.get());
+                    refusals.push(format!("node {index}: {msg}"));
+                }
+                NodeOutcome::Failed(msg) => {
+                    self.metrics.partial_failed(index.get(), false);
+                    failures.push(format!("node {index}: {msg}"));
+                }
             }
         }
         tasks.abort_all();
@@ -235,6 +272,9 @@ impl Front {
             return Err(FrontError::Slashable { refusals: refusals.len(), detail: first.clone() });
         }
         if timed_out {
+            for index in &pending {
+                self.metrics.partial_failed(*index, false);
+            }
             failures.push(format!("{} node(s) did not answer in time", tasks.len()));
         }
         Err(FrontError::Unavailable {
@@ -308,6 +348,10 @@ impl SigningBackend for FrontBackend {
             return Err(unavailable(FrontError::RootDisagreement));
         }
         Ok(sig.to_bytes())
+    }
+
+    fn render_metrics(&self) -> String {
+        self.0.metrics.render()
     }
 }
 

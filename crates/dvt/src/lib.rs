@@ -21,6 +21,7 @@
 //! - [`node`]: one operator's node (one share, its own slashing database, partials over HTTP).
 //! - [`front`]: the cluster's Web3Signer-compatible signing front (fan-out, verify, combine).
 //! - [`local`]: a whole cluster in one process, for the devnet and tests.
+//! - [`metrics`]: Prometheus counters of the node and the front (`GET /metrics`).
 //! - [`netdkg`]: the networked DKG (one participant per operator, signed and sealed messages,
 //!   broadcast-consistency checks).
 
@@ -42,6 +43,7 @@ pub mod dkg;
 pub mod export;
 pub mod front;
 pub mod local;
+pub mod metrics;
 pub mod netdkg;
 pub mod node;
 pub mod obol;

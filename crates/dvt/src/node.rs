@@ -7,6 +7,7 @@
 
 use crate::bls::{PublicKey, Signature};
 use crate::cluster::{ClusterDescription, ClusterError};
+use crate::metrics::NodeMetrics;
 use crate::request::{RequestError, RequestEvaluator, SlashingCheck};
 use crate::threshold::{SecretShare, ShareIndex};
 use axum::Router;
@@ -92,6 +93,7 @@ pub struct Node {
     validators: BTreeMap<[u8; 48], SecretShare>,
     slashing: SlashingDatabase,
     evaluator: Box<dyn RequestEvaluator>,
+    metrics: NodeMetrics,
 }
 
 impl std::fmt::Debug for Node {
@@ -132,7 +134,12 @@ impl Node {
         slashing
             .register_validators(validators.keys())
             .map_err(|e| NodeError::Database(e.to_string()))?;
-        Ok(Self { validators, slashing, evaluator })
+        Ok(Self { validators, slashing, evaluator, metrics: NodeMetrics::default() })
+    }
+
+    /// The partial-signature counters served on `GET /metrics`.
+    pub fn metrics(&self) -> &NodeMetrics {
+        &self.metrics
     }
 
     /// The validator (group) keys this node holds a share of.
@@ -207,14 +214,40 @@ pub fn node_router(node: Arc<Node>, token: Option<String>) -> Router {
     let state = NodeState { node, token: token.map(Arc::from) };
     Router::new()
         .route("/upcheck", get(|| async { "OK" }))
+        // Unauthenticated like `/upcheck` and the signer's: counts only.
+        .route("/metrics", get(node_metrics))
         .route(&format!("{PARTIAL_SIGN_PATH}/{{pubkey}}"), post(partial_sign))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
+async fn node_metrics(State(state): State<NodeState>) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        state.node.metrics().render(),
+    )
+}
+
 async fn partial_sign(
     State(state): State<NodeState>,
     Path(pubkey): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<axum::Json<PartialResponse>, NodeError> {
+    let metrics_node = Arc::clone(&state.node);
+    let result = partial_sign_inner(state, pubkey, headers, body).await;
+    let metrics = metrics_node.metrics();
+    match &result {
+        Ok(_) => metrics.signed(),
+        Err(NodeError::Slashable(_)) => metrics.refused(),
+        Err(_) => metrics.failed(),
+    }
+    result
+}
+
+async fn partial_sign_inner(
+    state: NodeState,
+    pubkey: String,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<axum::Json<PartialResponse>, NodeError> {

@@ -506,3 +506,65 @@ async fn one_node_per_operator_and_one_front_serve_several_validators() {
     );
     assert!(dup.is_err());
 }
+
+/// The value of one series (name and labels exactly as rendered) in a scrape.
+fn series(text: &str, series: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .map(|v| v.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_combines_refusals_and_node_partials() {
+    let (mut ls, addrs) = listeners(4).await;
+    // Node 4 never starts (its port is closed), so the three others must all answer.
+    drop(ls.pop());
+    let created = create_with_dkg(&params(addrs, 3), &mut StdRng::seed_from_u64(21)).unwrap();
+    let cluster = Cluster::start(created, ls, Duration::from_secs(2), false).await;
+    let scrape = |url: String| {
+        let http = cluster.http.clone();
+        async move {
+            let resp = http.get(format!("{url}/metrics")).send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.text().await.unwrap()
+        }
+    };
+    let before = scrape(cluster.front_url.clone()).await;
+    assert_eq!(series(&before, "claystack_dvt_combined_total"), Some(0), "{before}");
+    assert_eq!(series(&before, "claystack_dvt_partial_failures_total{node=\"4\"}"), Some(0));
+
+    cluster.sign_ok(0, 10, 1).await;
+    // No database at the front: the nodes refuse, the fan-out ends without a signature.
+    assert_eq!(cluster.sign(&attestation(0, 10, 9)).await.status(), 503);
+
+    let front = scrape(cluster.front_url.clone()).await;
+    assert_eq!(series(&front, "claystack_dvt_combined_total"), Some(1), "{front}");
+    assert_eq!(series(&front, "claystack_dvt_combine_failures_total"), Some(1), "{front}");
+    assert_eq!(series(&front, "claystack_dvt_combine_duration_seconds_count"), Some(1), "{front}");
+    // The front reuses the signer's router, so its request counters are there too.
+    assert_eq!(
+        series(&front, "claystack_signer_requests_total{type=\"ATTESTATION\",outcome=\"signed\"}"),
+        Some(1),
+        "{front}"
+    );
+    let up = series(&front, "claystack_dvt_nodes_up").unwrap();
+    assert!((3..=4).contains(&up), "{front}");
+
+    // Node 1 released its partial for the first request (the threshold needed all three) and
+    // refuses the slashable one asked directly.
+    let node = cluster.created.description.members[0].address.clone();
+    let resp = cluster
+        .http
+        .post(format!("{node}/dvt/v1/partial/{}", cluster.group().to_hex()))
+        .bearer_auth("node-token")
+        .json(&attestation(0, 10, 7))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 412);
+    let text = scrape(node).await;
+    assert_eq!(series(&text, "claystack_dvt_node_partials_signed_total"), Some(1), "{text}");
+    // One refusal asked directly, and possibly one from the front's slashable fan-out.
+    let refused = series(&text, "claystack_dvt_node_partials_refused_total").unwrap();
+    assert!((1..=2).contains(&refused), "{text}");
+}
