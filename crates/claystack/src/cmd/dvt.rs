@@ -390,7 +390,7 @@ async fn node(args: NodeArgs) -> eyre::Result<()> {
         target: "dvt::node",
         addr = %listener.local_addr()?,
         validators = ?node.public_keys(),
-        "node ready"
+        "node ready (partials, /upcheck, /metrics)"
     );
     serve_node(listener, Arc::new(node), args.token, shutdown_signal()).await?;
     Ok(())
@@ -434,7 +434,7 @@ async fn signer(args: SignerArgs) -> eyre::Result<()> {
         target: "dvt::front",
         addr = %listener.local_addr()?,
         keys = ?keys,
-        "signing front ready"
+        "signing front ready (eth2 signing api, /upcheck, /metrics)"
     );
     serve_front(listener, state, shutdown_signal()).await?;
     Ok(())

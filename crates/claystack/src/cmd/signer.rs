@@ -183,7 +183,7 @@ async fn run_signer(args: RunArgs) -> eyre::Result<()> {
         listen = %listener.local_addr()?,
         keys = count,
         network = spec.name,
-        "serving eth2 signing api"
+        "serving eth2 signing api, /upcheck and /metrics"
     );
     claystack_signer::serve(listener, state, shutdown_signal()).await?;
     tracing::info!(target: "signer", "stopped");
