@@ -2,7 +2,8 @@
 //! slots, with the devnet's population (operators of every type registered through the timelock
 //! and with bonds, stakers in both pools):
 //! stake → oracle report with one member of three offline (quorum 2 still reached) → KYC-pool
-//! staker ringfenced → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit.
+//! staker ringfenced → withdrawal request → finalization by the next report (from the buffer) →
+//! claim → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit.
 //!
 //! Not covered yet (see the devnet report): the pre-deposit confirmation and everything after it
 //! (top-ups, activation, rewards, rate up, withdrawal, exits, claim) needs the oracle member to
@@ -12,7 +13,11 @@
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 
 use claystack_bindings::stake_pool::StakePool;
-use claystack_client::U256;
+use claystack_client::{
+    U256, Wei,
+    staker::{Pool, PoolKind, UnstakeAmount},
+    tx::quiet,
+};
 use claystack_devnet::{Devnet, DevnetConfig, setup, status::FrameStatus};
 
 fn repo_root() -> PathBuf {
@@ -47,7 +52,7 @@ async fn wait_for(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_stake_report_with_a_member_offline_kyc_pool_predeposits_flash_exit() {
+async fn e2e_stake_withdraw_claim_kyc_pool_predeposits_flash_exit_with_a_member_offline() {
     let root = repo_root();
     assert!(
         root.join("node_modules/.bin/anvil").exists(),
@@ -61,7 +66,8 @@ async fn e2e_stake_report_with_a_member_offline_kyc_pool_predeposits_flash_exit(
         beacon_listen: "127.0.0.1:0".parse().unwrap(),
         state_dir: state.path().to_path_buf(),
         persistent: false,
-        epochs_per_frame: 15,
+        // 32 s frames: the finalizing report comes soon after the request
+        epochs_per_frame: 8,
         populate: true,
         // member 3 of 3 is offline: the two others still make the quorum of 2
         oracle_members: 2,
@@ -102,6 +108,35 @@ async fn e2e_stake_report_with_a_member_offline_kyc_pool_predeposits_flash_exit(
     let refused =
         StakePool::new(kyc.stake_pool, outsider).deposit().value(U256::from(ETH)).call().await;
     assert!(refused.is_err(), "an unattested staker deposited into the KYC pool");
+
+    // withdrawal request → finalized by the next report (from the buffer) → claimed once
+    let key1 = setup::account("staker-1");
+    let pool1 = Pool::new(setup::provider(&devnet.rpc, &key1).unwrap(), d.public, PoolKind::Public);
+    let ticket = pool1
+        .unstake(key1.address(), UnstakeAmount::Ether(Wei(5 * ETH)), &quiet)
+        .await
+        .expect("request a withdrawal")
+        .ticket;
+    let queued = devnet.status(false).await.unwrap();
+    assert_eq!(queued.queue_length, U256::from(1u64), "{queued:?}");
+    let finalized = wait_for(
+        &devnet,
+        false,
+        Duration::from_secs(120),
+        "the finalization of the withdrawal request",
+        |s| s.queue_length.is_zero() && s.ref_slot > queued.ref_slot,
+    )
+    .await;
+    let claim = pool1.claim(key1.address(), &[ticket], &quiet).await.expect("claim");
+    assert_eq!(claim.claimed.len(), 1, "{claim:?}");
+    let paid = claim.claimed[0].1.0;
+    assert!((5 * ETH - 1_000..=5 * ETH).contains(&paid), "paid {paid} for a 5 ETH request");
+    let again = pool1.claim(key1.address(), &[ticket], &quiet).await;
+    assert!(
+        again.as_ref().map_or(true, |o| o.claimed.is_empty()),
+        "a ticket was claimed twice: {again:?}"
+    );
+    assert_eq!(finalized.total_pooled, public.total_pooled - U256::from(paid), "{finalized:?}");
 
     // keeper: 1 ETH pre-deposits, allocated over every operator type of the public pool
     let done = devnet.keeper_once().await.expect("run the keeper");
