@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod gossip;
 pub mod metrics;
+pub mod operators;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -66,7 +67,9 @@ pub struct DaemonConfig {
     pub poll_interval: Duration,
     /// When a reference slot counts as final.
     pub finality: Finality,
-    /// Whether to commit the operators report (needs the operator contracts).
+    /// Kept for source compatibility: the operators report is committed whenever the pool has an
+    /// operators module (`OracleReport.operatorsModule()` set), whatever this says; without one
+    /// the contract refuses extra data, so nothing is committed either way.
     pub with_extra_data: bool,
 }
 
@@ -167,6 +170,7 @@ impl Member {
             metrics: Arc::clone(&metrics),
             store,
             quorum_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            key_cache: tokio::sync::Mutex::new(operators::KeyCache::new()),
         };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
@@ -207,6 +211,8 @@ struct Worker {
     store: Store,
     /// When this member first held a quorum for a frame.
     quorum_seen: std::sync::Mutex<std::collections::BTreeMap<u64, Instant>>,
+    /// Final key data of the operator registry (pubkeys below the confirmed cursor).
+    key_cache: tokio::sync::Mutex<operators::KeyCache>,
 }
 
 impl Worker {
@@ -400,11 +406,27 @@ impl Worker {
                 spec.slots_per_epoch, view.slots_per_epoch
             )));
         }
+        let ops = {
+            let mut cache = self.key_cache.lock().await;
+            operators::read_operators(
+                &self.provider,
+                self.cfg.pool.oracle_report,
+                block,
+                view.genesis_time,
+                view.seconds_per_slot,
+                &mut cache,
+            )
+            .await?
+        };
+        let pending = ops.as_ref().map(|o| &o.pending_pubkeys);
         let creds = pool.withdrawal_credentials;
         let mut validators = Vec::new();
         self.beacon
             .stream_validators(StateId::Slot(Slot(view.ref_slot)), &[], |v| {
-                if v.validator.withdrawal_credentials == creds {
+                // ours, or a pre-deposited key seen with other credentials (front-run)
+                if v.validator.withdrawal_credentials == creds
+                    || pending.is_some_and(|p| p.contains(&v.validator.pubkey))
+                {
                     validators.push(BeaconValidator {
                         index: v.index,
                         pubkey: v.validator.pubkey,
@@ -425,12 +447,15 @@ impl Worker {
             frame,
             pool,
             queue,
-            // the operator contracts are not deployed yet: no registry, no operators report
-            registry: None,
+            // no operators module: no registry, no operators report
+            registry: ops.map(|o| o.registry),
+            // rewards root left unchanged (0): the previous per-account cumulative amounts are
+            // not rebuilt from the chain yet, so nothing is distributed
             rewards: RewardsState::default(),
             validators,
         };
-        Ok(compute(&input, self.cfg.with_extra_data)?)
+        let with_extra_data = input.registry.is_some();
+        Ok(compute(&input, with_extra_data)?)
     }
 }
 

@@ -1,0 +1,212 @@
+//! Reads of the operator contracts at the reference block: the registry's operators and their
+//! keys (what [`crate::compute`] needs for the operators report), through the pool's
+//! `OracleReport.operatorsModule()` → `OperatorsModule.contracts()`.
+//!
+//! Calls are sequential `eth_call`s pinned to the reference block (no multicall on anvil). Key
+//! pubkeys of keys below an operator's `confirmed` cursor never change (and neither does their
+//! front-run flag), so they are cached across frames; the pre-deposited-but-unconfirmed range
+//! (bounded by the keys in flight) is read every frame.
+
+use std::collections::{HashMap, HashSet};
+
+use alloy::eips::BlockId;
+use alloy::primitives::{Address, U256};
+use alloy::providers::DynProvider;
+use claystack_balancer::{AllocationParams, OperatorType};
+use claystack_bindings::operator_registry::OperatorRegistry;
+use claystack_bindings::operators_module::OperatorsModule;
+use claystack_bindings::oracle_report::OracleReport;
+
+use super::DaemonError;
+use crate::types::{KeyInput, KeyState, OperatorInput, RegistryState};
+
+/// Pool ETH behind a pre-deposited (or confirmed, not yet topped-up) key.
+const PRE_DEPOSIT_WEI: u64 = 1_000_000_000_000_000_000;
+/// Pool ETH behind a topped-up key.
+const FULL_DEPOSIT_WEI: u128 = 32_000_000_000_000_000_000;
+/// `IOperatorRegistry.KeyStatus.FrontRun`.
+const KEY_STATUS_FRONT_RUN: u8 = 4;
+/// Default type factor `F` (bps) of every type.
+const DEFAULT_TYPE_FACTOR_BPS: u16 = 10_000;
+
+/// A cached key below the operator's `confirmed` cursor: pubkey and front-run flag are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CachedKey {
+    /// BLS public key.
+    pub pubkey: [u8; 48],
+    /// Marked front-run by the operators module.
+    pub front_run: bool,
+}
+
+/// Per-member cache of final key data, keyed by `(registry, operator id, key index)`.
+pub type KeyCache = HashMap<(Address, u64, u64), CachedKey>;
+
+/// What the daemon read from the operator contracts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperatorsView {
+    /// The registry as `compute` wants it.
+    pub registry: RegistryState,
+    /// Pubkeys pre-deposited but not confirmed yet: the beacon validators to look at whatever
+    /// their withdrawal credentials (a foreign credential means the key was front-run).
+    pub pending_pubkeys: HashSet<[u8; 48]>,
+}
+
+fn rpc<E: std::error::Error + Send + Sync + 'static>(
+    action: &'static str,
+) -> impl FnOnce(E) -> DaemonError {
+    move |e| DaemonError::Rpc { action, source: Box::new(e) }
+}
+
+fn pubkey48(action: &'static str, bytes: &[u8]) -> Result<[u8; 48], DaemonError> {
+    <[u8; 48]>::try_from(bytes)
+        .map_err(|_| DaemonError::OutOfRange { action, value: format!("{} bytes", bytes.len()) })
+}
+
+/// Maps the Solidity `OperatorType` enum value.
+pub fn operator_type(value: u8) -> Result<OperatorType, DaemonError> {
+    match value {
+        0 => Ok(OperatorType::Professional),
+        1 => Ok(OperatorType::Kyc),
+        2 => Ok(OperatorType::Dvt),
+        3 => Ok(OperatorType::Home),
+        v => Err(DaemonError::OutOfRange { action: "operator type", value: v.to_string() }),
+    }
+}
+
+/// Slot of a unix timestamp (the slot that contains it); 0 before genesis.
+#[must_use]
+pub fn slot_of(timestamp: u64, genesis_time: u64, seconds_per_slot: u64) -> u64 {
+    timestamp.saturating_sub(genesis_time).checked_div(seconds_per_slot).unwrap_or(0)
+}
+
+/// Reads the registry behind `oracle`'s operators module at `block`. `Ok(None)`: the pool has no
+/// operators module (then no operators report may be submitted).
+pub async fn read_operators(
+    provider: &DynProvider,
+    oracle: Address,
+    block: u64,
+    genesis_time: u64,
+    seconds_per_slot: u64,
+    cache: &mut KeyCache,
+) -> Result<Option<OperatorsView>, DaemonError> {
+    let at = BlockId::number(block);
+    let module = OracleReport::new(oracle, provider.clone())
+        .operatorsModule()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the operators module"))?;
+    if module.is_zero() {
+        return Ok(None);
+    }
+    let contracts = OperatorsModule::new(module, provider.clone())
+        .contracts()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the operators module's contracts"))?;
+    let registry_addr = contracts.registry;
+    let registry = OperatorRegistry::new(registry_addr, provider.clone());
+    let count =
+        registry.operatorCount().block(at).call().await.map_err(rpc("read the operator count"))?;
+    let count = u64::try_from(count).map_err(|_| DaemonError::OutOfRange {
+        action: "operator count",
+        value: count.to_string(),
+    })?;
+    let mut operators = Vec::new();
+    let mut pending_pubkeys = HashSet::new();
+    for id in 0..count {
+        let info = registry
+            .getOperator(U256::from(id))
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read an operator"))?;
+        let pre_deposited = u64::from(info.preDeposited);
+        let confirmed = u64::from(info.confirmed);
+        let top_up = u64::from(info.topUpCursor);
+        let mut keys = Vec::new();
+        for index in 0..pre_deposited {
+            let cached = if index < confirmed {
+                cache.get(&(registry_addr, id, index)).copied()
+            } else {
+                None
+            };
+            let key = match cached {
+                Some(k) => k,
+                None => {
+                    let k = registry
+                        .getKey(U256::from(id), U256::from(index))
+                        .block(at)
+                        .call()
+                        .await
+                        .map_err(rpc("read a key"))?;
+                    let key = CachedKey {
+                        pubkey: pubkey48("key pubkey", &k.pubkey)?,
+                        front_run: k.status == KEY_STATUS_FRONT_RUN,
+                    };
+                    if index < confirmed {
+                        cache.insert((registry_addr, id, index), key);
+                    }
+                    key
+                }
+            };
+            let (state, wei) = if key.front_run {
+                (KeyState::Invalid, U256::from(PRE_DEPOSIT_WEI))
+            } else if index < top_up {
+                (KeyState::Deposited, U256::from(FULL_DEPOSIT_WEI))
+            } else if index < confirmed {
+                // confirmed, waiting for its 31 ETH top-up
+                (KeyState::Deposited, U256::from(PRE_DEPOSIT_WEI))
+            } else {
+                pending_pubkeys.insert(key.pubkey);
+                (KeyState::PreDeposited, U256::from(PRE_DEPOSIT_WEI))
+            };
+            let exit_deadline_slot = if info.pendingExitRequests > 0 && index < top_up {
+                let deadline = registry
+                    .exitRequestDeadline(U256::from(id), U256::from(index))
+                    .block(at)
+                    .call()
+                    .await
+                    .map_err(rpc("read an exit deadline"))?;
+                let deadline = u64::try_from(deadline).map_err(|_| DaemonError::OutOfRange {
+                    action: "exit deadline",
+                    value: deadline.to_string(),
+                })?;
+                (deadline != 0).then(|| slot_of(deadline, genesis_time, seconds_per_slot))
+            } else {
+                None
+            };
+            keys.push(KeyInput {
+                index,
+                pubkey: key.pubkey,
+                state,
+                pool_deposited_wei: wei,
+                exit_deadline_slot,
+            });
+        }
+        operators.push(OperatorInput {
+            id,
+            operator_type: operator_type(info.operatorType)?,
+            reward_address: info.rewardAddress,
+            is_active: !info.stopped,
+            vfp_funded: false,
+            score: info.score,
+            exited_total: u64::from(info.exited),
+            stuck_total: u64::from(info.stuck),
+            keys,
+        });
+    }
+    Ok(Some(OperatorsView {
+        registry: RegistryState {
+            operators,
+            type_factor_bps: [DEFAULT_TYPE_FACTOR_BPS; 4],
+            vfp_pool: Address::ZERO,
+            vfp_share_bps: 0,
+            // missed exits are not penalised by the daemon yet (ExitEnforcer is not read)
+            missed_exit_penalty_wei: U256::ZERO,
+            allocation: AllocationParams::public_pool(),
+        },
+        pending_pubkeys,
+    }))
+}
