@@ -39,5 +39,7 @@ bind! {
     exit_enforcer => ExitEnforcer,
     deposit_security => DepositSecurity,
     operators_module => OperatorsModule,
+    vfp_pool => VfpPool,
+    insurance_fund => InsuranceFund,
     timelock_controller => TimelockController,
 }
