@@ -73,8 +73,19 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         keeper: true,
         oracle_members: args.oracle_members,
     })
-    .await
-    .wrap_err("bring the devnet up")?;
+    .await;
+    let devnet = match devnet {
+        Ok(d) => d,
+        Err(e) => {
+            if !persistent
+                && state_dir.exists()
+                && let Err(rm) = std::fs::remove_dir_all(&state_dir)
+            {
+                tracing::warn!(target: "devnet", error = %rm, "remove {}", state_dir.display());
+            }
+            return Err(e).wrap_err("bring the devnet up");
+        }
+    };
     let d = &devnet.deployment;
     println!("Deployed contracts ({}):", devnet.deployment_path.display());
     for (name, addr) in [
