@@ -10,9 +10,11 @@ use alloy::{
 };
 use claystack_bindings::{
     Deployment, access_registry::AccessRegistry, allocator::Allocator, bond_manager::BondManager,
-    exit_enforcer::ExitEnforcer, operator_registry::OperatorRegistry,
-    operator_rewards::OperatorRewards, oracle_report::OracleReport, pool_vault::PoolVault,
-    sanity_checker::SanityChecker, stake_pool::StakePool, withdrawal_queue::WithdrawalQueue,
+    deposit_security::DepositSecurity, exit_enforcer::ExitEnforcer, insurance_fund::InsuranceFund,
+    operator_registry::OperatorRegistry, operator_rewards::OperatorRewards,
+    operators_module::OperatorsModule, oracle_report::OracleReport, pool_vault::PoolVault,
+    sanity_checker::SanityChecker, stake_pool::StakePool, vfp_pool::VfpPool,
+    withdrawal_queue::WithdrawalQueue,
 };
 
 /// A contract kind the indexer knows how to decode.
@@ -40,6 +42,14 @@ pub enum Contract {
     OperatorRewards,
     /// `ExitEnforcer` (per pool).
     ExitEnforcer,
+    /// `VfpPool` (per pool): the second loss layer, funding good operators' bonds.
+    VfpPool,
+    /// `InsuranceFund` (per pool): the third loss layer.
+    InsuranceFund,
+    /// `OperatorsModule` (per pool): applies the operators part of oracle reports.
+    OperatorsModule,
+    /// `DepositSecurity` (per pool): 1 ETH pre-deposits and 31 ETH top-ups.
+    DepositSecurity,
 }
 
 impl Contract {
@@ -57,6 +67,10 @@ impl Contract {
             Self::BondManager => "BondManager",
             Self::OperatorRewards => "OperatorRewards",
             Self::ExitEnforcer => "ExitEnforcer",
+            Self::VfpPool => "VfpPool",
+            Self::InsuranceFund => "InsuranceFund",
+            Self::OperatorsModule => "OperatorsModule",
+            Self::DepositSecurity => "DepositSecurity",
         }
     }
 }
@@ -102,6 +116,10 @@ pub fn sources(d: &Deployment) -> Vec<Source> {
             ("operatorRewards", Contract::OperatorRewards),
             ("exitEnforcer", Contract::ExitEnforcer),
             ("allocator", Contract::Allocator),
+            ("vfpPool", Contract::VfpPool),
+            ("insuranceFund", Contract::InsuranceFund),
+            ("operatorsModule", Contract::OperatorsModule),
+            ("depositSecurity", Contract::DepositSecurity),
         ] {
             let key = if prefix.is_empty() {
                 key.to_owned()
@@ -289,6 +307,56 @@ pub enum OperatorChange {
         /// Not covered by any layer.
         uncovered: U256,
     },
+    /// An oracle-reported penalty sent through the loss waterfall (`OperatorsModule`).
+    PenaltyReported {
+        /// Penalty kind as reported.
+        kind: U256,
+        /// Penalty (wei).
+        amount: U256,
+        /// Covered by the operator's bond (wei).
+        from_bond: U256,
+        /// Not covered by any layer (wei).
+        uncovered: U256,
+    },
+    /// A front-run pre-deposit forfeited (`OperatorsModule`).
+    PreDepositForfeited {
+        /// Key index.
+        key: U256,
+        /// Covered by the operator's bond (wei).
+        from_bond: U256,
+        /// Not covered by any layer (wei).
+        uncovered: U256,
+    },
+    /// 1 ETH pre-deposits made from the bond (`DepositSecurity`).
+    PreDeposited {
+        /// Keys pre-deposited.
+        count: U256,
+    },
+    /// Confirmed keys topped up with 31 ETH (`DepositSecurity`).
+    ToppedUp {
+        /// Keys topped up in this call (front-run keys are skipped).
+        deposited: U256,
+        /// Confirmed keys processed in this call.
+        processed: U256,
+    },
+    /// Joined or left `DepositSecurity`'s deposit set.
+    DepositListed(bool),
+    /// The VFP pool funded part of the bond (`VfpPool`).
+    VfpFunded {
+        /// csETH shares.
+        shares: U256,
+        /// Their ether value (wei).
+        ether: U256,
+    },
+    /// The VFP pool took its funding back (`VfpPool`).
+    VfpReleased(U256),
+    /// The VFP pool absorbed part of a loss (`VfpPool`).
+    VfpLossAbsorbed {
+        /// csETH shares requested.
+        requested: U256,
+        /// csETH shares burned.
+        burned: U256,
+    },
     /// An overdue exit forced through EIP-7002.
     ExitEnforced {
         /// Key index.
@@ -470,6 +538,73 @@ pub fn decode(contract: Contract, topics: &[B256], data: &[u8]) -> Result<Decode
                 _ => None,
             })
         }
+        Contract::VfpPool => {
+            use OperatorChange as C;
+            use VfpPool::VfpPoolEvents as E;
+            decode_with!(E, contract, topics, data, |ev| {
+                let op = |id: U256, change| Some(Effect::Operator { id, change });
+                match &ev {
+                    E::OperatorFunded(e) => {
+                        op(e.operatorId, C::VfpFunded { shares: e.csShares, ether: e.etherValue })
+                    }
+                    E::OperatorReleased(e) => op(e.operatorId, C::VfpReleased(e.csShares)),
+                    E::LossAbsorbed(e) => op(
+                        e.operatorId,
+                        C::VfpLossAbsorbed {
+                            requested: e.csSharesRequested,
+                            burned: e.csSharesBurned,
+                        },
+                    ),
+                    _ => None,
+                }
+            })
+        }
+        Contract::InsuranceFund => {
+            decode_with!(InsuranceFund::InsuranceFundEvents, contract, topics, data, |_ev| None)
+        }
+        Contract::OperatorsModule => {
+            use OperatorChange as C;
+            use OperatorsModule::OperatorsModuleEvents as E;
+            decode_with!(E, contract, topics, data, |ev| {
+                let op = |id: U256, change| Some(Effect::Operator { id, change });
+                match &ev {
+                    E::PenaltyApplied(e) => op(
+                        e.operatorId,
+                        C::PenaltyReported {
+                            kind: e.kind,
+                            amount: e.amountWei,
+                            from_bond: e.fromBond,
+                            uncovered: e.uncovered,
+                        },
+                    ),
+                    E::PreDepositForfeited(e) => op(
+                        e.operatorId,
+                        C::PreDepositForfeited {
+                            key: e.keyIndex,
+                            from_bond: e.fromBond,
+                            uncovered: e.uncovered,
+                        },
+                    ),
+                    _ => None,
+                }
+            })
+        }
+        Contract::DepositSecurity => {
+            use DepositSecurity::DepositSecurityEvents as E;
+            use OperatorChange as C;
+            decode_with!(E, contract, topics, data, |ev| {
+                let op = |id: U256, change| Some(Effect::Operator { id, change });
+                match &ev {
+                    E::PreDeposited(e) => op(e.operatorId, C::PreDeposited { count: e.count }),
+                    E::ToppedUp(e) => op(
+                        e.operatorId,
+                        C::ToppedUp { deposited: e.deposited, processed: e.processed },
+                    ),
+                    E::OperatorListedSet(e) => op(e.operatorId, C::DepositListed(e.listed)),
+                    _ => None,
+                }
+            })
+        }
         Contract::ExitEnforcer => {
             use ExitEnforcer::ExitEnforcerEvents as E;
             decode_with!(E, contract, topics, data, |ev| match &ev {
@@ -508,7 +643,7 @@ mod tests {
     use alloy::sol_types::SolEvent;
     use proptest::prelude::*;
 
-    const ALL: [Contract; 11] = [
+    const ALL: [Contract; 15] = [
         Contract::StakePool,
         Contract::WithdrawalQueue,
         Contract::OracleReport,
@@ -520,6 +655,10 @@ mod tests {
         Contract::BondManager,
         Contract::OperatorRewards,
         Contract::ExitEnforcer,
+        Contract::VfpPool,
+        Contract::InsuranceFund,
+        Contract::OperatorsModule,
+        Contract::DepositSecurity,
     ];
 
     #[test]
@@ -543,6 +682,194 @@ mod tests {
         );
         // The same bytes are not a WithdrawalQueue event.
         assert!(decode(Contract::WithdrawalQueue, log.topics(), &log.data).is_err());
+    }
+
+    /// Decodes an encoded event of `contract` and returns its operator id and change.
+    fn operator_effect(
+        contract: Contract,
+        log: &alloy::primitives::LogData,
+    ) -> (U256, OperatorChange) {
+        match decode(contract, log.topics(), &log.data).unwrap().effect {
+            Some(Effect::Operator { id, change }) => (id, change),
+            other => panic!("{} log without an operator effect: {other:?}", contract.name()),
+        }
+    }
+
+    #[test]
+    fn operators_module_penalties_and_forfeits_are_operator_changes() {
+        let id = U256::from(7u64);
+        let log = OperatorsModule::PenaltyApplied {
+            operatorId: id,
+            kind: U256::from(2u64),
+            amountWei: U256::from(300u64),
+            fromBond: U256::from(200u64),
+            uncovered: U256::from(40u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::OperatorsModule, &log),
+            (
+                id,
+                OperatorChange::PenaltyReported {
+                    kind: U256::from(2u64),
+                    amount: U256::from(300u64),
+                    from_bond: U256::from(200u64),
+                    uncovered: U256::from(40u64),
+                }
+            )
+        );
+        let log = OperatorsModule::PreDepositForfeited {
+            operatorId: id,
+            keyIndex: U256::from(4u64),
+            fromBond: U256::from(9u64),
+            uncovered: U256::ZERO,
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::OperatorsModule, &log).1,
+            OperatorChange::PreDepositForfeited {
+                key: U256::from(4u64),
+                from_bond: U256::from(9u64),
+                uncovered: U256::ZERO
+            }
+        );
+        // The report summary is decoded and stored, without an operator effect.
+        let log = OperatorsModule::OperatorsReportApplied {
+            refSlot: U256::from(64u64),
+            preDeposits: U256::from(1u64),
+            frontRun: U256::ZERO,
+            penalties: U256::from(1u64),
+            exitRequests: U256::ZERO,
+            rewardsRoot: B256::repeat_byte(5),
+        }
+        .encode_log_data();
+        let d = decode(Contract::OperatorsModule, log.topics(), &log.data).unwrap();
+        assert_eq!((d.name, d.effect), ("OperatorsReportApplied", None));
+    }
+
+    #[test]
+    fn deposit_security_pre_deposits_top_ups_and_listing() {
+        let id = U256::from(2u64);
+        let log = DepositSecurity::PreDeposited {
+            operatorId: id,
+            fromIndex: U256::from(3u64),
+            count: U256::from(2u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::DepositSecurity, &log),
+            (id, OperatorChange::PreDeposited { count: U256::from(2u64) })
+        );
+        let log = DepositSecurity::ToppedUp {
+            operatorId: id,
+            processed: U256::from(2u64),
+            deposited: U256::from(1u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::DepositSecurity, &log).1,
+            OperatorChange::ToppedUp { deposited: U256::from(1u64), processed: U256::from(2u64) }
+        );
+        let log =
+            DepositSecurity::OperatorListedSet { operatorId: id, listed: true }.encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::DepositSecurity, &log).1,
+            OperatorChange::DepositListed(true)
+        );
+        // A DepositSecurity log is not an OperatorsModule one.
+        assert!(decode(Contract::OperatorsModule, log.topics(), &log.data).is_err());
+    }
+
+    #[test]
+    fn vfp_pool_funding_and_losses_and_insurance_fund_cover() {
+        let id = U256::from(9u64);
+        let log = VfpPool::OperatorFunded {
+            operatorId: id,
+            csShares: U256::from(10u64),
+            etherValue: U256::from(11u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::VfpPool, &log),
+            (id, OperatorChange::VfpFunded { shares: U256::from(10u64), ether: U256::from(11u64) })
+        );
+        let log = VfpPool::OperatorReleased { operatorId: id, csShares: U256::from(3u64) }
+            .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::VfpPool, &log).1,
+            OperatorChange::VfpReleased(U256::from(3u64))
+        );
+        let log = VfpPool::LossAbsorbed {
+            operatorId: id,
+            csSharesRequested: U256::from(5u64),
+            csSharesBurned: U256::from(4u64),
+        }
+        .encode_log_data();
+        assert_eq!(
+            operator_effect(Contract::VfpPool, &log).1,
+            OperatorChange::VfpLossAbsorbed {
+                requested: U256::from(5u64),
+                burned: U256::from(4u64)
+            }
+        );
+        let log = InsuranceFund::LossCovered {
+            sharesRequested: U256::from(8u64),
+            sharesBurned: U256::from(8u64),
+        }
+        .encode_log_data();
+        let d = decode(Contract::InsuranceFund, log.topics(), &log.data).unwrap();
+        assert_eq!((d.name, d.effect), ("LossCovered", None));
+        assert!(d.args.contains("sharesBurned"), "{}", d.args);
+    }
+
+    #[test]
+    fn sources_follow_the_new_per_pool_keys() {
+        let mut json = serde_json::json!({
+            "chainId": 31337, "genesisTime": 0, "secondsPerSlot": 12, "slotsPerEpoch": 32,
+            "epochsPerFrame": 225, "oracleQuorum": 2, "oracleMembers": [],
+            "timelock": Address::repeat_byte(1).to_string(),
+            "depositContract": Address::repeat_byte(2).to_string(),
+        });
+        for (n, k) in [
+            "stakePool",
+            "withdrawalQueue",
+            "oracleReport",
+            "sanityChecker",
+            "withdrawalVault",
+            "elRewardsVault",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let n = u8::try_from(n).unwrap();
+            json[k] = serde_json::json!(Address::repeat_byte(0x10 + n).to_string());
+            let kyc = format!("kyc{}{}", k[..1].to_uppercase(), &k[1..]);
+            json[kyc] = serde_json::json!(Address::repeat_byte(0x20 + n).to_string());
+        }
+        let keys = ["vfpPool", "insuranceFund", "operatorsModule", "depositSecurity"];
+        for (i, k) in keys.iter().enumerate() {
+            let b = u8::try_from(i).unwrap();
+            json[*k] = serde_json::json!(Address::repeat_byte(0xa0 + b).to_string());
+            let kyc = format!("kyc{}{}", k[..1].to_uppercase(), &k[1..]);
+            json[kyc] = serde_json::json!(Address::repeat_byte(0xb0 + b).to_string());
+        }
+        let d = Deployment::parse(&json.to_string()).unwrap();
+        let s = sources(&d);
+        for (i, c) in [
+            Contract::VfpPool,
+            Contract::InsuranceFund,
+            Contract::OperatorsModule,
+            Contract::DepositSecurity,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let b = u8::try_from(i).unwrap();
+            for (pool, byte) in [("public", 0xa0 + b), ("kyc", 0xb0 + b)] {
+                let want = Source { address: Address::repeat_byte(byte), contract: c, pool };
+                assert!(s.contains(&want), "{want:?} not followed");
+            }
+        }
     }
 
     proptest! {

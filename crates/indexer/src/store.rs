@@ -692,6 +692,57 @@ impl Store {
                     &json!({"lossWei": loss.to_string(), "uncoveredWei": uncovered.to_string()}),
                 )?;
             }
+            C::PenaltyReported { kind, amount, from_bond, uncovered } => {
+                // The bond's own `BondPenalized` / `LossCovered` already move `bondWei` and
+                // `penaltiesWei` and notify; this is the oracle's record, kept apart so that a
+                // penalty on an operator without bond is not lost.
+                d["reportedPenaltiesWei"] =
+                    json!(add(num(&d, "reportedPenaltiesWei")?, amount, "penalties")?.to_string());
+                d["uncoveredPenaltiesWei"] = json!(
+                    add(num(&d, "uncoveredPenaltiesWei")?, uncovered, "penalties")?.to_string()
+                );
+                d["lastPenalty"] = json!({"kind": kind.to_string(), "amountWei": amount.to_string(),
+                    "fromBondWei": from_bond.to_string(), "uncoveredWei": uncovered.to_string(),
+                    "at": log.block_time});
+            }
+            C::PreDepositForfeited { key, from_bond, uncovered } => {
+                let n = d.get("frontRuns").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                d["frontRuns"] = json!(n.saturating_add(1));
+                self.notice(
+                    pool,
+                    id,
+                    log,
+                    "pre_deposit_forfeited",
+                    &json!({"keyIndex": u(key)?,
+                    "fromBondWei": from_bond.to_string(), "uncoveredWei": uncovered.to_string()}),
+                )?;
+            }
+            C::PreDeposited { count } => {
+                d["preDeposited"] =
+                    json!(add(num(&d, "preDeposited")?, count, "keys")?.to_string());
+            }
+            C::ToppedUp { deposited, processed: _ } => {
+                d["toppedUp"] = json!(add(num(&d, "toppedUp")?, deposited, "keys")?.to_string());
+            }
+            C::DepositListed(listed) => d["depositListed"] = json!(listed),
+            C::VfpFunded { shares, ether } => {
+                d["vfpShares"] = json!(add(num(&d, "vfpShares")?, shares, "vfp")?.to_string());
+                d["vfpFundedWei"] = json!(add(num(&d, "vfpFundedWei")?, ether, "vfp")?.to_string());
+            }
+            C::VfpReleased(shares) => {
+                d["vfpShares"] = json!(num(&d, "vfpShares")?.saturating_sub(shares).to_string());
+            }
+            C::VfpLossAbsorbed { requested, burned } => {
+                d["vfpShares"] = json!(num(&d, "vfpShares")?.saturating_sub(burned).to_string());
+                self.notice(
+                    pool,
+                    id,
+                    log,
+                    "vfp_loss_absorbed",
+                    &json!({
+                    "sharesRequested": requested.to_string(), "sharesBurned": burned.to_string()}),
+                )?;
+            }
             C::ExitEnforced { key, deadline, missed } => {
                 self.notice(pool, id, log, "exit_enforced", &json!({"keyIndex": u(key)?, "deadline": u(deadline)?, "missedExits": u(missed)?}))?;
             }
@@ -1100,6 +1151,112 @@ mod tests {
         assert_eq!(d["bondWei"], eth(2).to_string());
         assert!(notices(&mut s).is_empty());
         assert_eq!(s.cursor().unwrap(), Some((1, B256::from(U256::from(1u64)))));
+    }
+
+    #[test]
+    fn vfp_module_and_deposit_security_events_feed_operator_stats_and_notices() {
+        use claystack_bindings::{
+            deposit_security::DepositSecurity, operators_module::OperatorsModule, vfp_pool::VfpPool,
+        };
+        const VFP: Address = Address::repeat_byte(0x31);
+        const MODULE: Address = Address::repeat_byte(0x32);
+        const SECURITY: Address = Address::repeat_byte(0x33);
+        let sources = [
+            Source { address: VFP, contract: Contract::VfpPool, pool: "kyc" },
+            Source { address: MODULE, contract: Contract::OperatorsModule, pool: "kyc" },
+            Source { address: SECURITY, contract: Contract::DepositSecurity, pool: "kyc" },
+        ];
+        let mut s = Store::open(Box::new(SqliteDb::memory().unwrap()), &sources).unwrap();
+        let id = U256::from(5u64);
+        let n = U256::from;
+        s.apply(&batch(
+            1,
+            vec![
+                (
+                    SECURITY,
+                    DepositSecurity::OperatorListedSet { operatorId: id, listed: true }
+                        .encode_log_data(),
+                ),
+                (
+                    SECURITY,
+                    DepositSecurity::PreDeposited { operatorId: id, fromIndex: n(0), count: n(3) }
+                        .encode_log_data(),
+                ),
+                (
+                    VFP,
+                    VfpPool::OperatorFunded {
+                        operatorId: id,
+                        csShares: n(100),
+                        etherValue: n(110),
+                    }
+                    .encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        s.apply(&batch(
+            2,
+            vec![
+                (
+                    MODULE,
+                    OperatorsModule::PreDepositForfeited {
+                        operatorId: id,
+                        keyIndex: n(1),
+                        fromBond: n(7),
+                        uncovered: n(0),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    SECURITY,
+                    DepositSecurity::ToppedUp { operatorId: id, processed: n(3), deposited: n(2) }
+                        .encode_log_data(),
+                ),
+                (
+                    MODULE,
+                    OperatorsModule::PenaltyApplied {
+                        operatorId: id,
+                        kind: n(1),
+                        amountWei: n(50),
+                        fromBond: n(20),
+                        uncovered: n(5),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    VFP,
+                    VfpPool::LossAbsorbed {
+                        operatorId: id,
+                        csSharesRequested: n(30),
+                        csSharesBurned: n(25),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    VFP,
+                    VfpPool::OperatorReleased { operatorId: id, csShares: n(10) }.encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        let d = s.operator_data("kyc", 5).unwrap();
+        assert_eq!(d["depositListed"], true);
+        assert_eq!((d["preDeposited"].as_str(), d["toppedUp"].as_str()), (Some("3"), Some("2")));
+        assert_eq!(d["frontRuns"], 1);
+        assert_eq!(d["reportedPenaltiesWei"], "50");
+        assert_eq!(d["uncoveredPenaltiesWei"], "5");
+        assert_eq!(d["lastPenalty"]["kind"], "1");
+        assert_eq!(d["vfpFundedWei"], "110");
+        assert_eq!(d["vfpShares"], "65", "100 funded − 25 burned − 10 released");
+        assert_eq!(notices(&mut s), ["pre_deposit_forfeited", "vfp_loss_absorbed"]);
+        // Nothing leaks into the other pool's operator with the same id.
+        assert!(s.operator_data("public", 5).unwrap().get("preDeposited").is_none());
+
+        s.rollback_to(1, B256::from(U256::from(1u64))).unwrap();
+        let d = s.operator_data("kyc", 5).unwrap();
+        assert_eq!((d["preDeposited"].as_str(), d["vfpShares"].as_str()), (Some("3"), Some("100")));
+        assert!(d.get("toppedUp").is_none());
+        assert!(notices(&mut s).is_empty());
     }
 
     #[test]
