@@ -210,3 +210,32 @@ pub async fn read_operators(
         pending_pubkeys,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_type_maps_the_solidity_enum_and_refuses_unknown_values() {
+        assert_eq!(operator_type(0).unwrap(), OperatorType::Professional);
+        assert_eq!(operator_type(1).unwrap(), OperatorType::Kyc);
+        assert_eq!(operator_type(2).unwrap(), OperatorType::Dvt);
+        assert_eq!(operator_type(3).unwrap(), OperatorType::Home);
+        assert!(matches!(operator_type(4), Err(DaemonError::OutOfRange { .. })));
+    }
+
+    #[test]
+    fn slot_of_floors_and_clamps_before_genesis() {
+        assert_eq!(slot_of(1_000, 1_000, 12), 0);
+        assert_eq!(slot_of(1_011, 1_000, 12), 0);
+        assert_eq!(slot_of(1_012, 1_000, 12), 1);
+        assert_eq!(slot_of(999, 1_000, 12), 0);
+        assert_eq!(slot_of(5_000, 1_000, 0), 0);
+    }
+
+    #[test]
+    fn pubkey48_needs_exactly_48_bytes() {
+        assert_eq!(pubkey48("k", &[7u8; 48]).unwrap(), [7u8; 48]);
+        assert!(pubkey48("k", &[7u8; 47]).is_err());
+    }
+}
