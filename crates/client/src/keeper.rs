@@ -228,6 +228,9 @@ impl Keeper {
             let keys =
                 reg.depositableKeys(U256::from(id)).call().await.action("read depositable keys")?;
             total = total.saturating_add(u64::try_from(keys).unwrap_or(u64::MAX));
+            // confirmed pre-deposits waiting for their 31 ETH top-up count as work too
+            let op = reg.getOperator(U256::from(id)).call().await.action("read operator")?;
+            total = total.saturating_add(u64::from(op.confirmed.saturating_sub(op.topUpCursor)));
         }
         Ok(total)
     }
