@@ -3,12 +3,11 @@
 //! and with bonds, stakers in both pools):
 //! stake → oracle report with one member of three offline (quorum 2 still reached) → KYC-pool
 //! staker ringfenced → withdrawal request → finalization by the next report (from the buffer) →
-//! claim → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit.
+//! claim → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit → oracle
+//! confirmation of every pre-deposit → keeper top-ups (31 ETH) → consensus rewards: rate up.
 //!
-//! Not covered yet (see the devnet report): the pre-deposit confirmation and everything after it
-//! (top-ups, activation, rewards, rate up, withdrawal, exits, claim) needs the oracle member to
-//! read the operator registry (`registry: None` in `claystack-oracle`'s daemon today); with 1 ETH
-//! pre-deposits on the beacon chain and no registry, its report fails the CL APR sanity bound.
+//! Not covered yet: exit requests chosen by the balancer, exits, the withdrawal sweep and a claim
+//! paid from exited validators; the adversarial scenarios beyond the offline member.
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 
@@ -52,7 +51,7 @@ async fn wait_for(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2e_stake_withdraw_claim_kyc_pool_predeposits_flash_exit_with_a_member_offline() {
+async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_offline() {
     let root = repo_root();
     assert!(
         root.join("node_modules/.bin/anvil").exists(),
@@ -179,5 +178,28 @@ async fn e2e_stake_withdraw_claim_kyc_pool_predeposits_flash_exit_with_a_member_
         U256::from(110 * ETH),
         "the exited shares were burned"
     );
+
+    // oracle confirmation of every pre-deposit → keeper top-ups (31 ETH each) → rewards: rate up
+    let confirmed = wait_for(
+        &devnet,
+        false,
+        Duration::from_secs(120),
+        "the oracle's confirmation of the pre-deposits",
+        |s| s.by_type.iter().map(|t| t.confirmed).sum::<u64>() == pre,
+    )
+    .await;
+    devnet.keeper_once().await.expect("run the keeper");
+    let topped = devnet.status(false).await.unwrap();
+    let deposited: u64 = topped.by_type.iter().map(|t| t.deposited).sum();
+    assert_eq!(deposited, pre, "every confirmed key was topped up: {topped:?}");
+    assert_eq!(
+        topped.buffered,
+        confirmed.buffered - U256::from(u128::from(pre) * 31 * ETH),
+        "31 ETH left the buffer per top-up"
+    );
+    wait_for(&devnet, false, Duration::from_secs(180), "a rate rise from consensus rewards", |s| {
+        s.share_rate > after.share_rate
+    })
+    .await;
     devnet.shutdown().await;
 }
