@@ -17,7 +17,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 ///   increment of its cumulative amount is paid exactly once; a new root keeps claimed amounts;
 /// - a transfer the token refuses (kcsETH to an unattested account) reverts the whole claim,
 ///   leaving nothing recorded, so the account can claim once it is attested;
-/// - nobody, governance included, can move the shares any other way (only an upgrade could).
+/// - no other function moves the shares. Trust: the timelock (admin) could still redirect them,
+///   by granting OPERATORS_MODULE_ROLE to another address or by an upgrade; both are timelocked.
 contract OperatorRewards is Governed, IOperatorRewards {
     using SafeERC20 for IERC20;
 

@@ -228,7 +228,9 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
                     .effective_balance
                     .get()
                     .checked_div(frame.min_slashing_penalty_quotient)
-                    .unwrap_or(0);
+                    .ok_or_else(|| {
+                        ComputeError::InvalidInput("min slashing penalty quotient is 0".into())
+                    })?;
                 a.slashing_gwei =
                     a.slashing_gwei.checked_add(u128::from(penalty)).ok_or(()).map_err(ov)?;
             }

@@ -385,19 +385,14 @@ impl Worker {
         let block = chain::ref_block(&self.provider, view).await?;
         let (pool, queue) = chain::pool_state(&self.provider, &self.cfg.pool, block).await?;
         let spec = self.beacon.spec().await?;
-        let raw_u64 = |k: &str, d: u64| {
-            spec.raw
-                .get(k)
-                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()))
-                .unwrap_or(d)
-        };
+        let raw_u64 = |k: &str, d: u64| spec_u64(&spec.raw, k, d);
         let frame = FrameParams {
             ref_slot: Slot(view.ref_slot),
             last_ref_slot: Slot(view.last_ref_slot),
             seconds_per_slot: view.seconds_per_slot,
             slots_per_epoch: spec.slots_per_epoch,
-            epochs_per_slashings_vector: raw_u64("EPOCHS_PER_SLASHINGS_VECTOR", 8_192),
-            min_slashing_penalty_quotient: raw_u64("MIN_SLASHING_PENALTY_QUOTIENT_BELLATRIX", 32),
+            epochs_per_slashings_vector: raw_u64("EPOCHS_PER_SLASHINGS_VECTOR", 8_192)?,
+            min_slashing_penalty_quotient: raw_u64("MIN_SLASHING_PENALTY_QUOTIENT_BELLATRIX", 32)?,
             max_effective_balance: spec.max_effective_balance,
         };
         if spec.slots_per_epoch != view.slots_per_epoch {
@@ -470,4 +465,36 @@ pub fn parse_member_key(text: &str) -> Result<PrivateKeySigner, DaemonError> {
 #[must_use]
 pub fn member_address(key: &PrivateKeySigner) -> alloy::primitives::Address {
     key.address()
+}
+
+/// A numeric beacon spec value: an absent key takes the mainnet value `default`; a present but
+/// unreadable or zero one is an error (a silent default would change slashing penalties, i.e.
+/// what operators pay).
+fn spec_u64(
+    raw: &std::collections::BTreeMap<String, serde_json::Value>,
+    key: &str,
+    default: u64,
+) -> Result<u64, DaemonError> {
+    let Some(v) = raw.get(key) else { return Ok(default) };
+    v.as_str().and_then(|s| s.parse().ok()).or_else(|| v.as_u64()).filter(|n| *n != 0).ok_or_else(
+        || DaemonError::Setup(format!("beacon spec {key} = {v} is not a positive integer")),
+    )
+}
+
+#[cfg(test)]
+mod spec_tests {
+    use super::*;
+
+    #[test]
+    fn spec_values_default_only_when_absent() {
+        let mut raw = std::collections::BTreeMap::new();
+        assert_eq!(spec_u64(&raw, "Q", 32).unwrap(), 32);
+        raw.insert("Q".to_owned(), serde_json::json!("64"));
+        assert_eq!(spec_u64(&raw, "Q", 32).unwrap(), 64);
+        for bad in [serde_json::json!("0"), serde_json::json!("x"), serde_json::json!(-1)] {
+            raw.insert("Q".to_owned(), bad);
+            let err = spec_u64(&raw, "Q", 32).unwrap_err().to_string();
+            assert!(err.contains("beacon spec Q"), "{err}");
+        }
+    }
 }
