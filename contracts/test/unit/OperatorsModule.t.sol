@@ -229,6 +229,38 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         );
     }
 
+    function test_handleOperatorsReport_RevertWhen_PreDepositsTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](1001);
+        _expectTooLong(o, IOperatorsReport.ReportList.PreDeposits);
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PenaltiesTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.penalties = new IOperatorsReport.OperatorPenalty[](1001);
+        _expectTooLong(o, IOperatorsReport.ReportList.Penalties);
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitedTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exited = new IOperatorsReport.OperatorExited[](1001);
+        _expectTooLong(o, IOperatorsReport.ReportList.Exited);
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitRequestsTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](1001);
+        _expectTooLong(o, IOperatorsReport.ReportList.ExitRequests);
+    }
+
+    function _expectTooLong(IOperatorsReport.OperatorsReport memory o, IOperatorsReport.ReportList list)
+        internal
+    {
+        _expectSubmitRevert(
+            o, abi.encodeWithSelector(IOperatorsReport.ReportListTooLong.selector, list, 1001, 1000)
+        );
+    }
+
     function test_handleOperatorsReport_PenaltyAboveAllCoverNeverReverts() public {
         uint256 tpe = pool.totalPooledEther();
         IOperatorsReport.OperatorsReport memory o = _ops();
