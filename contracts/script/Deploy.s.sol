@@ -19,7 +19,9 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 /// Env (all optional; devnet defaults are anvil's default accounts):
 ///   DEPLOYER_PRIVATE_KEY  broadcaster (anvil #0)
 ///   GUARDIAN              pause-only role (anvil #1)
-///   ORACLE_MEMBERS        comma-separated addresses (anvil #2,#3,#4); ORACLE_QUORUM (2)
+///   ORACLE_MEMBERS        public pool's oracle: comma-separated addresses (anvil #2,#3,#4); ORACLE_QUORUM (2)
+///   KYC_ORACLE_MEMBERS    KYC pool's oracle, its own members (accounts 10, 11, 12 of anvil's mnemonic,
+///                         funded with 100 ETH each on chain 31337); KYC_ORACLE_QUORUM (ORACLE_QUORUM)
 ///   GENESIS_TIME          CL genesis (devnet: now - one frame, so a report is possible at once)
 ///   SECONDS_PER_SLOT (1 on devnet, 12 elsewhere), SLOTS_PER_EPOCH (4 / 32), EPOCHS_PER_FRAME (75 / 225)
 ///   TIMELOCK_DELAY        (0 on chain 31337, 2 days elsewhere); TIMELOCK_PROPOSER (deployer)
@@ -34,6 +36,10 @@ contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
     address internal constant MAINNET_DEPOSIT_CONTRACT = 0x00000000219ab540356cBB839Cbe05303d7705Fa;
+    /// @dev anvil's default mnemonic; its accounts 10.. are not prefunded by anvil
+    string internal constant ANVIL_MNEMONIC = "test test test test test test test test test test test junk";
+    /// @dev ETH a devnet-default KYC oracle member receives for gas
+    uint256 internal constant DEVNET_MEMBER_FUNDING = 100 ether;
 
     struct Deployed {
         System pub;
@@ -43,6 +49,8 @@ contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
         KycAccessPolicy kycPolicy;
         RewardsExits pubRewardsExits;
         RewardsExits kycRewardsExits;
+        address[] kycOracleMembers;
+        uint256 kycOracleQuorum;
     }
 
     function run() external returns (Deployed memory d) {
@@ -67,12 +75,21 @@ contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
             PoolFlavor("ClayStack Staked ETH", "csETH", address(d.publicPolicy), address(d.registry), false)
         );
         c.depositContract = d.pub.depositContract;
+        // the KYC pool's oracle has its own members: two daemons sharing a key would race nonces
+        (d.kycOracleMembers, d.kycOracleQuorum) = _kycOracle(c.quorum);
+        address[] memory publicMembers = c.oracleMembers;
+        uint256 publicQuorum = c.quorum;
+        c.oracleMembers = d.kycOracleMembers;
+        c.quorum = d.kycOracleQuorum;
         d.kyc = _deploySystemWith(
             c,
             deployer,
             timelock,
             PoolFlavor("ClayStack KYC Staked ETH", "kcsETH", address(d.kycPolicy), address(d.registry), true)
         );
+        c.oracleMembers = publicMembers;
+        c.quorum = publicQuorum;
+        if (devnet) _fundDevnetMembers(d.kycOracleMembers);
         if (provider == deployer) {
             uint64 expiry = uint64(block.timestamp + 365 days);
             d.registry.attest(c.treasury, 1, expiry);
@@ -137,6 +154,29 @@ contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
             vm.envOr("DEPOSIT_CONTRACT", block.chainid == 1 ? MAINNET_DEPOSIT_CONTRACT : address(0));
     }
 
+    /// @dev KYC_ORACLE_MEMBERS / KYC_ORACLE_QUORUM, defaulting to accounts 10-12 of anvil's mnemonic
+    /// and the public pool's quorum.
+    function _kycOracle(uint256 defaultQuorum) internal view returns (address[] memory members, uint256 q) {
+        address[] memory defaults = new address[](3);
+        for (uint32 i; i < 3; ++i) {
+            defaults[i] = vm.addr(vm.deriveKey(ANVIL_MNEMONIC, 10 + i));
+        }
+        members = vm.envOr("KYC_ORACLE_MEMBERS", ",", defaults);
+        q = vm.envOr("KYC_ORACLE_QUORUM", defaultQuorum);
+    }
+
+    /// @dev anvil prefunds accounts 0-9 only: give the KYC pool's members gas money (devnet only).
+    function _fundDevnetMembers(address[] memory members) internal {
+        for (uint256 i; i < members.length; ++i) {
+            if (members[i].balance < DEVNET_MEMBER_FUNDING) {
+                (bool ok,) = payable(members[i]).call{value: DEVNET_MEMBER_FUNDING}("");
+                if (!ok) revert MemberFundingFailed(members[i]);
+            }
+        }
+    }
+
+    error MemberFundingFailed(address member);
+
     function _write(Deployed memory d, Config memory c) internal {
         string memory o = "deployment";
         System memory s = d.pub;
@@ -166,6 +206,8 @@ contract Deploy is SystemDeployer, RewardsExitsDeployer, DevnetKeys {
         vm.serializeAddress(o, "guardian", c.guardian);
         vm.serializeAddress(o, "oracleMembers", c.oracleMembers);
         vm.serializeUint(o, "oracleQuorum", c.quorum);
+        vm.serializeAddress(o, "kycOracleMembers", d.kycOracleMembers);
+        vm.serializeUint(o, "kycOracleQuorum", d.kycOracleQuorum);
         vm.serializeUint(o, "genesisTime", c.frame.genesisTime);
         vm.serializeUint(o, "secondsPerSlot", c.frame.secondsPerSlot);
         vm.serializeUint(o, "slotsPerEpoch", c.frame.slotsPerEpoch);

@@ -201,6 +201,10 @@ interface IOperatorRegistry {
         external
         view
         returns (bytes memory pubkey, bytes memory signature, KeyStatus status);
+    function getKeys(uint256 operatorId, uint256 start, uint256 count)
+        external
+        view
+        returns (bytes memory pubkeys, KeyStatus[] memory statuses, uint256[] memory exitDeadlines);
     function keyOwner(bytes calldata pubkey)
         external
         view

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IOperatorRegistry} from "./IOperatorRegistry.sol";
 import {IOperatorsReport, IOperatorsReportReceiver} from "./IOperatorsReport.sol";
 
 /// @notice The pool's operators module: applies the operators report (docs/adr/0007).
@@ -38,9 +39,17 @@ interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
     );
     /// @notice Governance set the OperatorRewards contract (zero: no rewards roots accepted).
     event OperatorRewardsSet(address operatorRewards);
+    /// @notice Governance set the reward factor of an operator type (bps).
+    event TypeFactorSet(IOperatorRegistry.OperatorType indexed operatorType, uint256 factorBps);
 
     /// @notice Seconds an operator has to exit a requested validator.
     function exitDeadline() external view returns (uint256);
     /// @notice The contract the module hands the rewards root to.
     function operatorRewards() external view returns (address);
+    /// @notice Reward factor F (bps) of an operator type (the oracle's `R = T·F·N/A − P + O`).
+    function typeFactorBps(IOperatorRegistry.OperatorType operatorType) external view returns (uint256);
+    /// @notice The four reward factors (bps) in `IOperatorRegistry.OperatorType` order.
+    function typeFactorsBps() external view returns (uint256[4] memory);
+    /// @notice Penalty (wei) the oracle reports per validator that missed its exit deadline.
+    function missedExitPenalty() external view returns (uint256);
 }

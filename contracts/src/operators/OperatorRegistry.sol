@@ -48,6 +48,9 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     uint256 public constant MAX_CLUSTER_SIZE = 13;
     /// @notice Highest performance score (bps).
     uint256 public constant MAX_SCORE = 10_000;
+    /// @notice Most keys one {getKeys} call returns (a view for off-chain readers; 500 keys cost
+    /// about 4M gas of an `eth_call`, well under the usual 50M RPC gas cap).
+    uint256 public constant MAX_KEYS_PER_READ = 500;
 
     uint256 private constant FRONT_RUN_FLAG = 1;
 
@@ -537,11 +540,38 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         Key storage key = _s().keys[operatorId][keyIndex];
         pubkey = _pubkey(key);
         signature = abi.encodePacked(key.sig0, key.sig1, key.sig2);
-        if (_isFrontRun(key)) status = KeyStatus.FrontRun;
-        else if (keyIndex < op.topUpCursor) status = KeyStatus.Deposited;
-        else if (keyIndex < op.confirmed) status = KeyStatus.Confirmed;
-        else if (keyIndex < op.preDeposited) status = KeyStatus.PreDeposited;
-        else status = KeyStatus.Added;
+        status = _keyStatus(op, keyIndex, key.pubkey1AndFlags);
+    }
+
+    /// @notice Keys `[start, start + count)` of an operator in one call: the concatenated 48-byte
+    /// pubkeys, each key's status and its pending exit-request deadline (0: none). For off-chain
+    /// readers (the oracle); `count` is 1 to {MAX_KEYS_PER_READ}.
+    function getKeys(uint256 operatorId, uint256 start, uint256 count)
+        external
+        view
+        returns (bytes memory pubkeys, KeyStatus[] memory statuses, uint256[] memory exitDeadlines)
+    {
+        Operator storage op = _operator(operatorId);
+        if (count == 0 || count > MAX_KEYS_PER_READ) revert InvalidBatchSize(count, MAX_KEYS_PER_READ);
+        uint256 total = op.totalKeys;
+        if (start > total || count > total - start) revert KeyRangeInvalid(start, count, 0, total);
+        mapping(uint256 => Key) storage keys = _s().keys[operatorId];
+        pubkeys = new bytes(count * PUBKEY_LENGTH);
+        statuses = new KeyStatus[](count);
+        exitDeadlines = new uint256[](count);
+        for (uint256 i; i < count; ++i) {
+            bytes32 pk0 = keys[start + i].pubkey0;
+            bytes32 pk1 = keys[start + i].pubkey1AndFlags;
+            // memory-safe: writes stay inside `pubkeys` (i < count); the second store rewrites
+            // bytes [16, 48) of the key as pk0[16:32] ++ pk1[0:16], dropping the flag bits
+            assembly ("memory-safe") {
+                let p := add(add(pubkeys, 32), mul(i, 48))
+                mstore(p, pk0)
+                mstore(add(p, 16), or(shl(128, pk0), shr(128, pk1)))
+            }
+            statuses[i] = _keyStatus(op, start + i, pk1);
+            exitDeadlines[i] = _exitDeadline(operatorId, op, start + i);
+        }
     }
 
     /// @notice Which operator holds `pubkey`, at which index.
@@ -701,6 +731,30 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
             mstore(pubkeys, mul(n, 48))
             mstore(signatures, mul(n, 96))
         }
+    }
+
+    /// @dev Where key `index` stands; `pubkey1AndFlags` carries the front-run flag.
+    function _keyStatus(Operator storage op, uint256 index, bytes32 pubkey1AndFlags)
+        internal
+        view
+        returns (KeyStatus)
+    {
+        if (uint256(pubkey1AndFlags) & FRONT_RUN_FLAG != 0) return KeyStatus.FrontRun;
+        if (index < op.topUpCursor) return KeyStatus.Deposited;
+        if (index < op.confirmed) return KeyStatus.Confirmed;
+        if (index < op.preDeposited) return KeyStatus.PreDeposited;
+        return KeyStatus.Added;
+    }
+
+    /// @dev Pending exit deadline of a key; skips the read when nothing can be pending (only
+    /// topped-up keys of an operator with pending requests carry one).
+    function _exitDeadline(uint256 operatorId, Operator storage op, uint256 index)
+        internal
+        view
+        returns (uint256)
+    {
+        if (op.pendingExitRequests == 0 || index >= op.topUpCursor) return 0;
+        return _s().exitDeadlines[operatorId][index];
     }
 
     function _pubkey(Key memory key) internal pure returns (bytes memory) {

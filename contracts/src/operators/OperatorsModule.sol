@@ -37,6 +37,14 @@ contract OperatorsModule is Governed, IOperatorsModule {
     uint256 public constant MAX_EXIT_REQUESTS = 1000;
     /// @notice ETH charged for one front-run pre-deposit.
     uint256 public constant PRE_DEPOSIT = 1 ether;
+    /// @notice Number of operator types (the `IOperatorRegistry.OperatorType` enum).
+    uint256 public constant OPERATOR_TYPES = 4;
+    /// @notice Highest per-type reward factor (100 %).
+    uint256 public constant MAX_TYPE_FACTOR_BPS = 10_000;
+    /// @notice Highest missed-exit penalty per validator and frame.
+    uint256 public constant MAX_MISSED_EXIT_PENALTY = 1 ether;
+    /// @notice Missed-exit penalty of a fresh deployment.
+    uint256 public constant DEFAULT_MISSED_EXIT_PENALTY = 0.1 ether;
     uint256 internal constant MAX_SCORE = 10_000;
     uint256 internal constant MAX_PENALTY_KIND = 2;
 
@@ -47,6 +55,9 @@ contract OperatorsModule is Governed, IOperatorsModule {
         IBondManager bonds;
         address operatorRewards;
         uint64 exitDeadline;
+        // appended (docs/adr/0008): read by the oracle for the operator rewards and penalties
+        uint16[4] typeFactorBps; // by IOperatorRegistry.OperatorType
+        uint128 missedExitPenalty; // wei per validator that missed its exit deadline in the frame
     }
 
     // computed with `cast index-erc7201 claystack.storage.OperatorsModule`, checked by a unit test
@@ -70,6 +81,10 @@ contract OperatorsModule is Governed, IOperatorsModule {
         $.bonds = IBondManager(bonds_);
         $.operatorRewards = operatorRewards_;
         _setExitDeadline($, exitDeadline_);
+        for (uint256 t; t < OPERATOR_TYPES; ++t) {
+            _setTypeFactor($, IOperatorRegistry.OperatorType(t), MAX_TYPE_FACTOR_BPS);
+        }
+        _setMissedExitPenalty($, DEFAULT_MISSED_EXIT_PENALTY);
     }
 
     /// @notice Applies the operators report of a quorum oracle report. Only the oracle.
@@ -110,6 +125,21 @@ contract OperatorsModule is Governed, IOperatorsModule {
         emit OperatorRewardsSet(rewards);
     }
 
+    /// @notice Sets the reward factor F of one operator type (bps of the operators' reward share
+    /// its attestations earn, DESIGN.md `R = T·F·N/A − P + O`), at most 10,000. Governance only.
+    function setTypeFactor(IOperatorRegistry.OperatorType operatorType, uint256 factorBps)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        _setTypeFactor(_s(), operatorType, factorBps);
+    }
+
+    /// @notice Sets the penalty (wei) the oracle reports for each validator whose exit deadline
+    /// passed in the frame without an exit, 0 to 1 ETH. Governance only.
+    function setMissedExitPenalty(uint256 amountWei) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setMissedExitPenalty(_s(), amountWei);
+    }
+
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IOperatorsModule
@@ -120,6 +150,24 @@ contract OperatorsModule is Governed, IOperatorsModule {
     /// @inheritdoc IOperatorsModule
     function operatorRewards() external view returns (address) {
         return _s().operatorRewards;
+    }
+
+    /// @inheritdoc IOperatorsModule
+    function typeFactorBps(IOperatorRegistry.OperatorType operatorType) external view returns (uint256) {
+        return _s().typeFactorBps[uint256(operatorType)];
+    }
+
+    /// @inheritdoc IOperatorsModule
+    function typeFactorsBps() external view returns (uint256[4] memory factors) {
+        uint16[4] storage f = _s().typeFactorBps;
+        for (uint256 t; t < OPERATOR_TYPES; ++t) {
+            factors[t] = f[t];
+        }
+    }
+
+    /// @inheritdoc IOperatorsModule
+    function missedExitPenalty() external view returns (uint256) {
+        return _s().missedExitPenalty;
     }
 
     /// @notice The oracle, registry and BondManager the module works with.
@@ -230,6 +278,22 @@ contract OperatorsModule is Governed, IOperatorsModule {
         _checkBounds("exitDeadline", value, 1 days, 30 days);
         $.exitDeadline = uint64(value);
         emit ParameterUpdated("exitDeadline", value);
+    }
+
+    function _setTypeFactor(ModuleStorage storage $, IOperatorRegistry.OperatorType operatorType, uint256 bps)
+        internal
+    {
+        _checkBounds("typeFactorBps", bps, 0, MAX_TYPE_FACTOR_BPS);
+        // forge-lint: disable-next-line(unsafe-typecast) -- bps <= 10,000 checked above
+        $.typeFactorBps[uint256(operatorType)] = uint16(bps);
+        emit TypeFactorSet(operatorType, bps);
+    }
+
+    function _setMissedExitPenalty(ModuleStorage storage $, uint256 amountWei) internal {
+        _checkBounds("missedExitPenalty", amountWei, 0, MAX_MISSED_EXIT_PENALTY);
+        // forge-lint: disable-next-line(unsafe-typecast) -- amountWei <= 1 ether checked above
+        $.missedExitPenalty = uint128(amountWei);
+        emit ParameterUpdated("missedExitPenalty", amountWei);
     }
 
     function _s() private pure returns (ModuleStorage storage $) {

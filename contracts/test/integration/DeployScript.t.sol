@@ -42,6 +42,42 @@ contract DeployScriptTest is TestBase {
         vm.assertTrue(d.kycRewardsExits.rewards.hasRole(admin, tl), "kyc rewards admin");
     }
 
+    function test_run_KycOracleHasItsOwnMembers() public view {
+        address[3] memory want = [
+            0xBcd4042DE499D14e55001CcbB24a551F3b954096, // anvil mnemonic accounts 10, 11, 12
+            0x71bE63f3384f5fb98995898A86B02Fb2426c5788,
+            0xFABB0ac9d68B0B445fB7357272Ff202C5651694a
+        ];
+        address[] memory kyc = d.kyc.oracle.getMembers();
+        address[] memory pub = d.pub.oracle.getMembers();
+        vm.assertEq(kyc.length, 3, "three KYC members");
+        for (uint256 i; i < 3; ++i) {
+            vm.assertEq(kyc[i], want[i], "KYC member");
+            vm.assertTrue(d.kyc.oracle.isMember(want[i]), "member of the KYC oracle");
+            vm.assertFalse(d.pub.oracle.isMember(want[i]), "not a public-pool member");
+            vm.assertFalse(d.kyc.oracle.isMember(pub[i]), "public members are not KYC members");
+        }
+        vm.assertEq(d.kyc.oracle.quorum(), 2, "KYC quorum");
+    }
+
+    function test_run_WritesEveryPoolsAddressesAndMembers() public view {
+        string memory json = vm.readFile(string.concat(vm.projectRoot(), "/deployments/4242.json"));
+        address[] memory kyc = vm.parseJsonAddressArray(json, ".kycOracleMembers");
+        address[] memory pub = vm.parseJsonAddressArray(json, ".oracleMembers");
+        vm.assertEq(kyc.length, 3, "kycOracleMembers");
+        vm.assertEq(kyc[0], d.kyc.oracle.getMembers()[0], "first KYC member");
+        vm.assertEq(pub[0], d.pub.oracle.getMembers()[0], "first public member");
+        vm.assertEq(vm.parseJsonUint(json, ".kycOracleQuorum"), 2, "kycOracleQuorum");
+        vm.assertEq(
+            vm.parseJsonAddress(json, ".exitEnforcer"), address(d.pubRewardsExits.enforcer), "enforcer"
+        );
+        vm.assertEq(
+            vm.parseJsonAddress(json, ".kycExitEnforcer"), address(d.kycRewardsExits.enforcer), "kyc enforcer"
+        );
+        vm.assertEq(vm.parseJsonAddress(json, ".vfpPool"), address(d.pub.ops.vfp), "vfp");
+        vm.assertEq(vm.parseJsonAddress(json, ".kycVfpPool"), address(d.kyc.ops.vfp), "kyc vfp");
+    }
+
     function _execute(SystemDeployer.System memory, RewardsExitsDeployer.RewardsExits memory r) internal {
         d.pub.timelock.executeBatch(r.targets, r.values, r.payloads, bytes32(0), r.salt);
     }

@@ -1013,6 +1013,97 @@ contract OperatorRegistryTest is OperatorsFixture {
         registry.getKey(home, 0);
     }
 
+    function test_getKeys_ReturnsPubkeysStatusesAndDeadlines() public {
+        vm.prank(alice);
+        bonds.depositBond{value: 5 ether}(home);
+        _depositKeys(home, alice, 10, 2); // keys 0, 1 topped up
+        _addKeys(home, alice, 20, 3); // keys 2, 3, 4
+        vm.prank(vetter);
+        registry.setVettedLimit(home, 5);
+        vm.prank(depositor);
+        registry.markPreDeposited(home, 2); // keys 2, 3
+        vm.startPrank(reporter);
+        registry.markFrontRun(home, 3);
+        registry.confirmPreDeposits(home, 3); // key 2 confirmed, key 3 front-run and still unconfirmed
+        registry.requestExit(home, 1, block.timestamp + 4 days);
+        vm.stopPrank();
+
+        (bytes memory pks, IOperatorRegistry.KeyStatus[] memory st, uint256[] memory dl) =
+            registry.getKeys(home, 0, 5);
+        vm.assertEq(
+            pks, bytes.concat(_pubkey(10), _pubkey(11), _pubkey(20), _pubkey(21), _pubkey(22)), "pubkeys"
+        );
+        vm.assertEq(st.length, 5, "statuses");
+        vm.assertEq(uint256(st[0]), uint256(IOperatorRegistry.KeyStatus.Deposited), "0");
+        vm.assertEq(uint256(st[1]), uint256(IOperatorRegistry.KeyStatus.Deposited), "1");
+        vm.assertEq(uint256(st[2]), uint256(IOperatorRegistry.KeyStatus.Confirmed), "2");
+        vm.assertEq(uint256(st[3]), uint256(IOperatorRegistry.KeyStatus.FrontRun), "3");
+        vm.assertEq(uint256(st[4]), uint256(IOperatorRegistry.KeyStatus.Added), "4");
+        vm.assertEq(dl[0], 0, "no request on 0");
+        vm.assertEq(dl[1], block.timestamp + 4 days, "deadline of 1");
+        // every key agrees with getKey
+        for (uint256 i; i < 5; ++i) {
+            (bytes memory pk,, IOperatorRegistry.KeyStatus s) = registry.getKey(home, i);
+            (bytes memory one, IOperatorRegistry.KeyStatus[] memory s1,) = registry.getKeys(home, i, 1);
+            vm.assertEq(one, pk, "pubkey as getKey");
+            vm.assertEq(uint256(s1[0]), uint256(s), "status as getKey");
+        }
+    }
+
+    function test_getKeys_PreDepositedStatusAndWindow() public {
+        _preDeposit(3);
+        (bytes memory pks, IOperatorRegistry.KeyStatus[] memory st, uint256[] memory dl) =
+            registry.getKeys(home, 1, 2);
+        vm.assertEq(pks, bytes.concat(_pubkey(11), _pubkey(12)), "window");
+        vm.assertEq(uint256(st[0]), uint256(IOperatorRegistry.KeyStatus.PreDeposited), "pre-deposited");
+        vm.assertEq(dl.length, 2, "deadlines");
+    }
+
+    function test_getKeys_MaxBatch() public {
+        for (uint256 i; i < 5; ++i) {
+            _addKeys(home, alice, 1000 + i * 100, 100);
+        }
+        (bytes memory pks, IOperatorRegistry.KeyStatus[] memory st,) =
+            registry.getKeys(home, 0, registry.MAX_KEYS_PER_READ());
+        vm.assertEq(pks.length, 500 * 48, "500 pubkeys");
+        vm.assertEq(st.length, 500, "500 statuses");
+        (bytes memory last,,) = registry.getKey(home, 499);
+        bytes memory tail = new bytes(48);
+        for (uint256 i; i < 48; ++i) {
+            tail[i] = pks[499 * 48 + i];
+        }
+        vm.assertEq(tail, last, "last key");
+    }
+
+    function test_getKeys_RevertWhen_CountZero() public {
+        _addKeys(home, alice, 10, 1);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 0, 500));
+        registry.getKeys(home, 0, 0);
+    }
+
+    function test_getKeys_RevertWhen_CountAboveMax() public {
+        _addKeys(home, alice, 10, 1);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.InvalidBatchSize.selector, 501, 500));
+        registry.getKeys(home, 0, 501);
+    }
+
+    function test_getKeys_RevertWhen_BeyondTotal() public {
+        _addKeys(home, alice, 10, 3);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.KeyRangeInvalid.selector, 2, 2, 0, 3));
+        registry.getKeys(home, 2, 2);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.KeyRangeInvalid.selector, 4, 1, 0, 3));
+        registry.getKeys(home, 4, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorRegistry.KeyRangeInvalid.selector, type(uint256).max, 1, 0, 3)
+        );
+        registry.getKeys(home, type(uint256).max, 1);
+    }
+
+    function test_getKeys_RevertWhen_UnknownOperator() public {
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.OperatorNotFound.selector, 7));
+        registry.getKeys(7, 0, 1);
+    }
+
     function test_dvtCluster_RevertWhen_NotDvt() public {
         vm.expectRevert(
             abi.encodeWithSelector(

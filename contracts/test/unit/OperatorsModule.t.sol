@@ -7,6 +7,7 @@ import {IOperatorsModule} from "../../src/interfaces/IOperatorsModule.sol";
 import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
 import {IOracleReport} from "../../src/interfaces/IOracleReport.sol";
 import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
 contract RewardsSink {
     bytes32 public root;
@@ -35,6 +36,10 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         // three pre-deposits for home (the deposit flow of DepositSecurity, by hand)
         registry.markPreDeposited(home, 3);
         _warpToNextFrame();
+    }
+
+    function _unauthorized(address account, bytes32 role) internal pure returns (bytes memory) {
+        return abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, account, role);
     }
 
     function _ops() internal view returns (IOperatorsReport.OperatorsReport memory o) {
@@ -416,6 +421,105 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         vm.expectRevert();
         vm.prank(guardian);
         module.setOperatorRewards(address(1));
+    }
+
+    function test_typeFactors_DefaultToFullFactor() public view {
+        uint256[4] memory f = module.typeFactorsBps();
+        for (uint256 t; t < 4; ++t) {
+            vm.assertEq(f[t], 10_000, "default 100 %");
+            vm.assertEq(module.typeFactorBps(IOperatorRegistry.OperatorType(t)), 10_000, "single view");
+        }
+    }
+
+    function test_setTypeFactor_SetsOneTypeAndEmits() public {
+        vm.expectEmit(address(module));
+        emit IOperatorsModule.TypeFactorSet(IOperatorRegistry.OperatorType.Dvt, 7500);
+        vm.prank(tl);
+        module.setTypeFactor(IOperatorRegistry.OperatorType.Dvt, 7500);
+        uint256[4] memory f = module.typeFactorsBps();
+        vm.assertEq(f[uint256(IOperatorRegistry.OperatorType.Dvt)], 7500, "dvt");
+        vm.assertEq(f[uint256(IOperatorRegistry.OperatorType.Home)], 10_000, "home unchanged");
+        vm.assertEq(f[uint256(IOperatorRegistry.OperatorType.Professional)], 10_000, "pro unchanged");
+        vm.prank(tl);
+        module.setTypeFactor(IOperatorRegistry.OperatorType.Home, 0); // a type can earn nothing
+        vm.assertEq(module.typeFactorBps(IOperatorRegistry.OperatorType.Home), 0, "zero allowed");
+    }
+
+    function test_setTypeFactor_RevertWhen_Above10000() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("typeFactorBps"), 10_001, 0, 10_000
+            )
+        );
+        vm.prank(tl);
+        module.setTypeFactor(IOperatorRegistry.OperatorType.Kyc, 10_001);
+    }
+
+    function test_setTypeFactor_RevertWhen_NotGovernance() public {
+        bytes32 adminRole = module.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(_unauthorized(guardian, adminRole));
+        vm.prank(guardian);
+        module.setTypeFactor(IOperatorRegistry.OperatorType.Kyc, 1);
+        vm.expectRevert(_unauthorized(address(oracle), adminRole));
+        vm.prank(address(oracle));
+        module.setTypeFactor(IOperatorRegistry.OperatorType.Kyc, 1);
+    }
+
+    function test_setTypeFactor_RevertWhen_TypeOutOfEnum() public {
+        // the ABI decoder rejects an enum value above Home (3)
+        vm.prank(tl);
+        (bool ok,) = address(module)
+            .call(abi.encodeWithSelector(module.setTypeFactor.selector, uint256(4), uint256(1)));
+        vm.assertFalse(ok, "type 4 rejected");
+    }
+
+    function test_missedExitPenalty_Default() public view {
+        vm.assertEq(module.missedExitPenalty(), 0.1 ether, "default");
+        vm.assertEq(module.DEFAULT_MISSED_EXIT_PENALTY(), 0.1 ether, "constant");
+    }
+
+    function test_setMissedExitPenalty_SetsBoundsAndEmits() public {
+        vm.expectEmit(address(module));
+        emit IGoverned.ParameterUpdated("missedExitPenalty", 1 ether);
+        vm.prank(tl);
+        module.setMissedExitPenalty(1 ether);
+        vm.assertEq(module.missedExitPenalty(), 1 ether, "max");
+        vm.prank(tl);
+        module.setMissedExitPenalty(0);
+        vm.assertEq(module.missedExitPenalty(), 0, "zero: penalties suspended");
+    }
+
+    function test_setMissedExitPenalty_RevertWhen_AboveOneEther() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IGoverned.ParameterOutOfBounds.selector, bytes32("missedExitPenalty"), 1 ether + 1, 0, 1 ether
+            )
+        );
+        vm.prank(tl);
+        module.setMissedExitPenalty(1 ether + 1);
+    }
+
+    function test_setMissedExitPenalty_RevertWhen_NotGovernance() public {
+        vm.expectRevert(_unauthorized(guardian, module.DEFAULT_ADMIN_ROLE()));
+        vm.prank(guardian);
+        module.setMissedExitPenalty(0.2 ether);
+    }
+
+    function test_parameters_StoredAfterExistingFields() public view {
+        // ERC-7201 struct: oracle, registry, bonds, operatorRewards + exitDeadline packed (slots 0..3),
+        // then typeFactorBps (slot 4, packed uint16[4]) and missedExitPenalty (slot 5)
+        bytes32 base = 0xfa18edeab98191dc5d8d6cf99f592381c9514203f70c7f45c814c610924bbc00;
+        vm.assertEq(
+            uint256(vm.load(address(module), base)), uint256(uint160(address(oracle))), "oracle slot 0"
+        );
+        vm.assertEq(
+            uint256(vm.load(address(module), bytes32(uint256(base) + 3))) >> 160,
+            module.exitDeadline(),
+            "deadline in slot 3"
+        );
+        uint256 packed = uint256(vm.load(address(module), bytes32(uint256(base) + 4)));
+        vm.assertEq(packed, 10_000 | (10_000 << 16) | (10_000 << 32) | (10_000 << 48), "factors slot 4");
+        vm.assertEq(uint256(vm.load(address(module), bytes32(uint256(base) + 5))), 0.1 ether, "penalty 5");
     }
 
     function test_storageSlot_MatchesErc7201() public pure {

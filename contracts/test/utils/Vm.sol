@@ -76,6 +76,7 @@ interface Vm {
 
     // Scripts and environment variables
     function startBroadcast(uint256 privateKey) external;
+    function deriveKey(string calldata mnemonic, uint32 index) external pure returns (uint256 privateKey);
     function stopBroadcast() external;
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
     function envOr(string calldata name, address defaultValue) external view returns (address value);
@@ -88,6 +89,10 @@ interface Vm {
         view
         returns (address[] memory value);
     function parseJsonAddress(string calldata json, string calldata key) external pure returns (address);
+    function parseJsonAddressArray(string calldata json, string calldata key)
+        external
+        pure
+        returns (address[] memory);
     function toString(uint256 value) external pure returns (string memory);
     function toString(address value) external pure returns (string memory);
     function toString(bytes calldata value) external pure returns (string memory);

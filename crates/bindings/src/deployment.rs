@@ -74,10 +74,15 @@ pub struct Deployment {
     pub public: PoolAddresses,
     /// The KYC pool, when deployed.
     pub kyc: Option<PoolAddresses>,
-    /// Oracle members (addresses).
+    /// Oracle members (addresses) of the public pool.
     pub oracle_members: Vec<Address>,
-    /// Oracle quorum.
+    /// Oracle quorum of the public pool.
     pub oracle_quorum: u64,
+    /// Oracle members of the KYC pool (`kycOracleMembers`; files written before the KYC pool had
+    /// its own members fall back to `oracle_members`).
+    pub kyc_oracle_members: Vec<Address>,
+    /// Oracle quorum of the KYC pool (`kycOracleQuorum`, else `oracle_quorum`).
+    pub kyc_oracle_quorum: u64,
     raw: BTreeMap<String, Value>,
 }
 
@@ -116,25 +121,17 @@ impl Deployment {
         };
         let public = pool("")?;
         let kyc = if raw.contains_key("kycStakePool") { Some(pool("kyc")?) } else { None };
-        let oracle_members = match raw.get("oracleMembers") {
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|v| {
-                    v.as_str().and_then(|s| s.parse::<Address>().ok()).ok_or_else(|| {
-                        DeploymentError::Invalid {
-                            key: "oracleMembers".into(),
-                            expected: "a list of addresses",
-                        }
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(_) => {
-                return Err(DeploymentError::Invalid {
-                    key: "oracleMembers".into(),
-                    expected: "a list of addresses",
-                });
-            }
-            None => return Err(DeploymentError::Missing("oracleMembers".into())),
+        let oracle_members = addresses(&raw, "oracleMembers")?;
+        let oracle_quorum = uint(&raw, "oracleQuorum")?;
+        let kyc_oracle_members = if raw.contains_key("kycOracleMembers") {
+            addresses(&raw, "kycOracleMembers")?
+        } else {
+            oracle_members.clone()
+        };
+        let kyc_oracle_quorum = if raw.contains_key("kycOracleQuorum") {
+            uint(&raw, "kycOracleQuorum")?
+        } else {
+            oracle_quorum
         };
         Ok(Self {
             chain_id: uint(&raw, "chainId")?,
@@ -144,10 +141,12 @@ impl Deployment {
             epochs_per_frame: uint(&raw, "epochsPerFrame")?,
             timelock: addr(&raw, "timelock")?,
             deposit_contract: addr(&raw, "depositContract")?,
-            oracle_quorum: uint(&raw, "oracleQuorum")?,
+            oracle_quorum,
             public,
             kyc,
             oracle_members,
+            kyc_oracle_members,
+            kyc_oracle_quorum,
             raw,
         })
     }
@@ -171,6 +170,19 @@ fn addr(raw: &BTreeMap<String, Value>, key: &str) -> Result<Address, DeploymentE
         .as_str()
         .and_then(|s| s.parse::<Address>().ok())
         .ok_or_else(|| DeploymentError::Invalid { key: key.to_owned(), expected: "an address" })
+}
+
+fn addresses(raw: &BTreeMap<String, Value>, key: &str) -> Result<Vec<Address>, DeploymentError> {
+    let invalid =
+        || DeploymentError::Invalid { key: key.to_owned(), expected: "a list of addresses" };
+    match raw.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().and_then(|s| s.parse::<Address>().ok()).ok_or_else(invalid))
+            .collect(),
+        Some(_) => Err(invalid()),
+        None => Err(DeploymentError::Missing(key.to_owned())),
+    }
 }
 
 fn uint(raw: &BTreeMap<String, Value>, key: &str) -> Result<u64, DeploymentError> {
@@ -214,6 +226,30 @@ mod tests {
             "0x0165878A594ca255338adfa4d48449f69242Eb8F".parse::<Address>().unwrap()
         );
         assert!(matches!(d.address("nope"), Err(DeploymentError::Missing(k)) if k == "nope"));
+    }
+
+    #[test]
+    fn kyc_oracle_members_default_to_the_public_ones() {
+        let d = Deployment::parse(SAMPLE).unwrap();
+        assert_eq!(d.kyc_oracle_members, d.oracle_members);
+        assert_eq!(d.kyc_oracle_quorum, 1);
+        let own = SAMPLE.replace(
+            "\"oracleQuorum\": 1,",
+            "\"oracleQuorum\": 1, \"kycOracleMembers\": [\"0xBcd4042DE499D14e55001CcbB24a551F3b954096\", \
+             \"0x71bE63f3384f5fb98995898A86B02Fb2426c5788\"], \"kycOracleQuorum\": 2,",
+        );
+        let d = Deployment::parse(&own).unwrap();
+        assert_eq!(d.kyc_oracle_members.len(), 2);
+        assert_eq!(
+            d.kyc_oracle_members[0],
+            "0xBcd4042DE499D14e55001CcbB24a551F3b954096".parse::<Address>().unwrap()
+        );
+        assert_eq!(d.kyc_oracle_quorum, 2);
+        assert_eq!(d.oracle_members.len(), 1, "public members unchanged");
+        let bad =
+            SAMPLE.replace("\"oracleQuorum\": 1,", "\"oracleQuorum\": 1, \"kycOracleMembers\": 7,");
+        let err = Deployment::parse(&bad).unwrap_err().to_string();
+        assert!(err.contains("kycOracleMembers"), "{err}");
     }
 
     #[test]
