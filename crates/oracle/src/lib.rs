@@ -24,10 +24,12 @@
 
 pub mod compute;
 pub mod daemon;
+pub mod duties;
 pub mod error;
 pub mod generate;
 pub mod math;
 pub mod merkle;
+pub mod rewards;
 pub mod sol;
 pub mod types;
 

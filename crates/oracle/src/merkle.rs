@@ -86,6 +86,12 @@ impl RewardsTree {
         self.nodes.first().copied().unwrap_or_default()
     }
 
+    /// The leaves `(account, cumulativeShares)` in input order.
+    #[must_use]
+    pub fn leaves(&self) -> Vec<(Address, U256)> {
+        self.leaves.iter().map(|(a, s, _)| (*a, *s)).collect()
+    }
+
     /// The proof of `account`'s leaf (siblings from the leaf up), if the account is in the tree.
     #[must_use]
     pub fn proof(&self, account: Address) -> Option<(U256, Vec<B256>)> {

@@ -114,6 +114,19 @@ pub async fn ref_block(provider: &DynProvider, view: &FrameView) -> Result<u64, 
     Ok(lo)
 }
 
+/// The pool's 0x01 withdrawal credentials: `0x01 ‖ 0×11 ‖ vault`.
+#[must_use]
+pub fn withdrawal_credentials(vault: Address) -> [u8; 32] {
+    let mut creds = [0u8; 32];
+    if let Some(c) = creds.first_mut() {
+        *c = 1;
+    }
+    if let Some(tail) = creds.get_mut(12..) {
+        tail.copy_from_slice(vault.as_slice());
+    }
+    creds
+}
+
 /// The pool and queue state at `block`.
 pub async fn pool_state(
     provider: &DynProvider,
@@ -129,13 +142,7 @@ pub async fn pool_state(
     let limits = sanity.limits().block(at).call().await.map_err(rpc("read sanity limits"))?;
     let counts =
         oracle.lastValidatorCounts().block(at).call().await.map_err(rpc("read last counts"))?;
-    let mut creds = [0u8; 32];
-    if let Some(c) = creds.first_mut() {
-        *c = 1;
-    }
-    if let Some(tail) = creds.get_mut(12..) {
-        tail.copy_from_slice(addrs.withdrawal_vault.as_slice());
-    }
+    let creds = withdrawal_credentials(addrs.withdrawal_vault);
     let state = PoolState {
         total_shares: pool
             .totalSupply()

@@ -24,6 +24,14 @@ pub struct Metrics {
     pub compute_failures: AtomicU64,
     /// Reference slot of the last frame this member signed.
     pub last_signed_ref_slot: AtomicU64,
+    /// Epochs whose liveness was recorded in the state dir.
+    pub liveness_epochs_recorded: AtomicU64,
+    /// Liveness requests that failed (node down, or the epoch no longer served).
+    pub liveness_fetch_failures: AtomicU64,
+    /// Frames not signed because an epoch's liveness could be neither read nor was recorded.
+    pub liveness_missing: AtomicU64,
+    /// Frames not signed because the on-chain rewards root's tree could not be obtained.
+    pub rewards_tree_missing: AtomicU64,
 }
 
 impl Metrics {
@@ -91,6 +99,30 @@ impl Metrics {
             "gauge",
             "Reference slot of the last frame this member signed.",
             g(&self.last_signed_ref_slot).to_string(),
+        );
+        metric(
+            "claystack_oracle_liveness_epochs_recorded_total",
+            "counter",
+            "Epochs whose liveness was recorded in the state dir.",
+            g(&self.liveness_epochs_recorded).to_string(),
+        );
+        metric(
+            "claystack_oracle_liveness_fetch_failures_total",
+            "counter",
+            "Failed liveness requests.",
+            g(&self.liveness_fetch_failures).to_string(),
+        );
+        metric(
+            "claystack_oracle_liveness_missing_total",
+            "counter",
+            "Frames not signed: an epoch's liveness was neither recorded nor served.",
+            g(&self.liveness_missing).to_string(),
+        );
+        metric(
+            "claystack_oracle_rewards_tree_missing_total",
+            "counter",
+            "Frames not signed: the on-chain rewards root's tree was unavailable or did not verify.",
+            g(&self.rewards_tree_missing).to_string(),
         );
         out
     }

@@ -7,8 +7,10 @@
 
 pub mod chain;
 pub mod gossip;
+pub mod liveness;
 pub mod metrics;
 pub mod operators;
+pub mod rewards;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -28,6 +30,8 @@ use claystack_bindings::deployment::PoolAddresses;
 use claystack_consensus::Slot;
 use tokio::sync::watch;
 
+use crate::duties::{DutiesError, DutyTally, ValidatorSpan, frame_epochs};
+use crate::rewards::{TreeDocument, TreeError};
 use crate::types::{BeaconValidator, FrameParams, OracleInput, RewardsState};
 use crate::{ComputeError, Report, compute, report_digest};
 use gossip::{GossipState, SignatureMessage};
@@ -121,6 +125,29 @@ pub enum DaemonError {
     /// Something else in the set-up.
     #[error("set up the member: {0}")]
     Setup(String),
+    /// An epoch of the frame has active pool validators whose liveness was neither recorded nor
+    /// can be read from the node any more: the frame is not signed (no guessed scores).
+    #[error(
+        "liveness of epoch {epoch} unknown for {missing} active pool validator(s): not recorded          and not served ({source}); the frame cannot be signed"
+    )]
+    Liveness {
+        /// The epoch.
+        epoch: u64,
+        /// Validators without liveness.
+        missing: usize,
+        /// Why the node did not answer.
+        #[source]
+        source: liveness::LivenessError,
+    },
+    /// Tallying duties failed.
+    #[error(transparent)]
+    Duties(#[from] DutiesError),
+    /// A rewards tree does not match the chain.
+    #[error(transparent)]
+    Tree(TreeError),
+    /// The on-chain root's tree is neither stored nor served by a peer.
+    #[error(transparent)]
+    TreeUnavailable(rewards::TreeFetchError),
 }
 
 /// A running member.
@@ -144,6 +171,8 @@ impl Member {
         let metrics = Arc::new(Metrics::default());
         let gossip = Arc::new(GossipState::new(Arc::clone(&metrics)));
         let store = Store::open(&cfg.state_dir)?;
+        let liveness = liveness::LivenessStore::open(&cfg.state_dir)?;
+        let trees = Arc::new(rewards::TreeStore::open(&cfg.state_dir)?);
         let wallet = EthereumWallet::from(cfg.member_key.clone());
         let url = cfg.rpc_url.parse().map_err(|e| DaemonError::Setup(format!("rpc url: {e}")))?;
         let provider = ProviderBuilder::new().wallet(wallet).connect_http(url).erased();
@@ -151,7 +180,8 @@ impl Member {
         let http = gossip::client().map_err(|e| DaemonError::Setup(format!("http client: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
-        let app = gossip::router(Arc::clone(&gossip), Arc::clone(&metrics));
+        let app = gossip::router(Arc::clone(&gossip), Arc::clone(&metrics))
+            .merge(rewards::router(Arc::clone(&trees)));
         let mut server_stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -169,6 +199,8 @@ impl Member {
             gossip,
             metrics: Arc::clone(&metrics),
             store,
+            liveness,
+            trees,
             quorum_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             key_cache: tokio::sync::Mutex::new(operators::KeyCache::new()),
         };
@@ -209,6 +241,10 @@ struct Worker {
     gossip: Arc<GossipState>,
     metrics: Arc<Metrics>,
     store: Store,
+    /// Per-epoch liveness records.
+    liveness: liveness::LivenessStore,
+    /// Rewards trees (also served over HTTP).
+    trees: Arc<rewards::TreeStore>,
     /// When this member first held a quorum for a frame.
     quorum_seen: std::sync::Mutex<std::collections::BTreeMap<u64, Instant>>,
     /// Final key data of the operator registry (pubkeys below the confirmed cursor).
@@ -233,6 +269,9 @@ impl Worker {
         let Some(view) = chain::frame_view(&self.provider, oracle).await? else {
             return Ok(());
         };
+        if let Err(e) = self.record_liveness(&view).await {
+            tracing::warn!(target: "oracle::liveness", error = %e, "recording liveness failed; retrying");
+        }
         let frame_slots = view.slots_per_epoch.saturating_mul(view.epochs_per_frame);
         self.gossip.configure(
             &view.members,
@@ -342,9 +381,24 @@ impl Worker {
             Ok(r) => r,
             Err(e) => {
                 inc(&self.metrics.compute_failures);
+                match &e {
+                    DaemonError::Liveness { .. } => inc(&self.metrics.liveness_missing),
+                    DaemonError::Tree(_) | DaemonError::TreeUnavailable(_) => {
+                        inc(&self.metrics.rewards_tree_missing);
+                    }
+                    _ => {}
+                }
                 return Err(e);
             }
         };
+        // the tree this report commits is kept before the signature exists: the next report
+        // extends its leaves, and peers and operators fetch it from us
+        if let Some(tree) = &report.rewards_tree {
+            let doc = TreeDocument::new(view.ref_slot, &tree.leaves())
+                .map_err(|e| DaemonError::Setup(format!("store the rewards tree: {e}")))?;
+            self.trees.save(&doc)?;
+            tracing::info!(target: "oracle::rewards", ref_slot = view.ref_slot, root = %doc.root, cumulative = %doc.cumulative_shares, leaves = doc.leaves.len(), "rewards tree stored");
+        }
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         self.metrics.compute_micros.store(micros, Ordering::Relaxed);
         let digest = report_digest(&report.report, self.cfg.chain_id, self.cfg.pool.oracle_report);
@@ -416,12 +470,19 @@ impl Worker {
         let pending = ops.as_ref().map(|o| &o.pending_pubkeys);
         let creds = pool.withdrawal_credentials;
         let mut validators = Vec::new();
+        let mut spans = Vec::new();
         self.beacon
             .stream_validators(StateId::Slot(Slot(view.ref_slot)), &[], |v| {
                 // ours, or a pre-deposited key seen with other credentials (front-run)
-                if v.validator.withdrawal_credentials == creds
-                    || pending.is_some_and(|p| p.contains(&v.validator.pubkey))
-                {
+                let ours = v.validator.withdrawal_credentials == creds;
+                if ours {
+                    spans.push(ValidatorSpan {
+                        index: v.index.get(),
+                        activation_epoch: v.validator.activation_epoch.get(),
+                        exit_epoch: v.validator.exit_epoch.get(),
+                    });
+                }
+                if ours || pending.is_some_and(|p| p.contains(&v.validator.pubkey)) {
                     validators.push(BeaconValidator {
                         index: v.index,
                         pubkey: v.validator.pubkey,
@@ -438,19 +499,145 @@ impl Worker {
                 Ok::<(), std::convert::Infallible>(())
             })
             .await?;
+        // N: attestation duties of the pool's validators over the frame
+        let duties = self.frame_duties(view, spans).await?;
+        for v in &mut validators {
+            if let Some(d) = duties.get(&v.index.get()) {
+                v.duties_expected = d.expected;
+                v.duties_performed = d.performed;
+            }
+        }
+        // the previous root's leaves (the new root extends them)
+        let rewards = match ops.as_ref().map(|o| o.operator_rewards) {
+            Some(addr) if !addr.is_zero() => {
+                let on_chain = rewards::read_chain(&self.provider, addr, block).await?;
+                rewards::rewards_state(&self.trees, &self.http, &self.cfg.peers, on_chain).await?
+            }
+            // no OperatorRewards: a root would be refused, so none is computed
+            _ => RewardsState::default(),
+        };
         let input = OracleInput {
             frame,
             pool,
             queue,
             // no operators module: no registry, no operators report
             registry: ops.map(|o| o.registry),
-            // rewards root left unchanged (0): the previous per-account cumulative amounts are
-            // not rebuilt from the chain yet, so nothing is distributed
-            rewards: RewardsState::default(),
+            rewards,
             validators,
         };
         let with_extra_data = input.registry.is_some();
         Ok(compute(&input, with_extra_data)?)
+    }
+}
+
+impl Worker {
+    /// The epoch whose liveness no longer changes: the next epoch has ended, so no attestation
+    /// for it can still be included.
+    async fn settled_epoch(&self, slots_per_epoch: u64) -> Result<Option<u64>, DaemonError> {
+        let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
+        let head_epoch =
+            head.data.header.message.slot.get().checked_div(slots_per_epoch).unwrap_or(0);
+        Ok(head_epoch.checked_sub(2))
+    }
+
+    /// Records the liveness of settled epochs after the last reported reference epoch that have
+    /// no record yet (a few per tick), and deletes records the next report cannot need.
+    async fn record_liveness(&self, view: &chain::FrameView) -> Result<(), DaemonError> {
+        /// Epochs recorded per tick at most (bounds one tick's work).
+        const EPOCHS_PER_TICK: usize = 8;
+        let spe = view.slots_per_epoch;
+        let last_ref_epoch = view.last_ref_slot.checked_div(spe).unwrap_or(0);
+        let pruned = self.liveness.prune(last_ref_epoch)?;
+        if pruned > 0 {
+            tracing::debug!(target: "oracle::liveness", pruned, up_to = last_ref_epoch, "old liveness records deleted");
+        }
+        let Some(settled) = self.settled_epoch(spe).await? else { return Ok(()) };
+        let first = last_ref_epoch.saturating_add(1);
+        if first > settled {
+            return Ok(());
+        }
+        let recorded = self.liveness.epochs()?;
+        if recorded.len() >= liveness::MAX_RECORDED_EPOCHS {
+            tracing::warn!(target: "oracle::liveness", kept = recorded.len(), "liveness record cap reached; not recording more");
+            return Ok(());
+        }
+        // newest first: those are the ones a node stops serving last; older gaps follow
+        let todo: Vec<u64> = (first..=settled)
+            .rev()
+            .filter(|e| recorded.binary_search(e).is_err())
+            .take(EPOCHS_PER_TICK)
+            .collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let creds = chain::withdrawal_credentials(self.cfg.pool.withdrawal_vault);
+        let mut spans = Vec::new();
+        self.beacon
+            .stream_validators(StateId::Head, &[], |v| {
+                if v.validator.withdrawal_credentials == creds {
+                    spans.push(ValidatorSpan {
+                        index: v.index.get(),
+                        activation_epoch: v.validator.activation_epoch.get(),
+                        exit_epoch: v.validator.exit_epoch.get(),
+                    });
+                }
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await?;
+        let tally = DutyTally::new(spans)?;
+        for epoch in todo {
+            let required = tally.required(epoch);
+            match liveness::fetch(&self.beacon, epoch, &required).await {
+                Ok(record) => {
+                    self.liveness.save(&record)?;
+                    inc(&self.metrics.liveness_epochs_recorded);
+                    tracing::debug!(target: "oracle::liveness", epoch, validators = record.len(), "liveness recorded");
+                }
+                Err(e) => {
+                    inc(&self.metrics.liveness_fetch_failures);
+                    tracing::warn!(target: "oracle::liveness", epoch, error = %e, "liveness not recorded");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The duties of `spans` over the frame `(lastRefEpoch, refEpoch]`: recorded liveness, plus
+    /// what the node still serves for anything missing (then recorded too). An epoch with active
+    /// validators whose liveness is neither is an error.
+    async fn frame_duties(
+        &self,
+        view: &chain::FrameView,
+        spans: Vec<ValidatorSpan>,
+    ) -> Result<std::collections::BTreeMap<u64, crate::duties::Duties>, DaemonError> {
+        let (first, last) = frame_epochs(view.last_ref_slot, view.ref_slot, view.slots_per_epoch);
+        let mut tally = DutyTally::new(spans)?;
+        let Some(start) = tally.first_active_epoch().map(|e| e.max(first)) else {
+            return Ok(tally.into_map());
+        };
+        let mut epoch = start;
+        while epoch <= last {
+            let required = tally.required(epoch);
+            if !required.is_empty() {
+                let mut record = self
+                    .liveness
+                    .load(epoch)?
+                    .unwrap_or_else(|| crate::duties::EpochLiveness::empty(epoch));
+                let missing = record.missing(&required);
+                if !missing.is_empty() {
+                    let fetched =
+                        liveness::fetch(&self.beacon, epoch, &missing).await.map_err(|source| {
+                            inc(&self.metrics.liveness_fetch_failures);
+                            DaemonError::Liveness { epoch, missing: missing.len(), source }
+                        })?;
+                    record = record.merge(&fetched)?;
+                    self.liveness.save(&record)?;
+                }
+                tally.add_epoch(&record)?;
+            }
+            epoch = epoch.saturating_add(1);
+        }
+        Ok(tally.into_map())
     }
 }
 

@@ -13,9 +13,11 @@ use alloy::eips::BlockId;
 use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
 use claystack_balancer::{AllocationParams, OperatorType};
+use claystack_bindings::bond_manager::BondManager;
 use claystack_bindings::operator_registry::OperatorRegistry;
 use claystack_bindings::operators_module::OperatorsModule;
 use claystack_bindings::oracle_report::OracleReport;
+use claystack_bindings::vfp_pool::VfpPool;
 
 use super::DaemonError;
 use crate::types::{KeyInput, KeyState, OperatorInput, RegistryState};
@@ -49,6 +51,8 @@ pub struct OperatorsView {
     /// Pubkeys pre-deposited but not confirmed yet: the beacon validators to look at whatever
     /// their withdrawal credentials (a foreign credential means the key was front-run).
     pub pending_pubkeys: HashSet<[u8; 48]>,
+    /// `OperatorsModule.operatorRewards()` (zero: rewards roots are refused, none is computed).
+    pub operator_rewards: Address,
 }
 
 fn rpc<E: std::error::Error + Send + Sync + 'static>(
@@ -99,12 +103,39 @@ pub async fn read_operators(
     if module.is_zero() {
         return Ok(None);
     }
-    let contracts = OperatorsModule::new(module, provider.clone())
+    let module = OperatorsModule::new(module, provider.clone());
+    let contracts = module
         .contracts()
         .block(at)
         .call()
         .await
         .map_err(rpc("read the operators module's contracts"))?;
+    let operator_rewards = module
+        .operatorRewards()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the operators module's OperatorRewards"))?;
+    // the VfpPool: its share of funded operators' rewards, and which operators it funds
+    let vfp_addr = BondManager::new(contracts.bonds, provider.clone())
+        .contracts()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the bond manager's contracts"))?
+        .vfpPool;
+    let vfp = (!vfp_addr.is_zero()).then(|| VfpPool::new(vfp_addr, provider.clone()));
+    let vfp_share_bps = match &vfp {
+        Some(v) => {
+            v.params()
+                .block(at)
+                .call()
+                .await
+                .map_err(rpc("read the VfpPool parameters"))?
+                .rewardShareBps
+        }
+        None => 0,
+    };
     let registry_addr = contracts.registry;
     let registry = OperatorRegistry::new(registry_addr, provider.clone());
     let count =
@@ -185,12 +216,24 @@ pub async fn read_operators(
                 exit_deadline_slot,
             });
         }
+        let kind = operator_type(info.operatorType)?;
+        // only Home and Dvt operators can be funded (VfpPool.fundOperator)
+        let vfp_funded = match &vfp {
+            Some(v) if matches!(kind, OperatorType::Home | OperatorType::Dvt) => !v
+                .allocatedShares(U256::from(id))
+                .block(at)
+                .call()
+                .await
+                .map_err(rpc("read an operator's VFP backing"))?
+                .is_zero(),
+            _ => false,
+        };
         operators.push(OperatorInput {
             id,
-            operator_type: operator_type(info.operatorType)?,
+            operator_type: kind,
             reward_address: info.rewardAddress,
             is_active: !info.stopped,
-            vfp_funded: false,
+            vfp_funded,
             score: info.score,
             exited_total: u64::from(info.exited),
             stuck_total: u64::from(info.stuck),
@@ -201,13 +244,14 @@ pub async fn read_operators(
         registry: RegistryState {
             operators,
             type_factor_bps: [DEFAULT_TYPE_FACTOR_BPS; 4],
-            vfp_pool: Address::ZERO,
-            vfp_share_bps: 0,
+            vfp_pool: vfp_addr,
+            vfp_share_bps,
             // missed exits are not penalised by the daemon yet (ExitEnforcer is not read)
             missed_exit_penalty_wei: U256::ZERO,
             allocation: AllocationParams::public_pool(),
         },
         pending_pubkeys,
+        operator_rewards,
     }))
 }
 

@@ -92,26 +92,60 @@ impl Store {
     /// Writes `record` atomically.
     pub fn save(&self, record: &FrameRecord) -> Result<(), StoreError> {
         let path = self.path(record.ref_slot);
-        let tmp = path.with_extension("json.tmp");
-        let err = |action: &'static str, p: &Path| {
-            let p = p.to_path_buf();
-            move |source| StoreError { action, path: p, source }
-        };
         let body = serde_json::to_vec_pretty(record).map_err(|e| StoreError {
             action: "encode frame record",
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
-        let mut f = std::fs::File::create(&tmp).map_err(err("create", &tmp))?;
-        f.write_all(&body).map_err(err("write", &tmp))?;
-        f.sync_all().map_err(err("sync", &tmp))?;
-        drop(f);
-        std::fs::rename(&tmp, &path).map_err(err("rename into", &path))?;
-        std::fs::File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(err("sync state dir", &self.dir))?;
-        Ok(())
+        write_atomic(&self.dir, &path, &body)
     }
+
+    /// The directory.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// Writes `body` to `path` (inside `dir`) atomically: a temporary file, fsync, rename, fsync of
+/// the directory. A crash leaves either the old file or the new one, never a torn one.
+pub fn write_atomic(dir: &Path, path: &Path, body: &[u8]) -> Result<(), StoreError> {
+    let tmp = path.with_extension("tmp");
+    let err = |action: &'static str, p: &Path| {
+        let p = p.to_path_buf();
+        move |source| StoreError { action, path: p, source }
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(err("create", &tmp))?;
+    f.write_all(body).map_err(err("write", &tmp))?;
+    f.sync_all().map_err(err("sync", &tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(err("rename into", path))?;
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(err("sync state dir", dir))?;
+    Ok(())
+}
+
+/// Reads `path` if it exists, refusing files above `max_bytes` (a state file never grows that
+/// large; a bigger one is damage, not data).
+pub fn read_capped(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, StoreError> {
+    use std::io::Read as _;
+    let err = |action: &'static str| {
+        let p = path.to_path_buf();
+        move |source| StoreError { action, path: p, source }
+    };
+    let f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(err("open")(e)),
+    };
+    let mut body = Vec::new();
+    f.take(max_bytes.saturating_add(1)).read_to_end(&mut body).map_err(err("read"))?;
+    if u64::try_from(body.len()).unwrap_or(u64::MAX) > max_bytes {
+        return Err(err("read")(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {max_bytes} bytes"),
+        )));
+    }
+    Ok(Some(body))
 }
 
 #[cfg(test)]
