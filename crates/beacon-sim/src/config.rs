@@ -85,6 +85,43 @@ pub struct ChainConfig {
     pub verify_deposit_signatures: bool,
     /// How many past slots' states are kept for `/eth/v1/beacon/states/{slot}` queries.
     pub history_slots: u64,
+    /// `CAPELLA_FORK_VERSION`, the fork version voluntary exits are signed under from Deneb on
+    /// (EIP-7044). `None`: the genesis fork version with its first byte raised by 3 (mainnet
+    /// `0x00000000` → `0x03000000`, Holešky `0x01017000` → `0x04017000`).
+    #[serde(default, with = "opt_version")]
+    pub capella_fork_version: Option<[u8; 4]>,
+    /// Ended epochs whose participation `/eth/v1/validator/liveness/{epoch}` can answer for (at
+    /// least one oracle frame: 225 epochs on mainnet).
+    #[serde(default = "default_liveness_epochs")]
+    pub liveness_epochs: u64,
+}
+
+/// Default of [`ChainConfig::liveness_epochs`]: more than a mainnet oracle frame (225 epochs).
+pub const DEFAULT_LIVENESS_EPOCHS: u64 = 256;
+
+fn default_liveness_epochs() -> u64 {
+    DEFAULT_LIVENESS_EPOCHS
+}
+
+mod opt_version {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(v: &Option<[u8; 4]>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(a) => s.serialize_some(&claystack_consensus::hexutil::encode_prefixed(a)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<[u8; 4]>, D::Error> {
+        let v = Option::<String>::deserialize(d)?;
+        v.map(|s| {
+            claystack_consensus::hexutil::decode_fixed::<4>(&s).map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
 }
 
 pub(crate) mod opt_address {
@@ -175,6 +212,8 @@ impl ChainConfig {
             default_fee_recipient: None,
             verify_deposit_signatures: false,
             history_slots: 256,
+            capella_fork_version: None,
+            liveness_epochs: DEFAULT_LIVENESS_EPOCHS,
         }
     }
 
@@ -232,6 +271,9 @@ impl ChainConfig {
         if self.genesis_validators > 1_000_000 {
             return Err(ConfigError("genesis_validators above 1000000".into()));
         }
+        if self.liveness_epochs == 0 || self.liveness_epochs > 8_192 {
+            return Err(ConfigError("liveness_epochs must be within 1..=8192".into()));
+        }
         Ok(())
     }
 
@@ -256,6 +298,18 @@ impl ChainConfig {
             base.insert(k, v);
         }
         toml::Value::Table(base).try_into().map_err(|e| ConfigError(format!("config file: {e}")))
+    }
+
+    /// The fork version voluntary exits are signed under (EIP-7044: Capella's).
+    #[must_use]
+    pub fn capella_fork_version(&self) -> [u8; 4] {
+        self.capella_fork_version.unwrap_or_else(|| {
+            let mut v = self.genesis_fork_version;
+            if let Some(first) = v.first_mut() {
+                *first = first.wrapping_add(3);
+            }
+            v
+        })
     }
 
     /// Seconds in an epoch.

@@ -13,6 +13,7 @@ pub mod core;
 
 pub use config::ChainConfig;
 pub mod api_json;
+pub mod bls;
 pub mod clock;
 pub mod follower;
 pub mod node;

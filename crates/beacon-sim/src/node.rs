@@ -4,8 +4,8 @@
 use crate::clock::{self, ClockMode};
 use crate::config::ChainConfig;
 use crate::core::{
-    AcceptAllDeposits, AdminOp, BeaconState, BlockInfo, DepositVerifier, SimError, SimValidator,
-    deposit::WithdrawalRequest, rng,
+    AcceptAllDeposits, AdminOp, BeaconState, BlockInfo, DepositVerifier, ExitAcceptance,
+    PooledExit, SimError, SimValidator, deposit::WithdrawalRequest, rng,
 };
 use crate::follower::{ExecutionClient, Follower, RpcError};
 use crate::snapshot::{self, Snapshot, SnapshotError};
@@ -14,12 +14,22 @@ use claystack_consensus::{Epoch, Slot};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{Mutex, watch};
 
 /// Most slots a wall-clock node catches up at start (a day of 1-second slots, ×10).
 pub const MAX_CATCH_UP_SLOTS: u64 = 864_000;
+
+/// Slots processed on one clone of the state under one write lock (readers are served between
+/// batches).
+const SLOTS_PER_LOCK: u64 = 32;
+
+/// While the wall clock is this many slots ahead of the head, the node is catching up (after a
+/// start or a warp): it advances in batches of this size and snapshots only after batches that
+/// credited the execution layer and at the end.
+const CATCH_UP_BATCH: u64 = 4_096;
 
 /// Settings of a [`SimNode`].
 #[derive(Debug, Clone)]
@@ -81,6 +91,17 @@ pub enum NodeError {
     /// Deposit verification requested without a verifier.
     #[error("verify_deposit_signatures is on but no BLS deposit verifier was supplied")]
     NoVerifier,
+    /// A voluntary exit with a signature that does not verify under the EIP-7044 domain.
+    #[error("invalid voluntary exit signature for validator {index}: {reason}")]
+    BadExitSignature {
+        /// The validator.
+        index: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A clock warp that cannot be applied.
+    #[error("cannot warp the clock: {0}")]
+    Warp(String),
     /// The wall clock is further ahead of the state than a catch-up can cover.
     #[error(
         "the wall clock is {behind} slots ahead of the state (limit {limit}); check genesis_time and the slot duration"
@@ -152,10 +173,14 @@ pub struct Shared {
     advance_lock: Mutex<()>,
     /// Whether the clock is manual.
     pub manual: bool,
+    /// The real duration of a slot (wall clock; `None` for a manual clock).
+    wall_slot: Option<Duration>,
     follower: Option<Follower>,
     apply_el_credits: bool,
     snapshot_path: Option<PathBuf>,
     verifier: Arc<dyn DepositVerifier>,
+    /// Milliseconds added to the wall clock (the devnet's time warp; kept in snapshots).
+    clock_offset_ms: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -194,6 +219,101 @@ impl Shared {
         Ok(())
     }
 
+    /// The simulator's notion of now: the wall clock plus the warp offset.
+    #[must_use]
+    pub fn now(&self) -> SystemTime {
+        SystemTime::now()
+            .checked_add(Duration::from_millis(self.clock_offset_ms.load(Ordering::Relaxed)))
+            .unwrap_or_else(SystemTime::now)
+    }
+
+    /// Seconds the clock was warped forward in total.
+    #[must_use]
+    pub fn clock_offset(&self) -> Duration {
+        Duration::from_millis(self.clock_offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves the wall clock `by` forward (wall clock only): the clock task then processes every
+    /// skipped slot, in batches, as if that time had passed — rewards, finality, the sweep,
+    /// exits — so that the execution node, warped by the same amount (`evm_increaseTime`), and
+    /// this chain keep one timeline. The offset is kept in snapshots. Returns the new offset.
+    pub fn warp(&self, by: Duration) -> Result<Duration, NodeError> {
+        if self.manual {
+            return Err(NodeError::Warp(
+                "the clock is manual: advance it with /admin/advance".into(),
+            ));
+        }
+        let ms = u64::try_from(by.as_millis())
+            .map_err(|_| NodeError::Warp(format!("{by:?} is too long")))?;
+        let slot_ms = self.cfg.seconds_per_slot.saturating_mul(1_000).max(1);
+        let slots = ms.checked_div(slot_ms).unwrap_or(0);
+        if slots > MAX_CATCH_UP_SLOTS {
+            return Err(NodeError::Warp(format!(
+                "{slots} slots is more than a catch-up covers ({MAX_CATCH_UP_SLOTS})"
+            )));
+        }
+        let before = self.clock_offset_ms.fetch_add(ms, Ordering::SeqCst);
+        let after = before.saturating_add(ms);
+        tracing::info!(target: "beacon_sim::clock", seconds = by.as_secs(), offset_s = after / 1_000, "clock warped forward");
+        Ok(Duration::from_millis(after))
+    }
+
+    /// Waits until the head is at the (warped) wall clock's slot; wall clock only.
+    pub async fn wait_caught_up(&self) -> Result<Slot, NodeError> {
+        let Some(slot_duration) = self.wall_slot else {
+            return Err(NodeError::Warp("the clock is manual: nothing to catch up with".into()));
+        };
+        loop {
+            let target = clock::wall_slot(self.cfg.genesis_time, slot_duration, self.now());
+            let head = self.read()?.state.slot;
+            if head.get() >= target {
+                return Ok(head);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Checks a signed voluntary exit against the head state and its BLS signature under the
+    /// EIP-7044 domain (`CAPELLA_FORK_VERSION`, genesis validators root), then adds it to the
+    /// operation pool; a coming block includes it (`process_voluntary_exit`).
+    pub fn submit_voluntary_exit(
+        &self,
+        epoch: Epoch,
+        index: u64,
+        signature: &[u8],
+    ) -> Result<ExitAcceptance, NodeError> {
+        let (pubkey, gvr) = {
+            let inner = self.read()?;
+            inner.state.check_voluntary_exit(&self.cfg, epoch, index)?;
+            (inner.state.validator(index)?.record.pubkey, inner.state.genesis_validators_root)
+        };
+        let root = crate::bls::voluntary_exit_signing_root(
+            epoch,
+            index,
+            self.cfg.capella_fork_version(),
+            gvr,
+        );
+        match claystack_keys::bls::verify(&pubkey, &root, signature) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(NodeError::BadExitSignature {
+                    index,
+                    reason: "the signature does not verify (signed under another domain or key?)"
+                        .into(),
+                });
+            }
+            Err(e) => return Err(NodeError::BadExitSignature { index, reason: e.to_string() }),
+        }
+        let exit =
+            PooledExit { epoch, validator_index: claystack_consensus::ValidatorIndex(index) };
+        let mut inner = self.write()?;
+        let accepted = inner.state.pool_voluntary_exit(&self.cfg, exit)?;
+        if accepted == ExitAcceptance::Accepted {
+            tracing::info!(target: "beacon_sim::node", validator = index, %epoch, "voluntary exit pooled");
+        }
+        Ok(accepted)
+    }
+
     /// Queues an EIP-7002 request as if read from the execution layer.
     pub fn inject_withdrawal_request(&self, r: WithdrawalRequest) -> Result<(), NodeError> {
         self.write()?.state.enqueue_withdrawal_request(r);
@@ -203,38 +323,45 @@ impl Shared {
     /// Advances `slots` slots: polls the execution node, runs the transitions, applies credits and
     /// snapshots after epoch transitions. Returns the new head slot.
     pub async fn advance(&self, slots: u64) -> Result<Slot, NodeError> {
+        self.advance_with(slots, true).await
+    }
+
+    /// [`Self::advance`]; `snapshot_epochs: false` (a catch-up batch) snapshots only when the
+    /// execution layer was credited, not after every epoch transition.
+    async fn advance_with(&self, slots: u64, snapshot_epochs: bool) -> Result<Slot, NodeError> {
         let _guard = self.advance_lock.lock().await;
         self.poll_execution().await?;
         let mut epoch_done = false;
-        for n in 0..slots {
-            // The lock is taken per slot and the task yields now and then, so readers (the
-            // Beacon API) are served during a long catch-up.
-            if n % 16 == 15 {
-                tokio::task::yield_now().await;
+        let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
+        let mut left = slots;
+        while left > 0 {
+            let n = left.min(SLOTS_PER_LOCK);
+            left = left.saturating_sub(n);
+            {
+                // One clone per batch: a failing transition discards the batch and leaves the
+                // state as it was; the write lock is released between batches so the Beacon API
+                // is served during a long catch-up.
+                let mut inner = self.write()?;
+                let mut next = inner.state.clone();
+                let mut views = Vec::new();
+                for _ in 0..n {
+                    let out = next.process_slot_unchecked(&self.cfg, self.verifier.as_ref())?;
+                    epoch_done |= out.epoch_transition;
+                    log_outcome(&out);
+                    views.push(Arc::new(StateView::of(&next, self.cfg.seed)));
+                }
+                inner.state = next;
+                inner.history.extend(views);
+                while inner.history.len() > keep {
+                    inner.history.pop_front();
+                }
             }
-            let mut inner = self.write()?;
-            let out = inner.state.process_slot(&self.cfg, self.verifier.as_ref())?;
-            epoch_done |= out.epoch_transition;
-            for r in &out.ignored_requests {
-                tracing::info!(target: "beacon_sim::node", request = %r, "withdrawal request ignored");
-            }
-            for d in &out.ignored_deposits {
-                tracing::warn!(target: "beacon_sim::node", deposit = d, "first deposit with invalid signature ignored");
-            }
-            if let Some(b) = out.block {
-                tracing::debug!(target: "beacon_sim::node", slot = %b.slot, proposer = %b.proposer_index, deposits = out.deposits, withdrawals = out.withdrawals, "block");
-            }
-            let view = Arc::new(StateView::of(&inner.state, self.cfg.seed));
-            inner.history.push_back(view);
-            let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
-            while inner.history.len() > keep {
-                inner.history.pop_front();
-            }
+            tokio::task::yield_now().await;
         }
         let credited = self.apply_credits().await?;
         // Snapshot after every epoch and after every batch that credited the execution layer:
         // a restart must not replay (and so re-credit) withdrawals already paid.
-        if epoch_done || credited {
+        if (epoch_done && snapshot_epochs) || credited {
             self.save_snapshot().await?;
         }
         Ok(self.read()?.state.slot)
@@ -322,6 +449,7 @@ impl Shared {
             Snapshot {
                 config: self.cfg.clone(),
                 el_cursor: inner.el_cursor,
+                clock_offset_ms: self.clock_offset_ms.load(Ordering::SeqCst),
                 state: inner.state.clone(),
             }
         };
@@ -386,13 +514,13 @@ impl SimNode {
         let genesis = BeaconState::genesis(&chain)?;
         let genesis_view = Arc::new(StateView::of(&genesis, chain.seed));
         let genesis_block = genesis.latest_block;
-        let (state, el_cursor) = match loaded {
+        let (state, el_cursor, clock_offset_ms) = match loaded {
             Some(s) => {
                 s.state.check_consistency(&chain)?;
-                tracing::info!(target: "beacon_sim::node", slot = %s.state.slot, "resumed from snapshot");
-                (s.state, s.el_cursor)
+                tracing::info!(target: "beacon_sim::node", slot = %s.state.slot, offset_ms = s.clock_offset_ms, "resumed from snapshot");
+                (s.state, s.el_cursor, s.clock_offset_ms)
             }
-            None => (genesis, cfg.execution_start_block.saturating_sub(1)),
+            None => (genesis, cfg.execution_start_block.saturating_sub(1), 0),
         };
         let follower = match &cfg.execution_rpc {
             Some(url) => Some(Follower {
@@ -416,10 +544,15 @@ impl SimNode {
             }),
             advance_lock: Mutex::new(()),
             manual: cfg.clock == ClockMode::Manual,
+            wall_slot: match cfg.clock {
+                ClockMode::Wall { slot_duration } => Some(slot_duration),
+                ClockMode::Manual => None,
+            },
             follower,
             apply_el_credits: cfg.apply_el_credits,
             snapshot_path: cfg.snapshot_path.clone(),
             verifier,
+            clock_offset_ms: AtomicU64::new(clock_offset_ms),
         });
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -442,8 +575,7 @@ impl SimNode {
         }));
         if let ClockMode::Wall { slot_duration } = cfg.clock {
             let head = shared.read()?.state.slot.get();
-            let target =
-                clock::wall_slot(shared.cfg.genesis_time, slot_duration, SystemTime::now());
+            let target = clock::wall_slot(shared.cfg.genesis_time, slot_duration, shared.now());
             let behind = target.saturating_sub(head);
             if behind > MAX_CATCH_UP_SLOTS {
                 return Err(NodeError::TooFarBehind { behind, limit: MAX_CATCH_UP_SLOTS });
@@ -474,6 +606,13 @@ impl SimNode {
     #[must_use]
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Warps the wall clock `by` forward (see [`Shared::warp`]) and waits until the chain has
+    /// caught up with it; returns the head slot.
+    pub async fn warp(&self, by: Duration) -> Result<Slot, NodeError> {
+        self.shared.warp(by)?;
+        self.shared.wait_caught_up().await
     }
 
     /// Advances `slots` slots (manual clock only).
@@ -514,21 +653,27 @@ async fn run_wall_clock(
                 return;
             }
         };
-        let target = clock::wall_slot(genesis_time, slot_duration, SystemTime::now());
+        let target = clock::wall_slot(genesis_time, slot_duration, shared.now());
         if target > head {
-            // Catch up in bounded batches so the server stays responsive.
-            let n = target.saturating_sub(head).min(256);
-            if let Err(e) = shared.advance(n).await {
+            // Far behind (start, warp): big batches snapshotting only when credits were paid;
+            // otherwise a slot or two at a time with the usual per-epoch snapshots. The state
+            // lock is released every few slots either way, so the server stays responsive.
+            let behind = target.saturating_sub(head);
+            let catching_up = behind > CATCH_UP_BATCH / 16;
+            let n = if catching_up { behind.min(CATCH_UP_BATCH) } else { behind };
+            if let Err(e) = shared.advance_with(n, !catching_up).await {
                 tracing::error!(target: "beacon_sim::clock", error = %e, "advance slots");
+            }
+            if catching_up && target.saturating_sub(head) <= CATCH_UP_BATCH {
+                // the end of a catch-up: one snapshot of where it landed
+                if let Err(e) = shared.save_snapshot().await {
+                    tracing::error!(target: "beacon_sim::clock", error = %e, "snapshot after catch-up");
+                }
             }
             continue;
         }
-        let wait = clock::until_slot(
-            genesis_time,
-            slot_duration,
-            head.saturating_add(1),
-            SystemTime::now(),
-        );
+        let wait =
+            clock::until_slot(genesis_time, slot_duration, head.saturating_add(1), shared.now());
         tokio::select! {
             () = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
             _ = stop.wait_for(|s| *s) => return,
@@ -540,4 +685,23 @@ async fn run_wall_clock(
 pub fn head_epoch(shared: &Shared) -> Result<Epoch, NodeError> {
     let inner = shared.read()?;
     Ok(inner.state.current_epoch(&shared.cfg)?)
+}
+
+/// Logs what one slot did.
+fn log_outcome(out: &crate::core::SlotOutcome) {
+    for r in &out.ignored_requests {
+        tracing::info!(target: "beacon_sim::node", request = %r, "withdrawal request ignored");
+    }
+    for d in &out.ignored_deposits {
+        tracing::warn!(target: "beacon_sim::node", deposit = d, "first deposit with invalid signature ignored");
+    }
+    for i in &out.exits {
+        tracing::info!(target: "beacon_sim::node", validator = i, "voluntary exit included");
+    }
+    for r in &out.ignored_exits {
+        tracing::info!(target: "beacon_sim::node", exit = %r, "pooled voluntary exit dropped");
+    }
+    if let Some(b) = out.block {
+        tracing::debug!(target: "beacon_sim::node", slot = %b.slot, proposer = %b.proposer_index, deposits = out.deposits, withdrawals = out.withdrawals, "block");
+    }
 }

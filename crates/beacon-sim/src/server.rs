@@ -11,10 +11,16 @@
 //! - `POST /admin/withdrawal_requests` `{"source_address", "validator_pubkey", "amount"}` — an
 //!   EIP-7002 request as if read from the execution layer;
 //! - `GET  /admin/proposals`, `GET /admin/withdrawals` — recent ones, oldest first;
-//! - `POST /admin/snapshot` — write a snapshot now.
+//! - `POST /admin/snapshot` — write a snapshot now;
+//! - `POST /admin/warp` `{"seconds": n}` — wall clock only: move the clock `n` seconds forward
+//!   (the execution node must be warped by as much, e.g. `evm_increaseTime`); answers once the
+//!   skipped slots are processed.
 //!
 //! Besides the endpoints the client reads, `POST /eth/v1/validator/liveness/{epoch}` answers from
-//! the seeded participation of the last 64 ended epochs.
+//! the seeded participation of the last `liveness_epochs` ended epochs, and
+//! `POST /eth/v1/beacon/pool/voluntary_exits` takes a `SignedVoluntaryExit`, checks it as
+//! `process_voluntary_exit` does (known, active, not exiting, active long enough, epoch not in the
+//! future, BLS signature under the EIP-7044 domain) and pools it for the next block.
 
 use crate::core::deposit::WithdrawalRequest;
 use crate::core::{AdminOp, BlockInfo, status_at};
@@ -56,6 +62,7 @@ impl From<NodeError> for ApiError {
             NodeError::Sim(crate::core::SimError::UnknownValidator(_)) => StatusCode::NOT_FOUND,
             NodeError::Sim(crate::core::SimError::Rejected { .. }) => StatusCode::BAD_REQUEST,
             NodeError::NotManual => StatusCode::CONFLICT,
+            NodeError::BadExitSignature { .. } | NodeError::Warp(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self(code, e.to_string())
@@ -93,6 +100,7 @@ pub fn router(shared: AppState) -> Router {
             get(balances_get).post(balances_post),
         )
         .route("/eth/v1/validator/liveness/{epoch}", post(liveness))
+        .route("/eth/v1/beacon/pool/voluntary_exits", post(submit_voluntary_exit))
         .route("/admin/status", get(admin_status))
         .route("/admin/advance", post(admin_advance))
         .route("/admin/validators/{id}/performance", post(admin_performance))
@@ -104,6 +112,7 @@ pub fn router(shared: AppState) -> Router {
         .route("/admin/proposals", get(admin_proposals))
         .route("/admin/withdrawals", get(admin_withdrawals))
         .route("/admin/snapshot", post(admin_snapshot))
+        .route("/admin/warp", post(admin_warp))
         .with_state(shared)
 }
 
@@ -156,6 +165,9 @@ async fn spec(State(s): State<AppState>) -> Response {
         "MAX_WITHDRAWALS_PER_PAYLOAD": n(c.max_withdrawals_per_payload),
         "MAX_VALIDATORS_PER_WITHDRAWALS_SWEEP": n(c.max_validators_per_withdrawals_sweep),
         "GENESIS_FORK_VERSION": hexutil::encode_prefixed(c.genesis_fork_version),
+        "CAPELLA_FORK_VERSION": hexutil::encode_prefixed(c.capella_fork_version()),
+        "CAPELLA_FORK_EPOCH": n(0),
+        "MAX_VOLUNTARY_EXITS": n(u64::try_from(crate::core::MAX_VOLUNTARY_EXITS).unwrap_or(u64::MAX)),
         "MIN_GENESIS_TIME": n(c.genesis_time),
         "GENESIS_DELAY": n(0),
         "DEPOSIT_CONTRACT_ADDRESS": hexutil::encode_prefixed(c.deposit_contract),
@@ -521,6 +533,50 @@ async fn liveness(
     Ok(data(out))
 }
 
+#[derive(Debug, Deserialize)]
+struct VoluntaryExitJson {
+    epoch: String,
+    validator_index: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct SignedVoluntaryExitJson {
+    message: VoluntaryExitJson,
+    signature: String,
+}
+
+/// `POST /eth/v1/beacon/pool/voluntary_exits`: 200 once pooled (or already pooled), 400 with the
+/// reason when the exit can never be valid.
+async fn submit_voluntary_exit(
+    State(s): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let invalid = |why: String| bad(format!("invalid voluntary exit: {why}"));
+    let b: SignedVoluntaryExitJson = serde_json::from_slice(&body)
+        .map_err(|e| invalid(format!("body is not a SignedVoluntaryExit: {e}")))?;
+    let epoch: u64 =
+        b.message.epoch.parse().map_err(|_| invalid(format!("epoch {:?}", b.message.epoch)))?;
+    let index: u64 = b
+        .message
+        .validator_index
+        .parse()
+        .map_err(|_| invalid(format!("validator_index {:?}", b.message.validator_index)))?;
+    let signature = hexutil::decode_fixed::<96>(&b.signature)
+        .map_err(|e| invalid(format!("signature: {e}")))?;
+    match s.submit_voluntary_exit(claystack_consensus::Epoch(epoch), index, &signature) {
+        Ok(_) => Ok(StatusCode::OK.into_response()),
+        // an unknown validator is a bad request here (the exit can never be valid), not a 404
+        Err(NodeError::Sim(crate::core::SimError::UnknownValidator(v))) => {
+            Err(invalid(format!("unknown validator {v}")))
+        }
+        Err(
+            e @ (NodeError::Sim(crate::core::SimError::Rejected { .. })
+            | NodeError::BadExitSignature { .. }),
+        ) => Err(invalid(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 // ---- admin ----
 
 fn admin_index(s: &Shared, id: &str) -> Result<u64, ApiError> {
@@ -567,6 +623,8 @@ async fn admin_status(State(s): State<AppState>) -> Result<Response, ApiError> {
         "el_cursor": inner.el_cursor.to_string(),
         "next_withdrawal_index": st.next_withdrawal_index.to_string(),
         "last_error": inner.last_error,
+        "voluntary_exits_pending": st.voluntary_exit_pool.len(),
+        "clock_offset_seconds": s.clock_offset().as_secs().to_string(),
     }))
     .into_response())
 }
@@ -683,6 +741,22 @@ async fn admin_proposals(State(s): State<AppState>) -> Result<Response, ApiError
 async fn admin_withdrawals(State(s): State<AppState>) -> Result<Response, ApiError> {
     let inner = s.read()?;
     Ok(data(&inner.state.recent_withdrawals))
+}
+
+#[derive(Debug, Deserialize)]
+struct WarpBody {
+    seconds: u64,
+}
+
+async fn admin_warp(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+    let b: WarpBody = json_body(&body)?;
+    let offset = s.warp(std::time::Duration::from_secs(b.seconds))?;
+    let head = s.wait_caught_up().await?;
+    Ok(Json(json!({
+        "head_slot": head.to_string(),
+        "clock_offset_seconds": offset.as_secs().to_string(),
+    }))
+    .into_response())
 }
 
 async fn admin_snapshot(State(s): State<AppState>) -> Result<Response, ApiError> {

@@ -19,6 +19,9 @@ pub struct Snapshot {
     pub config: ChainConfig,
     /// Last execution block whose logs were read.
     pub el_cursor: u64,
+    /// Milliseconds the wall clock was warped forward (0 when never).
+    #[serde(default)]
+    pub clock_offset_ms: u64,
     /// The beacon state.
     pub state: BeaconState,
 }
@@ -130,7 +133,7 @@ mod tests {
     fn snap() -> Snapshot {
         let config = ChainConfig { genesis_validators: 3, ..ChainConfig::devnet() };
         let state = BeaconState::genesis(&config).unwrap();
-        Snapshot { config, el_cursor: 12, state }
+        Snapshot { config, el_cursor: 12, clock_offset_ms: 86_400_000, state }
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub const FAR_FUTURE: Epoch = Epoch(u64::MAX);
 const VALIDATOR_REGISTRY_LIMIT: usize = 1 << 40;
 /// How many recent proposals and withdrawals are kept for the admin API.
 const RECENT_LOG: usize = 4096;
+/// `MAX_VOLUNTARY_EXITS`: signed exits a block includes at most.
+pub const MAX_VOLUNTARY_EXITS: usize = 16;
+/// Signed exits the operation pool holds at most (one per validator; the rest is refused).
+pub const MAX_EXIT_POOL: usize = 65_536;
 
 /// Why a transition or an admin operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -195,9 +199,6 @@ impl EpochParticipation {
     }
 }
 
-/// How many ended epochs of participation are kept.
-pub const PARTICIPATION_EPOCHS: usize = 64;
-
 /// What one slot did, for logging by the node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotOutcome {
@@ -213,6 +214,30 @@ pub struct SlotOutcome {
     pub ignored_requests: Vec<String>,
     /// Deposits ignored (invalid signature on a first deposit).
     pub ignored_deposits: Vec<u64>,
+    /// Voluntary exits included in the block (validator indices).
+    pub exits: Vec<u64>,
+    /// Pooled voluntary exits dropped at inclusion, with the reason.
+    pub ignored_exits: Vec<String>,
+}
+
+/// A signed voluntary exit accepted into the operation pool. The node checked its BLS signature
+/// (EIP-7044 domain) before handing it over; the core re-checks the state conditions when a block
+/// includes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PooledExit {
+    /// `VoluntaryExit.epoch`: the earliest epoch it is valid at.
+    pub epoch: Epoch,
+    /// `VoluntaryExit.validator_index`.
+    pub validator_index: ValidatorIndex,
+}
+
+/// What the pool did with a submitted voluntary exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitAcceptance {
+    /// Added; a coming block includes it.
+    Accepted,
+    /// An exit of this validator is already waiting in the pool (the Beacon API answers 200).
+    AlreadyKnown,
 }
 
 /// An admin operation on the state.
@@ -294,6 +319,9 @@ pub struct BeaconState {
     /// Who attested in each recent ended epoch (for `/eth/v1/validator/liveness`), oldest first.
     #[serde(default)]
     pub participation: VecDeque<EpochParticipation>,
+    /// Signed voluntary exits waiting for a block, oldest first.
+    #[serde(default)]
+    pub voluntary_exit_pool: VecDeque<PooledExit>,
     /// Proposer reward per block in the current epoch.
     pub proposer_reward: Gwei,
     /// Priority fees per block in the current epoch.
@@ -444,6 +472,7 @@ impl BeaconState {
             recent_withdrawals: VecDeque::new(),
             recent_proposals: VecDeque::new(),
             participation: VecDeque::new(),
+            voluntary_exit_pool: VecDeque::new(),
             proposer_reward: Gwei::ZERO,
             priority_fee: Gwei::ZERO,
             index: HashMap::new(),
@@ -558,6 +587,17 @@ impl BeaconState {
         Ok(outcome)
     }
 
+    /// [`Self::process_slot`] without the copy: on an error the state may be partly updated, so
+    /// the caller must work on a clone it discards then (the node clones once per batch of
+    /// slots, which keeps a day of one-second slots fast).
+    pub fn process_slot_unchecked(
+        &mut self,
+        cfg: &ChainConfig,
+        verifier: &dyn DepositVerifier,
+    ) -> Result<SlotOutcome, SimError> {
+        self.process_slot_in_place(cfg, verifier)
+    }
+
     fn process_slot_in_place(
         &mut self,
         cfg: &ChainConfig,
@@ -638,6 +678,21 @@ impl BeaconState {
         for r in requests {
             if let Err(reason) = self.process_withdrawal_request(cfg, &r)? {
                 outcome.ignored_requests.push(reason);
+            }
+        }
+        let take = self.voluntary_exit_pool.len().min(MAX_VOLUNTARY_EXITS);
+        let exits: Vec<PooledExit> = self.voluntary_exit_pool.drain(..take).collect();
+        for e in exits {
+            let index = e.validator_index.get();
+            match self.check_voluntary_exit(cfg, e.epoch, index) {
+                Ok(()) => {
+                    self.initiate_exit(cfg, index)?;
+                    outcome.exits.push(index);
+                }
+                Err(SimError::Rejected { reason, .. }) => {
+                    outcome.ignored_exits.push(format!("validator {index}: {reason}"));
+                }
+                Err(e) => return Err(e),
             }
         }
         // Proposer reward and priority fees.
@@ -760,6 +815,51 @@ impl BeaconState {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The state conditions of `process_voluntary_exit` for an exit of `index` signed for
+    /// `epoch`: known, active, not already exiting, active for `SHARD_COMMITTEE_PERIOD` epochs,
+    /// and `epoch` not in the future. The signature is the caller's part.
+    pub fn check_voluntary_exit(
+        &self,
+        cfg: &ChainConfig,
+        epoch: Epoch,
+        index: u64,
+    ) -> Result<(), SimError> {
+        let current = self.current_epoch(cfg)?;
+        self.validator(index)?;
+        if epoch > current {
+            return Err(SimError::Rejected {
+                action: "exit",
+                index,
+                reason: format!("exit epoch {epoch} is in the future (current epoch {current})"),
+            });
+        }
+        self.check_exit(cfg, index)
+    }
+
+    /// Adds a voluntary exit whose signature the node verified to the operation pool, after
+    /// [`Self::check_voluntary_exit`]. A second exit of a validator already in the pool is
+    /// `AlreadyKnown` (not an error, as on a real node).
+    pub fn pool_voluntary_exit(
+        &mut self,
+        cfg: &ChainConfig,
+        exit: PooledExit,
+    ) -> Result<ExitAcceptance, SimError> {
+        let index = exit.validator_index.get();
+        if self.voluntary_exit_pool.iter().any(|e| e.validator_index == exit.validator_index) {
+            return Ok(ExitAcceptance::AlreadyKnown);
+        }
+        self.check_voluntary_exit(cfg, exit.epoch, index)?;
+        if self.voluntary_exit_pool.len() >= MAX_EXIT_POOL {
+            return Err(SimError::Rejected {
+                action: "exit",
+                index,
+                reason: "the voluntary exit pool is full".into(),
+            });
+        }
+        self.voluntary_exit_pool.push_back(exit);
+        Ok(ExitAcceptance::Accepted)
     }
 
     fn check_exit(&self, cfg: &ChainConfig, index: u64) -> Result<(), SimError> {
@@ -1026,7 +1126,8 @@ impl BeaconState {
             }
         }
         self.participation.push_back(EpochParticipation { epoch, bits });
-        while self.participation.len() > PARTICIPATION_EPOCHS {
+        let keep = to_usize(cfg.liveness_epochs.max(1))?;
+        while self.participation.len() > keep {
             self.participation.pop_front();
         }
         // Justification and finalization (one-epoch rule: justifying E finalizes E-1).

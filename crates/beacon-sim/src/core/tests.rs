@@ -271,6 +271,104 @@ fn voluntary_exit_then_full_withdrawal_to_the_credentials_address() {
 }
 
 #[test]
+fn pooled_voluntary_exits_are_checked_then_included_by_the_next_block() {
+    let c = ChainConfig { shard_committee_period: 3, ..cfg() };
+    let (mut s, i) = active_validator(&c, creds(0xaa));
+    let epoch = s.current_epoch(&c).unwrap();
+    let exit =
+        |e: u64, index: u64| PooledExit { epoch: Epoch(e), validator_index: ValidatorIndex(index) };
+    let reason = |r: Result<ExitAcceptance, SimError>| match r {
+        Err(SimError::Rejected { reason, .. }) => reason,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    // active too recently (SHARD_COMMITTEE_PERIOD), then valid once the period has passed
+    assert!(reason(s.pool_voluntary_exit(&c, exit(epoch.get(), i))).contains("too recently"));
+    run_epochs(&mut s, &c, 3);
+    let epoch = s.current_epoch(&c).unwrap();
+    // an epoch in the future, an unknown validator, a pending (not yet active) one
+    assert!(reason(s.pool_voluntary_exit(&c, exit(epoch.get() + 1, i))).contains("in the future"));
+    assert!(matches!(
+        s.pool_voluntary_exit(&c, exit(epoch.get(), 999)),
+        Err(SimError::UnknownValidator(_))
+    ));
+    s.enqueue_deposit(dep(6, creds(0xaa), 32, 1)).unwrap();
+    step(&mut s, &c);
+    let pending = s.index_of(&[6; 48]).unwrap();
+    assert!(reason(s.pool_voluntary_exit(&c, exit(0, pending))).contains("not active"));
+
+    // accepted (an older epoch is fine), a duplicate is already known; nothing changes yet
+    assert_eq!(s.pool_voluntary_exit(&c, exit(1, i)).unwrap(), ExitAcceptance::Accepted);
+    assert_eq!(
+        s.pool_voluntary_exit(&c, exit(epoch.get(), i)).unwrap(),
+        ExitAcceptance::AlreadyKnown
+    );
+    assert_eq!(s.voluntary_exit_pool.len(), 1);
+    assert_eq!(status(&s, &c, i), ValidatorStatus::ActiveOngoing);
+    // the next produced block includes it: exit queue as for any exit
+    let out = loop {
+        let out = step(&mut s, &c);
+        if out.block.is_some() {
+            break out;
+        }
+    };
+    assert_eq!(out.exits, vec![i]);
+    assert!(s.voluntary_exit_pool.is_empty());
+    assert_eq!(status(&s, &c, i), ValidatorStatus::ActiveExiting);
+    let now = s.current_epoch(&c).unwrap();
+    assert_eq!(s.validator(i).unwrap().record.exit_epoch, Epoch(now.get() + 2));
+    assert!(reason(s.pool_voluntary_exit(&c, exit(now.get(), i))).contains("already exiting"));
+}
+
+#[test]
+fn a_pooled_exit_whose_validator_exits_meanwhile_is_dropped_at_inclusion() {
+    let c = cfg();
+    let (mut s, i) = active_validator(&c, creds(0xaa));
+    let epoch = s.current_epoch(&c).unwrap();
+    let e = PooledExit { epoch, validator_index: ValidatorIndex(i) };
+    assert_eq!(s.pool_voluntary_exit(&c, e).unwrap(), ExitAcceptance::Accepted);
+    // slashed before a block includes the exit
+    s.apply_admin(&c, &AdminOp::Slash { index: i }).unwrap();
+    let exit_epoch = s.validator(i).unwrap().record.exit_epoch;
+    let out = loop {
+        let out = step(&mut s, &c);
+        if out.block.is_some() {
+            break out;
+        }
+    };
+    assert!(out.exits.is_empty());
+    assert_eq!(out.ignored_exits.len(), 1, "{out:?}");
+    assert!(out.ignored_exits[0].contains("already exiting"), "{out:?}");
+    assert_eq!(s.validator(i).unwrap().record.exit_epoch, exit_epoch);
+}
+
+#[test]
+fn liveness_is_kept_for_the_configured_epochs() {
+    let c = ChainConfig { liveness_epochs: 5, ..cfg() };
+    let mut s = BeaconState::genesis(&c).unwrap();
+    run_epochs(&mut s, &c, 9);
+    let epochs: Vec<u64> = s.participation.iter().map(|p| p.epoch.get()).collect();
+    assert_eq!(epochs, vec![4, 5, 6, 7, 8], "epochs 0..=8 ended, the last 5 kept");
+    assert!(ChainConfig { liveness_epochs: 0, ..cfg() }.validate().is_err());
+    assert_eq!(ChainConfig::mainnet().liveness_epochs, 256, "more than a 225-epoch frame");
+}
+
+#[test]
+fn capella_fork_version_defaults_like_mainnet_and_holesky() {
+    assert_eq!(ChainConfig::mainnet().capella_fork_version(), [3, 0, 0, 0]);
+    let holesky = ChainConfig { genesis_fork_version: [1, 1, 0x70, 0], ..ChainConfig::mainnet() };
+    assert_eq!(holesky.capella_fork_version(), [4, 1, 0x70, 0]);
+    let set = ChainConfig { capella_fork_version: Some([9; 4]), ..ChainConfig::devnet() };
+    assert_eq!(set.capella_fork_version(), [9; 4]);
+    // old snapshots' configs (without the new fields) read back with the defaults
+    let mut v = serde_json::to_value(ChainConfig::devnet()).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("capella_fork_version");
+    o.remove("liveness_epochs");
+    let back: ChainConfig = serde_json::from_value(v).unwrap();
+    assert_eq!(back, ChainConfig::devnet());
+}
+
+#[test]
 fn bls_credentials_are_never_swept() {
     let c = cfg();
     let (mut s, i) = active_validator(&c, [0u8; 32]);
