@@ -9,6 +9,7 @@ pub mod keeper;
 pub mod metrics;
 pub mod operator;
 pub mod revert;
+pub mod rewards;
 pub mod staker;
 pub mod tx;
 pub mod wallet;

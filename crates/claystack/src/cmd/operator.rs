@@ -32,6 +32,37 @@ pub(crate) enum Command {
     Status(StatusArgs),
     /// Answer exit requests with signed voluntary exits, submitted to the Beacon API.
     Exit(ExitArgs),
+    /// Operator rewards: the Merkle-distributed share of the reward fee.
+    #[command(subcommand)]
+    Rewards(RewardsCommand),
+}
+
+/// Rewards commands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RewardsCommand {
+    /// The on-chain root, what the account claimed, and (with a proof source) what it can claim.
+    Status(RewardsArgs),
+    /// Fetch the account's proof, verify it against the on-chain root, and claim.
+    Claim(RewardsArgs),
+}
+
+/// Flags of `claystack operator rewards status|claim`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RewardsArgs {
+    /// An oracle member's HTTP endpoint (serves `/rewards/proof/{root}/{account}`).
+    #[arg(long, env = "CLAYSTACK_ORACLE_URL", conflicts_with = "tree")]
+    oracle_url: Option<String>,
+    /// A rewards tree JSON file (as members serve it at `/rewards/tree/{root}`).
+    #[arg(long)]
+    tree: Option<PathBuf>,
+    /// The account whose rewards to claim (default: the operator's reward address).
+    #[arg(long)]
+    account: Option<Address>,
+    /// The operator (default: the one the signer manages).
+    #[arg(long)]
+    operator_id: Option<u64>,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// Flags of `claystack operator exit`.
@@ -209,6 +240,7 @@ fn progress(e: &TxEvent) {
 /// Connection, operator contracts and deployment for the chosen pool.
 struct Ctx {
     ops: Operators,
+    rewards: Option<claystack_client::rewards::Rewards>,
     sender: Option<Address>,
     registry: Address,
     timelock: Address,
@@ -229,8 +261,13 @@ fn open(common: &Common) -> eyre::Result<Ctx> {
     } else {
         d.public.withdrawal_vault
     };
+    let rewards = d
+        .address(&name("operatorRewards"))
+        .ok()
+        .map(|a| claystack_client::rewards::Rewards::new(conn.provider.clone(), a));
     Ok(Ctx {
         ops: Operators::new(conn.provider, registry, bonds),
+        rewards,
         sender: conn.account,
         registry,
         timelock: d.timelock,
@@ -268,6 +305,8 @@ pub(crate) async fn run(command: Command) -> eyre::Result<()> {
         Command::Bond(BondCommand::ClaimExcess(a)) => claim_excess(a).await,
         Command::Status(a) => status(a).await,
         Command::Exit(a) => exit(a).await,
+        Command::Rewards(RewardsCommand::Status(a)) => rewards(a, false).await,
+        Command::Rewards(RewardsCommand::Claim(a)) => rewards(a, true).await,
     }
 }
 
@@ -522,5 +561,75 @@ async fn status(a: StatusArgs) -> eyre::Result<()> {
             println!("  key {key}: exit by unix {deadline}");
         }
     }
+    Ok(())
+}
+
+fn shares_text(shares: U256) -> String {
+    u128::try_from(shares).map_or_else(|_| shares.to_string(), |v| format_ether(Wei(v)))
+}
+
+async fn rewards(a: RewardsArgs, claim: bool) -> eyre::Result<()> {
+    use claystack_client::rewards::{fetch_proof, proof_from_tree_file};
+    let ctx = open(&a.common)?;
+    let Some(rewards) = ctx.rewards.as_ref() else {
+        bail!("the deployment names no OperatorRewards contract for this pool");
+    };
+    let account = match a.account {
+        Some(acc) => acc,
+        None => {
+            let id = ctx.operator_id(a.operator_id).await?;
+            ctx.ops.status(id).await?.reward_address
+        }
+    };
+    let s = rewards.status(account).await?;
+    println!("account      {account}");
+    if s.root.is_zero() {
+        println!("rewards root none yet: the oracle has not distributed operator rewards");
+        if claim {
+            return Err(claystack_client::rewards::RewardsError::NoRoot.into());
+        }
+        return Ok(());
+    }
+    println!(
+        "rewards root {} (report slot {}, {} shares in total)",
+        s.root,
+        s.ref_slot,
+        shares_text(s.cumulative_shares)
+    );
+    println!("claimed      {} shares", shares_text(s.claimed));
+    let proof = match (&a.oracle_url, &a.tree) {
+        (Some(url), _) => Some(fetch_proof(url, s.root, account).await?),
+        (None, Some(file)) => Some(proof_from_tree_file(file, account)?),
+        (None, None) if claim => {
+            bail!("claiming needs a proof: pass --oracle-url (or CLAYSTACK_ORACLE_URL) or --tree")
+        }
+        (None, None) => None,
+    };
+    let Some(proof) = proof else { return Ok(()) };
+    if !claim {
+        match rewards.check(&proof).await {
+            Ok(claimable) => println!(
+                "claimable    {} shares (cumulative {}; proof verified against the on-chain root)",
+                shares_text(claimable),
+                shares_text(proof.cumulative_shares)
+            ),
+            Err(claystack_client::rewards::RewardsError::NothingToClaim { .. }) => {
+                println!(
+                    "claimable    0 shares (all {} claimed)",
+                    shares_text(proof.cumulative_shares)
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+        return Ok(());
+    }
+    ctx.sender()?;
+    let (shares, mined) = rewards.claim(&proof, &progress).await?;
+    println!(
+        "claimed {} shares for {account} (cumulative {}) in {}",
+        shares_text(shares),
+        shares_text(proof.cumulative_shares),
+        mined.hash
+    );
     Ok(())
 }
