@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use alloy::primitives::U256;
-use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId};
+use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId, ValidatorStatus};
 use claystack_consensus::{
     DomainType, Epoch, ForkVersion, HashTreeRoot, Root, ValidatorIndex, compute_domain,
     compute_signing_root, ssz::container_root,
@@ -130,8 +130,9 @@ pub enum ExitOutcome {
 }
 
 /// Watches one operator's exit requests and answers them with signed voluntary exits. It
-/// remembers what it submitted only in memory: after a restart it submits again, which a beacon
-/// node accepts as a duplicate.
+/// remembers what it answered in memory; after a restart a validator already exiting on the beacon
+/// chain counts as answered (nothing is signed again), and an exit still waiting in the node's
+/// pool is accepted again as a duplicate.
 #[derive(Debug)]
 pub struct ExitWatcher {
     ops: Operators,
@@ -204,8 +205,8 @@ impl ExitWatcher {
         let mut out = Vec::new();
         for (key_index, deadline) in open {
             let pubkey = self.ops.key_pubkey(self.operator_id, key_index).await?;
-            let outcome = self.submit(key_index, deadline, &pubkey, domain).await?;
-            if matches!(outcome, ExitOutcome::Submitted { .. }) {
+            let (outcome, done) = self.submit(key_index, deadline, &pubkey, domain).await?;
+            if done {
                 self.submitted.insert(key_index);
             }
             out.push(outcome);
@@ -213,25 +214,64 @@ impl ExitWatcher {
         Ok(out)
     }
 
-    /// Signs and submits the voluntary exit of the validator `pubkey` (Beacon API only).
+    /// Runs [`Self::poll_once`] every `poll` until `shutdown` resolves, calling `on_outcome` for
+    /// each outcome; a failed round is logged and retried at the next one.
+    pub async fn run(
+        &mut self,
+        poll: std::time::Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+        mut on_outcome: impl FnMut(&ExitOutcome),
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            let round = tokio::select! {
+                r = self.poll_once() => r,
+                () = &mut shutdown => return,
+            };
+            match round {
+                Ok(outcomes) => outcomes.iter().for_each(&mut on_outcome),
+                Err(e) => {
+                    tracing::warn!(target: "client::exits", operator = %self.operator_id, error = %e, "exit watch round failed");
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(poll) => {}
+                () = &mut shutdown => return,
+            }
+        }
+    }
+
+    /// Signs and submits the voluntary exit of the validator `pubkey` (Beacon API only); the
+    /// flag says whether the request is answered (submitted, or the validator already exits).
     async fn submit(
         &self,
         key_index: U256,
         deadline: U256,
         pubkey: &[u8],
         (fork_version, gvr, epoch): (ForkVersion, Root, Epoch),
-    ) -> Result<ExitOutcome, ClientError> {
-        let skipped = |reason: String| Ok(ExitOutcome::Skipped { key_index, reason });
+    ) -> Result<(ExitOutcome, bool), ClientError> {
+        let skipped = |reason: String| Ok((ExitOutcome::Skipped { key_index, reason }, false));
         let (Some(sk), Ok(pk)) = (self.keys.get(pubkey), <[u8; 48]>::try_from(pubkey)) else {
             return skipped(format!(
                 "no secret key for 0x{}",
                 alloy::primitives::hex::encode(pubkey)
             ));
         };
-        let validator = match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
-            Ok(v) => v.data.index,
-            Err(e) => return skipped(format!("validator not found on the beacon chain: {e}")),
-        };
+        let (validator, status) =
+            match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
+                Ok(v) => (v.data.index, v.data.status),
+                Err(e) => return skipped(format!("validator not found on the beacon chain: {e}")),
+            };
+        if !matches!(
+            status,
+            ValidatorStatus::ActiveOngoing
+                | ValidatorStatus::PendingInitialized
+                | ValidatorStatus::PendingQueued
+        ) {
+            // exiting already (an earlier run's exit, a forced exit, a slashing): nothing to sign
+            let reason = format!("validator {} is already {}", validator.0, status.as_str());
+            return Ok((ExitOutcome::Skipped { key_index, reason }, true));
+        }
         let body = signed_exit_json(sk, epoch, validator, fork_version, gvr);
         let url = format!("{}/eth/v1/beacon/pool/voluntary_exits", self.beacon.base_url());
         let resp = self
@@ -242,16 +282,38 @@ impl ExitWatcher {
             .await
             .map_err(|e| ClientError::Config(format!("submit voluntary exit to {url}: {e}")))?;
         if resp.status().is_success() {
-            return Ok(ExitOutcome::Submitted {
-                key_index,
-                validator_index: validator.0,
-                deadline,
-            });
+            let done = ExitOutcome::Submitted { key_index, validator_index: validator.0, deadline };
+            return Ok((done, true));
         }
         let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
+        let text = bounded_text(resp, MAX_ERROR_BODY).await;
         skipped(format!("beacon node refused the exit ({status}): {text}"))
     }
+}
+
+/// Bytes of a refusal's body kept for the message.
+const MAX_ERROR_BODY: usize = 2_048;
+
+/// The start of a response body as text, reading at most `limit` bytes of it.
+async fn bounded_text(mut resp: reqwest::Response, limit: usize) -> String {
+    let mut body = Vec::new();
+    while body.len() < limit {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(e) => {
+                tracing::debug!(target: "client::exits", error = %e, "read the refusal body");
+                break;
+            }
+        }
+    }
+    let truncated = body.len() > limit;
+    body.truncate(limit);
+    let mut text = String::from_utf8_lossy(&body).into_owned();
+    if truncated {
+        text.push_str(" …");
+    }
+    text
 }
 
 #[cfg(test)]
@@ -285,6 +347,15 @@ mod tests {
     /// A Beacon API stand-in: the reads the watcher makes, and the pool endpoint recording bodies.
     async fn mock_beacon(
         accept: bool,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+        mock_beacon_with(accept, "active_ongoing", 10).await
+    }
+
+    /// The mock with the validator's `status` and a refusal body of `refusal_len` bytes.
+    async fn mock_beacon_with(
+        accept: bool,
+        status: &'static str,
+        refusal_len: usize,
     ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
         use axum::{
             Json, Router,
@@ -325,10 +396,10 @@ mod tests {
             )
             .route(
                 "/eth/v1/beacon/states/head/validators/{id}",
-                get(|axum::extract::Path(id): axum::extract::Path<String>| async move {
+                get(move |axum::extract::Path(id): axum::extract::Path<String>| async move {
                     let far = u64::MAX.to_string();
                     Json(serde_json::json!({"data": {
-                        "index": "42", "balance": "32000000000", "status": "active_ongoing",
+                        "index": "42", "balance": "32000000000", "status": status,
                         "validator": {"pubkey": id,
                             "withdrawal_credentials": format!("0x01{}", "00".repeat(31)),
                             "effective_balance": "32000000000", "slashed": false,
@@ -342,7 +413,8 @@ mod tests {
                     let record = std::sync::Arc::clone(&record);
                     async move {
                         record.lock().unwrap().push(body);
-                        if accept { StatusCode::OK } else { StatusCode::BAD_REQUEST }
+                        let code = if accept { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+                        (code, "x".repeat(refusal_len))
                     }
                 }),
             );
@@ -370,11 +442,14 @@ mod tests {
         let out = w.submit(U256::from(5u64), U256::from(99u64), &pk, domain).await.unwrap();
         assert_eq!(
             out,
-            ExitOutcome::Submitted {
-                key_index: U256::from(5u64),
-                validator_index: 42,
-                deadline: U256::from(99u64)
-            }
+            (
+                ExitOutcome::Submitted {
+                    key_index: U256::from(5u64),
+                    validator_index: 42,
+                    deadline: U256::from(99u64)
+                },
+                true
+            )
         );
         let body = seen.lock().unwrap()[0].clone();
         assert_eq!(body["message"]["validator_index"], "42");
@@ -384,10 +459,11 @@ mod tests {
         assert!(claystack_keys::bls::verify(&pk, &root, &sig).unwrap());
 
         // a key the operator does not hold is skipped, nothing posted
-        let out = w.submit(U256::from(6u64), U256::ZERO, &[9u8; 48], domain).await.unwrap();
+        let (out, done) = w.submit(U256::from(6u64), U256::ZERO, &[9u8; 48], domain).await.unwrap();
         assert!(
             matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("no secret key"))
         );
+        assert!(!done);
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
@@ -398,11 +474,41 @@ mod tests {
         let (url, _) = mock_beacon(false).await;
         let w = watcher(&url, ring);
         let domain = w.domain_inputs().await.unwrap();
-        let out = w.submit(U256::from(5u64), U256::ZERO, &pk, domain).await.unwrap();
+        let (out, done) = w.submit(U256::from(5u64), U256::ZERO, &pk, domain).await.unwrap();
         assert!(
             matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("refused the exit (400")),
             "{out:?}"
         );
+        assert!(!done, "a refused exit is tried again next round");
+    }
+
+    #[tokio::test]
+    async fn a_huge_refusal_body_is_cut_short() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let (url, _) = mock_beacon_with(false, "active_ongoing", 10 * 1024 * 1024).await;
+        let w = watcher(&url, ring);
+        let domain = w.domain_inputs().await.unwrap();
+        let (out, _) = w.submit(U256::from(5u64), U256::ZERO, &pk, domain).await.unwrap();
+        let ExitOutcome::Skipped { reason, .. } = out else { panic!("{out:?}") };
+        assert!(reason.len() < MAX_ERROR_BODY + 100, "{} bytes kept", reason.len());
+        assert!(reason.ends_with(" …"), "the cut is visible");
+    }
+
+    #[tokio::test]
+    async fn an_exiting_validator_counts_as_answered_without_a_new_exit() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let (url, seen) = mock_beacon_with(true, "active_exiting", 0).await;
+        let w = watcher(&url, ring);
+        let domain = w.domain_inputs().await.unwrap();
+        let (out, done) = w.submit(U256::from(5u64), U256::ZERO, &pk, domain).await.unwrap();
+        assert!(
+            matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("already active_exiting")),
+            "{out:?}"
+        );
+        assert!(done, "not asked again");
+        assert!(seen.lock().unwrap().is_empty(), "nothing was posted");
     }
 
     #[test]
