@@ -2,10 +2,14 @@
 //! keys (what [`crate::compute`] needs for the operators report), through the pool's
 //! `OracleReport.operatorsModule()` → `OperatorsModule.contracts()`.
 //!
-//! Calls are sequential `eth_call`s pinned to the reference block (no multicall on anvil). Key
-//! pubkeys of keys below an operator's `confirmed` cursor never change (and neither does their
-//! front-run flag), so they are cached across frames; the pre-deposited-but-unconfirmed range
-//! (bounded by the keys in flight) is read every frame.
+//! Calls are sequential `eth_call`s pinned to the reference block (no multicall on anvil); keys
+//! are read with `OperatorRegistry.getKeys` in batches of 500 (pubkeys, statuses, exit
+//! deadlines). Key pubkeys of keys below an operator's `confirmed` cursor never change (and
+//! neither does their front-run flag), so they are cached across frames; the
+//! pre-deposited-but-unconfirmed range (bounded by the keys in flight) is read every frame, and
+//! so are the topped-up keys of an operator with pending exit requests (their deadlines). The
+//! type factors `F`, the missed-exit penalty (`OperatorsModule`), the VfpPool's reward share and
+//! which operators it funds are read at the reference block too.
 
 use std::collections::{HashMap, HashSet};
 
@@ -28,8 +32,35 @@ const PRE_DEPOSIT_WEI: u64 = 1_000_000_000_000_000_000;
 const FULL_DEPOSIT_WEI: u128 = 32_000_000_000_000_000_000;
 /// `IOperatorRegistry.KeyStatus.FrontRun`.
 const KEY_STATUS_FRONT_RUN: u8 = 4;
-/// Default type factor `F` (bps) of every type.
-const DEFAULT_TYPE_FACTOR_BPS: u16 = 10_000;
+/// `OperatorRegistry.MAX_KEYS_PER_READ`: most keys one `getKeys` call returns.
+pub const MAX_KEYS_PER_READ: u64 = 500;
+
+/// The key ranges `(start, count)` to read with `getKeys` (each at most [`MAX_KEYS_PER_READ`]),
+/// in increasing order: every key at or above `confirmed` (it may still be marked front-run),
+/// every confirmed key not in the cache, and, while the operator has pending exit requests,
+/// every topped-up key (its deadline may change).
+pub fn read_ranges(
+    pre_deposited: u64,
+    confirmed: u64,
+    top_up: u64,
+    pending_exits: bool,
+    cached: impl Fn(u64) -> bool,
+) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for index in 0..pre_deposited {
+        let needed = index >= confirmed || !cached(index) || (pending_exits && index < top_up);
+        if !needed {
+            continue;
+        }
+        match out.last_mut() {
+            Some((start, n)) if start.saturating_add(*n) == index && *n < MAX_KEYS_PER_READ => {
+                *n = n.saturating_add(1);
+            }
+            _ => out.push((index, 1)),
+        }
+    }
+    out
+}
 
 /// A cached key below the operator's `confirmed` cursor: pubkey and front-run flag are final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +167,25 @@ pub async fn read_operators(
         }
         None => 0,
     };
+    let factors = module
+        .typeFactorsBps()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the operator type factors"))?;
+    let mut type_factor_bps = [0u16; 4];
+    for (slot, f) in type_factor_bps.iter_mut().zip(factors.iter()) {
+        *slot = u16::try_from(*f)
+            .ok()
+            .filter(|v| *v <= 10_000)
+            .ok_or(DaemonError::OutOfRange { action: "type factor", value: f.to_string() })?;
+    }
+    let missed_exit_penalty_wei = module
+        .missedExitPenalty()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the missed-exit penalty"))?;
     let registry_addr = contracts.registry;
     let registry = OperatorRegistry::new(registry_addr, provider.clone());
     let count =
@@ -156,31 +206,60 @@ pub async fn read_operators(
         let pre_deposited = u64::from(info.preDeposited);
         let confirmed = u64::from(info.confirmed);
         let top_up = u64::from(info.topUpCursor);
+        // one getKeys call per run of at most MAX_KEYS_PER_READ keys that must be read: the
+        // unconfirmed range every frame, uncached confirmed keys once, and every topped-up key
+        // while the operator has pending exit requests (their deadlines)
+        let pending_exits = info.pendingExitRequests > 0;
+        let ranges = read_ranges(pre_deposited, confirmed, top_up, pending_exits, |i| {
+            cache.contains_key(&(registry_addr, id, i))
+        });
+        let mut read: HashMap<u64, (CachedKey, u64)> = HashMap::new();
+        for (start, n) in ranges {
+            let batch = registry
+                .getKeys(U256::from(id), U256::from(start), U256::from(n))
+                .block(at)
+                .call()
+                .await
+                .map_err(rpc("read a batch of keys"))?;
+            let n_usize = usize::try_from(n).unwrap_or(usize::MAX);
+            if batch.statuses.len() != n_usize
+                || batch.exitDeadlines.len() != n_usize
+                || batch.pubkeys.len() != n_usize.saturating_mul(48)
+            {
+                return Err(DaemonError::OutOfRange {
+                    action: "key batch length",
+                    value: format!("{} keys asked, {} statuses", n, batch.statuses.len()),
+                });
+            }
+            let rows = batch.pubkeys.chunks(48).zip(&batch.statuses).zip(&batch.exitDeadlines);
+            for (index, ((pk, status), deadline)) in (start..).zip(rows) {
+                let key = CachedKey {
+                    pubkey: pubkey48("key pubkey", pk)?,
+                    front_run: *status == KEY_STATUS_FRONT_RUN,
+                };
+                let deadline = u64::try_from(*deadline).map_err(|_| DaemonError::OutOfRange {
+                    action: "exit deadline",
+                    value: deadline.to_string(),
+                })?;
+                if index < confirmed {
+                    cache.insert((registry_addr, id, index), key);
+                }
+                read.insert(index, (key, deadline));
+            }
+        }
         let mut keys = Vec::new();
         for index in 0..pre_deposited {
-            let cached = if index < confirmed {
-                cache.get(&(registry_addr, id, index)).copied()
-            } else {
-                None
-            };
-            let key = match cached {
-                Some(k) => k,
-                None => {
-                    let k = registry
-                        .getKey(U256::from(id), U256::from(index))
-                        .block(at)
-                        .call()
-                        .await
-                        .map_err(rpc("read a key"))?;
-                    let key = CachedKey {
-                        pubkey: pubkey48("key pubkey", &k.pubkey)?,
-                        front_run: k.status == KEY_STATUS_FRONT_RUN,
-                    };
-                    if index < confirmed {
-                        cache.insert((registry_addr, id, index), key);
+            let (key, deadline) = match read.get(&index) {
+                Some(r) => *r,
+                None => match cache.get(&(registry_addr, id, index)) {
+                    Some(k) => (*k, 0),
+                    None => {
+                        return Err(DaemonError::OutOfRange {
+                            action: "key read plan",
+                            value: format!("operator {id} key {index} neither read nor cached"),
+                        });
                     }
-                    key
-                }
+                },
             };
             let (state, wei) = if key.front_run {
                 (KeyState::Invalid, U256::from(PRE_DEPOSIT_WEI))
@@ -193,21 +272,9 @@ pub async fn read_operators(
                 pending_pubkeys.insert(key.pubkey);
                 (KeyState::PreDeposited, U256::from(PRE_DEPOSIT_WEI))
             };
-            let exit_deadline_slot = if info.pendingExitRequests > 0 && index < top_up {
-                let deadline = registry
-                    .exitRequestDeadline(U256::from(id), U256::from(index))
-                    .block(at)
-                    .call()
-                    .await
-                    .map_err(rpc("read an exit deadline"))?;
-                let deadline = u64::try_from(deadline).map_err(|_| DaemonError::OutOfRange {
-                    action: "exit deadline",
-                    value: deadline.to_string(),
-                })?;
-                (deadline != 0).then(|| slot_of(deadline, genesis_time, seconds_per_slot))
-            } else {
-                None
-            };
+            // the registry reports a deadline only for topped-up keys with a pending request
+            let exit_deadline_slot = (pending_exits && index < top_up && deadline != 0)
+                .then(|| slot_of(deadline, genesis_time, seconds_per_slot));
             keys.push(KeyInput {
                 index,
                 pubkey: key.pubkey,
@@ -243,11 +310,10 @@ pub async fn read_operators(
     Ok(Some(OperatorsView {
         registry: RegistryState {
             operators,
-            type_factor_bps: [DEFAULT_TYPE_FACTOR_BPS; 4],
+            type_factor_bps,
             vfp_pool: vfp_addr,
             vfp_share_bps,
-            // missed exits are not penalised by the daemon yet (ExitEnforcer is not read)
-            missed_exit_penalty_wei: U256::ZERO,
+            missed_exit_penalty_wei,
             allocation: AllocationParams::public_pool(),
         },
         pending_pubkeys,
@@ -275,6 +341,23 @@ mod tests {
         assert_eq!(slot_of(1_012, 1_000, 12), 1);
         assert_eq!(slot_of(999, 1_000, 12), 0);
         assert_eq!(slot_of(5_000, 1_000, 0), 0);
+    }
+
+    #[test]
+    fn key_reads_cover_what_can_change_and_batch_by_500() {
+        // cold cache: everything pre-deposited, in runs of at most 500
+        assert_eq!(
+            read_ranges(1_200, 1_000, 900, false, |_| false),
+            vec![(0, 500), (500, 500), (1_000, 200)]
+        );
+        // warm cache, no exits: only the unconfirmed range
+        assert_eq!(read_ranges(1_200, 1_000, 900, false, |_| true), vec![(1_000, 200)]);
+        // a cache hole is read once
+        assert_eq!(read_ranges(20, 10, 10, false, |i| i != 3), vec![(3, 1), (10, 10)]);
+        // pending exits: every topped-up key again (deadlines), the confirmed-not-topped-up
+        // ones from the cache
+        assert_eq!(read_ranges(20, 12, 8, true, |_| true), vec![(0, 8), (12, 8)]);
+        assert!(read_ranges(0, 0, 0, true, |_| false).is_empty());
     }
 
     #[test]
