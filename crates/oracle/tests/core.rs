@@ -447,3 +447,90 @@ fn pre_deposit_results_are_contiguous_from_each_operators_cursor() {
         out.operators.preDeposits.iter().map(|p| (p.operatorId, p.keyIndex, p.valid)).collect();
     assert_eq!(got, vec![(1, 0, true)]);
 }
+
+/// Fills `duties_*` of `input`'s pool validators from per-epoch liveness built by `live`, the way
+/// the daemon does: a tally over the frame's epochs, each epoch's record assembled from a part
+/// "recorded during the frame" and a part "fetched at compute time", split at `cut`.
+fn fill_duties(
+    input: &mut OracleInput,
+    live: impl Fn(u64, u64) -> bool,
+    cut: usize,
+) -> Result<(), claystack_oracle::duties::DutiesError> {
+    use claystack_oracle::duties::{DutyTally, EpochLiveness, ValidatorSpan, frame_epochs};
+    let f = input.frame;
+    let (first, last) = frame_epochs(f.last_ref_slot.get(), f.ref_slot.get(), f.slots_per_epoch);
+    let creds = credentials(VAULT);
+    let spans: Vec<ValidatorSpan> = input
+        .validators
+        .iter()
+        .filter(|v| v.withdrawal_credentials == creds && v.status.is_active())
+        .map(|v| ValidatorSpan {
+            index: v.index.get(),
+            // activated inside the frame for some, so that expected duties differ
+            activation_epoch: first + v.index.get() % 7,
+            exit_epoch: u64::MAX,
+        })
+        .collect();
+    let mut tally = DutyTally::new(spans)?;
+    for e in first..=last {
+        let required = tally.required(e);
+        let pairs: Vec<(u64, bool)> = required.iter().map(|i| (*i, live(e, *i))).collect();
+        let (recorded, fetched) = pairs.split_at(cut.min(pairs.len()));
+        let recorded = EpochLiveness::from_pairs(e, recorded.to_vec())?;
+        let fetched = EpochLiveness::from_pairs(e, fetched.iter().rev().copied().collect())?;
+        tally.add_epoch(&recorded.merge(&fetched)?)?;
+    }
+    let duties = tally.into_map();
+    for v in &mut input.validators {
+        let d = duties.get(&v.index.get()).copied().unwrap_or_default();
+        v.duties_expected = d.expected;
+        v.duties_performed = d.performed;
+    }
+    Ok(())
+}
+
+/// Two members with the same liveness sign the same digest, whatever part of it each recorded
+/// during the frame and fetched at compute time; the duties reach the scores and the rewards
+/// root. A member with one different liveness bit signs another digest (the test can fail).
+#[test]
+fn members_with_the_same_liveness_sign_the_same_digest_whatever_they_recorded() {
+    let live = |e: u64, i: u64| (e * 7 + i * 13) % 10 != 0 || i % 5 == 0;
+    let base = synthetic(600, 7, 21);
+    let digest = |input: &OracleInput| {
+        let out = compute(input, true).unwrap();
+        (report_digest(&out.report, 31337, Address::repeat_byte(9)), out)
+    };
+    let mut a = base.clone();
+    fill_duties(&mut a, live, 0).unwrap();
+    let mut b = base.clone();
+    fill_duties(&mut b, live, 301).unwrap();
+    let (da, out_a) = digest(&a);
+    let (db, _) = digest(&b);
+    assert_eq!(da, db);
+    assert!(a.validators.iter().any(|v| v.duties_expected > v.duties_performed));
+    assert!(!out_a.operators.scores.is_empty());
+    assert!(
+        out_a.operators.scores.iter().all(|s| s.score < 10_000),
+        "{:?}",
+        out_a.operators.scores
+    );
+    assert_ne!(out_a.operators.rewardsRoot, B256::ZERO);
+    // one validator's liveness differs in one epoch: another report
+    let mut c = base;
+    let odd = a.validators.iter().find(|v| v.duties_expected > 0).unwrap().index.get();
+    let first = a.frame.last_ref_slot.get() / a.frame.slots_per_epoch + 1 + odd % 7;
+    fill_duties(&mut c, |e, i| if (e, i) == (first, odd) { !live(e, i) } else { live(e, i) }, 0)
+        .unwrap();
+    assert_ne!(digest(&c).0, da);
+}
+
+/// A validator active in an epoch without liveness is an error, not a guess.
+#[test]
+fn duties_without_liveness_are_refused() {
+    use claystack_oracle::duties::{DutiesError, DutyTally, EpochLiveness, ValidatorSpan};
+    let mut t =
+        DutyTally::new(vec![ValidatorSpan { index: 4, activation_epoch: 0, exit_epoch: 9 }])
+            .unwrap();
+    let err = t.add_epoch(&EpochLiveness::empty(3)).unwrap_err();
+    assert_eq!(err, DutiesError::Missing { epoch: 3, missing: 1, first: 4 });
+}
