@@ -494,7 +494,7 @@ fn fill_duties(
 /// root. A member with one different liveness bit signs another digest (the test can fail).
 #[test]
 fn members_with_the_same_liveness_sign_the_same_digest_whatever_they_recorded() {
-    let live = |e: u64, i: u64| (e * 7 + i * 13) % 10 != 0 || i % 5 == 0;
+    let live = |e: u64, i: u64| !(e * 7 + i * 13).is_multiple_of(10) || i.is_multiple_of(5);
     let base = synthetic(600, 7, 21);
     let digest = |input: &OracleInput| {
         let out = compute(input, true).unwrap();
