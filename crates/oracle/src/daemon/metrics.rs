@@ -32,6 +32,8 @@ pub struct Metrics {
     pub liveness_missing: AtomicU64,
     /// Frames not signed because the on-chain rewards root's tree could not be obtained.
     pub rewards_tree_missing: AtomicU64,
+    /// Rewards trees fetched from a peer (and checked against the chain).
+    pub rewards_trees_fetched: AtomicU64,
 }
 
 impl Metrics {
@@ -123,6 +125,12 @@ impl Metrics {
             "counter",
             "Frames not signed: the on-chain rewards root's tree was unavailable or did not verify.",
             g(&self.rewards_tree_missing).to_string(),
+        );
+        metric(
+            "claystack_oracle_rewards_trees_fetched_total",
+            "counter",
+            "Rewards trees fetched from a peer and checked against the chain.",
+            g(&self.rewards_trees_fetched).to_string(),
         );
         out
     }

@@ -511,7 +511,14 @@ impl Worker {
         let rewards = match ops.as_ref().map(|o| o.operator_rewards) {
             Some(addr) if !addr.is_zero() => {
                 let on_chain = rewards::read_chain(&self.provider, addr, block).await?;
-                rewards::rewards_state(&self.trees, &self.http, &self.cfg.peers, on_chain).await?
+                rewards::rewards_state(
+                    &self.trees,
+                    &self.http,
+                    &self.cfg.peers,
+                    on_chain,
+                    &self.metrics,
+                )
+                .await?
             }
             // no OperatorRewards: a root would be refused, so none is computed
             _ => RewardsState::default(),

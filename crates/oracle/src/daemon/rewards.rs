@@ -164,6 +164,7 @@ pub async fn rewards_state(
     http: &reqwest::Client,
     peers: &[String],
     chain: ChainRewards,
+    metrics: &super::metrics::Metrics,
 ) -> Result<RewardsState, DaemonError> {
     if chain.root.is_zero() {
         return Ok(RewardsState {
@@ -180,6 +181,7 @@ pub async fn rewards_state(
         None => {
             let doc = fetch_from_peers(http, peers, chain.root, chain.cumulative_shares).await?;
             store.save(&doc)?;
+            super::metrics::inc(&metrics.rewards_trees_fetched);
             tracing::info!(target: "oracle::rewards", root = %chain.root, leaves = doc.leaves.len(), "rewards tree fetched from a peer and checked against the chain");
             doc
         }
