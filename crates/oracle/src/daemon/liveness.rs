@@ -29,7 +29,7 @@ const LIVENESS_CONCURRENCY: usize = 4;
 /// Most epoch records kept (18 days of mainnet epochs; 18 frames).
 pub const MAX_RECORDED_EPOCHS: usize = 4_096;
 /// Largest epoch record read back (4 M validators' indices in JSON fit).
-const MAX_RECORD_BYTES: u64 = 96 * 1024 * 1024;
+const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why liveness could not be read from the node.
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +109,45 @@ fn check_answer(
     Ok(got.iter().map(|l| (l.index.get(), l.is_live)).collect())
 }
 
+/// An epoch record on disk: the indices as runs `[start, length]` (a pool's validators come in
+/// deposit batches, so runs keep a mainnet-size record small) and the liveness bitmap.
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     epoch: u64,
-    indices: Vec<u64>,
+    runs: Vec<(u64, u64)>,
     live: Bytes,
 }
+
+/// Increasing indices as runs of consecutive values.
+fn to_runs(indices: &[u64]) -> Vec<(u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for i in indices {
+        match runs.last_mut() {
+            Some((start, len)) if start.checked_add(*len) == Some(*i) => {
+                *len = len.saturating_add(1);
+            }
+            _ => runs.push((*i, 1)),
+        }
+    }
+    runs
+}
+
+/// The indices of `runs`, refusing more than `max` in total.
+fn from_runs(runs: &[(u64, u64)], max: usize) -> Option<Vec<u64>> {
+    let total = runs.iter().try_fold(0u64, |t, (_, len)| t.checked_add(*len))?;
+    if usize::try_from(total).ok()? > max {
+        return None;
+    }
+    let mut out = Vec::with_capacity(usize::try_from(total).ok()?);
+    for (start, len) in runs {
+        let Some(back) = len.checked_sub(1) else { continue };
+        out.extend(*start..=start.checked_add(back)?);
+    }
+    Some(out)
+}
+
+/// Most validators one stored record may list.
+const MAX_RECORD_INDICES: usize = 8_000_000;
 
 /// The `liveness/` directory of the state dir.
 #[derive(Debug, Clone)]
@@ -158,7 +191,9 @@ impl LivenessStore {
         if r.epoch != epoch {
             return Err(bad(format!("holds epoch {}", r.epoch)));
         }
-        EpochLiveness::from_parts(r.epoch, r.indices, r.live.to_vec())
+        let indices = from_runs(&r.runs, MAX_RECORD_INDICES)
+            .ok_or_else(|| bad("index runs overflow or exceed the cap".to_owned()))?;
+        EpochLiveness::from_parts(r.epoch, indices, r.live.to_vec())
             .map(Some)
             .map_err(|e| bad(e.to_string()))
     }
@@ -168,7 +203,7 @@ impl LivenessStore {
         let path = self.path(record.epoch);
         let stored = StoredRecord {
             epoch: record.epoch,
-            indices: record.indices().to_vec(),
+            runs: to_runs(record.indices()),
             live: Bytes::from(record.bitmap().to_vec()),
         };
         let body = serde_json::to_vec(&stored).map_err(|e| StoreError {
@@ -236,6 +271,17 @@ mod tests {
         assert!(store.load(11).is_err());
         std::fs::write(store.path(12), b"{").unwrap();
         assert!(store.load(12).is_err());
+    }
+
+    #[test]
+    fn index_runs_round_trip() {
+        let idx = vec![1, 2, 3, 7, 9, 10, u64::MAX - 1, u64::MAX];
+        let runs = to_runs(&idx);
+        assert_eq!(runs, vec![(1, 3), (7, 1), (9, 2), (u64::MAX - 1, 2)]);
+        assert_eq!(from_runs(&runs, 100).unwrap(), idx);
+        assert!(from_runs(&runs, 7).is_none());
+        assert!(from_runs(&[(u64::MAX, 2)], 100).is_none());
+        assert!(to_runs(&[]).is_empty());
     }
 
     #[test]

@@ -538,13 +538,13 @@ impl Worker {
 }
 
 impl Worker {
-    /// The epoch whose liveness no longer changes: the next epoch has ended, so no attestation
-    /// for it can still be included.
+    /// The last ended epoch: the Beacon API says a node SHOULD serve liveness for the current
+    /// and the previous epoch only, so the previous epoch is recorded as soon as it has ended.
     async fn settled_epoch(&self, slots_per_epoch: u64) -> Result<Option<u64>, DaemonError> {
         let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
         let head_epoch =
             head.data.header.message.slot.get().checked_div(slots_per_epoch).unwrap_or(0);
-        Ok(head_epoch.checked_sub(2))
+        Ok(head_epoch.checked_sub(1))
     }
 
     /// Records the liveness of settled epochs after the last reported reference epoch that have
