@@ -158,6 +158,32 @@ pub struct Inner {
     pub el_cursor: u64,
     /// Last follower or credit error, for `/admin/status`.
     pub last_error: Option<String>,
+    /// Participation of the last `liveness_epochs` ended epochs, oldest first (what
+    /// `/eth/v1/validator/liveness` serves; rebuilt from the state's last 64 after a restart).
+    pub liveness: VecDeque<crate::core::EpochParticipation>,
+}
+
+impl Inner {
+    /// Appends the state's newly ended epochs to the liveness archive and trims it to `keep`.
+    fn archive_liveness(&mut self, keep: u64) {
+        let last = self.liveness.back().map(|p| p.epoch);
+        for p in &self.state.participation {
+            if last.is_none_or(|l| p.epoch > l) {
+                self.liveness.push_back(p.clone());
+            }
+        }
+        let keep = usize::try_from(keep.max(1)).unwrap_or(usize::MAX);
+        while self.liveness.len() > keep {
+            self.liveness.pop_front();
+        }
+    }
+
+    /// The participation of ended epoch `epoch`, when retained.
+    #[must_use]
+    pub fn liveness_of(&self, epoch: Epoch) -> Option<&crate::core::EpochParticipation> {
+        let i = self.liveness.partition_point(|p| p.epoch < epoch);
+        self.liveness.get(i).filter(|p| p.epoch == epoch)
+    }
 }
 
 /// State shared by the clock task, the server and the handle.
@@ -351,6 +377,7 @@ impl Shared {
                     views.push(Arc::new(StateView::of(&next, self.cfg.seed)));
                 }
                 inner.state = next;
+                inner.archive_liveness(self.cfg.liveness_epochs);
                 inner.history.extend(views);
                 while inner.history.len() > keep {
                     inner.history.pop_front();
@@ -537,6 +564,7 @@ impl SimNode {
             genesis_view,
             genesis_block,
             inner: RwLock::new(Inner {
+                liveness: state.participation.clone(),
                 state,
                 history: VecDeque::from([head_view]),
                 el_cursor,

@@ -517,7 +517,7 @@ async fn liveness(
     let epoch: u64 = epoch.parse().map_err(|_| bad(format!("invalid epoch {epoch:?}")))?;
     let ids: Vec<String> = json_body(&body)?;
     let inner = s.read()?;
-    let Some(p) = inner.state.participation.iter().find(|p| p.epoch.get() == epoch) else {
+    let Some(p) = inner.liveness_of(claystack_consensus::Epoch(epoch)) else {
         return Err(bad(format!(
             "liveness of epoch {epoch} is not known (not ended yet or no longer retained)"
         )));

@@ -156,7 +156,10 @@ async fn a_warp_processes_a_day_of_slots_and_survives_a_restart() {
     let snapshot = dir.path().join("beacon.snapshot");
     let wall = ClockMode::Wall { slot_duration: Duration::from_secs(1) };
     let genesis_time = unix_now() - 20;
-    let cfg = NodeConfig { snapshot_path: Some(snapshot.clone()), ..node_cfg(wall, genesis_time) };
+    let mut cfg =
+        NodeConfig { snapshot_path: Some(snapshot.clone()), ..node_cfg(wall, genesis_time) };
+    // liveness of every warped epoch (a day of 4 s epochs), as an oracle scoring the frame needs
+    cfg.chain.liveness_epochs = 22_000;
     let node = SimNode::start(cfg.clone(), None).await.unwrap();
     let url = node.url();
     let c = BeaconClient::new(&url, ClientConfig::default()).unwrap();
@@ -175,8 +178,8 @@ async fn a_warp_processes_a_day_of_slots_and_survives_a_restart() {
     assert!(head + 5 >= expected && head <= expected + 1, "head {head}, wall slot {expected}");
     assert_eq!(warped["clock_offset_seconds"], "86400");
 
-    // the skipped day was a normal day: finality kept up, rewards accrued, liveness is kept
-    // for the last 256 epochs (more than a mainnet oracle frame) and not beyond
+    // the skipped day was a normal day: finality kept up, rewards accrued, and the liveness of
+    // every warped epoch is served
     let fin = c.finality_checkpoints(StateId::Head).await.unwrap().data.finalized.epoch.get();
     assert!(fin + 3 >= head / 4, "finalized {fin}, head epoch {}", head / 4);
     // a genesis validator (0x00 credentials: never swept) earned a day at 3 % APR: ~2.6 M gwei
@@ -185,9 +188,11 @@ async fn a_warp_processes_a_day_of_slots_and_survives_a_restart() {
     assert!((2_000_000..3_000_000).contains(&earned), "earned {earned} gwei in a day");
     let last_ended = head / 4 - 1;
     let ids = [ValidatorIndex(0), ValidatorIndex(1)];
-    assert_eq!(c.liveness(Epoch(last_ended), &ids).await.unwrap().len(), 2);
-    assert_eq!(c.liveness(Epoch(last_ended - 255), &ids).await.unwrap().len(), 2);
-    assert!(c.liveness(Epoch(last_ended - 256), &ids).await.is_err(), "older than 256 epochs");
+    for epoch in [last_ended, last_ended - 10_000, 6] {
+        let live = c.liveness(Epoch(epoch), &ids).await.unwrap();
+        assert_eq!(live.len(), 2, "epoch {epoch}");
+        assert!(live.iter().all(|l| l.is_live), "perfect validators, epoch {epoch}");
+    }
 
     // a restart resumes the warped clock from the snapshot: no catch-up of a day, no rewind
     node.shutdown().await.unwrap();
@@ -196,5 +201,24 @@ async fn a_warp_processes_a_day_of_slots_and_survives_a_restart() {
     let head2 = node.shared().wait_caught_up().await.unwrap().get();
     assert!(head2 >= head, "head went back from {head} to {head2}");
     assert!(head2 <= unix_now() + 86_400 - genesis_time + 1);
+    node.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn liveness_is_served_for_the_configured_number_of_epochs() {
+    let mut cfg = node_cfg(ClockMode::Manual, 1_700_000_000);
+    cfg.chain.liveness_epochs = 100;
+    let node = SimNode::start(cfg, None).await.unwrap();
+    let c = BeaconClient::new(&node.url(), ClientConfig::default()).unwrap();
+    // epochs 0..150 end: more than the 64 the state keeps, the last 100 are served
+    node.advance(150 * 4).await.unwrap();
+    let ids = [ValidatorIndex(0)];
+    for epoch in [149, 100, 50] {
+        assert_eq!(c.liveness(Epoch(epoch), &ids).await.unwrap().len(), 1, "epoch {epoch}");
+    }
+    let err = c.liveness(Epoch(49), &ids).await.unwrap_err().to_string();
+    assert!(err.contains("no longer retained"), "{err}");
+    let err = c.liveness(Epoch(150), &ids).await.unwrap_err().to_string();
+    assert!(err.contains("not ended yet"), "{err}");
     node.shutdown().await.unwrap();
 }

@@ -199,6 +199,10 @@ impl EpochParticipation {
     }
 }
 
+/// Ended epochs of participation the state itself keeps (the node archives what it serves for
+/// `liveness_epochs` outside the state, so that a long catch-up does not copy them).
+pub const PARTICIPATION_EPOCHS: usize = 64;
+
 /// What one slot did, for logging by the node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SlotOutcome {
@@ -1126,8 +1130,8 @@ impl BeaconState {
             }
         }
         self.participation.push_back(EpochParticipation { epoch, bits });
-        let keep = to_usize(cfg.liveness_epochs.max(1))?;
-        while self.participation.len() > keep {
+        // the node archives older epochs (up to `liveness_epochs`) outside the state
+        while self.participation.len() > PARTICIPATION_EPOCHS {
             self.participation.pop_front();
         }
         // Justification and finalization (one-epoch rule: justifying E finalizes E-1).
