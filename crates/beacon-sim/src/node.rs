@@ -360,6 +360,8 @@ impl Shared {
         let mut epoch_done = false;
         let keep = usize::try_from(self.cfg.history_slots.max(1)).unwrap_or(usize::MAX);
         let mut left = slots;
+        // slots still to process after the current one
+        let mut left_after = slots;
         while left > 0 {
             let n = left.min(SLOTS_PER_LOCK);
             left = left.saturating_sub(n);
@@ -374,7 +376,11 @@ impl Shared {
                     let out = next.process_slot_unchecked(&self.cfg, self.verifier.as_ref())?;
                     epoch_done |= out.epoch_transition;
                     log_outcome(&out);
-                    views.push(Arc::new(StateView::of(&next, self.cfg.seed)));
+                    left_after = left_after.saturating_sub(1);
+                    // only the views the history keeps (a catch-up skips the rest)
+                    if usize::try_from(left_after).is_ok_and(|l| l < keep) {
+                        views.push(Arc::new(StateView::of(&next, self.cfg.seed)));
+                    }
                 }
                 inner.state = next;
                 inner.archive_liveness(self.cfg.liveness_epochs);
