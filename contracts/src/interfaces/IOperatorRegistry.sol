@@ -176,7 +176,9 @@ interface IOperatorRegistry {
     function setScores(uint256[] calldata operatorIds, uint256[] calldata scores) external;
     function requestExit(uint256 operatorId, uint256 keyIndex, uint256 deadline) external;
     function clearExitRequest(uint256 operatorId, uint256 keyIndex) external;
-    function updateExitedAndStuck(uint256 operatorId, uint256 exited, uint256 stuck) external;
+    function updateExitedAndStuck(uint256 operatorId, uint256 exited, uint256 stuck)
+        external
+        returns (uint256 previousExited);
 
     // ----------------------------------------------------------------- deposit-flow hooks
     function markPreDeposited(uint256 operatorId, uint256 count) external returns (uint256 fromIndex);

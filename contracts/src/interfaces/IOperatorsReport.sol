@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
-/// @notice Per-operator data of an oracle report (its "extra data", docs/adr/0007):
-/// `Report.extraDataHash == keccak256(abi.encode(OperatorsReport))`, or zero with empty extra data.
+/// @notice Per-operator data of an oracle report (its "extra data", docs/adr/0007 and 0008), delivered
+/// as a hash chain of chunks: `chunk_i = abi.encode(bytes32 nextChunkHash, OperatorsReport part_i)`,
+/// `Report.extraDataHash == keccak256(chunk_0)` (zero: no extra data) and each chunk's
+/// `nextChunkHash == keccak256(chunk_{i+1})`, zero in the last one. Every part carries the report's
+/// refSlot; concatenated in chain order, the parts' lists obey the ordering and caps below as one
+/// report would, except that pre-deposit results are ordered within each part only (each
+/// operator's results must still continue from its first unconfirmed key, chunk after chunk).
 interface IOperatorsReport {
     /// @notice Outcome of one 1 ETH pre-deposit; `valid == false`: the key was seen on the consensus
     /// layer with foreign withdrawal credentials (front-run).
@@ -38,10 +43,11 @@ interface IOperatorsReport {
         uint64 keyIndex;
     }
 
-    /// @notice The operators report. Lists are sorted as documented and capped (constants below).
+    /// @notice The operators report (or one chunk's part of it). Lists are sorted as documented, also
+    /// across the chunks of one report, and each part is capped (constants of the module).
     struct OperatorsReport {
         uint256 refSlot; // must equal Report.refSlot
-        PreDepositResult[] preDeposits; // sorted strictly by (operatorId, keyIndex)
+        PreDepositResult[] preDeposits; // sorted strictly by (operatorId, keyIndex) within a part
         OperatorScore[] scores; // sorted strictly by operatorId
         OperatorPenalty[] penalties; // sorted by operatorId (non-decreasing), amount > 0
         OperatorExited[] exited; // sorted strictly by operatorId
@@ -76,8 +82,17 @@ interface IOperatorsReport {
     );
 }
 
-/// @notice Receives the decoded operators report from the oracle (the pool's operators module).
+/// @notice Receives the operators report, chunk by chunk, from the oracle (the pool's operators module).
 interface IOperatorsReportReceiver {
-    /// @notice Applies `report`. Only the oracle calls it, inside `submitReport`.
-    function handleOperatorsReport(IOperatorsReport.OperatorsReport calldata report) external;
+    /// @notice Applies one chunk's part of the operators report of the report for `refSlot`. Only
+    /// the oracle calls it: chunk 0 inside `submitReport` before the pool books the accounting
+    /// (`lossRate == 0`: losses are charged at the current rate), later chunks from
+    /// `submitExtraDataChunk` after it (`lossRate`: the share rate before the report, 1e27, at which
+    /// losses are charged). Returns the CL loss of the front-run pre-deposits it charged (wei),
+    /// which the accounting of chunk 0 treats as explained (docs/adr/0008).
+    function handleOperatorsReport(
+        uint256 refSlot,
+        uint256 lossRate,
+        IOperatorsReport.OperatorsReport calldata report
+    ) external returns (uint256 frontRunLoss);
 }

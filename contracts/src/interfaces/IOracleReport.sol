@@ -46,8 +46,16 @@ interface IOracleReport {
     error InvalidQuorum(uint256 quorum, uint256 members);
     error InvalidFrameConfig();
     error ValueTooLarge(bytes32 field, uint256 value);
-    /// @notice keccak256(extraData) differs from the signed `extraDataHash` (zero for empty data).
+    /// @notice keccak256(extraData) differs from the signed `extraDataHash` (zero for empty data),
+    /// or a chunk's hash differs from the one its predecessor committed to.
     error ExtraDataHashMismatch(bytes32 expected, bytes32 actual);
+    /// @notice A chunk is not `abi.encode(bytes32 nextChunkHash, OperatorsReport part)` with the
+    /// canonical head (second word 0x40).
+    error ExtraDataChunkMalformed(uint256 length);
+    /// @notice No chunk of the last report is waiting (none was announced, or all were applied).
+    error NoExtraDataPending();
+    /// @notice The chunks of the report for `refSlot` were due before its frame ended (docs/adr/0008).
+    error ExtraDataExpired(uint256 refSlot, uint256 currentRefSlot);
 
     event MemberAdded(address indexed member, uint256 quorum);
     event MemberRemoved(address indexed member, uint256 quorum);
@@ -58,11 +66,31 @@ interface IOracleReport {
     event ReportSubmitted(
         uint256 indexed refSlot, bytes32 indexed reportHash, address submitter, uint256 signatures
     );
+    /// @notice Chunk `index` (0: the one in `submitReport`) of the report for `refSlot` was applied;
+    /// `nextHash` is the hash of the next chunk (zero: it was the last).
+    event ExtraDataChunkApplied(uint256 indexed refSlot, uint256 index, bytes32 chunkHash, bytes32 nextHash);
+    /// @notice The next report arrived before the chunk `nextHash` (and any after it) of the report
+    /// for `refSlot` was delivered: those chunks are dropped for good.
+    event ExtraDataDropped(uint256 indexed refSlot, uint256 chunksApplied, bytes32 nextHash);
 
-    /// @notice Applies `report` with its operators report `extraData` (`abi.encode(OperatorsReport)`,
-    /// empty when `report.extraDataHash` is zero) if it carries a quorum of signatures.
+    /// @notice Where the extra-data chain of the last report stands.
+    struct ExtraDataState {
+        uint64 refSlot; // report the chain belongs to
+        uint32 chunksApplied; // including chunk 0
+        uint128 lossRate; // share rate before that report (1e27): later chunks charge losses at it
+        bytes32 nextHash; // hash of the next chunk to deliver; zero: nothing pending
+    }
+
+    /// @notice Applies `report` with the first chunk of its operators report `extraData`
+    /// (`abi.encode(bytes32 nextChunkHash, OperatorsReport part)`, empty when
+    /// `report.extraDataHash` is zero) if it carries a quorum of signatures.
     function submitReport(Report calldata report, bytes calldata extraData, Signature[] calldata signatures)
         external;
+    /// @notice Applies the next chunk of the last report's extra data. Anyone may deliver it (the
+    /// quorum committed to the whole chain), before the report's frame ends.
+    function submitExtraDataChunk(bytes calldata chunk) external;
+    /// @notice The extra-data chain of the last report.
+    function extraDataState() external view returns (ExtraDataState memory);
     function reportDigest(Report calldata report) external view returns (bytes32);
     function currentFrame() external view returns (uint256 refSlot, uint256 deadline);
     function lastRefSlot() external view returns (uint256);

@@ -34,12 +34,15 @@ interface ISanityChecker {
 
     /// @notice Checks the CL balance change and returns how much of `elRewardsAvailable` the pool
     /// may pull without the rate rising more than the cap (the rest waits for the next report).
+    /// A CL drop is explained up to `newlySlashed` × the slashing allowance plus `frontRunLoss` (wei
+    /// of front-run pre-deposits the same report charged to operator collateral).
     function checkAccounting(
         uint256 preTotalPooledEther,
         uint256 preClValue,
         uint256 postClValue,
         uint256 timeElapsed,
         uint256 newlySlashed,
+        uint256 frontRunLoss,
         uint256 elRewardsAvailable
     ) external view returns (uint256 elRewardsToPull);
 

@@ -17,6 +17,9 @@ interface IStakePool is ICoverablePool {
         uint256 clDepositsProcessed;
         /// validators slashed since the previous report (explains part of a CL drop)
         uint256 newlySlashed;
+        /// CL loss of front-run pre-deposits the report charged to operators' collateral before
+        /// the accounting (1 ETH each; explains part of a CL drop, docs/adr/0008)
+        uint256 frontRunLoss;
         /// ETH to pull from the WithdrawalVault (its balance at refSlot)
         uint256 withdrawalVaultPull;
         /// ETH available in the ElRewardsVault at refSlot; the pool pulls at most the smoothing cap

@@ -355,17 +355,21 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         emit ExitRequestCleared(operatorId, keyIndex);
     }
 
-    /// @notice Sets the exited (monotonic, at most deposited) and stuck (at most active) counts.
-    /// Oracle report only.
+    /// @notice Sets the exited (monotonic, at most deposited) and stuck (at most active) counts and
+    /// returns the exited count before. Unchanged counts are not written again (no event). Oracle
+    /// report only.
     function updateExitedAndStuck(uint256 operatorId, uint256 exited, uint256 stuck)
         external
         onlyRole(REPORTER_ROLE)
+        returns (uint256 previousExited)
     {
         Operator storage op = _operator(operatorId);
         uint256 deposited = op.deposited;
-        if (exited < op.exited || exited > deposited || stuck > deposited - exited) {
-            revert CountersInvalid(exited, stuck, op.exited, deposited);
+        previousExited = op.exited;
+        if (exited < previousExited || exited > deposited || stuck > deposited - exited) {
+            revert CountersInvalid(exited, stuck, previousExited, deposited);
         }
+        if (exited == previousExited && stuck == op.stuck) return previousExited;
         op.exited = _u32(exited);
         op.stuck = _u32(stuck);
         emit ExitedAndStuckUpdated(operatorId, exited, stuck);
@@ -674,10 +678,13 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         return IAccessRegistry(registry).isAttested(account, $.kycMinTier);
     }
 
+    /// @dev An unchanged score is not written again (no event either): reports repeat most scores.
     function _setScore(uint256 operatorId, uint256 score) internal {
         if (score > MAX_SCORE) revert ScoreOutOfRange(score);
+        Operator storage op = _operator(operatorId);
+        if (op.score == score) return;
         // forge-lint: disable-next-line(unsafe-typecast) -- score <= MAX_SCORE (10,000) checked above
-        _operator(operatorId).score = uint16(score);
+        op.score = uint16(score);
         emit ScoreSet(operatorId, score);
     }
 

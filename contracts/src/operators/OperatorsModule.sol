@@ -8,14 +8,20 @@ import {IOperatorRewards} from "../interfaces/IOperatorRewards.sol";
 import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 
 /// @notice The pool's operators module: applies the per-operator part of a quorum oracle report
-/// (docs/adr/0007) to the OperatorRegistry, the BondManager and OperatorRewards.
+/// (docs/adr/0007), chunk by chunk (docs/adr/0008), to the OperatorRegistry, the BondManager and
+/// OperatorRewards.
 ///
 /// Guarantees:
-/// - Only the oracle calls {handleOperatorsReport}, from `submitReport`, before the pool books the
-///   report's accounting: losses are charged at the pre-report rate, so a covered loss leaves the
-///   holders' rate unchanged (ADR 0005).
-/// - Every list is capped (bounded gas) and must be sorted as the interface says; unknown operator
-///   or key ids revert the report (the registry and the BondManager reject them).
+/// - Only the oracle calls {handleOperatorsReport}: chunk 0 from `submitReport`, before the pool
+///   books the report's accounting, with losses charged at the current (pre-report) rate; later
+///   chunks after it, with losses charged at the pre-report rate the oracle recorded. Either way a
+///   covered loss leaves the holders' rate where it was before the report (ADR 0005).
+/// - Every list is capped for the whole report (all chunks) and must be sorted as the interface
+///   says; the ordering holds across the chunks of one report (a cursor per list; pre-deposit
+///   results are ordered within a chunk, and the registry's confirmation cursor keeps each
+///   operator's results contiguous and unrepeatable across chunks), so the chunks together never
+///   apply an entry a single report could not; unknown operator or key ids revert (the registry and
+///   the BondManager reject them).
 /// - Pre-deposit results confirm an operator's unconfirmed keys in order, without gaps: no key is
 ///   confirmed without a `valid` result. A `valid == false` key is marked front-run (its operator
 ///   is stopped; it is never topped up) and 1 ETH is charged through the loss waterfall, bond first.
@@ -23,6 +29,8 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 ///   penalty above all cover never reverts the report.
 /// - Exited counts release the bond of exits reported by an earlier report (one frame later).
 /// - Exit requests get the deadline `block.timestamp + exitDeadline` (governance, 1 to 30 days).
+/// - The parameters the oracle reads, per-type reward factors (0 to 10,000 bps, default 10,000)
+///   and the missed-exit penalty (0 to 1 ETH, default 0.1 ETH), change only through the timelock.
 /// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters or upgrades.
 contract OperatorsModule is Governed, IOperatorsModule {
     /// @inheritdoc IOperatorsModule
@@ -43,10 +51,31 @@ contract OperatorsModule is Governed, IOperatorsModule {
     uint256 public constant MAX_TYPE_FACTOR_BPS = 10_000;
     /// @notice Highest missed-exit penalty per validator and frame.
     uint256 public constant MAX_MISSED_EXIT_PENALTY = 1 ether;
-    /// @notice Missed-exit penalty of a fresh deployment.
+    /// @notice Missed-exit penalty of a fresh deployment: about a month of a validator's rewards,
+    /// so ignoring an exit request never pays, yet below the 0.5 ETH bond floor (docs/adr/0008).
     uint256 public constant DEFAULT_MISSED_EXIT_PENALTY = 0.1 ether;
     uint256 internal constant MAX_SCORE = 10_000;
+    /// @dev The registry's `setScores` batch size (OperatorRegistry.MAX_BATCH).
+    uint256 internal constant SCORE_BATCH = 100;
     uint256 internal constant MAX_PENALTY_KIND = 2;
+
+    /// @dev Where the lists of the report being applied stand, so that its chunks together obey the
+    /// ordering and the caps of one report: entries so far and the last sort key per list (bit
+    /// `list` of `seen`: the list had an entry). Three slots, written once per chunk.
+    struct ListCursor {
+        uint64 refSlot;
+        uint8 seen;
+        uint16 preDeposits; // entries so far, per list
+        uint16 scores;
+        uint16 penalties;
+        uint16 exited;
+        uint16 exitRequests;
+        uint64 penaltyOp;
+        uint64 scoreOp;
+        uint64 exitedOp;
+        uint128 preDeposit; // operatorId << 64 | keyIndex
+        uint128 exitRequest; // operatorId << 64 | keyIndex
+    }
 
     /// @custom:storage-location erc7201:claystack.storage.OperatorsModule
     struct ModuleStorage {
@@ -58,6 +87,7 @@ contract OperatorsModule is Governed, IOperatorsModule {
         // appended (docs/adr/0008): read by the oracle for the operator rewards and penalties
         uint16[4] typeFactorBps; // by IOperatorRegistry.OperatorType
         uint128 missedExitPenalty; // wei per validator that missed its exit deadline in the frame
+        ListCursor cursor; // docs/adr/0008
     }
 
     // computed with `cast index-erc7201 claystack.storage.OperatorsModule`, checked by a unit test
@@ -87,21 +117,37 @@ contract OperatorsModule is Governed, IOperatorsModule {
         _setMissedExitPenalty($, DEFAULT_MISSED_EXIT_PENALTY);
     }
 
-    /// @notice Applies the operators report of a quorum oracle report. Only the oracle.
-    function handleOperatorsReport(OperatorsReport calldata r) external {
+    /// @notice Applies one chunk's part of the operators report for `refSlot`. Only the oracle.
+    /// `lossRate == 0`: chunk 0, before the accounting (losses at the current rate); otherwise the
+    /// pre-report share rate (1e27) at which losses are charged. Returns the front-run loss charged.
+    function handleOperatorsReport(uint256 refSlot, uint256 lossRate, OperatorsReport calldata r)
+        external
+        returns (uint256 frontRunLoss)
+    {
         ModuleStorage storage $ = _s();
         if (msg.sender != $.oracle) revert UnauthorizedCaller(msg.sender, $.oracle);
-        _checkLengths(r);
-        uint256 frontRun = _applyPreDeposits($, r.preDeposits);
-        _applyScores($, r.scores);
-        _applyPenalties($, r.penalties);
-        _applyExited($, r.exited);
-        _applyExitRequests($, r.exitRequests);
+        if (r.refSlot != refSlot) revert OperatorsReportRefSlotMismatch(r.refSlot, refSlot);
+        ListCursor memory c = $.cursor;
+        // refSlots strictly increase, so a new one starts a new report
+        // forge-lint: disable-next-line(unsafe-typecast) -- the oracle keeps refSlot below 2^64
+        if (c.refSlot != refSlot) c = ListCursor(uint64(refSlot), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        // pre-deposit results are ordered within a chunk only: the registry's per-operator cursor
+        // already makes every operator's results contiguous and unrepeatable across chunks, and the
+        // oracle puts the runs with a front-run into chunk 0, whatever their operator ids
+        c.seen &= ~uint8(1 << uint256(ReportList.PreDeposits));
+        _checkLengths(c, r);
+        uint256 frontRun = _applyPreDeposits($, c, r.preDeposits, lossRate);
+        _applyScores($, c, r.scores);
+        _applyPenalties($, c, r.penalties, lossRate);
+        _applyExited($, c, r.exited);
+        _applyExitRequests($, c, r.exitRequests);
+        $.cursor = c;
         if (r.rewardsRoot != bytes32(0)) {
             address rewards = $.operatorRewards;
             if (rewards == address(0)) revert OperatorRewardsNotSet();
             IOperatorRewards(rewards).setRewardsRoot(r.rewardsRoot, r.rewardsCumulativeShares, r.refSlot);
         }
+        frontRunLoss = frontRun * PRE_DEPOSIT;
         emit OperatorsReportApplied(
             r.refSlot,
             r.preDeposits.length,
@@ -178,41 +224,53 @@ contract OperatorsModule is Governed, IOperatorsModule {
 
     // ------------------------------------------------------------------ internals
 
-    function _checkLengths(OperatorsReport calldata r) internal pure {
-        _cap(ReportList.PreDeposits, r.preDeposits.length, MAX_PRE_DEPOSITS);
-        _cap(ReportList.Scores, r.scores.length, MAX_SCORES);
-        _cap(ReportList.Penalties, r.penalties.length, MAX_PENALTIES);
-        _cap(ReportList.Exited, r.exited.length, MAX_EXITED);
-        _cap(ReportList.ExitRequests, r.exitRequests.length, MAX_EXIT_REQUESTS);
+    /// @dev The caps hold for the whole report: the chunks so far plus this one.
+    function _checkLengths(ListCursor memory c, OperatorsReport calldata r) internal pure {
+        c.preDeposits = _cap(ReportList.PreDeposits, c.preDeposits, r.preDeposits.length, MAX_PRE_DEPOSITS);
+        c.scores = _cap(ReportList.Scores, c.scores, r.scores.length, MAX_SCORES);
+        c.penalties = _cap(ReportList.Penalties, c.penalties, r.penalties.length, MAX_PENALTIES);
+        c.exited = _cap(ReportList.Exited, c.exited, r.exited.length, MAX_EXITED);
+        c.exitRequests =
+            _cap(ReportList.ExitRequests, c.exitRequests, r.exitRequests.length, MAX_EXIT_REQUESTS);
     }
 
-    function _cap(ReportList list, uint256 length, uint256 max) internal pure {
-        if (length > max) revert ReportListTooLong(list, length, max);
-    }
-
-    /// @dev Per operator, the results must cover `[confirmed, confirmed + k)` in order; the module
-    /// marks the invalid ones front-run, charges them, then confirms the whole range.
-    function _applyPreDeposits(ModuleStorage storage $, PreDepositResult[] calldata list)
+    function _cap(ReportList list, uint256 before, uint256 length, uint256 max)
         internal
-        returns (uint256 frontRun)
+        pure
+        returns (uint16)
     {
+        uint256 total = before + length;
+        if (total > max) revert ReportListTooLong(list, total, max);
+        // forge-lint: disable-next-line(unsafe-typecast) -- total <= max <= 1,000
+        return uint16(total);
+    }
+
+    /// @dev Per operator, the results must cover `[confirmed, confirmed + k)` in order (a run may
+    /// continue in the next chunk: the registry's cursor moved); the module marks the invalid ones
+    /// front-run, charges them, then confirms the whole range.
+    function _applyPreDeposits(
+        ModuleStorage storage $,
+        ListCursor memory c,
+        PreDepositResult[] calldata list,
+        uint256 lossRate
+    ) internal returns (uint256 frontRun) {
         uint256 n = list.length;
         uint256 i;
         while (i < n) {
             uint256 id = list[i].operatorId;
-            if (i != 0 && id <= list[i - 1].operatorId) revert ReportListUnsorted(ReportList.PreDeposits, i);
             IOperatorRegistry.OperatorInfo memory op = $.registry.getOperator(id);
             uint256 expected = op.confirmed;
             // one operator's group; bounded by the list cap
             for (; i < n && list[i].operatorId == id; ++i) {
                 uint256 key = list[i].keyIndex;
+                _advance(c, ReportList.PreDeposits, (id << 64) | key, i, true);
                 if (key != expected || key >= op.preDeposited) {
                     revert PreDepositResultOutOfRange(id, key, expected, op.preDeposited);
                 }
                 if (!list[i].valid) {
                     $.registry.markFrontRun(id, key);
-                    IBondManager.LossCoverage memory c = $.bonds.coverLoss(id, PRE_DEPOSIT);
-                    emit PreDepositForfeited(id, key, c.fromBond, c.uncovered);
+                    IBondManager.LossCoverage memory cov = _coverLoss($, id, PRE_DEPOSIT, lossRate);
+                    emit PreDepositForfeited(id, key, cov.fromBond, cov.uncovered);
                     ++frontRun;
                 }
                 ++expected;
@@ -221,57 +279,104 @@ contract OperatorsModule is Governed, IOperatorsModule {
         }
     }
 
-    function _applyScores(ModuleStorage storage $, OperatorScore[] calldata list) internal {
+    /// @dev In batches of the registry's `setScores` (one call per 100 scores, not one per score).
+    function _applyScores(ModuleStorage storage $, ListCursor memory c, OperatorScore[] calldata list)
+        internal
+    {
         uint256 n = list.length;
-        for (uint256 i; i < n; ++i) {
-            if (i != 0 && list[i].operatorId <= list[i - 1].operatorId) {
-                revert ReportListUnsorted(ReportList.Scores, i);
+        for (uint256 start; start < n; start += SCORE_BATCH) {
+            uint256 size = n - start < SCORE_BATCH ? n - start : SCORE_BATCH;
+            uint256[] memory ids = new uint256[](size);
+            uint256[] memory scores = new uint256[](size);
+            for (uint256 j; j < size; ++j) {
+                OperatorScore calldata s = list[start + j];
+                _advance(c, ReportList.Scores, s.operatorId, start + j, true);
+                ids[j] = s.operatorId;
+                scores[j] = s.score;
             }
-            // the registry rejects scores above 10,000 (ScoreOutOfRange)
-            $.registry.setScore(list[i].operatorId, list[i].score);
+            // the registry rejects scores above 10,000 (ScoreOutOfRange) and skips unchanged ones
+            $.registry.setScores(ids, scores);
         }
     }
 
-    function _applyPenalties(ModuleStorage storage $, OperatorPenalty[] calldata list) internal {
+    function _applyPenalties(
+        ModuleStorage storage $,
+        ListCursor memory c,
+        OperatorPenalty[] calldata list,
+        uint256 lossRate
+    ) internal {
         uint256 n = list.length;
         for (uint256 i; i < n; ++i) {
             OperatorPenalty calldata p = list[i];
-            if (i != 0 && p.operatorId < list[i - 1].operatorId) {
-                revert ReportListUnsorted(ReportList.Penalties, i);
-            }
+            _advance(c, ReportList.Penalties, p.operatorId, i, false);
             if (p.amountWei == 0 || p.kind > MAX_PENALTY_KIND) revert InvalidPenalty(i, p.amountWei, p.kind);
-            IBondManager.LossCoverage memory c = $.bonds.coverLoss(p.operatorId, p.amountWei);
-            emit PenaltyApplied(p.operatorId, p.kind, p.amountWei, c.fromBond, c.uncovered);
+            IBondManager.LossCoverage memory cov = _coverLoss($, p.operatorId, p.amountWei, lossRate);
+            emit PenaltyApplied(p.operatorId, p.kind, p.amountWei, cov.fromBond, cov.uncovered);
         }
     }
 
-    function _applyExited(ModuleStorage storage $, OperatorExited[] calldata list) internal {
+    function _applyExited(ModuleStorage storage $, ListCursor memory c, OperatorExited[] calldata list)
+        internal
+    {
         uint256 n = list.length;
         for (uint256 i; i < n; ++i) {
-            if (i != 0 && list[i].operatorId <= list[i - 1].operatorId) {
-                revert ReportListUnsorted(ReportList.Exited, i);
-            }
             uint256 id = list[i].operatorId;
+            _advance(c, ReportList.Exited, id, i, true);
+            uint256 previous = $.registry.updateExitedAndStuck(id, list[i].exitedTotal, list[i].stuckTotal);
             // exits reported by an earlier report had a whole frame for late penalties: release
             // their bond now (ADR 0005: the bond stays locked until the report after the exit)
-            uint256 previous = $.registry.getOperator(id).exited;
             if (previous > $.bonds.settledExits(id)) $.bonds.settleExits(id, previous);
-            $.registry.updateExitedAndStuck(id, list[i].exitedTotal, list[i].stuckTotal);
         }
     }
 
-    function _applyExitRequests(ModuleStorage storage $, ExitRequest[] calldata list) internal {
+    function _applyExitRequests(ModuleStorage storage $, ListCursor memory c, ExitRequest[] calldata list)
+        internal
+    {
         uint256 n = list.length;
         uint256 deadline = block.timestamp + $.exitDeadline;
         for (uint256 i; i < n; ++i) {
-            if (
-                i != 0
-                    && (list[i].operatorId < list[i - 1].operatorId
-                        || (list[i].operatorId == list[i - 1].operatorId
-                            && list[i].keyIndex <= list[i - 1].keyIndex))
-            ) revert ReportListUnsorted(ReportList.ExitRequests, i);
-            $.registry.requestExit(list[i].operatorId, list[i].keyIndex, deadline);
+            uint256 id = list[i].operatorId;
+            _advance(c, ReportList.ExitRequests, (id << 64) | list[i].keyIndex, i, true);
+            $.registry.requestExit(id, list[i].keyIndex, deadline);
         }
+    }
+
+    /// @dev Checks that `key` follows the last key of `list` in this report (strictly, or not
+    /// decreasing), across chunks, and records it. `index` is the entry's position in the chunk.
+    function _advance(ListCursor memory c, ReportList list, uint256 key, uint256 index, bool strict)
+        internal
+        pure
+    {
+        uint8 bit = uint8(1 << uint256(list));
+        if (c.seen & bit != 0) {
+            uint256 last = _last(c, list);
+            if (key < last || (strict && key == last)) revert ReportListUnsorted(list, index);
+        }
+        c.seen |= bit;
+        // keys come from uint64 fields (ids, key indexes), so the casts below are exact
+        // forge-lint: disable-start(unsafe-typecast)
+        if (list == ReportList.PreDeposits) c.preDeposit = uint128(key);
+        else if (list == ReportList.Scores) c.scoreOp = uint64(key);
+        else if (list == ReportList.Penalties) c.penaltyOp = uint64(key);
+        else if (list == ReportList.Exited) c.exitedOp = uint64(key);
+        else c.exitRequest = uint128(key);
+        // forge-lint: disable-end(unsafe-typecast)
+    }
+
+    function _last(ListCursor memory c, ReportList list) internal pure returns (uint256) {
+        if (list == ReportList.PreDeposits) return c.preDeposit;
+        if (list == ReportList.Scores) return c.scoreOp;
+        if (list == ReportList.Penalties) return c.penaltyOp;
+        if (list == ReportList.Exited) return c.exitedOp;
+        return c.exitRequest;
+    }
+
+    /// @dev The loss waterfall at the current rate (chunk 0) or at the recorded pre-report rate.
+    function _coverLoss(ModuleStorage storage $, uint256 id, uint256 amount, uint256 lossRate)
+        internal
+        returns (IBondManager.LossCoverage memory)
+    {
+        return lossRate == 0 ? $.bonds.coverLoss(id, amount) : $.bonds.coverLossAtRate(id, amount, lossRate);
     }
 
     function _setExitDeadline(ModuleStorage storage $, uint256 value) internal {

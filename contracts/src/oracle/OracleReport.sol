@@ -19,9 +19,15 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 /// - A report is applied only with at least `quorum` ECDSA signatures over its EIP-712 digest,
 ///   from distinct members, in strictly increasing signer order; anyone may submit it.
 /// - Validator counts and accounting pass the {SanityChecker} before the pool applies them.
-/// - The operators report (extra data) is applied only if `keccak256(extraData)` equals the signed
-///   `extraDataHash` (zero hash: empty extra data), its refSlot is the report's, and governance set
-///   an operators module; it is applied before the pool books the accounting (docs/adr/0007).
+/// - The operators report (extra data) is a hash chain of chunks (docs/adr/0008): chunk 0 is applied
+///   only if `keccak256(extraData)` equals the signed `extraDataHash` (zero hash: empty extra data),
+///   its refSlot is the report's and governance set an operators module, before the pool books the
+///   accounting; every later chunk only if its hash is the one its predecessor committed to, while
+///   the report's frame is current, at most once, in chain order, with losses charged at the share
+///   rate before the report. Anyone may deliver a chunk. Chunks not delivered when the next report
+///   arrives are dropped (event `ExtraDataDropped`), never applied to a later frame.
+/// - The CL drop the accounting accepts as explained includes 1 ETH per front-run pre-deposit that
+///   chunk 0 charged to the operator's locked collateral (SanityChecker).
 /// - Members, quorum (always a strict majority of members) and frame timing change only through
 ///   ORACLE_MANAGER_ROLE / DEFAULT_ADMIN_ROLE, both held by the timelock.
 contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
@@ -49,6 +55,7 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         mapping(address => bool) isMember;
         // appended (ERC-7201 struct: new fields only at the end)
         address operatorsModule;
+        ExtraDataState extraData; // docs/adr/0008
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.OracleReport")) - 1)) & ~bytes32(uint256(0xff))
@@ -89,8 +96,12 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         _checkExtraData(report.extraDataHash, extraData);
         OracleStorage storage $ = _o();
         (uint256 lastRef, uint256 newlySlashed) = _checkAndRecord($, report, signatures);
+        _dropPendingExtraData($);
         // before the pool books the accounting: losses are charged at the pre-report rate
-        if (report.extraDataHash != bytes32(0)) _applyOperatorsReport($, report.refSlot, extraData);
+        uint256 frontRunLoss;
+        if (report.extraDataHash != bytes32(0)) {
+            frontRunLoss = _applyFirstChunk($, report.refSlot, report.extraDataHash, extraData);
+        }
         IStakePool($.pool)
             .handleOracleReport(
                 IStakePool.AccountingReport({
@@ -99,12 +110,34 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
                 clBalance: report.clBalance,
                 clDepositsProcessed: report.clDepositsProcessed,
                 newlySlashed: newlySlashed,
+                frontRunLoss: frontRunLoss,
                 withdrawalVaultPull: report.withdrawalVaultPull,
                 elRewardsVaultAvailable: report.elRewardsVaultAvailable,
                 finalizeUpToRequestId: report.finalizeUpToRequestId,
                 finalizationShareRate: report.finalizationShareRate
             })
             );
+    }
+
+    /// @notice Applies the next chunk of the last report's operators report: `keccak256(chunk)` must
+    /// be the hash its predecessor committed to, and the report's frame must still be current.
+    /// Anyone may call (the quorum signed the chain's first hash).
+    function submitExtraDataChunk(bytes calldata chunk) external {
+        OracleStorage storage $ = _o();
+        ExtraDataState memory x = $.extraData;
+        if (x.nextHash == bytes32(0)) revert NoExtraDataPending();
+        (uint256 current,) = _currentFrame($.frame);
+        if (current != x.refSlot) revert ExtraDataExpired(x.refSlot, current);
+        bytes32 actual = keccak256(chunk);
+        if (actual != x.nextHash) revert ExtraDataHashMismatch(x.nextHash, actual);
+        address module = $.operatorsModule;
+        if (module == address(0)) revert IOperatorsReport.OperatorsModuleNotSet();
+        bytes32 next = _nextChunkHash(chunk);
+        // effects before the call: the chain advances first, so no chunk is ever applied twice
+        $.extraData.nextHash = next;
+        $.extraData.chunksApplied = x.chunksApplied + 1;
+        _callModule(module, x.refSlot, x.lossRate, chunk);
+        emit ExtraDataChunkApplied(x.refSlot, x.chunksApplied, actual, next);
     }
 
     /// @dev Version, frame, signatures and validator counts; records the report as the last one.
@@ -240,6 +273,11 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         return _o().operatorsModule;
     }
 
+    /// @inheritdoc IOracleReport
+    function extraDataState() external view returns (ExtraDataState memory) {
+        return _o().extraData;
+    }
+
     // ------------------------------------------------------------------ internals
 
     function _verifySignatures(OracleStorage storage $, bytes32 digest, Signature[] calldata signatures)
@@ -263,18 +301,74 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         if (actual != expected) revert ExtraDataHashMismatch(expected, actual);
     }
 
-    /// @dev Decodes the extra data (reverts on malformed bytes) and hands it to the module.
-    function _applyOperatorsReport(OracleStorage storage $, uint256 refSlot, bytes calldata extraData)
-        internal
-    {
+    /// @dev A report arrived: chunks of the previous one that were not delivered are dropped.
+    function _dropPendingExtraData(OracleStorage storage $) internal {
+        ExtraDataState storage x = $.extraData;
+        bytes32 next = x.nextHash;
+        if (next == bytes32(0)) return;
+        x.nextHash = bytes32(0);
+        emit ExtraDataDropped(x.refSlot, x.chunksApplied, next);
+    }
+
+    /// @dev Chunk 0, inside `submitReport`: records the pending chain (with the share rate before
+    /// the report, at which later chunks charge losses), then hands the part to the module, which
+    /// charges losses at the current rate (the pool has not booked the report yet).
+    function _applyFirstChunk(
+        OracleStorage storage $,
+        uint256 refSlot,
+        bytes32 chunkHash,
+        bytes calldata chunk
+    ) internal returns (uint256 frontRunLoss) {
         address module = $.operatorsModule;
         if (module == address(0)) revert IOperatorsReport.OperatorsModuleNotSet();
-        IOperatorsReport.OperatorsReport memory ops =
-            abi.decode(extraData, (IOperatorsReport.OperatorsReport));
-        if (ops.refSlot != refSlot) {
-            revert IOperatorsReport.OperatorsReportRefSlotMismatch(ops.refSlot, refSlot);
+        bytes32 next = _nextChunkHash(chunk);
+        if (next != bytes32(0)) {
+            uint256 rate = IStakePool($.pool).shareRate();
+            if (rate > type(uint128).max) revert ValueTooLarge("shareRate", rate);
+            $.extraData = ExtraDataState({
+                // refSlot was checked to fit uint64 by _checkAndRecord; rate checked above
+                refSlot: uint64(refSlot),
+                chunksApplied: 1,
+                lossRate: uint128(rate),
+                nextHash: next
+            });
         }
-        IOperatorsReportReceiver(module).handleOperatorsReport(ops);
+        frontRunLoss = _callModule(module, refSlot, 0, chunk);
+        emit ExtraDataChunkApplied(refSlot, 0, chunkHash, next);
+    }
+
+    /// @dev The chunk's first word, after checking the canonical head of
+    /// `abi.encode(bytes32 nextChunkHash, OperatorsReport part)` (the part's offset is 0x40).
+    function _nextChunkHash(bytes calldata chunk) internal pure returns (bytes32) {
+        if (chunk.length < 64 || uint256(bytes32(chunk[32:64])) != 0x40) {
+            revert ExtraDataChunkMalformed(chunk.length);
+        }
+        return bytes32(chunk[0:32]);
+    }
+
+    /// @dev Calls `module.handleOperatorsReport(refSlot, lossRate, part)`. The part's encoding starts
+    /// at byte 64 of the chunk and its offsets are relative to its own start, so the chunk's tail is
+    /// forwarded as it is behind a fresh head: the module reads it lazily from calldata (no decoding
+    /// into memory), and no byte outside the hashed chunk reaches it. Malformed parts revert in the
+    /// module's calldata accessors; the module checks the part's refSlot.
+    function _callModule(address module, uint256 refSlot, uint256 lossRate, bytes calldata chunk)
+        internal
+        returns (uint256 frontRunLoss)
+    {
+        (bool ok, bytes memory ret) = module.call(
+            bytes.concat(
+                IOperatorsReportReceiver.handleOperatorsReport.selector,
+                abi.encode(refSlot, lossRate, uint256(0x60)),
+                chunk[64:]
+            )
+        );
+        if (!ok) {
+            // memory-safe: reads the returned revert data in place
+            assembly ("memory-safe") {
+                revert(add(ret, 32), mload(ret))
+            }
+        }
+        frontRunLoss = abi.decode(ret, (uint256));
     }
 
     function _currentFrame(FrameConfig memory f) internal view returns (uint256 refSlot, uint256 deadline) {

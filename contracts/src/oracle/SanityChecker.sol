@@ -7,7 +7,8 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @notice Sanity bounds on oracle reports (after Lido's OracleReportSanityChecker).
 /// Guarantees: a report whose CL APR exceeds `maxClAprBps`, whose CL gain alone raises the rate by
-/// more than `maxPositiveRateChangePpm`, whose CL drop not explained by new slashings exceeds
+/// more than `maxPositiveRateChangePpm`, whose CL drop not explained by new slashings and by the
+/// front-run pre-deposits the report charged to operator collateral (docs/adr/0008) exceeds
 /// `maxUnexplainedClDropPpm`, whose appeared validators exceed the churn ceiling, whose cumulative
 /// counts decrease, or whose finalization rate deviates from the computed one, reverts with an
 /// error naming the bound and the values. EL rewards are pulled only up to the rate cap (the
@@ -52,6 +53,7 @@ contract SanityChecker is Governed, ISanityChecker {
         uint256 postClValue,
         uint256 timeElapsed,
         uint256 newlySlashed,
+        uint256 frontRunLoss,
         uint256 elRewardsAvailable
     ) external view returns (uint256 elRewardsToPull) {
         Limits memory l = _s().limits;
@@ -73,7 +75,8 @@ contract SanityChecker is Governed, ISanityChecker {
             room = maxRewards - gain;
         } else {
             uint256 drop = preClValue - postClValue;
-            uint256 explained = newlySlashed * uint256(l.slashingAllowanceGwei) * 1 gwei;
+            // slashings, and front-run pre-deposits the report charged to operator collateral
+            uint256 explained = newlySlashed * uint256(l.slashingAllowanceGwei) * 1 gwei + frontRunLoss;
             uint256 unexplained = drop > explained ? drop - explained : 0;
             if (unexplained * PPM > uint256(l.maxUnexplainedClDropPpm) * preClValue) {
                 revert UnexplainedClDropExceeded(

@@ -183,10 +183,7 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         uint256 preCl = $.clBalance + (r.clDepositsProcessed - prevProcessed);
         // CL value after: reported balance plus what the withdrawal sweep moved to the vault.
         uint256 postCl = r.clBalance + r.withdrawalVaultPull;
-        uint256 elPull = ISanityChecker($.sanityChecker)
-            .checkAccounting(
-                preTotal, preCl, postCl, r.timeElapsed, r.newlySlashed, r.elRewardsVaultAvailable
-            );
+        uint256 elPull = _checkAccounting($.sanityChecker, r, preTotal, preCl, postCl);
 
         $.clBalance = _u128(r.clBalance);
         $.clDepositsProcessed = uint128(r.clDepositsProcessed); // <= depositedEther (uint128)
@@ -201,6 +198,26 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         if (r.finalizeUpToRequestId != 0) {
             _finalizeWithdrawals($, r.finalizeUpToRequestId, r.finalizationShareRate);
         }
+    }
+
+    /// @dev The sanity checker's bounds on the CL change (a separate frame keeps the stack small).
+    function _checkAccounting(
+        address checker,
+        AccountingReport calldata r,
+        uint256 preTotal,
+        uint256 preCl,
+        uint256 postCl
+    ) private view returns (uint256 elPull) {
+        return ISanityChecker(checker)
+            .checkAccounting(
+                preTotal,
+                preCl,
+                postCl,
+                r.timeElapsed,
+                r.newlySlashed,
+                r.frontRunLoss,
+                r.elRewardsVaultAvailable
+            );
     }
 
     /// @notice ETH coming back from the WithdrawalVault during a report (accounted there).

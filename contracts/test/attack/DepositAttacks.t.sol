@@ -71,7 +71,7 @@ contract DepositAttacksTest is OperatorsSystemFixture {
         r.clDepositsProcessed += 2 ether;
         r.clBalance += 1 ether;
         r.validatorsDeposited += 1;
-        _submitWith(r, abi.encode(o));
+        _submitWith(r, abi.encode(bytes32(0), o));
 
         vm.assertGe(pool.shareRate(), rateBefore, "stakers whole");
         vm.assertApproxEqAbs(bondBefore - bonds.bondValue(pro), 1 ether, 0.01 ether, "attacker's bond paid");
@@ -93,7 +93,7 @@ contract DepositAttacksTest is OperatorsSystemFixture {
         o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(pro), 1000 ether, 0);
         r.clBalance -= 5 ether; // part of it on the CL this frame (5 slashings explain it)
         r.validatorsSlashed += 5;
-        _submitWith(r, abi.encode(o));
+        _submitWith(r, abi.encode(bytes32(0), o));
         vm.assertEq(bonds.bondShares(pro), 0, "bond gone");
         vm.assertEq(oracle.lastRefSlot(), r.refSlot, "report applied");
     }
@@ -115,7 +115,7 @@ contract DepositAttacksTest is OperatorsSystemFixture {
         IOperatorsReport.OperatorsReport memory o = _opsReport(r.refSlot);
         o.penalties = new IOperatorsReport.OperatorPenalty[](1);
         o.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(pro), uint128(slashed * 1 ether), 0);
-        _submitWith(r, abi.encode(o));
+        _submitWith(r, abi.encode(bytes32(0), o));
         vm.assertLt(pool.shareRate(), rateBefore, "holders bear the uncovered loss");
 
         _reportFinalize(req);

@@ -53,7 +53,7 @@ contract DepositSecurityGasTest is OperatorsSystemFixture {
                 o.preDeposits[k++] = IOperatorsReport.PreDepositResult(list[i], uint64(j), true);
             }
         }
-        _submitWith(_emptyReport(), abi.encode(o));
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
         (uint256 up,) = ds.depositBuffered(10);
         uint256 g = vm.snapshotGasLastCall("depositBuffered: 10 top-ups over 2 operators");
         vm.assertEq(up, 10, "ten top-ups");

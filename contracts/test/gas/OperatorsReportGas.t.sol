@@ -32,7 +32,7 @@ contract OperatorsReportGasTest is OperatorsSystemFixture {
             o.penalties[i] = IOperatorsReport.OperatorPenalty(id, 0.01 ether, 1);
             o.exited[i] = IOperatorsReport.OperatorExited(id, 0, 0);
         }
-        data = abi.encode(o);
+        data = abi.encode(bytes32(0), o);
         rep.extraDataHash = keccak256(data);
         r = rep;
         IOracleReport.Signature[] memory s = _sign(rep, _quorumKeys());

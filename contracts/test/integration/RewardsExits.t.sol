@@ -105,7 +105,7 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
         (o.refSlot,) = oracle.currentFrame();
         o.rewardsRoot = tree[0];
         o.rewardsCumulativeShares = received;
-        _submitWith(_emptyReport(), abi.encode(o));
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
         vm.assertEq(rx.rewards.rewardsRoot(), tree[0], "root set by the module");
 
         // anyone claims for bob; the shares go to bob
@@ -137,7 +137,7 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
         o.refSlot = r.refSlot;
         o.rewardsRoot = keccak256("root");
         o.rewardsCumulativeShares = 1;
-        bytes memory data = abi.encode(o);
+        bytes memory data = abi.encode(bytes32(0), o);
         r.extraDataHash = keccak256(data);
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
         vm.expectRevert(
@@ -162,7 +162,7 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
         (o.refSlot,) = oracle.currentFrame();
         o.exitRequests = new IOperatorsReport.ExitRequest[](1);
         o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(op), 0);
-        _submitWith(_emptyReport(), abi.encode(o));
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
         uint256 deadline = registry.exitRequestDeadline(op, 0);
         vm.assertGt(deadline, block.timestamp, "request pending");
 

@@ -43,7 +43,7 @@ contract DepositSecurityTest is OperatorsSystemFixture {
             o.preDeposits[i] =
                 IOperatorsReport.PreDepositResult(uint64(id), uint64(from + i), from + i != frontRunKey);
         }
-        _submitWith(_emptyReport(), abi.encode(o));
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
     }
 
     function test_depositBuffered_PreDepositsOneEtherPerKey() public {

@@ -591,6 +591,19 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.assertEq(registry.getOperator(home).score, 8000, "score");
     }
 
+    function test_setScore_UnchangedWritesNothing() public {
+        vm.prank(reporter);
+        registry.setScore(home, 4321);
+        vm.recordLogs();
+        vm.prank(reporter);
+        registry.setScore(home, 4321);
+        vm.assertEq(vm.getRecordedLogs().length, 0, "no event for an unchanged score");
+        vm.assertEq(registry.getOperator(home).score, 4321, "kept");
+        vm.prank(reporter);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.ScoreOutOfRange.selector, 10_001));
+        registry.setScore(home, 10_001); // the bound is checked before the comparison
+    }
+
     function test_setScore_RevertWhen_Above10000() public {
         vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.ScoreOutOfRange.selector, 10_001));
         vm.prank(reporter);
@@ -708,6 +721,19 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.assertEq(op.exited, 1, "exited");
         vm.assertEq(op.stuck, 2, "stuck");
         vm.assertEq(registry.activeKeys(home), 2, "active");
+    }
+
+    function test_updateExitedAndStuck_ReturnsPreviousAndSkipsUnchanged() public {
+        _depositKeys(home, alice, 10, 3);
+        vm.prank(reporter);
+        vm.assertEq(registry.updateExitedAndStuck(home, 1, 1), 0, "previous 0");
+        vm.recordLogs();
+        vm.prank(reporter);
+        vm.assertEq(registry.updateExitedAndStuck(home, 1, 1), 1, "previous 1");
+        vm.assertEq(vm.getRecordedLogs().length, 0, "unchanged: no event");
+        vm.prank(reporter);
+        vm.assertEq(registry.updateExitedAndStuck(home, 1, 0), 1, "stuck changed");
+        vm.assertEq(registry.getOperator(home).stuck, 0, "stuck written");
     }
 
     function test_updateExitedAndStuck_RevertWhen_ExitedDecreases() public {

@@ -47,12 +47,12 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
     }
 
     function _submitOps(IOperatorsReport.OperatorsReport memory o) internal {
-        _submitWith(_emptyReport(), abi.encode(o));
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
     }
 
     function _expectSubmitRevert(IOperatorsReport.OperatorsReport memory o, bytes memory err) internal {
         IOracleReport.Report memory r = _emptyReport();
-        bytes memory data = abi.encode(o);
+        bytes memory data = abi.encode(bytes32(0), o);
         r.extraDataHash = keccak256(data);
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
         vm.expectRevert(err);
@@ -63,7 +63,7 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
 
     function test_submitReport_RevertWhen_ExtraDataHashMismatch() public {
         IOracleReport.Report memory r = _emptyReport();
-        bytes memory data = abi.encode(_ops());
+        bytes memory data = abi.encode(bytes32(0), _ops());
         r.extraDataHash = keccak256("other");
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
         vm.expectRevert(
@@ -86,7 +86,7 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
 
     function test_submitReport_RevertWhen_DataWithoutHash() public {
         IOracleReport.Report memory r = _emptyReport();
-        bytes memory data = abi.encode(_ops());
+        bytes memory data = abi.encode(bytes32(0), _ops());
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
         vm.expectRevert(
             abi.encodeWithSelector(IOracleReport.ExtraDataHashMismatch.selector, bytes32(0), keccak256(data))
@@ -122,7 +122,7 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         vm.expectRevert(
             abi.encodeWithSelector(IGoverned.UnauthorizedCaller.selector, address(this), address(oracle))
         );
-        module.handleOperatorsReport(o);
+        module.handleOperatorsReport(o.refSlot, 0, o);
     }
 
     // ------------------------------------------------------------------ pre-deposits

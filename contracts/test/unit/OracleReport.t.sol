@@ -243,28 +243,65 @@ contract SanityCheckerTest is Fixture {
     function test_checkAccounting_RevertWhen_AprExceeded() public {
         // 100 ETH CL, +0.05 ETH in one day = 18.25 % APR
         vm.expectRevert(abi.encodeWithSelector(ISanityChecker.ClAprExceeded.selector, 1825, 1000));
-        sanity.checkAccounting(100 ether, 100 ether, 100.05 ether, 1 days, 0, 0);
+        sanity.checkAccounting(100 ether, 100 ether, 100.05 ether, 1 days, 0, 0, 0);
     }
 
     function test_checkAccounting_RevertWhen_RateChangeExceeded() public {
         // 10 % APR over 5 days on a pool whose CL part is everything: 0.137 % > 0.075 %
         vm.expectRevert(abi.encodeWithSelector(ISanityChecker.PositiveRateChangeExceeded.selector, 1369, 750));
-        sanity.checkAccounting(100 ether, 100 ether, 100.136_986_3 ether, 5 days, 0, 0);
+        sanity.checkAccounting(100 ether, 100 ether, 100.136_986_3 ether, 5 days, 0, 0, 0);
     }
 
     function test_checkAccounting_RevertWhen_UnexplainedDrop() public {
         vm.expectRevert(abi.encodeWithSelector(ISanityChecker.UnexplainedClDropExceeded.selector, 4000, 3000));
-        sanity.checkAccounting(100 ether, 100 ether, 99.6 ether, 1 days, 0, 0);
+        sanity.checkAccounting(100 ether, 100 ether, 99.6 ether, 1 days, 0, 0, 0);
     }
 
     function test_checkAccounting_SlashingExplainsDrop() public view {
-        sanity.checkAccounting(100 ether, 100 ether, 98.8 ether, 1 days, 1, 0);
+        sanity.checkAccounting(100 ether, 100 ether, 98.8 ether, 1 days, 1, 0, 0);
+    }
+
+    function test_checkAccounting_FrontRunLossExplainsDrop() public view {
+        // 1 ETH of a 100 ETH CL lost to a front-run: 1 % unexplained without it, 0 with it
+        sanity.checkAccounting(100 ether, 100 ether, 99 ether, 1 days, 0, 1 ether, 0);
+        // the 0.3 % tolerance still applies beyond the front-run and the slashings
+        sanity.checkAccounting(100 ether, 100 ether, 97.7 ether, 1 days, 1, 1 ether, 0);
+    }
+
+    function test_checkAccounting_RevertWhen_DropBeyondFrontRunLoss() public {
+        vm.expectRevert(abi.encodeWithSelector(ISanityChecker.UnexplainedClDropExceeded.selector, 4000, 3000));
+        sanity.checkAccounting(100 ether, 100 ether, 98.6 ether, 1 days, 0, 1 ether, 0);
+    }
+
+    /// The drop bound against a reference: revert exactly when the drop not explained by slashings
+    /// and front-run losses exceeds 0.3 % of the pre-report CL value.
+    function testFuzz_checkAccounting_UnexplainedDropNetsFrontRuns(
+        uint96 preCl,
+        uint96 drop,
+        uint8 slashed,
+        uint8 frontRuns
+    ) public {
+        preCl = uint96(bound(preCl, 1 ether, 1e9 ether));
+        drop = uint96(bound(drop, 1, preCl));
+        uint256 explained = uint256(slashed) * 1 ether + uint256(frontRuns) * 1 ether;
+        uint256 unexplained = drop > explained ? drop - explained : 0;
+        bool fails = unexplained * 1e6 > 3000 * uint256(preCl);
+        if (fails) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    ISanityChecker.UnexplainedClDropExceeded.selector, unexplained * 1e6 / preCl, 3000
+                )
+            );
+        }
+        sanity.checkAccounting(
+            uint256(preCl) * 2, preCl, preCl - drop, 1 days, slashed, uint256(frontRuns) * 1 ether, 0
+        );
     }
 
     function test_checkAccounting_CapsElRewards() public view {
-        uint256 pull = sanity.checkAccounting(100 ether, 50 ether, 50.01 ether, 1 days, 0, 1 ether);
+        uint256 pull = sanity.checkAccounting(100 ether, 50 ether, 50.01 ether, 1 days, 0, 0, 1 ether);
         vm.assertEq(pull, 0.075 ether - 0.01 ether, "room left by the CL gain");
-        pull = sanity.checkAccounting(100 ether, 50 ether, 49.9 ether, 1 days, 0, 1 ether);
+        pull = sanity.checkAccounting(100 ether, 50 ether, 49.9 ether, 1 days, 0, 0, 1 ether);
         vm.assertEq(pull, 0.075 ether + 0.1 ether, "EL makes good a loss plus the cap");
     }
 
@@ -272,7 +309,7 @@ contract SanityCheckerTest is Fixture {
         vm.expectRevert(
             abi.encodeWithSelector(ISanityChecker.ClAprExceeded.selector, type(uint256).max, 1000)
         );
-        sanity.checkAccounting(100 ether, 0, 1, 1 days, 0, 0);
+        sanity.checkAccounting(100 ether, 0, 1, 1 days, 0, 0, 0);
     }
 
     function test_checkValidatorCounts_RevertWhen_Decreased() public {

@@ -1,7 +1,8 @@
 //! Cross-check with the Solidity side, in a scratch Foundry project (nothing is written into
 //! `contracts/`): OpenZeppelin's `MerkleProof.verify` accepts every proof of a rewards tree built
-//! in Rust, and `abi.decode` + `abi.encode` of the real `IOperatorsReport.OperatorsReport`
-//! reproduces the extra data Rust encodes byte for byte (so `extraDataHash` matches).
+//! in Rust, `abi.decode` + `abi.encode` of `(bytes32, IOperatorsReport.OperatorsReport)` reproduces
+//! the extra-data chunk Rust encodes byte for byte (so `extraDataHash` matches), and a report split
+//! into a chain of chunks links by `keccak256` and carries every entry once (docs/adr/0008).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use std::process::Command;
 use alloy::primitives::{Address, U256};
 use claystack_oracle::generate::synthetic;
 use claystack_oracle::merkle::{RewardsTree, leaf_hash};
+use claystack_oracle::sol::{ChunkBudget, split_into_chunks};
 use claystack_oracle::{compute, extra_data};
 
 fn repo_root() -> PathBuf {
@@ -63,8 +65,9 @@ fn solidity_accepts_rust_proofs_and_encoding() {
     writeln!(sol, "        bytes memory data = hex\"{}\";", hex::encode(&encoded)).unwrap();
     writeln!(
         sol,
-        "        IOperatorsReport.OperatorsReport memory r = abi.decode(data, (IOperatorsReport.OperatorsReport));\n        \
-         require(keccak256(abi.encode(r)) == keccak256(data), \"re-encoding differs\");\n        \
+        "        (bytes32 next, IOperatorsReport.OperatorsReport memory r) = abi.decode(data, (bytes32, IOperatorsReport.OperatorsReport));\n        \
+         require(next == bytes32(0), \"one chunk\");\n        \
+         require(keccak256(abi.encode(next, r)) == keccak256(data), \"re-encoding differs\");\n        \
          require(keccak256(data) == {}, \"extra data hash\");\n        \
          require(r.refSlot == {} && r.scores.length == {} && r.preDeposits.length == {} && r.penalties.length == {}, \"fields\");\n        \
          require(r.rewardsRoot == {}, \"root\");",
@@ -74,6 +77,41 @@ fn solidity_accepts_rust_proofs_and_encoding() {
         ops.preDeposits.len(),
         ops.penalties.len(),
         ops.rewardsRoot
+    )
+    .unwrap();
+    writeln!(sol, "    }}").unwrap();
+
+    // the same report split into a chain of small chunks
+    let budget = ChunkBudget { first_gas: 300_000, gas: 600_000, max_bytes: 4_000 };
+    let chunks = split_into_chunks(ops, &budget);
+    assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+    writeln!(sol, "    function test_chain() public pure {{").unwrap();
+    writeln!(sol, "        bytes[] memory c = new bytes[]({});", chunks.len()).unwrap();
+    for (i, c) in chunks.iter().enumerate() {
+        writeln!(sol, "        c[{i}] = hex\"{}\";", hex::encode(c)).unwrap();
+    }
+    writeln!(
+        sol,
+        "        require(keccak256(c[0]) == {}, \"first hash\");\n        \
+         uint256[5] memory n;\n        \
+         for (uint256 i; i < c.length; ++i) {{\n            \
+         (bytes32 next, IOperatorsReport.OperatorsReport memory r) = abi.decode(c[i], (bytes32, IOperatorsReport.OperatorsReport));\n            \
+         require(keccak256(abi.encode(next, r)) == keccak256(c[i]), \"canonical\");\n            \
+         require(next == (i + 1 < c.length ? keccak256(c[i + 1]) : bytes32(0)), \"link\");\n            \
+         require(r.refSlot == {}, \"refSlot\");\n            \
+         require(r.rewardsRoot == (i == 0 ? bytes32({}) : bytes32(0)), \"root in chunk 0\");\n            \
+         n[0] += r.preDeposits.length; n[1] += r.scores.length; n[2] += r.penalties.length;\n            \
+         n[3] += r.exited.length; n[4] += r.exitRequests.length;\n        \
+         }}\n        \
+         require(n[0] == {} && n[1] == {} && n[2] == {} && n[3] == {} && n[4] == {}, \"every entry once\");",
+        alloy::primitives::keccak256(chunks.first().unwrap()),
+        ops.refSlot,
+        ops.rewardsRoot,
+        ops.preDeposits.len(),
+        ops.scores.len(),
+        ops.penalties.len(),
+        ops.exited.len(),
+        ops.exitRequests.len(),
     )
     .unwrap();
     writeln!(sol, "    }}\n}}").unwrap();
@@ -106,4 +144,5 @@ fn solidity_accepts_rust_proofs_and_encoding() {
     assert!(out.status.success(), "forge test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("[PASS] test_proofs()"), "{stdout}");
     assert!(stdout.contains("[PASS] test_operatorsReport()"), "{stdout}");
+    assert!(stdout.contains("[PASS] test_chain()"), "{stdout}");
 }

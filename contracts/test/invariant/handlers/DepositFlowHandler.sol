@@ -202,7 +202,7 @@ contract DepositFlowHandler is TestBase {
             );
         }
         IOracleReport.Report memory r = _emptyReport(o.refSlot);
-        bytes memory data = abi.encode(o);
+        bytes memory data = abi.encode(bytes32(0), o);
         if (total != 0 || o.penalties.length != 0) r.extraDataHash = keccak256(data);
         else data = "";
         s.oracle.submitReport(r, data, _sign(r));
