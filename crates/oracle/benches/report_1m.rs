@@ -19,6 +19,41 @@ fn vm_hwm_kib() -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The daemon's per-frame duty tally at the same scale: every pool validator active in each of
+/// the frame's epochs, one liveness record per epoch (built as the store hands it back), tallied
+/// one epoch at a time.
+fn tally(input: &claystack_oracle::OracleInput) -> (f64, u64) {
+    use claystack_oracle::duties::{DutyTally, EpochLiveness, ValidatorSpan, frame_epochs};
+    let f = input.frame;
+    let (first, last) = frame_epochs(f.last_ref_slot.get(), f.ref_slot.get(), f.slots_per_epoch);
+    let spans: Vec<ValidatorSpan> = input
+        .validators
+        .iter()
+        .filter(|v| v.status.is_active())
+        .map(|v| ValidatorSpan { index: v.index.get(), activation_epoch: 0, exit_epoch: u64::MAX })
+        .collect();
+    let t = Instant::now();
+    let Ok(mut tally) = DutyTally::new(spans) else {
+        eprintln!("tally refused the spans");
+        std::process::exit(1);
+    };
+    for e in first..=last {
+        let pairs: Vec<(u64, bool)> = tally
+            .required(e)
+            .into_iter()
+            .map(|i| (i, (e.wrapping_mul(31) ^ i.wrapping_mul(17)) % 50 != 0))
+            .collect();
+        let added = EpochLiveness::from_pairs(e, pairs).map(|r| tally.add_epoch(&r));
+        if !matches!(added, Ok(Ok(()))) {
+            eprintln!("tally failed at epoch {e}");
+            std::process::exit(1);
+        }
+    }
+    let duties = tally.into_map();
+    std::hint::black_box(&duties);
+    (t.elapsed().as_secs_f64(), last.saturating_sub(first).saturating_add(1))
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let validators = env_u64("ORACLE_BENCH_VALIDATORS", 1_000_000);
@@ -66,7 +101,11 @@ fn main() {
             out.extra_data.len()
         );
     }
+    let (tally_secs, epochs) = tally(&input);
     let rss = vm_hwm_kib().unwrap_or(0);
+    println!(
+        "duties tally: {validators} validators over {epochs} epochs (records built as from the store, then tallied): {tally_secs:.3} s"
+    );
     println!(
         "oracle report: {validators} validators, {operators} operators: compute {best:.3} s (best of 3), input generation {:.3} s, peak RSS {:.1} MiB",
         generated.as_secs_f64(),
