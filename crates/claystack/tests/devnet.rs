@@ -39,6 +39,7 @@ fn devnet_comes_up_and_reports_a_frame() {
         "operator pro-2",
         "operator dvt",
         "operator home-3",
+        "public pool, ignores exit requests",
         "operator kyc-1",
         "(KYC pool)",
         "staker   institution",

@@ -2,17 +2,35 @@
 //! by the forge script with one-minute oracle frames, the governance set-up through the
 //! zero-delay devnet timelock, sample operators of every type and stakers, the beacon simulator
 //! on the deployment's genesis and slot/epoch configuration, three oracle members per pool
-//! (quorum 2) and a keeper. `claystack devnet` wires this and adds the indexer, API and
-//! dashboard; the end-to-end tests drive the same code.
+//! (quorum 2), a keeper with the exit enforcer, the EIP-7002 system contract (a mock installed
+//! on anvil, read by the simulator) and an exit agent per sample operator (one negligent Home
+//! operator by default). `claystack devnet` wires this and adds the indexer, API and dashboard;
+//! the end-to-end tests drive the same code.
+//!
+//! Time: exit deadlines are at least a day (a governance bound) while frames last a minute.
+//! [`Devnet::warp`] moves anvil's clock (`evm_setTime`) and the simulator's (an offset on its wall
+//! clock, kept in its snapshot) forward by the same amount; the simulator processes every skipped
+//! slot (about a second for a day), so block timestamps, slots, oracle frames and deadlines stay
+//! one timeline.
 
+pub mod agents;
+pub mod eip7002;
 pub mod setup;
 pub mod status;
+pub mod testing;
 pub mod toolchain;
+
+/// Re-exported for the end-to-end tests and embedders, which drive the chain with the same alloy.
+pub use alloy;
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
-use alloy::{primitives::U256, providers::DynProvider, signers::local::PrivateKeySigner};
-use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
+use alloy::{
+    primitives::U256,
+    providers::{DynProvider, Provider, ext::AnvilApi as _},
+    signers::local::PrivateKeySigner,
+};
+use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode, bls::BlsDepositVerifier};
 use claystack_bindings::{Deployment, deployment::PoolAddresses, oracle_report::OracleReport};
 use claystack_client::keeper::{Keeper, KeeperConfig};
 use claystack_oracle::daemon::{DaemonConfig, Finality, Member};
@@ -81,11 +99,29 @@ pub struct DevnetConfig {
     pub keeper: bool,
 }
 
+/// Further settings of [`Devnet::start_with`]; the default is what [`Devnet::start`] uses.
+#[derive(Debug, Clone, Default)]
+pub struct DevnetOptions {
+    /// Labels of sample operators (`home-3`, …) that ignore exit requests: they get no exit
+    /// agent, so their requested validators are exited through EIP-7002 after the deadline.
+    /// Default: none (every operator answers).
+    pub negligent_operators: Vec<String>,
+}
+
 /// Keys of the deployment's default oracle members (anvil accounts 2, 3, 4; test keys).
 pub const ORACLE_MEMBER_KEYS: [&str; 3] = [
     "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
     "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
     "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+];
+
+/// Keys of the KYC pool's default oracle members (accounts 10, 11, 12 of anvil's mnemonic, which
+/// `Deploy.s.sol` makes members and funds on chain 31337; test keys). Each pool's members sign
+/// with their own keys, so no two daemons race one account's nonces.
+pub const KYC_ORACLE_MEMBER_KEYS: [&str; 3] = [
+    "0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897",
+    "0x701b615bbdfb9de65240bc28bd21bbc0d996645a3dd57e7b12bc2bdf6f192c82",
+    "0xa267530f49f8280200edf313ee7af6b827f2a8bce2897751d06a843f644967b1",
 ];
 
 /// The keeper's key (anvil account 8; test key).
@@ -106,16 +142,27 @@ pub struct Devnet {
     pub population: Population,
     anvil: Child,
     sim: Option<SimNode>,
-    members: Vec<Member>,
+    /// Oracle members and whether they report for the KYC pool.
+    members: Vec<(bool, Member)>,
     stop: watch::Sender<bool>,
     keepers: Vec<tokio::task::JoinHandle<()>>,
+    /// Voluntary exits submitted by the agents: public pool, KYC pool.
+    agent_stats: [Arc<agents::AgentStats>; 2],
 }
 
 const SETUP_MARKER: &str = "devnet-setup.done";
 
 impl Devnet {
-    /// Brings everything up.
+    /// Brings everything up, every sample operator answering exit requests.
     pub async fn start(cfg: DevnetConfig) -> Result<Self, DevnetError> {
+        Self::start_with(cfg, DevnetOptions::default()).await
+    }
+
+    /// Brings everything up with `options`.
+    pub async fn start_with(
+        cfg: DevnetConfig,
+        options: DevnetOptions,
+    ) -> Result<Self, DevnetError> {
         let tools = Toolchain::ensure(&cfg.home).await?;
         std::fs::create_dir_all(&cfg.state_dir)
             .map_err(|source| DevnetError::Io { action: "create the state directory", source })?;
@@ -140,8 +187,9 @@ impl Devnet {
             members: Vec::new(),
             stop: watch::channel(false).0,
             keepers: Vec::new(),
+            agent_stats: [Arc::default(), Arc::default()],
         };
-        match this.bring_up(&tools, &cfg).await {
+        match this.bring_up(&tools, &cfg, &options).await {
             Ok(()) => Ok(this),
             Err(e) => {
                 this.shutdown().await;
@@ -150,7 +198,12 @@ impl Devnet {
         }
     }
 
-    async fn bring_up(&mut self, tools: &Toolchain, cfg: &DevnetConfig) -> Result<(), DevnetError> {
+    async fn bring_up(
+        &mut self,
+        tools: &Toolchain,
+        cfg: &DevnetConfig,
+        options: &DevnetOptions,
+    ) -> Result<(), DevnetError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], cfg.port));
         toolchain::wait_for_port(addr, Duration::from_secs(30)).await?;
         tracing::info!(target: "devnet", rpc = %self.rpc, "anvil is up (chain id 31337, 1 s blocks)");
@@ -167,6 +220,9 @@ impl Devnet {
             std::fs::copy(&written, &self.deployment_path)
                 .map_err(|source| DevnetError::Io { action: "copy the deployment file", source })?;
             self.deployment = Deployment::load(&self.deployment_path)?;
+        }
+        if eip7002::install(&self.provider()?, &tools.contracts()).await? {
+            tracing::info!(target: "devnet", address = %eip7002::SYSTEM_CONTRACT, "EIP-7002 system contract installed");
         }
         // the script's output file is shared by every deployment on this checkout: the frame
         // configuration is taken from the chain, never from a file another run may have written
@@ -188,6 +244,19 @@ impl Devnet {
         chain.deposit_contract = d.deposit_contract.into_array();
         chain.deposit_chain_id = d.chain_id;
         chain.default_fee_recipient = Some(d.public.el_rewards_vault.into_array());
+        // 128 validators outside the protocol, so that one slashing is a small part of the stake:
+        // the correlated slashing penalty (3 × slashed / total stake) rounds to zero as on
+        // mainnet, instead of costing several ETH on a 25-validator chain
+        chain.genesis_validators = 128;
+        // first deposits must be validly signed, as on mainnet (a front-runner's too)
+        chain.verify_deposit_signatures = true;
+        // liveness of two days of epochs: the oracle scores every epoch of a frame, also the
+        // epochs a warp past an exit deadline skipped
+        chain.liveness_epochs = (2 * 24 * 3600_u64)
+            .checked_div(d.seconds_per_slot.saturating_mul(d.slots_per_epoch))
+            .unwrap_or(claystack_beacon_sim::config::DEFAULT_LIVENESS_EPOCHS)
+            .max(claystack_beacon_sim::config::DEFAULT_LIVENESS_EPOCHS);
+        let verifier = BlsDepositVerifier { genesis_fork_version: chain.genesis_fork_version };
         let slot_ms = d.seconds_per_slot.saturating_mul(1000).max(1);
         let sim = SimNode::start(
             NodeConfig {
@@ -196,16 +265,21 @@ impl Devnet {
                 execution_rpc: Some(self.rpc.clone()),
                 execution_start_block: 0,
                 follow_distance: 0,
-                exit_request_contract: None,
+                exit_request_contract: Some(eip7002::SYSTEM_CONTRACT.into_array()),
                 apply_el_credits: true,
                 snapshot_path: Some(cfg.state_dir.join("beacon.snapshot")),
                 clock: ClockMode::Wall { slot_duration: Duration::from_millis(slot_ms) },
             },
-            None,
+            Some(Arc::new(verifier)),
         )
         .await?;
         self.beacon_url = sim.url();
+        let offset = sim.shared().clock_offset();
         self.sim = Some(sim);
+        if !offset.is_zero() {
+            // a kept state that was warped: anvil's clock follows the simulator's again
+            self.set_anvil_time(offset).await?;
+        }
         tracing::info!(target: "devnet", url = %self.beacon_url, genesis = d.genesis_time, "beacon simulator is up");
 
         if !reuse && cfg.populate {
@@ -222,7 +296,67 @@ impl Devnet {
                 self.spawn_keeper(keeper);
             }
         }
+        if cfg.populate {
+            let ops = setup::sample_operators();
+            let found =
+                agents::agents(&self.rpc, &d, &self.beacon_url, &ops, &options.negligent_operators)
+                    .await?;
+            tracing::info!(target: "devnet", agents = found.len(), negligent = ?options.negligent_operators, "exit agents running");
+            for agent in found {
+                let kyc = ops.iter().any(|o| o.label == agent.label && o.kyc_pool);
+                let stats = Arc::clone(&self.agent_stats[usize::from(kyc)]);
+                let stop = self.stop.subscribe();
+                self.keepers.push(tokio::spawn(agent.run(Duration::from_secs(2), stop, stats)));
+            }
+        }
         Ok(())
+    }
+
+    /// Sets anvil's clock to the wall clock plus `offset` (the simulator's warp offset) and
+    /// mines a block at that time.
+    async fn set_anvil_time(&self, offset: Duration) -> Result<(), DevnetError> {
+        let p = self.provider()?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| DevnetError::Tool(format!("read the clock: {e}")))?;
+        let target = now.saturating_add(offset).as_secs();
+        let chain = |action: &'static str| {
+            move |e: alloy::transports::TransportError| DevnetError::Chain {
+                action,
+                detail: e.to_string(),
+            }
+        };
+        let head = p
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await
+            .map_err(chain("read the head block"))?
+            .map_or(0, |b| b.header.timestamp);
+        if head >= target {
+            return Ok(());
+        }
+        p.anvil_set_time(target).await.map_err(chain("set anvil's time"))?;
+        p.evm_mine(None).await.map_err(chain("mine a block at the new time"))?;
+        Ok(())
+    }
+
+    /// Moves time forward by `by` on both clocks — anvil's (`evm_setTime` to the simulator's new
+    /// time, and a block mined at it) and the beacon simulator's (its warp offset) — and waits
+    /// until the simulator has processed every skipped slot. Oracle frames, exit deadlines and
+    /// slots stay consistent: it is as if `by` had passed with nobody sending transactions.
+    /// Returns the head slot.
+    pub async fn warp(&self, by: Duration) -> Result<u64, DevnetError> {
+        let sim = self.sim.as_ref().ok_or_else(|| DevnetError::Tool("no simulator".into()))?;
+        let offset = sim.shared().warp(by)?;
+        self.set_anvil_time(offset).await?;
+        let head = sim.shared().wait_caught_up().await?;
+        tracing::info!(target: "devnet", seconds = by.as_secs(), head = %head, "time warped");
+        Ok(head.get())
+    }
+
+    /// Gossip/metrics addresses of the running oracle members of a pool (`kyc`: the KYC pool's).
+    #[must_use]
+    pub fn oracle_member_addrs(&self, kyc: bool) -> Vec<SocketAddr> {
+        self.members.iter().filter(|(k, _)| *k == kyc).map(|(_, m)| m.addr()).collect()
     }
 
     async fn start_oracles(
@@ -230,12 +364,13 @@ impl Devnet {
         cfg: &DevnetConfig,
         d: &Deployment,
     ) -> Result<(), DevnetError> {
-        let mut pools: Vec<(&str, PoolAddresses)> = vec![("public", d.public)];
+        let mut pools: Vec<(&str, PoolAddresses, [&str; 3])> =
+            vec![("public", d.public, ORACLE_MEMBER_KEYS)];
         if let Some(k) = d.kyc {
-            pools.push(("kyc", k));
+            pools.push(("kyc", k, KYC_ORACLE_MEMBER_KEYS));
         }
-        for (name, pool) in pools {
-            let n = cfg.oracle_members.min(ORACLE_MEMBER_KEYS.len());
+        for (name, pool, keys) in pools {
+            let n = cfg.oracle_members.min(keys.len());
             let mut listeners = Vec::new();
             for _ in 0..n {
                 let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|source| {
@@ -248,7 +383,7 @@ impl Devnet {
                 .map(|l| l.local_addr().map(|a| format!("http://{a}")))
                 .collect::<Result<_, _>>()
                 .map_err(|source| DevnetError::Io { action: "read a member address", source })?;
-            for (i, (listener, key)) in listeners.into_iter().zip(ORACLE_MEMBER_KEYS).enumerate() {
+            for (i, (listener, key)) in listeners.into_iter().zip(keys).enumerate() {
                 let member_key: PrivateKeySigner =
                     key.parse().map_err(|e| DevnetError::Tool(format!("member key: {e}")))?;
                 let peers = urls
@@ -272,7 +407,7 @@ impl Devnet {
                     },
                     listener,
                 )?;
-                self.members.push(member);
+                self.members.push((name == "kyc", member));
             }
             tracing::info!(target: "devnet", pool = name, members = n, "oracle members running");
         }
@@ -283,18 +418,26 @@ impl Devnet {
         let key: PrivateKeySigner =
             KEEPER_KEY.parse().map_err(|e| DevnetError::Tool(format!("keeper key: {e}")))?;
         let provider = setup::provider(&self.rpc, &key)?;
-        let mut pools = vec![(d.public.stake_pool, d.address("operatorRegistry").ok())];
+        let mut pools = vec![(
+            d.public.stake_pool,
+            d.address("operatorRegistry").ok(),
+            d.address("exitEnforcer").ok(),
+        )];
         if let Some(k) = d.kyc {
-            pools.push((k.stake_pool, d.address("kycOperatorRegistry").ok()));
+            pools.push((
+                k.stake_pool,
+                d.address("kycOperatorRegistry").ok(),
+                d.address("kycExitEnforcer").ok(),
+            ));
         }
         Ok(pools
             .into_iter()
-            .map(|(pool, registry)| {
+            .map(|(pool, registry, enforcer)| {
                 Keeper::new(
                     provider.clone(),
                     pool,
                     registry,
-                    None,
+                    enforcer,
                     KeeperConfig::default(),
                     Arc::default(),
                 )
@@ -336,21 +479,41 @@ impl Devnet {
 
     /// The status of the public pool (`kyc`: of the KYC pool).
     pub async fn status(&self, kyc: bool) -> Result<status::FrameStatus, DevnetError> {
+        self.status_since(kyc, None).await
+    }
+
+    /// [`Self::status`] with the events of the blocks after `since`.
+    pub async fn status_since(
+        &self,
+        kyc: bool,
+        since: Option<u64>,
+    ) -> Result<status::FrameStatus, DevnetError> {
         let d = &self.deployment;
-        let (pool, registry) = if kyc {
-            let k = d.kyc.ok_or_else(|| DevnetError::Tool("no KYC pool".into()))?;
-            (k, d.address("kycOperatorRegistry")?)
+        let (pool, prefix) = if kyc {
+            (d.kyc.ok_or_else(|| DevnetError::Tool("no KYC pool".into()))?, "kyc")
         } else {
-            (d.public, d.address("operatorRegistry")?)
+            (d.public, "")
         };
-        status::read(
-            &self.provider()?,
-            pool.oracle_report,
-            pool.stake_pool,
-            pool.withdrawal_queue,
-            registry,
-        )
-        .await
+        let key = |name: &str| {
+            if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                let mut c = name.chars();
+                let first = c.next().map(|f| f.to_ascii_uppercase()).unwrap_or_default();
+                format!("{prefix}{first}{}", c.as_str())
+            }
+        };
+        let contracts = status::PoolContracts {
+            oracle: pool.oracle_report,
+            pool: pool.stake_pool,
+            queue: pool.withdrawal_queue,
+            registry: d.address(&key("operatorRegistry"))?,
+            module: d.address(&key("operatorsModule")).ok(),
+            enforcer: d.address(&key("exitEnforcer")).ok(),
+        };
+        let mut s = status::read(&self.provider()?, &contracts, since).await?;
+        s.events.voluntary_exits = 0;
+        Ok(s)
     }
 
     /// Calls `on_line` with one line per pool per reported frame (first with the last frame
@@ -365,11 +528,13 @@ impl Devnet {
         let frame_seconds = self.deployment.frame_seconds();
         let stall = Duration::from_secs(frame_seconds.saturating_mul(3).saturating_add(60));
         let mut last: [Option<status::FrameStatus>; 2] = [None, None];
+        let mut exits_shown = [0u64; 2];
         let mut seen = 0u64;
         let mut last_public = std::time::Instant::now();
         loop {
             for (i, kyc) in [(0usize, false), (1, true)] {
-                let now = match self.status(kyc).await {
+                let since = last.get(i).and_then(|l| l.as_ref()).map(|l| l.block);
+                let mut now = match self.status_since(kyc, since).await {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::warn!(target: "devnet", error = %e, "read the frame status");
@@ -392,6 +557,13 @@ impl Devnet {
                     }
                     Some(_) => continue,
                 };
+                if let (Some(shown), Some(stats)) =
+                    (exits_shown.get_mut(i), self.agent_stats.get(i))
+                {
+                    let total = stats.exits_submitted.load(std::sync::atomic::Ordering::Relaxed);
+                    now.events.voluntary_exits = total.saturating_sub(*shown);
+                    *shown = total;
+                }
                 on_line(&now.line(if kyc { "kcsETH" } else { "csETH" }, apr));
                 *slot = Some(now);
                 if !kyc {
@@ -422,7 +594,7 @@ impl Devnet {
                 tracing::warn!(target: "devnet", error = %e, "keeper task");
             }
         }
-        for m in self.members.drain(..) {
+        for (_, m) in self.members.drain(..) {
             m.shutdown().await;
         }
         if let Some(sim) = self.sim.take()
@@ -493,6 +665,19 @@ mod tests {
                 "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC",
                 "0x90F79bf6EB2c4f870365E785982E1f101E93b906",
                 "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"
+            ]
+        );
+        // accounts 10, 11, 12 of anvil's mnemonic: the KYC pool's (KYC_ORACLE_MEMBERS)
+        let kyc: Vec<String> = KYC_ORACLE_MEMBER_KEYS
+            .iter()
+            .map(|k| k.parse::<PrivateKeySigner>().unwrap().address().to_string())
+            .collect();
+        assert_eq!(
+            kyc,
+            [
+                "0xBcd4042DE499D14e55001CcbB24a551F3b954096",
+                "0x71bE63f3384f5fb98995898A86B02Fb2426c5788",
+                "0xFABB0ac9d68B0B445fB7357272Ff202C5651694a"
             ]
         );
         assert!(ether(2) > ether(1));

@@ -11,7 +11,8 @@ use alloy::{
 };
 use claystack_bindings::{
     Deployment, access_registry::AccessRegistry, bond_manager::BondManager,
-    deposit_security::DepositSecurity, operator_registry::OperatorRegistry, stake_pool::StakePool,
+    deposit_security::DepositSecurity, operator_registry::OperatorRegistry,
+    operators_module::OperatorsModule, stake_pool::StakePool,
     timelock_controller::TimelockController,
 };
 use claystack_client::operator::{Operators, deposit_data_from_mnemonic};
@@ -81,6 +82,17 @@ pub fn sample_operators() -> Vec<SampleOperator> {
         op("kyc-1", 1, true, 2, 3),
     ]
 }
+
+/// First mnemonic index of the keys of the sample operator at `position` in
+/// [`sample_operators`]: each operator its own range of 16 (never shared).
+#[must_use]
+pub fn key_start(position: usize) -> u32 {
+    u32::try_from(position).unwrap_or(u32::MAX / 16).saturating_mul(16)
+}
+
+/// The devnet's exit deadline: the governance minimum (`OperatorsModule` accepts 1 to 30 days),
+/// so that a forced exit needs the shortest time warp.
+pub const EXIT_DEADLINE_SECONDS: u64 = 24 * 3600;
 
 /// Stakers: (label, pool is KYC, ETH).
 pub const SAMPLE_STAKERS: [(&str, bool, u128); 3] =
@@ -210,11 +222,17 @@ pub async fn populate(
         .map_err(chain_err("read CURATOR_ROLE"))?;
     let grant =
         |role| Bytes::from(OperatorRegistry::grantRoleCall { role, account: me }.abi_encode());
+    let deadline = Bytes::from(
+        OperatorsModule::setExitDeadlineCall { value: U256::from(EXIT_DEADLINE_SECONDS) }
+            .abi_encode(),
+    );
     let mut calls = vec![
         (reg, grant(vetting)),
         (kreg, grant(vetting)),
         (ds, grant(curator)),
         (kds, grant(curator)),
+        (addr("operatorsModule")?, deadline.clone()),
+        (addr("kycOperatorsModule")?, deadline),
     ];
     for o in ops.iter().filter(|o| o.kind <= 1) {
         let m = account(&o.label).address();
@@ -277,7 +295,7 @@ pub async fn populate(
             }
         };
         // keys: each operator its own range of the devnet mnemonic (never shared)
-        let start = u32::try_from(population.operators.len()).unwrap_or(0).saturating_mul(16);
+        let start = key_start(population.operators.len());
         let entries = deposit_data_from_mnemonic(
             DEVNET_MNEMONIC,
             start,

@@ -1,12 +1,17 @@
 //! The one line printed per reported frame: reference slot, csETH rate, APR since the previous
-//! frame, validators by operator type, withdrawal queue and buffer.
+//! frame, validators by operator type, withdrawal queue and buffer — and, when they happen since
+//! the previous line, exit requests, voluntary exits the operators' agents submitted, exits forced
+//! through EIP-7002 and penalties.
 
 use alloy::{
     primitives::{Address, U256},
-    providers::DynProvider,
+    providers::{DynProvider, Provider},
+    rpc::types::Filter,
+    sol_types::SolEvent,
 };
 use claystack_bindings::{
-    operator_registry::OperatorRegistry, oracle_report::OracleReport, stake_pool::StakePool,
+    exit_enforcer::ExitEnforcer, operator_registry::OperatorRegistry,
+    operators_module::OperatorsModule, oracle_report::OracleReport, stake_pool::StakePool,
     withdrawal_queue::WithdrawalQueue,
 };
 
@@ -31,9 +36,45 @@ pub struct TypeCounts {
     pub exited: u64,
 }
 
+/// The contracts of one pool the status reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolContracts {
+    /// `OracleReport`.
+    pub oracle: Address,
+    /// `StakePool`.
+    pub pool: Address,
+    /// `WithdrawalQueue`.
+    pub queue: Address,
+    /// `OperatorRegistry`.
+    pub registry: Address,
+    /// `OperatorsModule` (penalties), when deployed.
+    pub module: Option<Address>,
+    /// `ExitEnforcer` (forced exits), when deployed.
+    pub enforcer: Option<Address>,
+}
+
+/// What happened between two frame lines (shown only when non-zero).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FrameEvents {
+    /// `ExitRequested` events (oracle reports asking operators to exit validators).
+    pub exit_requests: u64,
+    /// Voluntary exits the operators' agents submitted to the beacon node.
+    pub voluntary_exits: u64,
+    /// `ExitEnforced` events (EIP-7002 exits after a missed deadline).
+    pub forced_exits: u64,
+    /// `PenaltyApplied` events.
+    pub penalties: u64,
+    /// Their total amount, wei.
+    pub penalties_wei: U256,
+}
+
 /// What one frame line shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FrameStatus {
+    /// The block the status was read at.
+    pub block: u64,
+    /// Events since the previous line (empty for the first).
+    pub events: FrameEvents,
     /// The oracle's last reported reference slot.
     pub ref_slot: u64,
     /// ETH per csETH, 1e27.
@@ -48,36 +89,57 @@ pub struct FrameStatus {
     pub by_type: [TypeCounts; 4],
 }
 
-/// Reads the status of a pool (`registry` of its operators).
+/// Reads the status of a pool; with `since`, also the events in blocks `(since, now]`.
 pub async fn read(
     provider: &DynProvider,
-    oracle: Address,
-    pool: Address,
-    queue: Address,
-    registry: Address,
+    c: &PoolContracts,
+    since: Option<u64>,
 ) -> Result<FrameStatus, DevnetError> {
     let e = |action: &'static str| {
         move |e: alloy::contract::Error| DevnetError::Chain { action, detail: e.to_string() }
     };
-    let o = OracleReport::new(oracle, provider.clone());
-    let p = StakePool::new(pool, provider.clone());
-    let q = WithdrawalQueue::new(queue, provider.clone());
-    let r = OperatorRegistry::new(registry, provider.clone());
-    let ref_slot = o.lastRefSlot().call().await.map_err(e("read the last ref slot"))?;
-    let last = q.lastRequestId().call().await.map_err(e("read the last request id"))?;
-    let fin = q.lastFinalizedRequestId().call().await.map_err(e("read the last finalized id"))?;
+    let block = provider.get_block_number().await.map_err(|err| DevnetError::Chain {
+        action: "read the block number",
+        detail: err.to_string(),
+    })?;
+    let at = alloy::eips::BlockId::number(block);
+    let o = OracleReport::new(c.oracle, provider.clone());
+    let p = StakePool::new(c.pool, provider.clone());
+    let q = WithdrawalQueue::new(c.queue, provider.clone());
+    let r = OperatorRegistry::new(c.registry, provider.clone());
+    let ref_slot = o.lastRefSlot().block(at).call().await.map_err(e("read the last ref slot"))?;
+    let last = q.lastRequestId().block(at).call().await.map_err(e("read the last request id"))?;
+    let fin = q
+        .lastFinalizedRequestId()
+        .block(at)
+        .call()
+        .await
+        .map_err(e("read the last finalized id"))?;
     let mut status = FrameStatus {
+        block,
+        events: match since {
+            Some(from) if from < block => {
+                events(provider, c, from.saturating_add(1), block).await?
+            }
+            _ => FrameEvents::default(),
+        },
         ref_slot: u64::try_from(ref_slot).unwrap_or(u64::MAX),
-        share_rate: p.shareRate().call().await.map_err(e("read the share rate"))?,
-        total_pooled: p.totalPooledEther().call().await.map_err(e("read pooled ether"))?,
-        buffered: p.bufferedEther().call().await.map_err(e("read buffered ether"))?,
+        share_rate: p.shareRate().block(at).call().await.map_err(e("read the share rate"))?,
+        total_pooled: p
+            .totalPooledEther()
+            .block(at)
+            .call()
+            .await
+            .map_err(e("read pooled ether"))?,
+        buffered: p.bufferedEther().block(at).call().await.map_err(e("read buffered ether"))?,
         queue_length: last.saturating_sub(fin),
         by_type: [TypeCounts::default(); 4],
     };
-    let count = r.operatorCount().call().await.map_err(e("read the operator count"))?;
+    let count = r.operatorCount().block(at).call().await.map_err(e("read the operator count"))?;
     let count = u64::try_from(count).unwrap_or(0).min(1_000);
     for id in 0..count {
-        let op = r.getOperator(U256::from(id)).call().await.map_err(e("read an operator"))?;
+        let op =
+            r.getOperator(U256::from(id)).block(at).call().await.map_err(e("read an operator"))?;
         let Some(t) = status.by_type.get_mut(usize::from(op.operatorType)) else { continue };
         t.pre_deposited = t.pre_deposited.saturating_add(u64::from(op.preDeposited));
         t.confirmed = t.confirmed.saturating_add(u64::from(op.confirmed));
@@ -85,6 +147,44 @@ pub async fn read(
         t.exited = t.exited.saturating_add(u64::from(op.exited));
     }
     Ok(status)
+}
+
+/// The events of blocks `from..=to`.
+async fn events(
+    provider: &DynProvider,
+    c: &PoolContracts,
+    from: u64,
+    to: u64,
+) -> Result<FrameEvents, DevnetError> {
+    let logs = |address: Address, topic: alloy::primitives::B256| {
+        let filter =
+            Filter::new().address(address).event_signature(topic).from_block(from).to_block(to);
+        async move {
+            provider.get_logs(&filter).await.map_err(|e| DevnetError::Chain {
+                action: "read the frame's events",
+                detail: e.to_string(),
+            })
+        }
+    };
+    let count = |v: &Vec<alloy::rpc::types::Log>| u64::try_from(v.len()).unwrap_or(u64::MAX);
+    let mut ev = FrameEvents {
+        exit_requests: count(
+            &logs(c.registry, OperatorRegistry::ExitRequested::SIGNATURE_HASH).await?,
+        ),
+        ..FrameEvents::default()
+    };
+    if let Some(enforcer) = c.enforcer {
+        ev.forced_exits = count(&logs(enforcer, ExitEnforcer::ExitEnforced::SIGNATURE_HASH).await?);
+    }
+    if let Some(module) = c.module {
+        for log in logs(module, OperatorsModule::PenaltyApplied::SIGNATURE_HASH).await? {
+            if let Ok(p) = log.log_decode::<OperatorsModule::PenaltyApplied>() {
+                ev.penalties = ev.penalties.saturating_add(1);
+                ev.penalties_wei = ev.penalties_wei.saturating_add(p.inner.data.amountWei);
+            }
+        }
+    }
+    Ok(ev)
 }
 
 /// Annualised rate change between two reports `seconds` apart, percent (0 when undefined).
@@ -118,8 +218,22 @@ impl FrameStatus {
                 format!("{n} {}/{}/{}/{}", t.pre_deposited, t.confirmed, t.deposited, t.exited)
             })
             .collect();
+        let ev = &self.events;
+        let mut extra = String::new();
+        for (name, n) in [
+            ("exit_requests", ev.exit_requests),
+            ("voluntary_exits", ev.voluntary_exits),
+            ("forced_exits", ev.forced_exits),
+        ] {
+            if n > 0 {
+                extra.push_str(&format!(" {name}={n}"));
+            }
+        }
+        if ev.penalties > 0 {
+            extra.push_str(&format!(" penalties={} ({} ETH)", ev.penalties, eth(ev.penalties_wei)));
+        }
         format!(
-            "frame [{label}] ref_slot={} rate={:.9} apr={apr:.2}% pooled={} ETH buffer={} ETH queue={} validators(pre/confirmed/deposited/exited): {}",
+            "frame [{label}] ref_slot={} rate={:.9} apr={apr:.2}% pooled={} ETH buffer={} ETH queue={} validators(pre/confirmed/deposited/exited): {}{extra}",
             self.ref_slot,
             u256_f64(self.share_rate) / RATE_PRECISION as f64,
             eth(self.total_pooled),
@@ -156,6 +270,23 @@ mod tests {
         let line = s.line("csETH", 1.5);
         for want in
             ["ref_slot=119", "rate=1.000000000", "apr=1.50%", "pooled=2.0000 ETH", "home 2/0/0/0"]
+        {
+            assert!(line.contains(want), "{want} not in {line}");
+        }
+        // events show only when they happened
+        for quiet in ["exit_requests", "voluntary_exits", "forced_exits", "penalties"] {
+            assert!(!line.contains(quiet), "{quiet} in {line}");
+        }
+        s.events = FrameEvents {
+            exit_requests: 2,
+            voluntary_exits: 1,
+            forced_exits: 1,
+            penalties: 1,
+            penalties_wei: U256::from(100_000_000_000_000_000u128),
+        };
+        let line = s.line("csETH", 1.5);
+        for want in
+            ["exit_requests=2", "voluntary_exits=1", "forced_exits=1", "penalties=1 (0.1000 ETH)"]
         {
             assert!(line.contains(want), "{want} not in {line}");
         }

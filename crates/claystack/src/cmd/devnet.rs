@@ -1,12 +1,12 @@
 //! `claystack devnet`: the whole system on one machine — anvil (1 s blocks), the contracts, the
 //! governance set-up, sample operators and stakers, the beacon simulator, three oracle members
-//! per pool, a keeper (library `claystack-devnet`) and the indexer + API + dashboard — printing
-//! one line per reported frame until Ctrl-C or `--frames N`.
+//! per pool, a keeper, an exit agent per sample operator (library `claystack-devnet`) and the
+//! indexer + API + dashboard — printing one line per reported frame until Ctrl-C or `--frames N`.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
 use claystack_api::{ApiMetrics, AppState};
-use claystack_devnet::{Devnet, DevnetConfig, find_home, scratch_dir};
+use claystack_devnet::{Devnet, DevnetConfig, DevnetOptions, find_home, scratch_dir};
 use claystack_indexer::IndexerMetrics;
 use eyre::Context as _;
 
@@ -47,6 +47,11 @@ pub(crate) struct Args {
     /// Oracle members to run per pool (of 3; quorum 2) — fewer simulates members offline.
     #[arg(long, default_value_t = 3)]
     oracle_members: usize,
+    /// Sample operators (comma-separated labels: pro-1, pro-2, dvt, home-1, home-2, home-3,
+    /// kyc-1) whose exit agent is off: they ignore exit requests, and once the deadline (1 day)
+    /// has passed the keeper exits their validators through EIP-7002. `none` for nobody.
+    #[arg(long, value_delimiter = ',', default_value = "home-3")]
+    negligent_operators: Vec<String>,
 }
 
 /// Runs `claystack devnet`.
@@ -59,20 +64,37 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     let persistent = args.state.is_some();
     let state_dir = args.state.clone().unwrap_or_else(scratch_dir);
     let frames = if args.exit_after_demo { Some(1) } else { args.frames };
+    let labels: Vec<String> =
+        claystack_devnet::setup::sample_operators().into_iter().map(|o| o.label).collect();
+    let negligent: Vec<String> = args
+        .negligent_operators
+        .into_iter()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty() && l != "none")
+        .collect();
+    if let Some(unknown) = negligent.iter().find(|l| !labels.contains(l)) {
+        eyre::bail!(
+            "--negligent-operators: no sample operator {unknown:?} (one of {})",
+            labels.join(", ")
+        );
+    }
     println!(
         "Starting the devnet (anvil, contracts, operators, stakers, beacon simulator, oracles, keeper) …"
     );
-    let devnet = Devnet::start(DevnetConfig {
-        home,
-        port: args.port,
-        beacon_listen: args.beacon_listen,
-        state_dir: state_dir.clone(),
-        persistent,
-        epochs_per_frame: args.epochs_per_frame,
-        populate: true,
-        keeper: true,
-        oracle_members: args.oracle_members,
-    })
+    let devnet = Devnet::start_with(
+        DevnetConfig {
+            home,
+            port: args.port,
+            beacon_listen: args.beacon_listen,
+            state_dir: state_dir.clone(),
+            persistent,
+            epochs_per_frame: args.epochs_per_frame,
+            populate: true,
+            keeper: true,
+            oracle_members: args.oracle_members,
+        },
+        DevnetOptions { negligent_operators: negligent.clone() },
+    )
     .await;
     let devnet = match devnet {
         Ok(d) => d,
@@ -100,7 +122,11 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         println!("State kept in {}: deployment and set-up reused", state_dir.display());
     }
     for (label, kyc, id) in &devnet.population.operators {
-        println!("  operator {label:<8} id {id} ({} pool)", if *kyc { "KYC" } else { "public" });
+        let note = if negligent.contains(label) { ", ignores exit requests" } else { "" };
+        println!(
+            "  operator {label:<8} id {id} ({} pool{note})",
+            if *kyc { "KYC" } else { "public" }
+        );
     }
     for (label, kyc, who) in &devnet.population.stakers {
         println!("  staker   {label:<12} {who} ({} pool)", if *kyc { "KYC" } else { "public" });
