@@ -47,6 +47,8 @@ interface IBondManager {
     error SettlementOutOfRange(uint256 operatorId, uint256 count, uint256 settled, uint256 exited);
     /// @notice A layer returned more cover than it was asked for.
     error LayerOverpaid(LossLayer layer, uint256 paid, uint256 asked);
+    /// @notice Every front-run key of the operator was already charged.
+    error NoUnchargedFrontRun(uint256 operatorId, uint256 frontRun, uint256 charged);
 
     /// @notice `from` added `shares` csETH (worth `etherValue`) to the bond of `operatorId`.
     event BondDeposited(uint256 indexed operatorId, address indexed from, uint256 shares, uint256 etherValue);
@@ -83,6 +85,10 @@ interface IBondManager {
     function coverLossAtRate(uint256 operatorId, uint256 amountEth, uint256 shareRate)
         external
         returns (LossCoverage memory coverage);
+    function chargeFrontRun(uint256 operatorId, uint256 shareRate)
+        external
+        returns (LossCoverage memory coverage);
+    function frontRunsCharged(uint256 operatorId) external view returns (uint256);
 
     function requiredBondFor(IOperatorRegistry.OperatorType operatorType, uint256 keys, uint256 score)
         external

@@ -19,6 +19,8 @@ interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
 
     /// @notice The report carries a rewards root but no OperatorRewards contract is set.
     error OperatorRewardsNotSet();
+    /// @notice Governance tried to set an OperatorRewards address without code (or zero).
+    error OperatorRewardsInvalid(address operatorRewards);
 
     /// @notice An operators report was applied.
     event OperatorsReportApplied(

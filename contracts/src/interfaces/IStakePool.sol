@@ -118,6 +118,7 @@ interface IStakePool is ICoverablePool {
     function setCoverProvider(address provider, bool allowed) external;
     function isCoverProvider(address provider) external view returns (bool);
     function depositableEther() external view returns (uint256);
+    function contracts() external view returns (Contracts memory);
 
     function bufferedEther() external view returns (uint256);
     function clBalance() external view returns (uint256);

@@ -20,6 +20,9 @@ interface IPoolVault {
 interface IWithdrawalVault is IPoolVault {
     /// @notice The exit enforcer changed.
     event ExitEnforcerSet(address exitEnforcer);
+    /// @notice The address is not an exit enforcer of this vault (no code, or its
+    /// `withdrawalVault()` is another vault).
+    error InvalidExitEnforcer(address exitEnforcer);
     /// @notice An EIP-7002 full-exit request for `pubkey` was sent, paying `fee`.
     event WithdrawalRequestAdded(bytes pubkey, uint256 fee);
 

@@ -63,6 +63,8 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         uint256 totalBondShares;
         mapping(uint256 operatorId => uint256) shares;
         mapping(uint256 operatorId => uint256) settledExits;
+        // appended (docs/adr/0008): front-run keys whose 1 ETH was charged
+        mapping(uint256 operatorId => uint256) frontRunsCharged;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.BondManager")) - 1)) & ~bytes32(uint256(0xff))
@@ -201,6 +203,28 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         return _coverLoss(
             $, operatorId, amountEth, Math.mulDiv(amountEth, RATE_PRECISION, shareRate, Math.Rounding.Ceil)
         );
+    }
+
+    /// @notice Charges the operator's next uncharged front-run key its 1 ETH pre-deposit through the
+    /// loss waterfall: at the current rate (`shareRate == 0`, before the report's accounting) or at
+    /// `shareRate` (1e27, the rate before the report, for a chunk applied after it). The key's
+    /// collateral stays locked until this ran (docs/adr/0008). Oracle report only.
+    function chargeFrontRun(uint256 operatorId, uint256 shareRate)
+        external
+        onlyRole(REPORTER_ROLE)
+        nonReentrant
+        returns (LossCoverage memory c)
+    {
+        BondStorage storage $ = _s();
+        // the registry reverts OperatorNotFound(operatorId) for an unknown operator
+        uint256 frontRun = $.registry.getOperator(operatorId).frontRun;
+        uint256 charged = $.frontRunsCharged[operatorId];
+        if (charged >= frontRun) revert NoUnchargedFrontRun(operatorId, frontRun, charged);
+        $.frontRunsCharged[operatorId] = charged + 1;
+        uint256 shares = shareRate == 0
+            ? _sharesUp($.pool, PRE_DEPOSIT_COLLATERAL)
+            : Math.mulDiv(PRE_DEPOSIT_COLLATERAL, RATE_PRECISION, shareRate, Math.Rounding.Ceil);
+        return _coverLoss($, operatorId, PRE_DEPOSIT_COLLATERAL, shares);
     }
 
     function _coverLoss(BondStorage storage $, uint256 operatorId, uint256 amountEth, uint256 lossShares)
@@ -343,19 +367,29 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         uint256 free = covered > bonded ? covered - bonded : 0;
         // pre-deposit collateral (ADR 0007): 1 ETH of own bond per pre-deposit in flight, every type
         uint256 own = bondValue(operatorId);
-        uint256 locked = _lockedCollateral(op);
+        uint256 locked = _lockedCollateral($, operatorId, op);
         uint256 collateralKeys = own > locked ? (own - locked) / PRE_DEPOSIT_COLLATERAL : 0;
         return free < collateralKeys ? free : collateralKeys;
     }
 
     /// @notice Own bond (ETH) locked as collateral of the operator's unconfirmed pre-deposits.
     function lockedCollateral(uint256 operatorId) external view returns (uint256) {
-        return _lockedCollateral(_s().registry.getOperator(operatorId));
+        BondStorage storage $ = _s();
+        return _lockedCollateral($, operatorId, $.registry.getOperator(operatorId));
     }
 
-    function _lockedCollateral(IOperatorRegistry.OperatorInfo memory op) internal pure returns (uint256) {
-        // confirmed <= preDeposited (registry invariant)
-        return uint256(op.preDeposited - op.confirmed) * PRE_DEPOSIT_COLLATERAL;
+    /// @dev Pre-deposits in flight (pre-deposited, not confirmed) plus front-run keys whose 1 ETH was
+    /// not charged yet: a front-run key's collateral is released by its charge, not by the cursor
+    /// passing it. (Between `markFrontRun` and the charge, inside one report, an unconfirmed
+    /// front-run key counts twice: conservative.)
+    function _lockedCollateral(
+        BondStorage storage $,
+        uint256 operatorId,
+        IOperatorRegistry.OperatorInfo memory op
+    ) internal view returns (uint256) {
+        // confirmed <= preDeposited (registry invariant); charged <= frontRun (chargeFrontRun)
+        uint256 uncharged = op.frontRun - $.frontRunsCharged[operatorId];
+        return (uint256(op.preDeposited - op.confirmed) + uncharged) * PRE_DEPOSIT_COLLATERAL;
     }
 
     /// @notice csETH shares of the own bond the manager can claim now (0 while stopped).
@@ -363,6 +397,11 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         BondStorage storage $ = _s();
         IOperatorRegistry.OperatorInfo memory op = $.registry.getOperator(operatorId);
         return op.stopped ? 0 : _claimable($, operatorId, op);
+    }
+
+    /// @notice Front-run keys of the operator whose 1 ETH was charged ({chargeFrontRun}).
+    function frontRunsCharged(uint256 operatorId) external view returns (uint256) {
+        return _s().frontRunsCharged[operatorId];
     }
 
     /// @notice Sum of all operators' bond shares.
@@ -435,7 +474,7 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
             excess = own;
         }
         // the pre-deposit collateral stays (ADR 0007)
-        uint256 locked = _lockedCollateral(op);
+        uint256 locked = _lockedCollateral($, operatorId, op);
         uint256 unlocked = own > locked ? own - locked : 0;
         if (excess > unlocked) excess = unlocked;
         uint256 shares = $.pool.convertToShares(excess);

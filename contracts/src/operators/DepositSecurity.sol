@@ -7,6 +7,7 @@ import {IDepositContract} from "../interfaces/IDepositContract.sol";
 import {IDepositSecurity} from "../interfaces/IDepositSecurity.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 /// @notice The pool's deposit module (`StakePool.setDepositModule`). Protects stakers against the
@@ -24,6 +25,10 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 ///   deposit set whose type is in `operatorTypeMask` (set at initialization: the KYC pool deposits
 ///   only to Kyc operators, whose manager the registry requires to be attested).
 /// - Every loop is bounded: `maxKeys` ≤ {MAX_KEYS_PER_CALL}, the deposit set ≤ {MAX_OPERATORS}.
+/// - The ETH withdrawn from the pool equals the ETH deposited in every call: the registry's
+///   top-up counts and the Allocator's counts are checked to agree, so the module holds no ETH
+///   between calls; ETH forced into it can only be swept by governance to the EL rewards vault.
+/// - An operator leaves the deposit set only once none of its keys waits for a top-up.
 /// - Anyone may call {depositBuffered}; the guardian can pause it; only governance changes the set.
 contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDepositSecurity {
     /// @notice Most deposits (top-ups plus pre-deposits) one call makes.
@@ -132,11 +137,16 @@ contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDeposit
         emit OperatorListedSet(operatorId, true);
     }
 
-    /// @notice Removes `operatorId` from the deposit set (its confirmed keys are no longer topped
-    /// up by this module). Curator only.
+    /// @notice Removes `operatorId` from the deposit set. Curator only. Refused while the operator
+    /// has keys pre-deposited but not yet topped up (or skipped as front-run): this module tops up
+    /// only listed operators, so their 1 ETH validators would be stranded. To remove an operator,
+    /// stop it in the registry, wait for the report confirming its pre-deposits and their top-ups.
     function removeOperator(uint64 operatorId) external onlyRole(CURATOR_ROLE) {
         DepositStorage storage $ = _s();
         if (!$.listed[operatorId]) revert OperatorListed(operatorId, false);
+        IOperatorRegistry.OperatorInfo memory op = $.registry.getOperator(operatorId);
+        uint256 pending = op.preDeposited - op.topUpCursor; // topUpCursor <= preDeposited (registry)
+        if (pending != 0) revert OperatorHasPendingDeposits(operatorId, pending);
         uint64[] storage list = $.operators;
         uint256 n = list.length;
         uint256 i;
@@ -147,6 +157,19 @@ contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDeposit
         list.pop();
         $.listed[operatorId] = false;
         emit OperatorListedSet(operatorId, false);
+    }
+
+    /// @notice Sends ETH forced into the module to the pool's EL rewards vault, from where reports
+    /// pull it into the buffer (within the smoothing cap, like any EL reward). The module holds no
+    /// ETH between calls (each call withdraws from the pool exactly what it deposits), so whatever
+    /// it holds at rest was forced in (self-destruct, block rewards). Governance only; shares the
+    /// reentrancy guard with {depositBuffered}, so it cannot run in the middle of a deposit.
+    function sweepForcedEther() external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant returns (uint256 amount) {
+        amount = address(this).balance;
+        if (amount == 0) revert NothingToSweep();
+        address vault = _s().pool.contracts().elRewardsVault;
+        emit Swept(vault, amount);
+        Address.sendValue(payable(vault), amount);
     }
 
     // ------------------------------------------------------------------ views
@@ -220,7 +243,9 @@ contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDeposit
     {
         (bytes memory pks, bytes memory sigs, uint256 keys) = $.registry.topUpKeys(id, count);
         done = $.registry.markDeposited(id, count);
-        // done == keys: both count the keys among the same `count` that are not front-run
+        // both count the keys among the same `count` that are not front-run; if they ever
+        // disagreed, the module would deposit ETH it did not withdraw (or strand what it did)
+        if (done != keys) revert TopUpCountMismatch(id, keys, done);
         emit ToppedUp(id, count, done);
         if (done != 0) {
             $.pool.withdrawToDepositModule(done * TOP_UP);
@@ -249,6 +274,17 @@ contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDeposit
         }
         IAllocator.Allocation memory a = $.allocator.allocateDeposits(data, n);
         total = a.total;
+        // the module withdraws `total` ETH and deposits the counts: they must agree, stay within
+        // the request and name listed operators only, or ETH would be spent or stranded
+        uint256 sum;
+        for (uint256 i; i < a.counts.length; ++i) {
+            sum += a.counts[i];
+        }
+        bool valid = a.operatorIds.length == a.counts.length && sum == total && total <= n;
+        for (uint256 i; valid && i < a.operatorIds.length; ++i) {
+            valid = $.listed[a.operatorIds[i]];
+        }
+        if (!valid) revert AllocationInvalid(total, sum, n);
         if (total == 0) return 0;
         $.pool.withdrawToDepositModule(total * PRE_DEPOSIT);
         for (uint256 i; i < a.operatorIds.length; ++i) {

@@ -325,7 +325,9 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         }
     }
 
-    /// @notice Records an exit request for a topped-up key, due by `deadline`. Oracle report only.
+    /// @notice Records an exit request for a topped-up key, due by `deadline`. A key whose request
+    /// is still pending keeps its deadline (never extended, so the ExitEnforcer, which enforces
+    /// each deadline once, cannot enforce it twice). Oracle report only.
     function requestExit(uint256 operatorId, uint256 keyIndex, uint256 deadline)
         external
         onlyRole(REPORTER_ROLE)
@@ -338,7 +340,8 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
                 || deadline <= block.timestamp || deadline > type(uint64).max
         ) revert ExitRequestInvalid(operatorId, keyIndex, deadline);
         mapping(uint256 => uint256) storage deadlines = $.exitDeadlines[operatorId];
-        if (deadlines[keyIndex] == 0) ++op.pendingExitRequests;
+        if (deadlines[keyIndex] != 0) return;
+        ++op.pendingExitRequests;
         deadlines[keyIndex] = deadline;
         emit ExitRequested(operatorId, keyIndex, deadline);
     }

@@ -165,8 +165,10 @@ contract OperatorsModule is Governed, IOperatorsModule {
         _setExitDeadline(_s(), value);
     }
 
-    /// @notice Sets the OperatorRewards contract (zero: rewards roots are refused). Governance only.
+    /// @notice Sets the OperatorRewards contract, which must be a contract (a zero or code-less
+    /// address would make every report with a rewards root revert). Governance only.
     function setOperatorRewards(address rewards) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (rewards.code.length == 0) revert OperatorRewardsInvalid(rewards);
         _s().operatorRewards = rewards;
         emit OperatorRewardsSet(rewards);
     }
@@ -269,7 +271,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
                 }
                 if (!list[i].valid) {
                     $.registry.markFrontRun(id, key);
-                    IBondManager.LossCoverage memory cov = _coverLoss($, id, PRE_DEPOSIT, lossRate);
+                    // the key's collateral stays locked until this charge (BondManager)
+                    IBondManager.LossCoverage memory cov = $.bonds.chargeFrontRun(id, lossRate);
                     emit PreDepositForfeited(id, key, cov.fromBond, cov.uncovered);
                     ++frontRun;
                 }

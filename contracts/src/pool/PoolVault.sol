@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Governed} from "../governance/Governed.sol";
+import {IExitEnforcer} from "../interfaces/IExitEnforcer.sol";
 import {IStakePool} from "../interfaces/IStakePool.sol";
 import {IPoolVault, IWithdrawalVault} from "../interfaces/IVaults.sol";
 import {Eip7002} from "../lib/Eip7002.sol";
@@ -65,9 +66,19 @@ contract WithdrawalVault is PoolVault, IWithdrawalVault {
     bytes32 private constant WITHDRAWAL_VAULT_STORAGE =
         0xe3d3174c5c778f6e46583e375486756742fb2eaf8f6d48e5bd23e9a4172fe300;
 
-    /// @notice Sets the only caller of {addWithdrawalRequest}. Governance only.
+    /// @notice Sets the only caller of {addWithdrawalRequest}. Governance only. It must be a
+    /// contract whose `withdrawalVault()` is this vault (an ExitEnforcer built for it): an EOA or a
+    /// foreign enforcer could send exit requests for any validator without an oracle report. This
+    /// is a sanity check, not a trust boundary: governance can still install any contract that
+    /// answers so; the timelock delay is the protection.
     function setExitEnforcer(address exitEnforcer_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (exitEnforcer_ == address(0)) revert ZeroAddress();
+        if (exitEnforcer_.code.length == 0) revert InvalidExitEnforcer(exitEnforcer_);
+        try IExitEnforcer(exitEnforcer_).withdrawalVault() returns (address v) {
+            if (v != address(this)) revert InvalidExitEnforcer(exitEnforcer_);
+        } catch {
+            revert InvalidExitEnforcer(exitEnforcer_);
+        }
         _w().exitEnforcer = exitEnforcer_;
         emit ExitEnforcerSet(exitEnforcer_);
     }

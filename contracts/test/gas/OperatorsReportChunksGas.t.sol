@@ -29,7 +29,7 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
     /// with a margin, plus the entry's calldata at 16 gas a byte; the same numbers as the Rust
     /// splitter (crates/oracle/src/sol.rs)
     uint256 internal constant W_PRE_DEPOSIT = 30_000 + 96 * 16;
-    uint256 internal constant W_FRONT_RUN = 130_000 + 96 * 16;
+    uint256 internal constant W_FRONT_RUN = 160_000 + 96 * 16;
     uint256 internal constant W_SCORE = 12_000 + 64 * 16;
     uint256 internal constant W_PENALTY = 100_000 + 96 * 16;
     uint256 internal constant W_EXITED = 55_000 + 96 * 16;

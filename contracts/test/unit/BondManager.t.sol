@@ -450,4 +450,79 @@ contract BondManagerTest is OperatorsFixture {
         vm.assertEq(bonds.freeBondedCapacity(home), 0, "under-bonded: no new keys");
         vm.assertEq(bonds.claimableShares(home), 0, "and nothing to claim");
     }
+
+    // ------------------------------------------------------------------ front-run collateral
+
+    /// @dev A Professional operator (no formula bond) with `bond` ETH of own bond and `n` keys
+    /// pre-deposited.
+    function _proInFlight(uint256 bond, uint256 n) internal returns (uint256 id) {
+        id = _admitProfessional(bob);
+        vm.prank(bob);
+        bonds.depositBond{value: bond}(id);
+        _addKeys(id, bob, 500, n);
+        vm.prank(vetter);
+        registry.setVettedLimit(id, n);
+        vm.prank(depositor);
+        registry.markPreDeposited(id, n);
+    }
+
+    function test_lockedCollateral_KeepsAFrontRunKeyLockedUntilCharged() public {
+        uint256 id = _proInFlight(2 ether, 2);
+        vm.assertEq(bonds.lockedCollateral(id), 2 ether, "two in flight");
+        // the report marks key 1 front-run and confirms the range before charging it: the old
+        // lock (preDeposited - confirmed) dropped to zero here and let the operator claim it
+        vm.startPrank(reporter);
+        registry.markFrontRun(id, 1);
+        registry.confirmPreDeposits(id, 2);
+        vm.stopPrank();
+        vm.assertEq(bonds.lockedCollateral(id), 1 ether, "the front-run key's 1 ETH stays locked");
+        vm.prank(admin);
+        registry.setStopped(id, false);
+        vm.assertLe(bonds.claimableShares(id), pool.convertToShares(1 ether), "cannot claim the collateral");
+
+        uint256 before = bonds.bondShares(id);
+        uint256 oneEther = pool.convertToShares(1 ether);
+        vm.prank(reporter);
+        IBondManager.LossCoverage memory c = bonds.chargeFrontRun(id, 0);
+        vm.assertEq(c.fromBond, 1 ether, "1 ETH from the bond");
+        vm.assertApproxEqAbs(before - bonds.bondShares(id), oneEther, 1, "burned at the current rate");
+        vm.assertEq(bonds.frontRunsCharged(id), 1, "charged");
+        vm.assertEq(bonds.lockedCollateral(id), 0, "released once charged");
+    }
+
+    function test_chargeFrontRun_AtTheGivenRate() public {
+        uint256 id = _proInFlight(3 ether, 1);
+        vm.prank(reporter);
+        registry.markFrontRun(id, 0);
+        uint256 before = bonds.bondShares(id);
+        vm.prank(reporter);
+        bonds.chargeFrontRun(id, 2e27); // 2 ETH per share: half a share-ether burned
+        vm.assertEq(before - bonds.bondShares(id), 0.5 ether, "1 ETH at 2 ETH per share");
+    }
+
+    function test_chargeFrontRun_RevertWhen_NothingToCharge() public {
+        uint256 id = _proInFlight(2 ether, 1);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.NoUnchargedFrontRun.selector, id, 0, 0));
+        vm.prank(reporter);
+        bonds.chargeFrontRun(id, 0);
+        vm.prank(reporter);
+        registry.markFrontRun(id, 0);
+        vm.prank(reporter);
+        bonds.chargeFrontRun(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.NoUnchargedFrontRun.selector, id, 1, 1));
+        vm.prank(reporter);
+        bonds.chargeFrontRun(id, 0);
+    }
+
+    function test_chargeFrontRun_RevertWhen_NotReporter() public {
+        vm.expectRevert(_unauthorized(alice, bonds.REPORTER_ROLE()));
+        vm.prank(alice);
+        bonds.chargeFrontRun(home, 0);
+    }
+
+    function test_chargeFrontRun_RevertWhen_UnknownOperator() public {
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.OperatorNotFound.selector, 9));
+        vm.prank(reporter);
+        bonds.chargeFrontRun(9, 0);
+    }
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAllocator} from "../../src/interfaces/IAllocator.sol";
 import {IDepositSecurity} from "../../src/interfaces/IDepositSecurity.sol";
 import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
 import {DepositSecurity} from "../../src/operators/DepositSecurity.sol";
 import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
 /// @notice DepositSecurity: pre-deposit 1 ETH from the buffer against locked bond collateral, top
@@ -331,5 +333,112 @@ contract DepositSecurityTest is OperatorsSystemFixture {
         ds.addOperator(uint64(extra));
         vm.stopPrank();
         vm.assertEq(ds.operators().length, 200, "full");
+    }
+
+    // ------------------------------------------------------------------ auditor follow-ups
+
+    function test_depositBuffered_RevertWhen_TopUpKeysDisagreeWithMarkDeposited() public {
+        ds.depositBuffered(10);
+        uint256 n = registry.getOperator(pro).preDeposited;
+        _confirm(pro, 0, n, type(uint256).max);
+        // a registry bug: markDeposited counts one key fewer than topUpKeys returned. With ETH
+        // forced into the module the old code deposited both keys, spending the forced ETH.
+        vm.deal(address(ds), 62 ether);
+        vm.mockCall(
+            address(registry), abi.encodeWithSelector(registry.markDeposited.selector), abi.encode(n - 1)
+        );
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.TopUpCountMismatch.selector, pro, n, n - 1));
+        ds.depositBuffered(10);
+    }
+
+    function _mockAllocation(uint64 id, uint256 count, uint256 total) internal {
+        uint64[] memory ids = new uint64[](1);
+        ids[0] = id;
+        uint256[] memory counts = new uint256[](1);
+        counts[0] = count;
+        vm.mockCall(
+            address(ops.allocator),
+            abi.encodeWithSelector(ops.allocator.allocateDeposits.selector),
+            abi.encode(IAllocator.Allocation(ids, counts, total))
+        );
+    }
+
+    function test_depositBuffered_RevertWhen_AllocationTotalDiffersFromCounts() public {
+        // total 2, counts 1: the old code withdrew 2 ETH and deposited 1 (1 ETH stranded)
+        _mockAllocation(uint64(pro), 1, 2);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.AllocationInvalid.selector, 2, 1, 3));
+        ds.depositBuffered(3);
+    }
+
+    function test_depositBuffered_RevertWhen_AllocationAboveRequest() public {
+        _mockAllocation(uint64(pro), 2, 2);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.AllocationInvalid.selector, 2, 2, 1));
+        ds.depositBuffered(1);
+    }
+
+    function test_depositBuffered_RevertWhen_AllocationNamesAnUnlistedOperator() public {
+        uint256 other = _admit(IOperatorRegistry.OperatorType.Professional, makeAddr("other"));
+        _mockAllocation(uint64(other), 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.AllocationInvalid.selector, 1, 1, 3));
+        ds.depositBuffered(3);
+    }
+
+    function test_removeOperator_RevertWhen_PreDepositsAwaitConfirmation() public {
+        ds.depositBuffered(10);
+        uint256 n = registry.getOperator(pro).preDeposited;
+        vm.assertGt(n, 0, "in flight");
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.OperatorHasPendingDeposits.selector, pro, n));
+        vm.prank(tl);
+        ds.removeOperator(uint64(pro));
+    }
+
+    function test_removeOperator_RevertWhen_ConfirmedKeysAwaitTopUp() public {
+        ds.depositBuffered(10);
+        uint256 n = registry.getOperator(pro).preDeposited;
+        _confirm(pro, 0, n, type(uint256).max);
+        vm.expectRevert(abi.encodeWithSelector(IDepositSecurity.OperatorHasPendingDeposits.selector, pro, n));
+        vm.prank(tl);
+        ds.removeOperator(uint64(pro));
+        // once the keys are topped up, the operator can leave the set
+        ds.depositBuffered(10);
+        vm.assertEq(registry.getOperator(pro).topUpCursor, n, "topped up");
+        vm.prank(tl);
+        ds.removeOperator(uint64(pro));
+        vm.assertFalse(_listed(uint64(pro)), "removed");
+    }
+
+    function _listed(uint64 id) internal view returns (bool) {
+        uint64[] memory list = ds.operators();
+        for (uint256 i; i < list.length; ++i) {
+            if (list[i] == id) return true;
+        }
+        return false;
+    }
+
+    function test_sweepForcedEther_SendsItToTheElRewardsVault() public {
+        vm.deal(address(ds), 3 ether); // forced: selfdestruct or a block reward
+        uint256 vaultBefore = address(elVault).balance;
+        vm.expectEmit(address(ds));
+        emit IDepositSecurity.Swept(address(elVault), 3 ether);
+        vm.prank(tl);
+        vm.assertEq(ds.sweepForcedEther(), 3 ether, "amount");
+        vm.assertEq(address(ds).balance, 0, "module empty");
+        vm.assertEq(address(elVault).balance, vaultBefore + 3 ether, "in the EL rewards vault");
+    }
+
+    function test_sweepForcedEther_RevertWhen_NotGovernance() public {
+        vm.deal(address(ds), 1 ether);
+        bytes32 role = ds.DEFAULT_ADMIN_ROLE();
+        vm.expectRevert(
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, guardian, role)
+        );
+        vm.prank(guardian);
+        ds.sweepForcedEther();
+    }
+
+    function test_sweepForcedEther_RevertWhen_Empty() public {
+        vm.expectRevert(IDepositSecurity.NothingToSweep.selector);
+        vm.prank(tl);
+        ds.sweepForcedEther();
     }
 }

@@ -339,7 +339,7 @@ contract ExitEnforcerTest is ExitEnforcerBase {
 /// @notice The vault hook on its own.
 contract WithdrawalVaultExitTest is ExitEnforcerBase {
     function test_setExitEnforcer_StoresAndEmits() public {
-        address next = makeAddr("next");
+        address next = address(_deployEnforcer(address(registry), address(vault)));
         vm.expectEmit(address(vault));
         emit IWithdrawalVault.ExitEnforcerSet(next);
         vm.prank(admin);
@@ -360,6 +360,21 @@ contract WithdrawalVaultExitTest is ExitEnforcerBase {
         vm.expectRevert(IGoverned.ZeroAddress.selector);
         vm.prank(admin);
         vault.setExitEnforcer(address(0));
+    }
+
+    function test_setExitEnforcer_RevertWhen_NoCode() public {
+        // an EOA as enforcer could send exit requests for any validator without a report
+        address eoa = makeAddr("eoa");
+        vm.expectRevert(abi.encodeWithSelector(IWithdrawalVault.InvalidExitEnforcer.selector, eoa));
+        vm.prank(admin);
+        vault.setExitEnforcer(eoa);
+    }
+
+    function test_setExitEnforcer_RevertWhen_EnforcerOfAnotherVault() public {
+        address other = address(_deployEnforcer(address(registry), makeAddr("otherVault")));
+        vm.expectRevert(abi.encodeWithSelector(IWithdrawalVault.InvalidExitEnforcer.selector, other));
+        vm.prank(admin);
+        vault.setExitEnforcer(other);
     }
 
     function test_addWithdrawalRequest_RevertWhen_NotEnforcer() public {

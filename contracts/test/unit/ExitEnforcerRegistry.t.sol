@@ -113,6 +113,26 @@ contract ExitEnforcerRegistryTest is Eip7002Setup {
         enforcer.enforceExit{value: 1}(operatorId, 0);
     }
 
+    function test_enforceExit_OncePerRequestEvenWhenTheOracleRepeatsIt() public {
+        uint256 deadline = block.timestamp + 4 days;
+        vm.prank(reporter);
+        registry.requestExit(operatorId, 0, deadline);
+        vm.warp(deadline + 1);
+        vm.prank(keeper);
+        enforcer.enforceExit{value: 1}(operatorId, 0);
+        // a later report asks again for the same pending key: the old registry moved the deadline,
+        // which opened a second enforcement (and a second missed-exit count) after it
+        vm.prank(reporter);
+        registry.requestExit(operatorId, 0, block.timestamp + 4 days);
+        vm.warp(block.timestamp + 5 days);
+        vm.expectRevert(
+            abi.encodeWithSelector(IExitEnforcer.ExitAlreadyEnforced.selector, operatorId, 0, deadline)
+        );
+        vm.prank(keeper);
+        enforcer.enforceExit{value: 1}(operatorId, 0);
+        vm.assertEq(enforcer.missedExits(operatorId), 1, "counted once");
+    }
+
     function test_requestVoluntaryExit_RealRegistry() public {
         vm.expectEmit(address(enforcer));
         emit IExitEnforcer.VoluntaryExitRequested(operatorId, 1, _pubkey(2));

@@ -665,6 +665,26 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.assertEq(registry.getOperator(home).pendingExitRequests, 1, "still one");
     }
 
+    function test_requestExit_KeepsThePendingDeadline() public {
+        _depositKeys(home, alice, 10, 2);
+        uint256 first = block.timestamp + 4 days;
+        vm.prank(reporter);
+        registry.requestExit(home, 1, first);
+        vm.warp(block.timestamp + 1 days);
+        vm.recordLogs();
+        vm.prank(reporter);
+        registry.requestExit(home, 1, block.timestamp + 4 days);
+        // a pending request is never extended: the ExitEnforcer keys enforcement by deadline
+        vm.assertEq(registry.exitRequestDeadline(home, 1), first, "first deadline kept");
+        vm.assertEq(vm.getRecordedLogs().length, 0, "no event for a repeated request");
+        // after the request is closed, a new one gets a new deadline
+        vm.startPrank(reporter);
+        registry.clearExitRequest(home, 1);
+        registry.requestExit(home, 1, block.timestamp + 6 days);
+        vm.stopPrank();
+        vm.assertEq(registry.exitRequestDeadline(home, 1), block.timestamp + 6 days, "new request");
+    }
+
     function test_requestExit_RevertWhen_KeyNotDeposited() public {
         _depositKeys(home, alice, 10, 1);
         _addKeys(home, alice, 20, 1);

@@ -417,6 +417,35 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         module.setExitDeadline(2 days);
     }
 
+    function test_setOperatorRewards_RevertWhen_ZeroOrNoCode() public {
+        // zero used to be accepted, and every later report with a rewards root reverted
+        vm.expectRevert(abi.encodeWithSelector(IOperatorsModule.OperatorRewardsInvalid.selector, address(0)));
+        vm.prank(tl);
+        module.setOperatorRewards(address(0));
+        address eoa = makeAddr("eoa");
+        vm.expectRevert(abi.encodeWithSelector(IOperatorsModule.OperatorRewardsInvalid.selector, eoa));
+        vm.prank(tl);
+        module.setOperatorRewards(eoa);
+    }
+
+    function test_handleOperatorsReport_RevertWhen_PreDepositsUnsortedAcrossOperators() public {
+        // two operators with pending pre-deposits, listed pro (id 2) before home (id 1)
+        vm.deal(carol, 1 ether);
+        vm.prank(carol);
+        bonds.depositBond{value: 1 ether}(pro);
+        registry.markPreDeposited(pro, 1);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.preDeposits = new IOperatorsReport.PreDepositResult[](2);
+        o.preDeposits[0] = IOperatorsReport.PreDepositResult(uint64(pro), 0, true);
+        o.preDeposits[1] = IOperatorsReport.PreDepositResult(uint64(home), 0, true);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.PreDeposits, 1
+            )
+        );
+    }
+
     function test_setOperatorRewards_RevertWhen_NotGovernance() public {
         vm.expectRevert();
         vm.prank(guardian);

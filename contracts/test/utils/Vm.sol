@@ -42,6 +42,7 @@ interface Vm {
     function getNonce(address account) external view returns (uint64 nonce);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function store(address target, bytes32 slot, bytes32 value) external;
+    function mockCall(address callee, bytes calldata data, bytes calldata returnData) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 

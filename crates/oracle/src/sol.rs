@@ -121,7 +121,7 @@ pub mod chunk_gas {
     /// A pre-deposit result whose key is valid (confirmation).
     pub const PRE_DEPOSIT: u64 = 30_000 + 96 * 16;
     /// A front-run pre-deposit result (flag, stop, 1 ETH through the loss waterfall).
-    pub const FRONT_RUN: u64 = 130_000 + 96 * 16;
+    pub const FRONT_RUN: u64 = 160_000 + 96 * 16;
     /// A score.
     pub const SCORE: u64 = 12_000 + 64 * 16;
     /// A penalty (the loss waterfall, up to every layer).
