@@ -84,7 +84,7 @@ fn main() {
     }
     if let Some(out) = &last {
         eprintln!(
-            "report: {} deposited, {} active, {} exited, {} slashed, cl {} wei, pull {} wei, finalize up to {}; operators: {} pre-deposits, {} scores, {} penalties, {} exited, {} exit requests, root {}, extra data {} bytes",
+            "report: {} deposited, {} active, {} exited, {} slashed, cl {} wei, pull {} wei, finalize up to {}; operators: {} pre-deposits, {} scores, {} penalties, {} exited, {} exit requests, root {}, extra data {} chunk(s), {} bytes",
             out.report.validatorsDeposited,
             out.report.validatorsActive,
             out.report.validatorsExited,
@@ -98,7 +98,8 @@ fn main() {
             out.operators.exited.len(),
             out.operators.exitRequests.len(),
             out.operators.rewardsRoot,
-            out.extra_data.len()
+            out.chunks.len(),
+            out.chunks.iter().map(Vec::len).sum::<usize>()
         );
     }
     let (tally_secs, epochs) = tally(&input);

@@ -10,11 +10,13 @@ use crate::error::ComputeError;
 use crate::math::{add, div, gwei_to_wei, mul, mul_div, mul_div_ceil, sat_sub, sub};
 use crate::merkle::RewardsTree;
 use crate::sol::{
-    CONSENSUS_VERSION, ExitRequest, OperatorExited, OperatorPenalty, OperatorScore,
-    OperatorsReport, PreDepositResult, Report, extra_data, extra_data_hash,
+    CONSENSUS_VERSION, ChunkBudget, ExitRequest, OperatorExited, OperatorPenalty, OperatorScore,
+    OperatorsReport, PRE_DEPOSIT_WEI, PreDepositResult, Report, encode_chain, extra_data_hash,
+    front_run_loss, split_parts,
 };
 use crate::types::{
-    BeaconValidator, KeyState, MAX_LIST_ENTRIES, OracleInput, RegistryState, ValidatorCounts,
+    BeaconValidator, KeyState, MAX_LIST_ENTRIES, OracleInput, RegistryState, SanityLimits,
+    ValidatorCounts,
 };
 
 const PPM: u64 = 1_000_000;
@@ -51,6 +53,30 @@ pub struct PostReport {
     pub ether_to_lock: U256,
     /// Validators selected for exit (count).
     pub exits_requested: u64,
+    /// Shares the loss waterfall burns while chunk 0 is applied, before the accounting (front-run
+    /// pre-deposits and penalties of chunk 0, converted at the pre-report rate).
+    pub cover_shares_burned: U256,
+    /// What `SanityChecker.checkAccounting` is given for this report.
+    pub accounting: AccountingInput,
+}
+
+/// The arguments of `SanityChecker.checkAccounting` (wei and seconds), as `StakePool` passes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AccountingInput {
+    /// `totalPooledEther()` before the report.
+    pub pre_total_pooled_ether: U256,
+    /// Last reported CL balance plus the deposits the CL processed since.
+    pub pre_cl_value: U256,
+    /// Reported CL balance plus the withdrawal-vault pull.
+    pub post_cl_value: U256,
+    /// Seconds since the last reference slot.
+    pub time_elapsed: U256,
+    /// Validators slashed since the last report.
+    pub newly_slashed: U256,
+    /// 1 ETH per front-run pre-deposit result in chunk 0 (`OperatorsModule` returns it).
+    pub front_run_loss: U256,
+    /// The EL rewards vault balance the report names.
+    pub el_rewards_available: U256,
 }
 
 /// The result of [`compute`].
@@ -58,10 +84,12 @@ pub struct PostReport {
 pub struct ComputedReport {
     /// The report to sign.
     pub report: Report,
-    /// The operators report (empty without a registry).
+    /// The operators report (empty without a registry): every chunk's part together.
     pub operators: OperatorsReport,
-    /// `abi.encode(operators)` when it is committed by `report.extraDataHash`, else empty.
-    pub extra_data: Vec<u8>,
+    /// The extra data committed by `report.extraDataHash`, as a hash chain of chunks
+    /// (docs/adr/0008): `keccak256(chunks[0]) == extraDataHash`, each chunk carries the hash of
+    /// the next. Empty when nothing is committed (`extraDataHash = 0`).
+    pub chunks: Vec<Vec<u8>>,
     /// The rewards tree when this report sets a new root.
     pub rewards_tree: Option<RewardsTree>,
     /// Post-report projection.
@@ -113,14 +141,88 @@ fn sanity(
     ComputeError::SanityBound { bound, value: value.to_string(), limit: limit.to_string() }
 }
 
+impl ComputedReport {
+    /// Chunk 0 (what goes with `submitReport`), or empty.
+    #[must_use]
+    pub fn first_chunk(&self) -> &[u8] {
+        self.chunks.first().map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `SanityChecker.checkAccounting`, statement for statement: the bounds on the CL change and the
+/// EL rewards the pool may pull. A CL drop is explained up to `newlySlashed × slashingAllowance`
+/// plus the front-run loss chunk 0 charged to operator collateral (docs/adr/0008); the EL room
+/// is `maxRewards − gain`, or `maxRewards + drop` after a drop. Returns the EL rewards to pull,
+/// or the bound the contract would revert with (checked arithmetic where Solidity's is).
+pub fn check_accounting(limits: &SanityLimits, a: &AccountingInput) -> Result<U256, ComputeError> {
+    let pre_cl = a.pre_cl_value;
+    let max_rewards =
+        div(mul(a.pre_total_pooled_ether, u(limits.max_positive_rate_change_ppm))?, u(PPM))?;
+    let room = if a.post_cl_value >= pre_cl {
+        let gain = sub(a.post_cl_value, pre_cl)?;
+        if !gain.is_zero() {
+            let apr = if pre_cl.is_zero() || a.time_elapsed.is_zero() {
+                U256::MAX
+            } else {
+                mul_div(gain, mul(u(SECONDS_PER_YEAR), u(BPS))?, mul(pre_cl, a.time_elapsed)?)?
+            };
+            if apr > u(limits.max_cl_apr_bps) {
+                return Err(sanity("ClAprExceeded", apr, limits.max_cl_apr_bps));
+            }
+            if gain > max_rewards {
+                let ppm = mul_div(gain, u(PPM), a.pre_total_pooled_ether).unwrap_or(U256::MAX);
+                return Err(sanity(
+                    "PositiveRateChangeExceeded",
+                    ppm,
+                    limits.max_positive_rate_change_ppm,
+                ));
+            }
+        }
+        sub(max_rewards, gain)?
+    } else {
+        let drop = sub(pre_cl, a.post_cl_value)?;
+        let explained = add(
+            mul(mul(a.newly_slashed, u(limits.slashing_allowance_gwei))?, u(1_000_000_000))?,
+            a.front_run_loss,
+        )?;
+        let unexplained = sat_sub(drop, explained);
+        if mul(unexplained, u(PPM))? > mul(u(limits.max_unexplained_cl_drop_ppm), pre_cl)? {
+            let ppm = mul_div(unexplained, u(PPM), pre_cl).unwrap_or(U256::MAX);
+            return Err(sanity(
+                "UnexplainedClDropExceeded",
+                ppm,
+                limits.max_unexplained_cl_drop_ppm,
+            ));
+        }
+        add(max_rewards, drop)?
+    };
+    Ok(a.el_rewards_available.min(room))
+}
+
+/// Computes the report of `input`'s frame, with the default [`ChunkBudget`]; see
+/// [`compute_with`].
+pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedReport, ComputeError> {
+    compute_with(input, with_extra_data, &ChunkBudget::default())
+}
+
 /// Computes the report of `input`'s frame.
 ///
 /// With `with_extra_data`, the operators report is committed by `extraDataHash` (when it carries
-/// anything); without, `extraDataHash = 0` (contracts without the operators module).
+/// anything) as a chain of chunks split within `budget` (docs/adr/0008; every member must use the
+/// same budget, or their digests differ); without, `extraDataHash = 0` (contracts without the
+/// operators module).
+///
+/// The accounting mirrors the contracts' order inside `submitReport`: chunk 0 is applied first
+/// (its front-run results and penalties burn cover shares at the pre-report rate), then the pool
+/// books the report, whose CL drop is explained up to the front-run loss of chunk 0.
 ///
 /// Errors when the input is inconsistent or when the contracts would reject the result (a
 /// sanity bound, a decreasing count): a member never signs a report that cannot pass.
-pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedReport, ComputeError> {
+pub fn compute_with(
+    input: &OracleInput,
+    with_extra_data: bool,
+    budget: &ChunkBudget,
+) -> Result<ComputedReport, ComputeError> {
     let frame = &input.frame;
     let pool = &input.pool;
     if frame.ref_slot <= frame.last_ref_slot {
@@ -265,6 +367,14 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
             return Err(sanity("ValidatorCountDecreased", format!("{name} {now}"), before));
         }
     }
+    let active_plus_exited = counts.active.checked_add(counts.exited).ok_or(()).map_err(ov)?;
+    if active_plus_exited > counts.deposited || counts.slashed > counts.deposited {
+        return Err(sanity(
+            "ValidatorCountsInconsistent",
+            format!("active+exited {active_plus_exited}, slashed {}", counts.slashed),
+            counts.deposited,
+        ));
+    }
     let appeared = counts.deposited.saturating_sub(last.deposited);
     if appeared > pool.limits.max_appeared_validators_per_report {
         return Err(sanity(
@@ -274,6 +384,27 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
         ));
     }
 
+    // ---- the operator data that does not depend on the accounting: pre-deposit results,
+    // penalties, scores, exited counts. Chunk 0 (front-run runs, then penalties, first) is applied
+    // before the pool books the report, so its losses enter the accounting below.
+    let mut operators = OperatorsReport { refSlot: u(frame.ref_slot.get()), ..Default::default() };
+    operators.rewardsCumulativeShares = input.rewards.cumulative_shares;
+    if let Some(reg) = registry {
+        operator_lists(reg, &acc, &pre_seen, &mut operators)?;
+    }
+    let first_part = if with_extra_data {
+        let prefix = OperatorsReport {
+            refSlot: operators.refSlot,
+            preDeposits: operators.preDeposits.clone(),
+            penalties: operators.penalties.clone(),
+            ..OperatorsReport::default()
+        };
+        split_parts(&prefix, budget).into_iter().next()
+    } else {
+        None
+    };
+    let chunk0_front_run_loss = first_part.as_ref().map_or(U256::ZERO, front_run_loss);
+
     // ---- accounting (StakePool.handleOracleReport + SanityChecker.checkAccounting)
     let cl_balance = U256::from(cl_gwei)
         .checked_mul(U256::from(1_000_000_000u64))
@@ -282,6 +413,11 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
     let cl_processed = processed.min(pool.deposited_ether).max(prev_processed);
     let transient = sub(pool.deposited_ether, prev_processed)?;
     let pre_total = add(add(pool.buffered_ether, pool.cl_balance)?, transient)?;
+    // chunk 0's cover burns happen before the pool books the report (totalPooledEther unchanged)
+    let cover_burned = match (registry, &first_part) {
+        (Some(reg), Some(part)) => chunk0_cover_burns(reg, part, pre_total, pool.total_shares)?,
+        _ => U256::ZERO,
+    };
     let pre_cl = add(pool.cl_balance, sub(cl_processed, prev_processed)?)?;
     let time_elapsed = mul(
         u(frame.ref_slot.get().saturating_sub(frame.last_ref_slot.get())),
@@ -307,42 +443,21 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
         vault.min(add(sub(pre_cl, cl_balance)?, max_gain)?)
     };
     let post_cl = add(cl_balance, pull)?;
-    let room = if post_cl >= pre_cl {
-        let gain = sub(post_cl, pre_cl)?;
-        if !gain.is_zero() {
-            let apr = if pre_cl.is_zero() || time_elapsed.is_zero() {
-                U256::MAX
-            } else {
-                mul_div(gain, mul(u(SECONDS_PER_YEAR), u(BPS))?, mul(pre_cl, time_elapsed)?)?
-            };
-            if apr > u(lim.max_cl_apr_bps) {
-                return Err(sanity("ClAprExceeded", apr, lim.max_cl_apr_bps));
-            }
-            if gain > max_rewards {
-                return Err(sanity("PositiveRateChangeExceeded", gain, max_rewards));
-            }
-        }
-        sub(max_rewards, gain)?
-    } else {
-        let drop = sub(pre_cl, post_cl)?;
-        let explained =
-            mul(mul(u(newly_slashed), u(lim.slashing_allowance_gwei))?, u(1_000_000_000))?;
-        let unexplained = sat_sub(drop, explained);
-        if mul(unexplained, u(PPM))? > mul(u(lim.max_unexplained_cl_drop_ppm), pre_cl)? {
-            return Err(sanity(
-                "UnexplainedClDropExceeded",
-                unexplained,
-                lim.max_unexplained_cl_drop_ppm,
-            ));
-        }
-        add(max_rewards, drop)?
-    };
     let el_available = pool.el_rewards_vault_balance;
-    let el_pull = el_available.min(room);
+    let accounting = AccountingInput {
+        pre_total_pooled_ether: pre_total,
+        pre_cl_value: pre_cl,
+        post_cl_value: post_cl,
+        time_elapsed,
+        newly_slashed: u(newly_slashed),
+        front_run_loss: chunk0_front_run_loss,
+        el_rewards_available: el_available,
+    };
+    let el_pull = check_accounting(&lim, &accounting)?;
 
     let buffered = add(add(pool.buffered_ether, pull)?, el_pull)?;
     let post_total = add(add(buffered, cl_balance)?, sub(pool.deposited_ether, cl_processed)?)?;
-    let mut supply = pool.total_shares;
+    let mut supply = sub(pool.total_shares, cover_burned)?;
     let mut operator_fee_shares = U256::ZERO;
     let gross = add(post_cl, el_pull)?;
     if gross > pre_cl {
@@ -397,72 +512,10 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
     let buffered_after = sub(buffered, to_lock)?;
     let demand_after = sat_sub(q.unfinalized_ether, finalized_at_request);
 
-    // ---- operators report
-    let mut operators = OperatorsReport { refSlot: u(frame.ref_slot.get()), ..Default::default() };
+    // ---- the operator data that depends on the accounting: exit requests, rewards
     let mut rewards_tree = None;
     let mut exits_requested = 0u64;
-    operators.rewardsCumulativeShares = input.rewards.cumulative_shares;
     if let Some(reg) = registry {
-        // The module confirms each operator's pre-deposits in key order from its cursor: report
-        // the contiguous run of pre-deposited keys already visible on the beacon chain.
-        let mut pre_deposits: Vec<PreDepositResult> = Vec::new();
-        for (oi, op) in reg.operators.iter().enumerate() {
-            let pre = op.keys.iter().enumerate().filter(|(_, k)| k.state == KeyState::PreDeposited);
-            for (ki, key) in pre {
-                let Some(valid) = pre_seen.get(&(oi, ki)) else { break };
-                pre_deposits.push(PreDepositResult {
-                    operatorId: op.id,
-                    keyIndex: key.index,
-                    valid: *valid,
-                });
-            }
-        }
-        pre_deposits.truncate(MAX_LIST_ENTRIES);
-        operators.preDeposits = pre_deposits;
-        for (op, a) in reg.operators.iter().zip(&acc) {
-            if a.expected > 0 {
-                let score = a
-                    .performed
-                    .min(a.expected)
-                    .checked_mul(BPS)
-                    .and_then(|x| x.checked_div(a.expected))
-                    .ok_or(ComputeError::Arithmetic("score"))?;
-                let score = u32::try_from(score).map_err(|_| ComputeError::Arithmetic("score"))?;
-                operators.scores.push(OperatorScore { operatorId: op.id, score });
-            }
-            let slash_wei = mul(U256::from(a.slashing_gwei), u(1_000_000_000))?;
-            let missed_wei = mul(reg.missed_exit_penalty_wei, u(a.missed_exits))?;
-            for (kind, amount) in
-                [(penalty_kind::SLASHING, slash_wei), (penalty_kind::MISSED_EXIT, missed_wei)]
-            {
-                if !amount.is_zero() {
-                    let amount_wei = u128::try_from(amount)
-                        .map_err(|_| ComputeError::Arithmetic("penalty above 2^128"))?;
-                    operators.penalties.push(OperatorPenalty {
-                        operatorId: op.id,
-                        amountWei: amount_wei,
-                        kind,
-                    });
-                }
-            }
-            if (a.exited, a.stuck) != (op.exited_total, op.stuck_total) {
-                operators.exited.push(OperatorExited {
-                    operatorId: op.id,
-                    exitedTotal: a.exited,
-                    stuckTotal: a.stuck,
-                });
-            }
-        }
-        for (list, len) in [
-            ("scores", operators.scores.len()),
-            ("penalties", operators.penalties.len()),
-            ("exited", operators.exited.len()),
-        ] {
-            if len > MAX_LIST_ENTRIES {
-                return Err(ComputeError::ListTooLong { list, len, cap: MAX_LIST_ENTRIES });
-            }
-        }
-
         // exits for the queue demand not covered by the buffer and the ETH already leaving
         let leaving = mul(U256::from(leaving_gwei), u(1_000_000_000))?;
         let missing = sat_sub(demand_after, add(buffered_after, leaving)?);
@@ -496,8 +549,19 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
         rewards_tree = tree;
     }
 
-    let extra =
-        if with_extra_data && !operators.is_empty() { extra_data(&operators) } else { Vec::new() };
+    let chunks = if with_extra_data && !operators.is_empty() {
+        let parts = split_parts(&operators, budget);
+        // the accounting assumed chunk 0's front-runs and penalties: they must be the ones sent
+        let lists = |p: Option<&OperatorsReport>| {
+            p.map(|p| (p.preDeposits.clone(), p.penalties.clone())).unwrap_or_default()
+        };
+        if lists(parts.first()) != lists(first_part.as_ref()) {
+            return Err(ComputeError::Arithmetic("chunk 0 differs from the accounted one"));
+        }
+        encode_chain(&parts)
+    } else {
+        Vec::new()
+    };
     let report = Report {
         consensusVersion: u(CONSENSUS_VERSION),
         refSlot: u(frame.ref_slot.get()),
@@ -511,12 +575,12 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
         elRewardsVaultAvailable: el_available,
         finalizeUpToRequestId: u(finalize_up_to),
         finalizationShareRate: share_rate,
-        extraDataHash: extra_data_hash(&extra),
+        extraDataHash: chunks.first().map_or(B256::ZERO, |c| extra_data_hash(c)),
     };
     Ok(ComputedReport {
         report,
         operators,
-        extra_data: extra,
+        chunks,
         rewards_tree,
         post: PostReport {
             total_pooled_ether: post_total,
@@ -526,8 +590,141 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
             operator_fee_shares,
             ether_to_lock: to_lock,
             exits_requested,
+            cover_shares_burned: cover_burned,
+            accounting,
         },
     })
+}
+
+/// Pre-deposit results, scores (only those that change), penalties and exited/stuck counts of
+/// every operator, from the validators pass.
+fn operator_lists(
+    reg: &RegistryState,
+    acc: &[OperatorAcc],
+    pre_seen: &HashMap<(usize, usize), bool>,
+    operators: &mut OperatorsReport,
+) -> Result<(), ComputeError> {
+    // The module confirms each operator's pre-deposits in key order from its cursor: report
+    // the contiguous run of pre-deposited keys already visible on the beacon chain.
+    let mut pre_deposits: Vec<PreDepositResult> = Vec::new();
+    for (oi, op) in reg.operators.iter().enumerate() {
+        let pre = op.keys.iter().enumerate().filter(|(_, k)| k.state == KeyState::PreDeposited);
+        for (ki, key) in pre {
+            let Some(valid) = pre_seen.get(&(oi, ki)) else { break };
+            pre_deposits.push(PreDepositResult {
+                operatorId: op.id,
+                keyIndex: key.index,
+                valid: *valid,
+            });
+        }
+    }
+    pre_deposits.truncate(MAX_LIST_ENTRIES);
+    operators.preDeposits = pre_deposits;
+    for (op, a) in reg.operators.iter().zip(acc) {
+        if a.expected > 0 {
+            let score = a
+                .performed
+                .min(a.expected)
+                .checked_mul(BPS)
+                .and_then(|x| x.checked_div(a.expected))
+                .ok_or(ComputeError::Arithmetic("score"))?;
+            let score = u32::try_from(score).map_err(|_| ComputeError::Arithmetic("score"))?;
+            // the registry skips an unchanged score (no write, no event): leaving it out only
+            // makes the report smaller
+            if score != u32::from(op.score) {
+                operators.scores.push(OperatorScore { operatorId: op.id, score });
+            }
+        }
+        let slash_wei = mul(U256::from(a.slashing_gwei), u(1_000_000_000))?;
+        let missed_wei = mul(reg.missed_exit_penalty_wei, u(a.missed_exits))?;
+        for (kind, amount) in
+            [(penalty_kind::SLASHING, slash_wei), (penalty_kind::MISSED_EXIT, missed_wei)]
+        {
+            if !amount.is_zero() {
+                let amount_wei = u128::try_from(amount)
+                    .map_err(|_| ComputeError::Arithmetic("penalty above 2^128"))?;
+                operators.penalties.push(OperatorPenalty {
+                    operatorId: op.id,
+                    amountWei: amount_wei,
+                    kind,
+                });
+            }
+        }
+        if (a.exited, a.stuck) != (op.exited_total, op.stuck_total) {
+            operators.exited.push(OperatorExited {
+                operatorId: op.id,
+                exitedTotal: a.exited,
+                stuckTotal: a.stuck,
+            });
+        }
+    }
+    for (list, len) in [
+        ("scores", operators.scores.len()),
+        ("penalties", operators.penalties.len()),
+        ("exited", operators.exited.len()),
+    ] {
+        if len > MAX_LIST_ENTRIES {
+            return Err(ComputeError::ListTooLong { list, len, cap: MAX_LIST_ENTRIES });
+        }
+    }
+    Ok(())
+}
+
+/// `ceil`-ish shares of `amount` at the pool's rate, as `BondManager._sharesUp`:
+/// `convertToShares(amount)`, plus one when those shares are worth less than `amount`.
+fn shares_up(amount: U256, supply: U256, total_pooled: U256) -> Result<U256, ComputeError> {
+    if supply.is_zero() || total_pooled.is_zero() {
+        // the contract divides by zero here and reverts
+        return Err(ComputeError::InvalidInput("a loss to cover in a pool without ether".into()));
+    }
+    let shares = mul_div(amount, supply, total_pooled)?;
+    if mul_div(shares, total_pooled, supply)? < amount { add(shares, u(1)) } else { Ok(shares) }
+}
+
+/// Shares burned by the loss waterfall while chunk 0 (`part`) is applied, before the accounting:
+/// per front-run result (`BondManager.chargeFrontRun`, 1 ETH) then per penalty
+/// (`coverLoss(op, amount)`), in the module's order, the loss in shares at the current rate, then
+/// burned from the operator's bond, its VFP backing and the insurance fund, each up to what it
+/// holds; every burn lowers the supply the next conversion uses (`totalPooledEther` does not move
+/// until the accounting).
+fn chunk0_cover_burns(
+    reg: &RegistryState,
+    part: &OperatorsReport,
+    total_pooled: U256,
+    supply: U256,
+) -> Result<U256, ComputeError> {
+    let losses = part
+        .preDeposits
+        .iter()
+        .filter(|r| !r.valid)
+        .map(|r| (r.operatorId, U256::from(PRE_DEPOSIT_WEI)))
+        .chain(part.penalties.iter().map(|p| (p.operatorId, U256::from(p.amountWei))));
+    let mut layers: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
+    let mut insurance = reg.insurance_fund_shares;
+    let mut s = supply;
+    let mut burned = U256::ZERO;
+    for (id, amount) in losses {
+        let op = reg
+            .operators
+            .binary_search_by_key(&id, |o| o.id)
+            .ok()
+            .and_then(|i| reg.operators.get(i))
+            .ok_or(ComputeError::Arithmetic("loss of an unknown operator"))?;
+        let (bond, vfp) = layers.entry(id).or_insert((op.bond_shares, op.vfp_backing_shares));
+        let loss = shares_up(amount, s, total_pooled)?;
+        let from_bond = loss.min(*bond);
+        *bond = sub(*bond, from_bond)?;
+        let rest = sub(loss, from_bond)?;
+        let from_vfp = rest.min(*vfp);
+        *vfp = sub(*vfp, from_vfp)?;
+        let rest = sub(rest, from_vfp)?;
+        let from_insurance = rest.min(insurance);
+        insurance = sub(insurance, from_insurance)?;
+        let now = add(add(from_bond, from_vfp)?, from_insurance)?;
+        s = sub(s, now).map_err(|_| ComputeError::InvalidInput("cover above the supply".into()))?;
+        burned = add(burned, now)?;
+    }
+    Ok(burned)
 }
 
 fn check_unique_indices(validators: &[BeaconValidator]) -> Result<(), ComputeError> {

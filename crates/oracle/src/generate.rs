@@ -96,6 +96,9 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
             score: 9_000 + (rng.below(1_000) as u16),
             exited_total: 0,
             stuck_total: 0,
+            // 2 ETH of bond each, 1 ETH of VFP backing for the funded ones (shares ≈ ETH here)
+            bond_shares: gwei_to_wei(2_000_000_000),
+            vfp_backing_shares: if i % 3 == 0 { gwei_to_wei(1_000_000_000) } else { U256::ZERO },
             keys: Vec::new(),
         })
         .collect();
@@ -229,6 +232,7 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
             vfp_pool: Address::repeat_byte(0xF0),
             vfp_share_bps: 1_000,
             missed_exit_penalty_wei: gwei_to_wei(100_000_000),
+            insurance_fund_shares: gwei_to_wei(50_000_000_000),
             allocation: AllocationParams {
                 max_operators_per_type: 200,
                 ..AllocationParams::public_pool()

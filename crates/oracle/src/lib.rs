@@ -33,7 +33,7 @@ pub mod rewards;
 pub mod sol;
 pub mod types;
 
-pub use compute::{ComputedReport, compute};
+pub use compute::{AccountingInput, ComputedReport, check_accounting, compute, compute_with};
 pub use error::ComputeError;
-pub use sol::{OperatorsReport, Report, extra_data, report_digest};
+pub use sol::{ChunkBudget, OperatorsReport, Report, extra_data, report_digest};
 pub use types::*;

@@ -210,6 +210,10 @@ pub struct OperatorInput {
     pub exited_total: u64,
     /// Stuck validators the registry has recorded.
     pub stuck_total: u64,
+    /// `BondManager.bondShares(id)`: the own bond, first layer of the loss waterfall (shares).
+    pub bond_shares: U256,
+    /// `VfpPool.allocatedShares(id)`: the VFP backing, second layer (shares).
+    pub vfp_backing_shares: U256,
     /// Keys, by increasing index.
     pub keys: Vec<KeyInput>,
 }
@@ -227,6 +231,8 @@ pub struct RegistryState {
     pub vfp_share_bps: u16,
     /// Penalty for an exit request ignored past its deadline, wei.
     pub missed_exit_penalty_wei: U256,
+    /// Shares the InsuranceFund holds: the last layer of the loss waterfall.
+    pub insurance_fund_shares: U256,
     /// Allocator parameters (exit selection).
     pub allocation: AllocationParams,
 }

@@ -64,7 +64,7 @@ fn unchanged_pool_reports_its_state_and_rate() {
     // 330 ETH over 330 shares: rate exactly 1e27
     assert_eq!(r.finalizationShareRate, U256::from(10u128.pow(27)));
     assert_eq!(r.extraDataHash, B256::ZERO);
-    assert!(out.extra_data.is_empty());
+    assert!(out.chunks.is_empty());
 }
 
 #[test]
@@ -163,12 +163,13 @@ fn operators_report_is_committed_by_the_extra_data_hash() {
     let input = synthetic(2_000, 12, 7);
     let out = compute(&input, true).unwrap();
     assert!(!out.operators.is_empty());
-    assert_eq!(out.extra_data, extra_data(&out.operators));
-    assert_eq!(out.report.extraDataHash, keccak256(&out.extra_data));
+    // a report this size fits one chunk: the whole operators report, no successor
+    assert_eq!(out.chunks, vec![extra_data(&out.operators)]);
+    assert_eq!(out.report.extraDataHash, keccak256(out.first_chunk()));
     assert_eq!(out.operators.refSlot, out.report.refSlot);
     let without = compute(&input, false).unwrap();
     assert_eq!(without.report.extraDataHash, B256::ZERO);
-    assert!(without.extra_data.is_empty());
+    assert!(without.chunks.is_empty());
 }
 
 #[test]
@@ -374,7 +375,7 @@ proptest! {
         match (a, b) {
             (Ok(a), Ok(b)) => {
                 prop_assert_eq!(&a.report, &b.report);
-                prop_assert_eq!(&a.extra_data, &b.extra_data);
+                prop_assert_eq!(&a.chunks, &b.chunks);
                 prop_assert_eq!(
                     report_digest(&a.report, 31337, Address::repeat_byte(9)),
                     report_digest(&b.report, 31337, Address::repeat_byte(9))

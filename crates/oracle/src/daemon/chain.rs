@@ -271,13 +271,14 @@ pub fn compact(signature: &[u8]) -> Option<IOracleReport::Signature> {
     Some(IOracleReport::Signature { r: sig.r().into(), vs: vs.into() })
 }
 
-/// Submits `report` with its `extra_data` and `signatures` (sorted by signer, as the contract requires). Returns the
-/// transaction hash once mined successfully.
+/// Submits `report` with chunk 0 of its extra data (`first_chunk`, empty when none) and
+/// `signatures` (sorted by signer, as the contract requires). Returns the transaction hash once
+/// mined successfully.
 pub async fn submit(
     provider: &DynProvider,
     oracle: Address,
     report: &crate::Report,
-    extra_data: &Bytes,
+    first_chunk: &Bytes,
     signatures: &std::collections::BTreeMap<Address, Bytes>,
 ) -> Result<B256, DaemonError> {
     let sigs: Vec<IOracleReport::Signature> = signatures
@@ -287,11 +288,58 @@ pub async fn submit(
         })
         .collect::<Result<_, _>>()?;
     let pending = OracleReport::new(oracle, provider.clone())
-        .submitReport(to_binding(report)?, extra_data.clone(), sigs)
+        .submitReport(to_binding(report)?, first_chunk.clone(), sigs)
         .send()
         .await
         .map_err(rpc("send the report"))?;
     let receipt = pending.get_receipt().await.map_err(rpc("wait for the report receipt"))?;
+    if !receipt.status() {
+        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
+    }
+    Ok(receipt.transaction_hash)
+}
+
+/// `OracleReport.extraDataState()`: the chunk chain of the last report with more than one chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtraDataState {
+    /// Reference slot of the report the chain belongs to.
+    pub ref_slot: u64,
+    /// Chunks applied so far (chunk 0 included): the index of the next one.
+    pub chunks_applied: u32,
+    /// Hash of the next chunk; zero when the chain is complete (or was dropped).
+    pub next_hash: B256,
+}
+
+/// Reads `OracleReport.extraDataState()` at the latest block.
+pub async fn extra_data_state(
+    provider: &DynProvider,
+    oracle: Address,
+) -> Result<ExtraDataState, DaemonError> {
+    let s = OracleReport::new(oracle, provider.clone())
+        .extraDataState()
+        .call()
+        .await
+        .map_err(rpc("read the extra data state"))?;
+    Ok(ExtraDataState {
+        ref_slot: s.refSlot,
+        chunks_applied: s.chunksApplied,
+        next_hash: s.nextHash,
+    })
+}
+
+/// Delivers the next chunk of the pending chain (`OracleReport.submitExtraDataChunk`). Returns the
+/// transaction hash once mined successfully.
+pub async fn submit_chunk(
+    provider: &DynProvider,
+    oracle: Address,
+    chunk: &Bytes,
+) -> Result<B256, DaemonError> {
+    let pending = OracleReport::new(oracle, provider.clone())
+        .submitExtraDataChunk(chunk.clone())
+        .send()
+        .await
+        .map_err(rpc("send an extra data chunk"))?;
+    let receipt = pending.get_receipt().await.map_err(rpc("wait for the chunk receipt"))?;
     if !receipt.status() {
         return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
     }

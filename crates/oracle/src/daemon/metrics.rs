@@ -34,6 +34,10 @@ pub struct Metrics {
     pub rewards_tree_missing: AtomicU64,
     /// Rewards trees fetched from a peer (and checked against the chain).
     pub rewards_trees_fetched: AtomicU64,
+    /// Extra-data chunks after chunk 0 this member delivered (`submitExtraDataChunk`).
+    pub chunks_delivered: AtomicU64,
+    /// Chunk deliveries that failed (another member was first, a revert, an RPC error).
+    pub chunk_delivery_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -131,6 +135,18 @@ impl Metrics {
             "counter",
             "Rewards trees fetched from a peer and checked against the chain.",
             g(&self.rewards_trees_fetched).to_string(),
+        );
+        metric(
+            "claystack_oracle_extra_data_chunks_delivered_total",
+            "counter",
+            "Extra-data chunks after chunk 0 this member delivered.",
+            g(&self.chunks_delivered).to_string(),
+        );
+        metric(
+            "claystack_oracle_extra_data_delivery_failures_total",
+            "counter",
+            "Failed extra-data chunk deliveries (retried on the next tick).",
+            g(&self.chunk_delivery_failures).to_string(),
         );
         out
     }

@@ -1,9 +1,10 @@
 //! The member daemon: each frame, wait until the reference slot is final (or a number of slots
 //! past it), read the Beacon API and the chain at the reference block, compute the report, record
 //! and sign its digest, gossip the signature, and submit once a quorum of members signed the
-//! digest this member computed. Restart-safe: the per-frame record in the state directory is
-//! written before the signature leaves the process, and a member never signs a second digest
-//! for a frame it has a record of.
+//! digest this member computed, with chunk 0 of its extra data; then, while the frame lasts,
+//! deliver the report's later chunks in order (docs/adr/0008). Restart-safe: the per-frame
+//! record in the state directory (every chunk included) is written before the signature leaves
+//! the process, and a member never signs a second digest for a frame it has a record of.
 
 pub mod chain;
 pub mod gossip;
@@ -33,13 +34,24 @@ use tokio::sync::watch;
 use crate::duties::{DutiesError, DutyTally, ValidatorSpan, frame_epochs};
 use crate::rewards::{TreeDocument, TreeError};
 use crate::types::{BeaconValidator, FrameParams, OracleInput, RewardsState};
-use crate::{ComputeError, Report, compute, report_digest};
+use crate::{ComputeError, Report, compute_with, report_digest};
 use gossip::{GossipState, SignatureMessage};
 use metrics::{Metrics, inc};
 use store::{FrameRecord, Store, StoreError};
 
 /// Delay between members' submission attempts, by rank (lowest address first).
 pub const SUBMIT_STAGGER: Duration = Duration::from_secs(4);
+/// Most extra-data chunks one member delivers in one tick (bounds a tick's work).
+const CHUNKS_PER_TICK: usize = 16;
+
+/// Settings of a member that every member of the committee must share (they change the report's
+/// bytes, so members with different values sign different digests).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberOptions {
+    /// How the operators report is split into extra-data chunks (docs/adr/0008). The default is
+    /// the one the ADR budgets; smaller budgets are for tests that need several chunks.
+    pub chunk_budget: crate::ChunkBudget,
+}
 
 /// When a reference slot may be reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,10 +172,20 @@ pub struct Member {
 }
 
 impl Member {
-    /// Starts the HTTP endpoint on `listener` and the frame loop.
+    /// Starts the HTTP endpoint on `listener` and the frame loop, with the default
+    /// [`MemberOptions`].
     pub fn start(
         cfg: DaemonConfig,
         listener: tokio::net::TcpListener,
+    ) -> Result<Self, DaemonError> {
+        Self::start_with(cfg, listener, MemberOptions::default())
+    }
+
+    /// Starts the HTTP endpoint on `listener` and the frame loop.
+    pub fn start_with(
+        cfg: DaemonConfig,
+        listener: tokio::net::TcpListener,
+        options: MemberOptions,
     ) -> Result<Self, DaemonError> {
         let addr = listener
             .local_addr()
@@ -202,7 +224,9 @@ impl Member {
             liveness,
             trees,
             quorum_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+            chunk_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             key_cache: tokio::sync::Mutex::new(operators::KeyCache::new()),
+            options,
         };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
@@ -247,8 +271,12 @@ struct Worker {
     trees: Arc<rewards::TreeStore>,
     /// When this member first held a quorum for a frame.
     quorum_seen: std::sync::Mutex<std::collections::BTreeMap<u64, Instant>>,
+    /// When this member first saw chunk `i` of frame `ref_slot` pending, by `(ref_slot, i)`.
+    chunk_seen: std::sync::Mutex<std::collections::BTreeMap<(u64, u32), Instant>>,
     /// Final key data of the operator registry (pubkeys below the confirmed cursor).
     key_cache: tokio::sync::Mutex<operators::KeyCache>,
+    /// Committee-wide settings.
+    options: MemberOptions,
 }
 
 impl Worker {
@@ -287,6 +315,10 @@ impl Worker {
                     inc(&self.metrics.frames_done_by_others);
                 }
                 tracing::info!(target: "oracle::daemon", ref_slot = view.ref_slot, "frame settled");
+            }
+            // the report of this frame is on chain: its later chunks, while the frame lasts
+            if let Some(rec) = &record {
+                self.deliver_chunks(&view, rec).await;
             }
             return Ok(());
         }
@@ -343,13 +375,14 @@ impl Worker {
         let report = Report::abi_decode(&rec.report_abi)
             .map_err(|e| DaemonError::Setup(format!("decode recorded report: {e}")))?;
         // the contract wants exactly members' signatures in increasing signer order: BTreeMap order
-        match chain::submit(&self.provider, oracle, &report, &rec.extra_data, &agreed).await {
+        match chain::submit(&self.provider, oracle, &report, &rec.first_chunk(), &agreed).await {
             Ok(tx) => {
                 rec.submitted_tx = Some(tx);
                 rec.done = true;
                 self.store.save(&rec)?;
                 inc(&self.metrics.frames_submitted);
-                tracing::info!(target: "oracle::daemon", ref_slot = rec.ref_slot, %tx, signatures = agreed.len(), "report submitted");
+                tracing::info!(target: "oracle::daemon", ref_slot = rec.ref_slot, %tx, signatures = agreed.len(), chunks = rec.chunks.len(), "report submitted");
+                self.deliver_chunks(&view, &rec).await;
             }
             Err(e) => {
                 // another member may have won the race; the next tick sees the frame settled
@@ -358,6 +391,67 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Delivers the pending chunks of this frame's report that match our record, in order, while
+    /// the frame lasts (`OracleReport.extraDataState()` names the next hash; the contract refuses
+    /// anything else). Staggered like the submission: the member that submitted the report goes
+    /// first, the others wait `(rank + 1) × SUBMIT_STAGGER` after first seeing a chunk pending. A
+    /// failed delivery (usually: another member was first) is logged and retried next tick.
+    async fn deliver_chunks(&self, view: &chain::FrameView, rec: &FrameRecord) {
+        if rec.chunks.len() < 2 || rec.ref_slot != view.ref_slot {
+            return;
+        }
+        let oracle = self.cfg.pool.oracle_report;
+        let me = self.cfg.member_key.address();
+        let rank = view.members.iter().filter(|m| **m < me).count();
+        let wait = if rec.submitted_tx.is_some() {
+            Duration::ZERO
+        } else {
+            SUBMIT_STAGGER.saturating_mul(u32::try_from(rank.saturating_add(1)).unwrap_or(u32::MAX))
+        };
+        for _ in 0..CHUNKS_PER_TICK {
+            let state = match chain::extra_data_state(&self.provider, oracle).await {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(target: "oracle::extra_data", error = %e, "reading the pending chunks failed; retrying");
+                    return;
+                }
+            };
+            if state.ref_slot != rec.ref_slot || state.next_hash.is_zero() {
+                return;
+            }
+            let index = state.chunks_applied;
+            let Some(chunk) = usize::try_from(index).ok().and_then(|i| rec.chunks.get(i)) else {
+                tracing::warn!(target: "oracle::extra_data", ref_slot = rec.ref_slot, index, chunks = rec.chunks.len(), "the pending chunk is beyond our record");
+                return;
+            };
+            if alloy::primitives::keccak256(chunk) != state.next_hash {
+                tracing::warn!(target: "oracle::extra_data", ref_slot = rec.ref_slot, index, pending = %state.next_hash, "the pending chunk is not ours (the report on chain has another digest)");
+                return;
+            }
+            let since = match self.chunk_seen.lock() {
+                Ok(mut seen) => {
+                    seen.retain(|(slot, _), _| *slot >= rec.ref_slot);
+                    *seen.entry((rec.ref_slot, index)).or_insert_with(Instant::now)
+                }
+                Err(_) => return,
+            };
+            if since.elapsed() < wait {
+                return;
+            }
+            match chain::submit_chunk(&self.provider, oracle, chunk).await {
+                Ok(tx) => {
+                    inc(&self.metrics.chunks_delivered);
+                    tracing::info!(target: "oracle::extra_data", ref_slot = rec.ref_slot, index, of = rec.chunks.len(), %tx, "extra data chunk delivered");
+                }
+                Err(e) => {
+                    inc(&self.metrics.chunk_delivery_failures);
+                    tracing::info!(target: "oracle::extra_data", ref_slot = rec.ref_slot, index, error = %e, "chunk delivery failed; retrying next tick");
+                    return;
+                }
+            }
+        }
     }
 
     async fn is_final(&self, ref_slot: u64, slots_per_epoch: u64) -> Result<bool, DaemonError> {
@@ -418,13 +512,15 @@ impl Worker {
             rate = %report.report.finalizationShareRate,
             finalize_up_to = %report.report.finalizeUpToRequestId,
             compute_us = micros,
+            chunks = report.chunks.len(),
+            front_run_loss = %report.post.accounting.front_run_loss,
             "report computed and signed"
         );
         Ok(FrameRecord {
             ref_slot: view.ref_slot,
             digest,
             report_abi: Bytes::from(report.report.abi_encode()),
-            extra_data: Bytes::from(report.extra_data),
+            chunks: report.chunks.into_iter().map(Bytes::from).collect(),
             own_signature: own,
             signatures,
             submitted_tx: None,
@@ -533,7 +629,7 @@ impl Worker {
             validators,
         };
         let with_extra_data = input.registry.is_some();
-        Ok(compute(&input, with_extra_data)?)
+        Ok(compute_with(&input, with_extra_data, &self.options.chunk_budget)?)
     }
 }
 

@@ -9,7 +9,9 @@
 //! pre-deposited-but-unconfirmed range (bounded by the keys in flight) is read every frame, and
 //! so are the topped-up keys of an operator with pending exit requests (their deadlines). The
 //! type factors `F`, the missed-exit penalty (`OperatorsModule`), the VfpPool's reward share and
-//! which operators it funds are read at the reference block too.
+//! which operators it funds are read at the reference block too, and so is the loss waterfall
+//! (each operator's bond shares and VFP backing, the InsuranceFund's shares): chunk 0's losses
+//! burn them before the accounting, which moves the post-report share rate.
 
 use std::collections::{HashMap, HashSet};
 
@@ -18,6 +20,7 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::DynProvider;
 use claystack_balancer::{AllocationParams, OperatorType};
 use claystack_bindings::bond_manager::BondManager;
+use claystack_bindings::insurance_fund::InsuranceFund;
 use claystack_bindings::operator_registry::OperatorRegistry;
 use claystack_bindings::operators_module::OperatorsModule;
 use claystack_bindings::oracle_report::OracleReport;
@@ -147,15 +150,27 @@ pub async fn read_operators(
         .call()
         .await
         .map_err(rpc("read the operators module's OperatorRewards"))?;
-    // the VfpPool: its share of funded operators' rewards, and which operators it funds
-    let vfp_addr = BondManager::new(contracts.bonds, provider.clone())
+    // the loss waterfall behind the bonds: the VfpPool (its share of funded operators' rewards,
+    // which operators it funds and by how much) and the InsuranceFund (its shares)
+    let bonds = BondManager::new(contracts.bonds, provider.clone());
+    let layers = bonds
         .contracts()
         .block(at)
         .call()
         .await
-        .map_err(rpc("read the bond manager's contracts"))?
-        .vfpPool;
+        .map_err(rpc("read the bond manager's contracts"))?;
+    let vfp_addr = layers.vfpPool;
     let vfp = (!vfp_addr.is_zero()).then(|| VfpPool::new(vfp_addr, provider.clone()));
+    let insurance_fund_shares = if layers.fund.is_zero() {
+        U256::ZERO
+    } else {
+        InsuranceFund::new(layers.fund, provider.clone())
+            .fundShares()
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read the insurance fund's shares"))?
+    };
     let vfp_share_bps = match &vfp {
         Some(v) => {
             v.params()
@@ -285,25 +300,32 @@ pub async fn read_operators(
         }
         let kind = operator_type(info.operatorType)?;
         // only Home and Dvt operators can be funded (VfpPool.fundOperator)
-        let vfp_funded = match &vfp {
-            Some(v) if matches!(kind, OperatorType::Home | OperatorType::Dvt) => !v
+        let vfp_backing_shares = match &vfp {
+            Some(v) if matches!(kind, OperatorType::Home | OperatorType::Dvt) => v
                 .allocatedShares(U256::from(id))
                 .block(at)
                 .call()
                 .await
-                .map_err(rpc("read an operator's VFP backing"))?
-                .is_zero(),
-            _ => false,
+                .map_err(rpc("read an operator's VFP backing"))?,
+            _ => U256::ZERO,
         };
+        let bond_shares = bonds
+            .bondShares(U256::from(id))
+            .block(at)
+            .call()
+            .await
+            .map_err(rpc("read an operator's bond shares"))?;
         operators.push(OperatorInput {
             id,
             operator_type: kind,
             reward_address: info.rewardAddress,
             is_active: !info.stopped,
-            vfp_funded,
+            vfp_funded: !vfp_backing_shares.is_zero(),
             score: info.score,
             exited_total: u64::from(info.exited),
             stuck_total: u64::from(info.stuck),
+            bond_shares,
+            vfp_backing_shares,
             keys,
         });
     }
@@ -314,6 +336,7 @@ pub async fn read_operators(
             vfp_pool: vfp_addr,
             vfp_share_bps,
             missed_exit_penalty_wei,
+            insurance_fund_shares,
             allocation: AllocationParams::public_pool(),
         },
         pending_pubkeys,

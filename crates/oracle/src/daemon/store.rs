@@ -1,17 +1,23 @@
 //! The crash-safe per-frame record: the digest this member computed and signed, the report and
-//! extra data it signed, the signatures collected over that digest, the submission. Written
-//! atomically (temp file, fsync, rename, fsync of the directory) before anything leaves the
-//! process, so a restarted member resumes the frame with the same digest and never signs another.
+//! every chunk of the extra data it committed, the signatures collected over that digest, the
+//! submission. Written atomically (temp file, fsync, rename, fsync of the directory) before
+//! anything leaves the process, so a restarted member resumes the frame with the same digest,
+//! never signs another, and can still deliver the later chunks (docs/adr/0008).
+//!
+//! Records written before the chunk format (one `extra_data` blob) load with that blob as their
+//! only chunk: nothing stored is dropped. A record whose chunks do not hash to its report's
+//! `extraDataHash` is refused with an error naming the file.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use alloy::primitives::{Address, B256, Bytes};
+use alloy::primitives::{Address, B256, Bytes, keccak256};
 use serde::{Deserialize, Serialize};
 
 /// One frame's record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredFrameRecord")]
 pub struct FrameRecord {
     /// Reference slot of the frame.
     pub ref_slot: u64,
@@ -19,8 +25,9 @@ pub struct FrameRecord {
     pub digest: B256,
     /// `abi.encode(report)` of the signed report.
     pub report_abi: Bytes,
-    /// The extra data committed by the report (empty when none).
-    pub extra_data: Bytes,
+    /// The extra data committed by the report, chunk 0 first (`keccak256(chunks[0]) ==
+    /// extraDataHash`, each chunk names the next one's hash); empty when nothing is committed.
+    pub chunks: Vec<Bytes>,
     /// Our 65-byte signature over `digest`.
     pub own_signature: Bytes,
     /// Signatures over `digest` collected from members (ours included), by signer.
@@ -31,11 +38,70 @@ pub struct FrameRecord {
     pub done: bool,
 }
 
+/// A record as stored, in either format: `chunks` (since docs/adr/0008) or the single
+/// `extra_data` blob of older records.
+#[derive(Deserialize)]
+struct StoredFrameRecord {
+    ref_slot: u64,
+    digest: B256,
+    report_abi: Bytes,
+    #[serde(default)]
+    chunks: Option<Vec<Bytes>>,
+    #[serde(default)]
+    extra_data: Option<Bytes>,
+    own_signature: Bytes,
+    signatures: BTreeMap<Address, Bytes>,
+    submitted_tx: Option<B256>,
+    done: bool,
+}
+
+impl From<StoredFrameRecord> for FrameRecord {
+    fn from(r: StoredFrameRecord) -> Self {
+        let chunks = match (r.chunks, r.extra_data) {
+            (Some(chunks), _) => chunks,
+            // an older record: its one blob is chunk 0 (kept as it is)
+            (None, Some(blob)) if !blob.is_empty() => vec![blob],
+            (None, _) => Vec::new(),
+        };
+        Self {
+            ref_slot: r.ref_slot,
+            digest: r.digest,
+            report_abi: r.report_abi,
+            chunks,
+            own_signature: r.own_signature,
+            signatures: r.signatures,
+            submitted_tx: r.submitted_tx,
+            done: r.done,
+        }
+    }
+}
+
 impl FrameRecord {
     /// The signed report.
     pub fn report(&self) -> Result<crate::Report, alloy::sol_types::Error> {
         use alloy::sol_types::SolValue as _;
         crate::Report::abi_decode(&self.report_abi)
+    }
+
+    /// Chunk 0 (sent with `submitReport`), or empty.
+    #[must_use]
+    pub fn first_chunk(&self) -> Bytes {
+        self.chunks.first().cloned().unwrap_or_default()
+    }
+
+    /// Checks that the chunks are the ones the signed report commits to: chunk 0 hashes to
+    /// `extraDataHash` (none when it is zero). A failure names what differs.
+    pub fn check_chunks(&self) -> Result<(), String> {
+        let report =
+            self.report().map_err(|e| format!("the recorded report does not decode: {e}"))?;
+        let first = self.chunks.first().map_or(B256::ZERO, keccak256);
+        if first != report.extraDataHash {
+            return Err(format!(
+                "chunk 0 hashes to {first}, the signed report commits to {}",
+                report.extraDataHash
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -82,11 +148,17 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(StoreError { action: "read frame record", path, source }),
         };
-        serde_json::from_slice(&text).map(Some).map_err(|e| StoreError {
+        let record: FrameRecord = serde_json::from_slice(&text).map_err(|e| StoreError {
             action: "parse frame record",
+            path: path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?;
+        record.check_chunks().map_err(|e| StoreError {
+            action: "check the extra data of frame record",
             path,
             source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
-        })
+        })?;
+        Ok(Some(record))
     }
 
     /// Writes `record` atomically.
@@ -152,25 +224,89 @@ pub fn read_capped(path: &Path, max_bytes: u64) -> Result<Option<Vec<u8>>, Store
 mod tests {
     use super::*;
 
-    #[test]
-    fn round_trips_and_refuses_garbage() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
-        assert_eq!(store.load(7).unwrap(), None);
+    use alloy::sol_types::SolValue as _;
+
+    fn record(ref_slot: u64, chunks: Vec<Bytes>) -> FrameRecord {
+        let report = crate::Report {
+            refSlot: alloy::primitives::U256::from(ref_slot),
+            extraDataHash: chunks.first().map_or(B256::ZERO, keccak256),
+            ..crate::Report::default()
+        };
         let mut rec = FrameRecord {
-            ref_slot: 7,
+            ref_slot,
             digest: B256::repeat_byte(1),
-            report_abi: Bytes::from(vec![1, 2, 3]),
-            extra_data: Bytes::new(),
+            report_abi: Bytes::from(report.abi_encode()),
+            chunks,
             own_signature: Bytes::from(vec![9; 65]),
             signatures: BTreeMap::new(),
             submitted_tx: None,
             done: false,
         };
         rec.signatures.insert(Address::repeat_byte(3), Bytes::from(vec![4; 65]));
+        rec
+    }
+
+    #[test]
+    fn round_trips_and_refuses_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.load(7).unwrap(), None);
+        let rec = record(7, Vec::new());
         store.save(&rec).unwrap();
         assert_eq!(store.load(7).unwrap(), Some(rec));
+        let chained = record(9, vec![Bytes::from(vec![5; 96]), Bytes::from(vec![6; 96])]);
+        store.save(&chained).unwrap();
+        assert_eq!(store.load(9).unwrap(), Some(chained));
         std::fs::write(dir.path().join(format!("frame-{:020}.json", 8)), b"{").unwrap();
         assert!(store.load(8).is_err());
+    }
+
+    /// A record written before the chunk format (`extra_data`, one blob) loads with the blob as
+    /// chunk 0, the digest and signatures untouched; saved again, it is in the new format.
+    #[test]
+    fn old_records_load_with_their_extra_data_as_chunk_0() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let blob = Bytes::from(vec![0xAB; 160]);
+        let new = record(11, vec![blob.clone()]);
+        let mut old = serde_json::to_value(&new).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("chunks");
+        obj.insert("extra_data".into(), serde_json::to_value(&blob).unwrap());
+        let path = dir.path().join(format!("frame-{:020}.json", 11));
+        std::fs::write(&path, serde_json::to_vec(&old).unwrap()).unwrap();
+        let loaded = store.load(11).unwrap().unwrap();
+        assert_eq!(loaded, new);
+        assert_eq!(loaded.first_chunk(), blob);
+        store.save(&loaded).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"chunks\"") && !text.contains("extra_data"), "{text}");
+        // an old record without extra data has no chunks
+        let empty = record(12, Vec::new());
+        let mut old = serde_json::to_value(&empty).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        obj.remove("chunks");
+        obj.insert("extra_data".into(), serde_json::json!("0x"));
+        std::fs::write(
+            dir.path().join(format!("frame-{:020}.json", 12)),
+            serde_json::to_vec(&old).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(store.load(12).unwrap(), Some(empty));
+    }
+
+    /// Chunks that are not what the signed report commits to are an error naming the file.
+    #[test]
+    fn a_record_whose_chunk_0_is_not_committed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut rec = record(13, vec![Bytes::from(vec![1; 64])]);
+        rec.chunks = vec![Bytes::from(vec![2; 64])];
+        store.save(&rec).unwrap();
+        let err = store.load(13).unwrap_err().to_string();
+        assert!(
+            err.contains("frame-00000000000000000013.json") && err.contains("chunk 0"),
+            "{err}"
+        );
     }
 }
