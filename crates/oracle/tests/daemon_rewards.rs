@@ -9,11 +9,16 @@
 //! - a member that lost its rewards trees fetches the on-chain root's tree from a peer, checks it
 //!   and signs the same digest as the others on the next frame;
 //! - an exit request that passes its deadline while the validator stays active is charged once
-//!   (penalty kind 2, `OperatorsModule.missedExitPenalty()`), in the frame the deadline passes.
+//!   (penalty kind 2, `OperatorsModule.missedExitPenalty()`), in the frame the deadline passes;
+//! - the members split their operators reports into small extra-data chunks (a test budget of a
+//!   few entries per chunk, docs/adr/0008): a report of several chunks lands whole — chunk 0 with
+//!   the report, every later one through `submitExtraDataChunk` in order within the frame
+//!   (`ExtraDataChunkApplied` for every index, the chain complete), each chunk the one the
+//!   members recorded, and no chain is ever dropped.
 
 use std::{net::TcpListener, path::PathBuf, time::Duration};
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::signers::local::PrivateKeySigner;
@@ -21,14 +26,16 @@ use alloy::sol_types::SolEvent;
 use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId, ValidatorStatus};
 use claystack_bindings::{
     deposit_security::DepositSecurity, operator_registry::OperatorRegistry,
-    operator_rewards::OperatorRewards, operators_module::OperatorsModule, stake_pool::StakePool,
+    operator_rewards::OperatorRewards, operators_module::OperatorsModule,
+    oracle_report::OracleReport, stake_pool::StakePool,
 };
 use claystack_devnet::{
     Devnet, DevnetConfig, DevnetOptions, KEEPER_KEY, ORACLE_MEMBER_KEYS, setup,
 };
 use claystack_oracle::daemon::store::Store;
-use claystack_oracle::daemon::{DaemonConfig, Finality, Member};
+use claystack_oracle::daemon::{DaemonConfig, Finality, Member, MemberOptions};
 use claystack_oracle::rewards::TreeDocument;
+use claystack_oracle::sol::ChunkBudget;
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
@@ -61,6 +68,12 @@ async fn metric(url: &str, name: &str) -> f64 {
         .parse()
         .unwrap()
 }
+
+/// A few entries per chunk: chunk 0 takes about three pre-deposit results (or one penalty and
+/// some), every later chunk about five, so the reports of this test span several chunks.
+const SMALL_CHUNKS: MemberOptions = MemberOptions {
+    chunk_budget: ChunkBudget { first_gas: 100_000, gas: 160_000, max_bytes: 120_000 },
+};
 
 struct Members {
     urls: Vec<String>,
@@ -98,7 +111,7 @@ impl Members {
                 finality: Finality::SlotsAfter(2),
                 with_extra_data: false,
             };
-            running.push(Some(Member::start(cfg.clone(), l).unwrap()));
+            running.push(Some(Member::start_with(cfg.clone(), l, SMALL_CHUNKS).unwrap()));
             cfgs.push(cfg);
         }
         Self { urls, dirs, running, cfgs }
@@ -110,7 +123,7 @@ impl Members {
         }
         let addr = self.urls[i].trim_start_matches("http://").to_owned();
         let l = tokio::net::TcpListener::bind(addr).await.unwrap();
-        self.running[i] = Some(Member::start(self.cfgs[i].clone(), l).unwrap());
+        self.running[i] = Some(Member::start_with(self.cfgs[i].clone(), l, SMALL_CHUNKS).unwrap());
     }
 
     async fn shutdown(self) {
@@ -192,6 +205,31 @@ async fn scores_rewards_claims_and_missed_exits_on_the_devnet() {
         all.then_some(())
     })
     .await;
+    // ---- the confirmations came in a report of several chunks, every one applied in order
+    let oracle = OracleReport::new(d.public.oracle_report, reader.clone());
+    let applied = chunk_events(&reader, *oracle.address()).await;
+    let (&multi_slot, chain) = applied
+        .iter()
+        .find(|(_, c)| c.len() >= 2)
+        .unwrap_or_else(|| panic!("no report needed two chunks: {applied:?}"));
+    for (i, e) in chain.iter().enumerate() {
+        assert_eq!(e.index, U256::from(i), "chunks of {multi_slot} out of order: {chain:?}");
+        let next = chain.get(i + 1).map_or(B256::ZERO, |n| n.chunkHash);
+        assert_eq!(e.nextHash, next, "chunk {i} of {multi_slot} does not link to the next one");
+    }
+    let rec = (0..3)
+        .find_map(|m| Store::open(members.dirs[m].path()).unwrap().load(multi_slot).unwrap())
+        .expect("a member recorded the multi-chunk frame");
+    assert_eq!(rec.chunks.len(), chain.len(), "not every recorded chunk landed");
+    for (c, e) in rec.chunks.iter().zip(chain) {
+        assert_eq!(keccak256(c), e.chunkHash, "a chunk on chain is not the recorded one");
+    }
+    let mut delivered = 0.0;
+    for url in &members.urls {
+        delivered += metric(url, "claystack_oracle_extra_data_chunks_delivered_total").await;
+    }
+    assert!(delivered >= 1.0, "no member delivered a chunk");
+
     let ds =
         StakePool::new(d.public.stake_pool, keeper.clone()).depositModule().call().await.unwrap();
     let receipt = DepositSecurity::new(ds, keeper.clone())
@@ -404,6 +442,56 @@ async fn scores_rewards_claims_and_missed_exits_on_the_devnet() {
             < f64::EPSILON
     );
 
+    // every multi-chunk chain of the run was completed inside its frame: none was dropped
+    let dropped = reader
+        .get_logs(
+            &Filter::new()
+                .address(d.public.oracle_report)
+                .event_signature(OracleReport::ExtraDataDropped::SIGNATURE_HASH)
+                .from_block(0u64),
+        )
+        .await
+        .unwrap();
+    assert!(dropped.is_empty(), "chunks were dropped: {dropped:?}");
+    let state = OracleReport::new(d.public.oracle_report, reader.clone())
+        .extraDataState()
+        .call()
+        .await
+        .unwrap();
+    let current = devnet.status(false).await.unwrap().ref_slot;
+    assert!(
+        state.nextHash.is_zero() || state.refSlot == current,
+        "a finished frame left a chain pending: {state:?}"
+    );
+    for (slot, chain) in chunk_events(&reader, d.public.oracle_report).await {
+        let ends = chain.last().is_some_and(|e| e.nextHash.is_zero());
+        assert!(ends || slot == current, "the chain of {slot} is incomplete: {chain:?}");
+        assert!(chain.iter().enumerate().all(|(i, e)| e.index == U256::from(i)), "{chain:?}");
+    }
+
     members.shutdown().await;
     devnet.shutdown().await;
+}
+
+/// `ExtraDataChunkApplied` events of `oracle`, by reference slot, in log order.
+async fn chunk_events(
+    reader: &alloy::providers::DynProvider,
+    oracle: Address,
+) -> std::collections::BTreeMap<u64, Vec<OracleReport::ExtraDataChunkApplied>> {
+    let logs = reader
+        .get_logs(
+            &Filter::new()
+                .address(oracle)
+                .event_signature(OracleReport::ExtraDataChunkApplied::SIGNATURE_HASH)
+                .from_block(0u64),
+        )
+        .await
+        .unwrap();
+    let mut out: std::collections::BTreeMap<u64, Vec<OracleReport::ExtraDataChunkApplied>> =
+        std::collections::BTreeMap::new();
+    for l in &logs {
+        let e = OracleReport::ExtraDataChunkApplied::decode_log(&l.inner).unwrap().data;
+        out.entry(u64::try_from(e.refSlot).unwrap()).or_default().push(e);
+    }
+    out
 }

@@ -1,7 +1,10 @@
 //! `claystack oracle run`: one oracle member (library `claystack-oracle`, module `daemon`).
 
 use claystack_bindings::Deployment;
-use claystack_oracle::daemon::{DaemonConfig, Finality, Member, member_address, parse_member_key};
+use claystack_oracle::ChunkBudget;
+use claystack_oracle::daemon::{
+    DaemonConfig, Finality, Member, MemberOptions, member_address, parse_member_key,
+};
 use eyre::{WrapErr, bail};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +54,16 @@ pub(crate) struct RunArgs {
     /// Commit the operators report (`extraDataHash`); needs the operator contracts.
     #[arg(long, env = "CLAYSTACK_ORACLE_WITH_EXTRA_DATA")]
     with_extra_data: bool,
+    /// Advanced: entry gas of extra-data chunk 0 (docs/adr/0008). Every member of the committee
+    /// must use the same chunk budget, or their digests differ; change it for tests only.
+    #[arg(long, env = "CLAYSTACK_ORACLE_CHUNK_FIRST_GAS", hide = true)]
+    chunk_first_gas: Option<u64>,
+    /// Advanced: entry gas of every later chunk (same caveat).
+    #[arg(long, env = "CLAYSTACK_ORACLE_CHUNK_GAS", hide = true)]
+    chunk_gas: Option<u64>,
+    /// Advanced: largest chunk in bytes (same caveat).
+    #[arg(long, env = "CLAYSTACK_ORACLE_CHUNK_MAX_BYTES", hide = true)]
+    chunk_max_bytes: Option<usize>,
 }
 
 /// Runs `claystack oracle …`.
@@ -85,7 +98,16 @@ async fn run_member(args: RunArgs) -> eyre::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .wrap_err_with(|| format!("bind {}", args.listen))?;
-    let member = Member::start(cfg, listener)?;
+    let default = ChunkBudget::default();
+    let chunk_budget = ChunkBudget {
+        first_gas: args.chunk_first_gas.unwrap_or(default.first_gas),
+        gas: args.chunk_gas.unwrap_or(default.gas),
+        max_bytes: args.chunk_max_bytes.unwrap_or(default.max_bytes),
+    };
+    if chunk_budget != default {
+        tracing::warn!(target: "oracle", ?chunk_budget, "non-default extra-data chunk budget: every member must use the same one");
+    }
+    let member = Member::start_with(cfg, listener, MemberOptions { chunk_budget })?;
     tracing::info!(target: "oracle", member = %address, addr = %member.addr(), "oracle member running; Ctrl-C to stop");
     tokio::signal::ctrl_c().await.wrap_err("wait for Ctrl-C")?;
     member.shutdown().await;
