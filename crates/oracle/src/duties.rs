@@ -233,6 +233,12 @@ impl DutyTally {
         self.spans.iter().filter(|s| s.active_in(epoch)).map(|s| s.index).collect()
     }
 
+    /// How many validators the tally follows.
+    #[must_use]
+    pub fn validators(&self) -> usize {
+        self.spans.len()
+    }
+
     /// The lowest activation epoch (epochs before it need no liveness); `None` without spans.
     #[must_use]
     pub fn first_active_epoch(&self) -> Option<u64> {

@@ -8,9 +8,16 @@
 //! what is missing. An epoch whose liveness can be neither read nor was recorded fails the frame:
 //! a member never signs guessed scores. Records of epochs at or before the last reported
 //! reference epoch are deleted (the next report never needs them); at most
-//! [`MAX_RECORDED_EPOCHS`] are kept.
+//! [`MAX_RECORDED_EPOCHS`] per-epoch records are kept.
+//!
+//! At compute time the frame's epochs are taken in windows ([`tally_frame`]): what is missing in
+//! a window is fetched with bounded concurrency, the window's new records are written durably in
+//! one segment file (`liveness/segment-<first>-<last>.json`: one fsync per window, not two per
+//! epoch), then tallied. A window holds at most [`WINDOW_INDICES`] validator entries, so memory
+//! stays bounded whatever the frame's length (a day-long gap after a clock warp is 21,600
+//! four-slot epochs).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::Bytes;
@@ -20,7 +27,7 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 
 use super::store::{StoreError, read_capped, write_atomic};
-use crate::duties::{DutiesError, EpochLiveness};
+use crate::duties::{DutiesError, DutyTally, EpochLiveness};
 
 /// Validator indices per liveness request (bounded request and response bodies).
 pub const LIVENESS_BATCH: usize = 1_000;
@@ -30,6 +37,15 @@ const LIVENESS_CONCURRENCY: usize = 4;
 pub const MAX_RECORDED_EPOCHS: usize = 4_096;
 /// Largest epoch record read back (4 M validators' indices in JSON fit).
 const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest segment read back (a window of records).
+const MAX_SEGMENT_BYTES: u64 = 512 * 1024 * 1024;
+/// Validator entries (required liveness) one window of [`tally_frame`] holds at most: with their
+/// records about 16 bytes each, so about 128 MiB.
+pub const WINDOW_INDICES: usize = 8_000_000;
+/// Most epochs in one window (one segment file).
+pub const MAX_WINDOW_EPOCHS: u64 = 1_024;
+/// Liveness requests in flight at compute time (epochs in flight × batches per epoch).
+pub const MAX_REQUESTS_IN_FLIGHT: usize = 16;
 
 /// Why liveness could not be read from the node.
 #[derive(Debug, thiserror::Error)]
@@ -191,21 +207,13 @@ impl LivenessStore {
         if r.epoch != epoch {
             return Err(bad(format!("holds epoch {}", r.epoch)));
         }
-        let indices = from_runs(&r.runs, MAX_RECORD_INDICES)
-            .ok_or_else(|| bad("index runs overflow or exceed the cap".to_owned()))?;
-        EpochLiveness::from_parts(r.epoch, indices, r.live.to_vec())
-            .map(Some)
-            .map_err(|e| bad(e.to_string()))
+        r.into_record().map(Some).map_err(bad)
     }
 
     /// Writes `record` atomically (replacing the epoch's previous record).
     pub fn save(&self, record: &EpochLiveness) -> Result<(), StoreError> {
         let path = self.path(record.epoch);
-        let stored = StoredRecord {
-            epoch: record.epoch,
-            runs: to_runs(record.indices()),
-            live: Bytes::from(record.bitmap().to_vec()),
-        };
+        let stored = StoredRecord::of(record);
         let body = serde_json::to_vec(&stored).map_err(|e| StoreError {
             action: "encode liveness record",
             path: path.clone(),
@@ -214,29 +222,31 @@ impl LivenessStore {
         write_atomic(&self.dir, &path, &body)
     }
 
-    /// The epochs recorded, increasing.
+    /// The epochs recorded, increasing: per-epoch records and every epoch of a segment's range
+    /// (a segment holds every epoch of its range that had active validators).
     pub fn epochs(&self) -> Result<Vec<u64>, StoreError> {
-        let entries = std::fs::read_dir(&self.dir).map_err(|source| StoreError {
-            action: "list liveness records",
-            path: self.dir.clone(),
-            source,
-        })?;
-        let mut out: Vec<u64> = entries
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_prefix("epoch-")?.strip_suffix(".json")?.parse().ok()
-            })
-            .collect();
-        out.sort_unstable();
-        Ok(out)
+        let mut out: BTreeSet<u64> = BTreeSet::new();
+        for entry in self.entries()? {
+            match entry {
+                Entry::Epoch(e) => {
+                    out.insert(e);
+                }
+                Entry::Segment(first, last) => out.extend(first..=last),
+            }
+        }
+        Ok(out.into_iter().collect())
     }
 
-    /// Deletes the records of epochs `<= up_to`; returns how many.
+    /// Deletes the records of epochs `<= up_to`, and the segments that end there; returns how
+    /// many files.
     pub fn prune(&self, up_to: u64) -> Result<usize, StoreError> {
         let mut n = 0usize;
-        for e in self.epochs()?.into_iter().take_while(|e| *e <= up_to) {
-            let path = self.path(e);
+        for entry in self.entries()? {
+            let path = match entry {
+                Entry::Epoch(e) if e <= up_to => self.path(e),
+                Entry::Segment(first, last) if last <= up_to => self.segment_path(first, last),
+                _ => continue,
+            };
             std::fs::remove_file(&path).map_err(|source| StoreError {
                 action: "delete liveness record",
                 path,
@@ -246,6 +256,259 @@ impl LivenessStore {
         }
         Ok(n)
     }
+
+    /// Per-epoch record files (what the cap [`MAX_RECORDED_EPOCHS`] counts; segments are bounded
+    /// by the frame they were written for and pruned with it).
+    pub fn record_files(&self) -> Result<usize, StoreError> {
+        Ok(self.entries()?.iter().filter(|e| matches!(e, Entry::Epoch(_))).count())
+    }
+
+    fn segment_path(&self, first: u64, last: u64) -> PathBuf {
+        self.dir.join(format!("segment-{first:020}-{last:020}.json"))
+    }
+
+    fn entries(&self) -> Result<Vec<Entry>, StoreError> {
+        let entries = std::fs::read_dir(&self.dir).map_err(|source| StoreError {
+            action: "list liveness records",
+            path: self.dir.clone(),
+            source,
+        })?;
+        Ok(entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let stem = name.strip_suffix(".json")?;
+                if let Some(n) = stem.strip_prefix("epoch-") {
+                    return n.parse().ok().map(Entry::Epoch);
+                }
+                let (a, b) = stem.strip_prefix("segment-")?.split_once('-')?;
+                let (first, last) = (a.parse().ok()?, b.parse().ok()?);
+                (first <= last).then_some(Entry::Segment(first, last))
+            })
+            .collect())
+    }
+
+    /// Writes `records` (distinct epochs) durably in one segment file: a temporary file, one
+    /// fsync, rename, one fsync of the directory. A crash leaves the whole segment or none of it.
+    pub fn save_batch(&self, records: &[EpochLiveness]) -> Result<(), StoreError> {
+        let (Some(first), Some(last)) =
+            (records.iter().map(|r| r.epoch).min(), records.iter().map(|r| r.epoch).max())
+        else {
+            return Ok(());
+        };
+        let path = self.segment_path(first, last);
+        let mut stored: Vec<StoredRecord> = records.iter().map(StoredRecord::of).collect();
+        stored.sort_unstable_by_key(|r| r.epoch);
+        let body = serde_json::to_vec(&stored).map_err(|e| StoreError {
+            action: "encode liveness segment",
+            path: path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        write_atomic(&self.dir, &path, &body)
+    }
+
+    /// Every record of the epochs `first..=last`, from per-epoch files and segments (several
+    /// records of one epoch are merged; a conflict is an error).
+    pub fn load_range(
+        &self,
+        first: u64,
+        last: u64,
+    ) -> Result<BTreeMap<u64, EpochLiveness>, StoreError> {
+        let mut out: BTreeMap<u64, EpochLiveness> = BTreeMap::new();
+        let mut add = |rec: EpochLiveness, path: &Path| -> Result<(), StoreError> {
+            let merged = match out.remove(&rec.epoch) {
+                Some(prev) => prev.merge(&rec).map_err(|e| StoreError {
+                    action: "merge liveness records",
+                    path: path.to_path_buf(),
+                    source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+                })?,
+                None => rec,
+            };
+            out.insert(merged.epoch, merged);
+            Ok(())
+        };
+        for entry in self.entries()? {
+            match entry {
+                Entry::Epoch(e) if (first..=last).contains(&e) => {
+                    if let Some(rec) = self.load(e)? {
+                        add(rec, &self.path(e))?;
+                    }
+                }
+                Entry::Segment(a, b) if a <= last && b >= first => {
+                    let path = self.segment_path(a, b);
+                    for rec in self.load_segment(&path, a, b)? {
+                        if (first..=last).contains(&rec.epoch) {
+                            add(rec, &path)?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_segment(
+        &self,
+        path: &Path,
+        first: u64,
+        last: u64,
+    ) -> Result<Vec<EpochLiveness>, StoreError> {
+        let Some(body) = read_capped(path, MAX_SEGMENT_BYTES)? else { return Ok(Vec::new()) };
+        let bad = |e: String| StoreError {
+            action: "parse liveness segment",
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        };
+        let stored: Vec<StoredRecord> =
+            serde_json::from_slice(&body).map_err(|e| bad(e.to_string()))?;
+        let mut out = Vec::with_capacity(stored.len());
+        let mut previous = None;
+        for r in stored {
+            if r.epoch < first || r.epoch > last || previous.is_some_and(|p| p >= r.epoch) {
+                return Err(bad(format!("epoch {} out of order or outside the segment", r.epoch)));
+            }
+            previous = Some(r.epoch);
+            out.push(r.into_record().map_err(bad)?);
+        }
+        Ok(out)
+    }
+}
+
+/// A file of the liveness directory.
+enum Entry {
+    /// `epoch-<n>.json`.
+    Epoch(u64),
+    /// `segment-<first>-<last>.json`.
+    Segment(u64, u64),
+}
+
+impl StoredRecord {
+    fn of(record: &EpochLiveness) -> Self {
+        Self {
+            epoch: record.epoch,
+            runs: to_runs(record.indices()),
+            live: Bytes::from(record.bitmap().to_vec()),
+        }
+    }
+
+    fn into_record(self) -> Result<EpochLiveness, String> {
+        let indices = from_runs(&self.runs, MAX_RECORD_INDICES)
+            .ok_or_else(|| "index runs overflow or exceed the cap".to_owned())?;
+        EpochLiveness::from_parts(self.epoch, indices, self.live.to_vec())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Why the liveness of a frame could not be tallied.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameLivenessError {
+    /// An epoch has active validators whose liveness was neither recorded nor served.
+    #[error("liveness of epoch {epoch} unknown for {missing} validator(s): {source}")]
+    Unknown {
+        /// The epoch.
+        epoch: u64,
+        /// Validators without liveness.
+        missing: usize,
+        /// Why the node did not answer.
+        #[source]
+        source: LivenessError,
+    },
+    /// The state directory.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The records do not form a tally.
+    #[error(transparent)]
+    Duties(#[from] DutiesError),
+}
+
+/// What [`tally_frame`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FrameLivenessStats {
+    /// Epochs with active validators.
+    pub epochs: u64,
+    /// Epochs whose liveness (or part of it) had to be fetched.
+    pub fetched: u64,
+    /// Windows, i.e. at most that many segment files written.
+    pub windows: u64,
+}
+
+/// Feeds `tally` the liveness of `first..=last`: per window of at most [`MAX_WINDOW_EPOCHS`]
+/// epochs and [`WINDOW_INDICES`] validator entries, the stored records, what is missing fetched
+/// through `fetch(epoch, indices)` with at most [`MAX_REQUESTS_IN_FLIGHT`] requests in flight
+/// (each `fetch` sends up to four), the new records written in one segment, then the window
+/// tallied in epoch order. Deterministic: the tally does not depend on what was stored or
+/// fetched, nor in which order. If an epoch cannot be fetched, the other fetched records of its
+/// window are still written (the next attempt does not ask again) and the error names the epoch.
+pub async fn tally_frame<F, Fut>(
+    store: &LivenessStore,
+    tally: &mut DutyTally,
+    first: u64,
+    last: u64,
+    fetch: F,
+) -> Result<FrameLivenessStats, FrameLivenessError>
+where
+    F: Fn(u64, Vec<u64>) -> Fut,
+    Fut: std::future::Future<Output = Result<EpochLiveness, LivenessError>>,
+{
+    let validators = tally.validators().max(1);
+    let per_epoch_requests = validators.div_ceil(LIVENESS_BATCH).clamp(1, LIVENESS_CONCURRENCY);
+    let in_flight = MAX_REQUESTS_IN_FLIGHT.checked_div(per_epoch_requests).unwrap_or(1).max(1);
+    let window = u64::try_from(WINDOW_INDICES.checked_div(validators).unwrap_or(1))
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_WINDOW_EPOCHS);
+    let mut stats = FrameLivenessStats::default();
+    let mut start = first;
+    while start <= last {
+        let end = start.saturating_add(window.saturating_sub(1)).min(last);
+        let mut stored = store.load_range(start, end)?;
+        let jobs: Vec<(u64, Option<EpochLiveness>)> =
+            (start..=end).map(|e| (e, stored.remove(&e))).collect();
+        drop(stored);
+        let shared: &DutyTally = tally;
+        let fetch = &fetch;
+        let results: Vec<Result<Option<(EpochLiveness, bool)>, FrameLivenessError>> =
+            futures::stream::iter(jobs)
+                .map(|(epoch, stored)| async move {
+                    let required = shared.required(epoch);
+                    if required.is_empty() {
+                        return Ok(None);
+                    }
+                    let record = stored.unwrap_or_else(|| EpochLiveness::empty(epoch));
+                    let missing = record.missing(&required);
+                    if missing.is_empty() {
+                        return Ok(Some((record, false)));
+                    }
+                    let n = missing.len();
+                    let fetched = fetch(epoch, missing).await.map_err(|source| {
+                        FrameLivenessError::Unknown { epoch, missing: n, source }
+                    })?;
+                    Ok(Some((record.merge(&fetched)?, true)))
+                })
+                .buffered(in_flight)
+                .collect()
+                .await;
+        let fresh: Vec<EpochLiveness> = results
+            .iter()
+            .filter_map(|r| match r {
+                Ok(Some((rec, true))) => Some(rec.clone()),
+                _ => None,
+            })
+            .collect();
+        store.save_batch(&fresh)?;
+        stats.fetched =
+            stats.fetched.saturating_add(u64::try_from(fresh.len()).unwrap_or(u64::MAX));
+        drop(fresh);
+        stats.windows = stats.windows.saturating_add(1);
+        for r in results {
+            if let Some((rec, _)) = r? {
+                tally.add_epoch(&rec)?;
+                stats.epochs = stats.epochs.saturating_add(1);
+            }
+        }
+        start = end.saturating_add(1);
+    }
+    Ok(stats)
 }
 
 #[cfg(test)]
@@ -271,6 +534,163 @@ mod tests {
         assert!(store.load(11).is_err());
         std::fs::write(store.path(12), b"{").unwrap();
         assert!(store.load(12).is_err());
+    }
+
+    use crate::duties::ValidatorSpan;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn live(e: u64, i: u64) -> bool {
+        !(e.wrapping_mul(7) ^ i.wrapping_mul(13)).is_multiple_of(5)
+    }
+
+    /// 140 validators, some activated or exited inside the range.
+    fn spans() -> Vec<ValidatorSpan> {
+        (0..140u64)
+            .map(|i| ValidatorSpan {
+                index: i * 3,
+                activation_epoch: if i % 10 == 0 { 5_000 } else { 0 },
+                exit_epoch: if i % 17 == 0 { 12_000 } else { u64::MAX },
+            })
+            .collect()
+    }
+
+    fn naive(
+        spans: &[ValidatorSpan],
+        first: u64,
+        last: u64,
+    ) -> BTreeMap<u64, crate::duties::Duties> {
+        spans
+            .iter()
+            .map(|s| {
+                let active = (first..=last).filter(|e| s.active_in(*e));
+                let (mut expected, mut performed) = (0u32, 0u32);
+                for e in active {
+                    expected += 1;
+                    performed += u32::from(live(e, s.index));
+                }
+                (s.index, crate::duties::Duties { expected, performed })
+            })
+            .collect()
+    }
+
+    /// A fetcher that answers `live`, takes a millisecond, and counts calls and concurrency.
+    #[derive(Default)]
+    struct Node {
+        calls: AtomicUsize,
+        now: AtomicUsize,
+        peak: AtomicUsize,
+        asked: AtomicUsize,
+    }
+
+    impl Node {
+        async fn fetch(
+            &self,
+            epoch: u64,
+            indices: Vec<u64>,
+            fail: Option<u64>,
+        ) -> Result<EpochLiveness, LivenessError> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            self.asked.fetch_add(indices.len(), Ordering::SeqCst);
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(n, Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            self.now.fetch_sub(1, Ordering::SeqCst);
+            if fail == Some(epoch) {
+                return Err(LivenessError::Answer { epoch, reason: "not served".into() });
+            }
+            Ok(EpochLiveness::from_pairs(
+                epoch,
+                indices.iter().map(|i| (*i, live(epoch, *i))).collect(),
+            )
+            .unwrap())
+        }
+    }
+
+    /// A day of 4-slot epochs after a clock warp (21,600): fetched with bounded concurrency,
+    /// written in one segment per window (22 files, not 21,600 fsynced records), tallied exactly;
+    /// a second pass reads everything back and asks the node nothing.
+    #[tokio::test]
+    async fn a_warped_day_is_fetched_in_parallel_and_written_in_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LivenessStore::open(dir.path()).unwrap();
+        let (first, last) = (1u64, 21_600u64);
+        let node = Node::default();
+        let mut tally = DutyTally::new(spans()).unwrap();
+        let started = std::time::Instant::now();
+        let stats = tally_frame(&store, &mut tally, first, last, |e, i| node.fetch(e, i, None))
+            .await
+            .unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(stats.epochs, 21_600);
+        assert_eq!(stats.fetched, 21_600);
+        assert_eq!(stats.windows, 22, "{stats:?}");
+        assert_eq!(node.calls.load(Ordering::SeqCst), 21_600);
+        let peak = node.peak.load(Ordering::SeqCst);
+        assert!(peak > 1 && peak <= MAX_REQUESTS_IN_FLIGHT, "peak concurrency {peak}");
+        // one at a time this is at least 21.6 s of node latency alone
+        assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+        let files: Vec<String> = std::fs::read_dir(store.dir.clone())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(files.len(), 22, "{files:?}");
+        assert!(files.iter().all(|f| f.starts_with("segment-")));
+        assert_eq!(store.record_files().unwrap(), 0);
+        assert_eq!(store.epochs().unwrap().len(), 21_600);
+        let want = naive(&spans(), first, last);
+        assert_eq!(tally.into_map(), want);
+
+        let again = Node::default();
+        let mut tally = DutyTally::new(spans()).unwrap();
+        let stats = tally_frame(&store, &mut tally, first, last, |e, i| again.fetch(e, i, None))
+            .await
+            .unwrap();
+        assert_eq!((stats.fetched, again.calls.load(Ordering::SeqCst)), (0, 0));
+        assert_eq!(tally.into_map(), want);
+        // pruning the reported range removes the segments
+        assert_eq!(store.prune(last).unwrap(), 22);
+        assert!(store.epochs().unwrap().is_empty());
+    }
+
+    /// An epoch the node no longer serves fails the frame with its number; what was fetched
+    /// before and beside it is kept, so the retry asks only for that epoch. A partial per-epoch
+    /// record (recorded during the frame) is completed, not fetched again.
+    #[tokio::test]
+    async fn a_missing_epoch_fails_the_frame_and_keeps_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LivenessStore::open(dir.path()).unwrap();
+        let s = spans();
+        // epoch 3 recorded during the frame for the first 50 validators
+        let part: Vec<(u64, bool)> =
+            s.iter().take(50).map(|v| (v.index, live(3, v.index))).collect();
+        store.save(&EpochLiveness::from_pairs(3, part).unwrap()).unwrap();
+        let node = Node::default();
+        let mut tally = DutyTally::new(s.clone()).unwrap();
+        let err = tally_frame(&store, &mut tally, 1, 1_500, |e, i| node.fetch(e, i, Some(1_100)))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FrameLivenessError::Unknown { epoch: 1_100, .. }), "{err}");
+        let active_in_3 = s.iter().filter(|v| v.active_in(3)).count();
+        let recorded_active = s.iter().take(50).filter(|v| v.active_in(3)).count();
+        assert_eq!((active_in_3, recorded_active), (126, 45));
+        let node = Node::default();
+        let mut tally = DutyTally::new(s.clone()).unwrap();
+        let stats =
+            tally_frame(&store, &mut tally, 1, 1_500, |e, i| node.fetch(e, i, None)).await.unwrap();
+        assert_eq!(stats.fetched, 1, "only the failed epoch is fetched again");
+        assert_eq!(node.calls.load(Ordering::SeqCst), 1);
+        assert_eq!(tally.into_map(), naive(&s, 1, 1_500));
+        // epoch 3 is completed with the 81 validators the partial record lacks, not all 126
+        let node = Node::default();
+        let dir2 = tempfile::tempdir().unwrap();
+        let store2 = LivenessStore::open(dir2.path()).unwrap();
+        let part: Vec<(u64, bool)> =
+            s.iter().take(50).map(|v| (v.index, live(3, v.index))).collect();
+        store2.save(&EpochLiveness::from_pairs(3, part).unwrap()).unwrap();
+        let mut tally = DutyTally::new(s.clone()).unwrap();
+        tally_frame(&store2, &mut tally, 3, 3, |e, i| node.fetch(e, i, None)).await.unwrap();
+        assert_eq!(node.asked.load(Ordering::SeqCst), active_in_3 - recorded_active);
+        assert_eq!(tally.into_map(), naive(&s, 3, 3));
     }
 
     #[test]

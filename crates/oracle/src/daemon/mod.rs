@@ -659,11 +659,12 @@ impl Worker {
         if first > settled {
             return Ok(());
         }
-        let recorded = self.liveness.epochs()?;
-        if recorded.len() >= liveness::MAX_RECORDED_EPOCHS {
-            tracing::warn!(target: "oracle::liveness", kept = recorded.len(), "liveness record cap reached; not recording more");
+        let files = self.liveness.record_files()?;
+        if files >= liveness::MAX_RECORDED_EPOCHS {
+            tracing::warn!(target: "oracle::liveness", kept = files, "liveness record cap reached; not recording more");
             return Ok(());
         }
+        let recorded = self.liveness.epochs()?;
         // newest first: those are the ones a node stops serving last; older gaps follow
         let todo: Vec<u64> = (first..=settled)
             .rev()
@@ -706,8 +707,9 @@ impl Worker {
     }
 
     /// The duties of `spans` over the frame `(lastRefEpoch, refEpoch]`: recorded liveness, plus
-    /// what the node still serves for anything missing (then recorded too). An epoch with active
-    /// validators whose liveness is neither is an error.
+    /// what the node still serves for anything missing (then recorded too, one segment per
+    /// window; [`liveness::tally_frame`]). An epoch with active validators whose liveness is
+    /// neither is an error.
     async fn frame_duties(
         &self,
         view: &chain::FrameView,
@@ -718,28 +720,31 @@ impl Worker {
         let Some(start) = tally.first_active_epoch().map(|e| e.max(first)) else {
             return Ok(tally.into_map());
         };
-        let mut epoch = start;
-        while epoch <= last {
-            let required = tally.required(epoch);
-            if !required.is_empty() {
-                let mut record = self
-                    .liveness
-                    .load(epoch)?
-                    .unwrap_or_else(|| crate::duties::EpochLiveness::empty(epoch));
-                let missing = record.missing(&required);
-                if !missing.is_empty() {
-                    let fetched =
-                        liveness::fetch(&self.beacon, epoch, &missing).await.map_err(|source| {
-                            inc(&self.metrics.liveness_fetch_failures);
-                            DaemonError::Liveness { epoch, missing: missing.len(), source }
-                        })?;
-                    record = record.merge(&fetched)?;
-                    self.liveness.save(&record)?;
+        let started = Instant::now();
+        let beacon = &self.beacon;
+        let metrics = &self.metrics;
+        let stats = liveness::tally_frame(
+            &self.liveness,
+            &mut tally,
+            start,
+            last,
+            |epoch, indices| async move {
+                let r = liveness::fetch(beacon, epoch, &indices).await;
+                if r.is_err() {
+                    inc(&metrics.liveness_fetch_failures);
                 }
-                tally.add_epoch(&record)?;
+                r
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            liveness::FrameLivenessError::Unknown { epoch, missing, source } => {
+                DaemonError::Liveness { epoch, missing, source }
             }
-            epoch = epoch.saturating_add(1);
-        }
+            liveness::FrameLivenessError::Store(e) => DaemonError::Store(e),
+            liveness::FrameLivenessError::Duties(e) => DaemonError::Duties(e),
+        })?;
+        tracing::info!(target: "oracle::liveness", ref_slot = view.ref_slot, epochs = stats.epochs, fetched = stats.fetched, windows = stats.windows, ms = started.elapsed().as_millis(), "frame liveness tallied");
         Ok(tally.into_map())
     }
 }
