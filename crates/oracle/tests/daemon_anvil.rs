@@ -17,6 +17,7 @@ use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
 use claystack_bindings::Deployment;
 use claystack_oracle::daemon::chain::{contract_digest, frame_view, read_provider};
 use claystack_oracle::daemon::gossip::sign_message;
+use claystack_oracle::daemon::operators::read_allocation;
 use claystack_oracle::daemon::store::{FrameRecord, Store};
 use claystack_oracle::daemon::{DaemonConfig, Finality, Member, parse_member_key};
 use tokio::process::Command;
@@ -118,6 +119,54 @@ where
     }
 }
 
+/// The exit rule's parameters come from each pool's own Allocator (found through its
+/// DepositSecurity) at the given block: equal to the deployment's `allocator` / `kycAllocator`
+/// read directly, the KYC pool's Kyc-only; a DepositSecurity that does not hold the expected
+/// registry is refused, not trusted.
+async fn check_allocation_reads(env: &Env) {
+    use alloy::providers::Provider as _;
+    use claystack_bindings::allocator::Allocator;
+    let provider = read_provider(&env.rpc).unwrap();
+    let block = provider.get_block_number().await.unwrap();
+    let d = &env.deployment;
+    let kyc = d.kyc.expect("the deploy script deploys the KYC pool");
+    let mut seen = Vec::new();
+    for (pool, registry, allocator) in [
+        (d.public.stake_pool, "operatorRegistry", "allocator"),
+        (kyc.stake_pool, "kycOperatorRegistry", "kycAllocator"),
+    ] {
+        let registry = d.address(registry).unwrap();
+        let got = read_allocation(&provider, pool, registry, block).await.unwrap();
+        let want = Allocator::new(d.address(allocator).unwrap(), provider.clone())
+            .params()
+            .call()
+            .await
+            .unwrap();
+        assert_eq!(
+            [
+                got.target_bps.professional,
+                got.target_bps.kyc,
+                got.target_bps.dvt,
+                got.target_bps.home
+            ],
+            want.targetBps
+        );
+        assert_eq!(got.operator_cap_bps, want.operatorCapBps);
+        assert_eq!(got.operator_cap_absolute, want.operatorCapAbsolute);
+        assert_eq!(got.capacity_saturation, want.capacitySaturation);
+        assert_eq!(got.max_operators_per_type, want.maxOperatorsPerType);
+        assert!(
+            read_allocation(&provider, pool, d.address("accessRegistry").unwrap(), block)
+                .await
+                .is_err(),
+            "a registry the DepositSecurity does not hold must be refused"
+        );
+        seen.push(got);
+    }
+    assert_eq!(seen[1].target_bps.kyc, 10_000, "the KYC pool's Allocator is Kyc-only");
+    assert_ne!(seen[0], seen[1]);
+}
+
 async fn metric(addr: std::net::SocketAddr, name: &str) -> f64 {
     let text = reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap();
     text.lines()
@@ -195,6 +244,7 @@ async fn members_reach_quorum_despite_an_offline_and_a_lying_member_and_survive_
     assert_eq!(deployment.slots_per_epoch, ChainConfig::devnet().slots_per_epoch);
     let env = Env { root: root.clone(), rpc: rpc.clone(), deployment };
     let pool = format!("{}", env.deployment.public.stake_pool);
+    check_allocation_reads(&env).await;
 
     // the beacon simulator on the same clock as the contracts
     let mut chain = ChainConfig::devnet();

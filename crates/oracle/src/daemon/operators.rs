@@ -11,19 +11,23 @@
 //! type factors `F`, the missed-exit penalty (`OperatorsModule`), the VfpPool's reward share and
 //! which operators it funds are read at the reference block too, and so is the loss waterfall
 //! (each operator's bond shares and VFP backing, the InsuranceFund's shares): chunk 0's losses
-//! burn them before the accounting, which moves the post-report share rate.
+//! burn them before the accounting, which moves the post-report share rate. The exit rule's
+//! parameters (target shares, per-operator caps, most operators per type) are the pool's
+//! Allocator's `params()` at the reference block ([`read_allocation`]).
 
 use std::collections::{HashMap, HashSet};
 
 use alloy::eips::BlockId;
-use alloy::primitives::{Address, U256};
-use alloy::providers::DynProvider;
-use claystack_balancer::{AllocationParams, OperatorType};
+use alloy::primitives::{Address, B256, U256, b256};
+use alloy::providers::{DynProvider, Provider};
+use claystack_balancer::{AllocationParams, OperatorType, TargetShares};
+use claystack_bindings::allocator::Allocator;
 use claystack_bindings::bond_manager::BondManager;
 use claystack_bindings::insurance_fund::InsuranceFund;
 use claystack_bindings::operator_registry::OperatorRegistry;
 use claystack_bindings::operators_module::OperatorsModule;
 use claystack_bindings::oracle_report::OracleReport;
+use claystack_bindings::stake_pool::StakePool;
 use claystack_bindings::vfp_pool::VfpPool;
 
 use super::DaemonError;
@@ -117,6 +121,82 @@ pub fn slot_of(timestamp: u64, genesis_time: u64, seconds_per_slot: u64) -> u64 
     timestamp.saturating_sub(genesis_time).checked_div(seconds_per_slot).unwrap_or(0)
 }
 
+/// ERC-7201 slot of `DepositSecurity`'s storage (`claystack.storage.DepositSecurity`, checked by
+/// the contract's unit test): `pool` at +0, `registry` at +1, `allocator` at +2.
+const DEPOSIT_SECURITY_STORAGE: B256 =
+    b256!("9bbe19164c8de16a4ff4d221abb2289ffb29287c50736cb04536e26949a5be00");
+
+/// The storage word at `base + offset`, as an address (the low 20 bytes).
+fn address_word(word: U256) -> Address {
+    Address::from_word(B256::from(word))
+}
+
+/// The Allocator parameters of `pool` at `at`: `StakePool.depositModule()` (the DepositSecurity)
+/// → its Allocator → `params()`, mapped to the balancer's type and checked against the same hard
+/// bounds as the contract's setters.
+///
+/// DepositSecurity has no view of its Allocator, so the address is read from its ERC-7201
+/// storage; the two words before it must be the pool and `registry` (what the layout says), or
+/// the read is refused as a layout change rather than trusted.
+pub async fn read_allocation(
+    provider: &DynProvider,
+    pool: Address,
+    registry: Address,
+    block: u64,
+) -> Result<AllocationParams, DaemonError> {
+    let at = BlockId::number(block);
+    let module = StakePool::new(pool, provider.clone())
+        .depositModule()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the pool's deposit module"))?;
+    if module.is_zero() {
+        return Err(DaemonError::Setup(
+            "the pool has an operators module but no deposit module: no Allocator to take the exit rule from".into(),
+        ));
+    }
+    let base = U256::from_be_bytes(DEPOSIT_SECURITY_STORAGE.0);
+    let mut words = [Address::ZERO; 3];
+    for (offset, word) in (0u64..).zip(words.iter_mut()) {
+        let slot = base.checked_add(U256::from(offset)).ok_or(DaemonError::OutOfRange {
+            action: "deposit security storage slot",
+            value: offset.to_string(),
+        })?;
+        let value = provider
+            .get_storage_at(module, slot)
+            .block_id(at)
+            .await
+            .map_err(rpc("read the deposit module's storage"))?;
+        *word = address_word(value);
+    }
+    let [stored_pool, stored_registry, allocator] = words;
+    if stored_pool != pool || stored_registry != registry || allocator.is_zero() {
+        return Err(DaemonError::Setup(format!(
+            "DepositSecurity {module} does not have the expected storage layout (pool {stored_pool}, registry {stored_registry}, allocator {allocator}): cannot find its Allocator"
+        )));
+    }
+    let p = Allocator::new(allocator, provider.clone())
+        .params()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the Allocator parameters"))?;
+    let [professional, kyc, dvt, home] = p.targetBps;
+    let params = AllocationParams {
+        target_bps: TargetShares { professional, kyc, dvt, home },
+        operator_cap_bps: p.operatorCapBps,
+        operator_cap_absolute: p.operatorCapAbsolute,
+        capacity_saturation: p.capacitySaturation,
+        max_operators_per_type: p.maxOperatorsPerType,
+    };
+    params.validate().map_err(|e| DaemonError::OutOfRange {
+        action: "Allocator parameters",
+        value: e.to_string(),
+    })?;
+    Ok(params)
+}
+
 /// Reads the registry behind `oracle`'s operators module at `block`. `Ok(None)`: the pool has no
 /// operators module (then no operators report may be submitted).
 pub async fn read_operators(
@@ -202,6 +282,13 @@ pub async fn read_operators(
         .await
         .map_err(rpc("read the missed-exit penalty"))?;
     let registry_addr = contracts.registry;
+    let pool = OracleReport::new(oracle, provider.clone())
+        .pool()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the oracle's pool"))?;
+    let allocation = read_allocation(provider, pool, registry_addr, block).await?;
     let registry = OperatorRegistry::new(registry_addr, provider.clone());
     let count =
         registry.operatorCount().block(at).call().await.map_err(rpc("read the operator count"))?;
@@ -337,7 +424,7 @@ pub async fn read_operators(
             vfp_share_bps,
             missed_exit_penalty_wei,
             insurance_fund_shares,
-            allocation: AllocationParams::public_pool(),
+            allocation,
         },
         pending_pubkeys,
         operator_rewards,
