@@ -5,6 +5,7 @@ import {IStakePool} from "../src/interfaces/IStakePool.sol";
 import {ExitEnforcer} from "../src/operators/ExitEnforcer.sol";
 import {OperatorRewards} from "../src/operators/OperatorRewards.sol";
 import {OperatorsModule} from "../src/operators/OperatorsModule.sol";
+import {VfpPool} from "../src/operators/VfpPool.sol";
 import {WithdrawalVault} from "../src/pool/PoolVault.sol";
 import {StakePool} from "../src/pool/StakePool.sol";
 import {SystemDeployer} from "./SystemDeployer.sol";
@@ -35,7 +36,8 @@ abstract contract RewardsExitsDeployer {
     /// @dev Deploys OperatorRewards and ExitEnforcer for the pool `s`, then schedules (and, with
     /// a zero timelock delay, executes) the batch: `WithdrawalVault.setExitEnforcer`,
     /// `OperatorsModule.setOperatorRewards`, `StakePool.setFeeRecipients` (operators' fee shares
-    /// minted to OperatorRewards; treasury and insurance fund unchanged).
+    /// minted to OperatorRewards; treasury and insurance fund unchanged), `VfpPool.setOperatorRewards`
+    /// (the VfpPool books what OperatorRewards pays to its leaf of the rewards tree).
     function _deployRewardsExits(SystemDeployer.System memory s) internal returns (RewardsExits memory r) {
         address tl = address(s.timelock);
         r.rewards = OperatorRewards(
@@ -70,15 +72,17 @@ abstract contract RewardsExitsDeployer {
     function _buildRewardsExitsWiring(SystemDeployer.System memory s, RewardsExits memory r) private view {
         IStakePool.FeeRecipients memory fees = s.pool.feeRecipients();
         fees.operatorRewards = address(r.rewards);
-        r.targets = new address[](3);
-        r.values = new uint256[](3);
-        r.payloads = new bytes[](3);
+        r.targets = new address[](4);
+        r.values = new uint256[](4);
+        r.payloads = new bytes[](4);
         r.targets[0] = address(s.withdrawalVault);
         r.payloads[0] = abi.encodeCall(WithdrawalVault.setExitEnforcer, (address(r.enforcer)));
         r.targets[1] = address(s.ops.module);
         r.payloads[1] = abi.encodeCall(OperatorsModule.setOperatorRewards, (address(r.rewards)));
         r.targets[2] = address(s.pool);
         r.payloads[2] = abi.encodeCall(StakePool.setFeeRecipients, (fees));
+        r.targets[3] = address(s.ops.vfp);
+        r.payloads[3] = abi.encodeCall(VfpPool.setOperatorRewards, (address(r.rewards)));
         // one salt per pool, so the public and the KYC pool batches never collide
         r.salt = keccak256(abi.encode("claystack.rewardsExits", address(s.pool)));
     }

@@ -50,6 +50,15 @@ interface IVfpPool {
     error RequestNotClaimable(uint256 requestId, uint256 claimableAt);
     /// @notice The caller is not the operator's manager (nor governance).
     error NotOperatorManager(uint256 operatorId, address caller);
+    /// @notice Governance has not set the OperatorRewards contract whose payments the pool books.
+    error OperatorRewardsNotSet();
+    /// @notice `operatorRewards` is not an OperatorRewards contract paying this pool's csETH (zero,
+    /// no code, or another token).
+    error OperatorRewardsInvalid(address operatorRewards);
+    /// @notice OperatorRewards reports `paid` csETH shares paid to the pool and not yet booked, but
+    /// the pool holds only `unbooked` shares beyond its booked assets (cannot happen with a correct
+    /// OperatorRewards; refusing keeps `totalAssets` backed by held shares).
+    error RewardsNotReceived(uint256 paid, uint256 unbooked);
 
     event Deposited(address indexed sender, address indexed receiver, uint256 csShares, uint256 vefShares);
     event WithdrawalRequested(
@@ -65,8 +74,13 @@ interface IVfpPool {
     event OperatorFunded(uint256 indexed operatorId, uint256 csShares, uint256 etherValue);
     event OperatorReleased(uint256 indexed operatorId, uint256 csShares);
     event LossAbsorbed(uint256 indexed operatorId, uint256 csSharesRequested, uint256 csSharesBurned);
+    /// @notice `csShares` of rewards were booked into the assets: paid by `from` through
+    /// {depositRewards}, or paid by the OperatorRewards contract `from` and booked by
+    /// {claimRewards} / {syncRewards}.
     event RewardsReceived(address indexed from, uint256 csShares);
     event VfpParamsSet(VfpParams params);
+    /// @notice Governance set the OperatorRewards contract whose payments to the pool are booked.
+    event OperatorRewardsSet(address indexed operatorRewards);
 
     function depositEth(address receiver) external payable returns (uint256 vefShares);
     function depositShares(uint256 csShares, address receiver) external returns (uint256 vefShares);
@@ -76,6 +90,11 @@ interface IVfpPool {
     function releaseFunding(uint256 operatorId, uint256 csShares) external;
     function absorbLoss(uint256 operatorId, uint256 csShares) external returns (uint256 burned);
     function depositRewards(uint256 csShares) external;
+    function claimRewards(uint256 cumulativeShares, bytes32[] calldata proof)
+        external
+        returns (uint256 booked);
+    function syncRewards() external returns (uint256 booked);
+    function setOperatorRewards(address operatorRewards) external;
 
     function totalAssets() external view returns (uint256);
     function totalAllocated() external view returns (uint256);
@@ -85,4 +104,7 @@ interface IVfpPool {
     function convertToVef(uint256 csShares) external view returns (uint256);
     function convertToCs(uint256 vefShares) external view returns (uint256);
     function params() external view returns (VfpParams memory);
+    function operatorRewards() external view returns (address);
+    function rewardsBooked(address operatorRewards) external view returns (uint256);
+    function pendingRewards() external view returns (uint256);
 }

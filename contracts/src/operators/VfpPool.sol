@@ -5,6 +5,7 @@ import {GuardianPausable} from "../governance/Governed.sol";
 import {IBondManager} from "../interfaces/IBondManager.sol";
 import {ICoverablePool} from "../interfaces/ICoverablePool.sol";
 import {IOperatorRegistry} from "../interfaces/IOperatorRegistry.sol";
+import {IOperatorRewards} from "../interfaces/IOperatorRewards.sol";
 import {IVfpPool} from "../interfaces/IVfpPool.sol";
 import {ERC20Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC20/ERC20Upgradeable.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
@@ -30,6 +31,11 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///   operator's backing (burned into the pool).
 /// - Withdrawals: request (VEF escrowed, still bearing losses) -> claim after `withdrawalDelay`, paid
 ///   in csETH at min(value at request, value at claim), from idle (unallocated) assets only.
+/// - Rewards: the pool's leaf of the oracle's rewards tree (its `rewardShareBps` of funded operators'
+///   rewards) is paid by OperatorRewards. The pool books exactly what OperatorRewards records as
+///   paid to it (`OperatorRewards.claimed(pool)`, never the csETH balance), once, whoever sent the
+///   claim: {claimRewards} claims and books, {syncRewards} books a claim sent to OperatorRewards
+///   directly. Anyone may call both; a direct claim can delay the booking, never strand the shares.
 /// - Parameters only by DEFAULT_ADMIN_ROLE (timelock) within hard bounds; the guardian pauses
 ///   deposits, requests, claims and new funding, never loss absorption. Token-moving paths are
 ///   non-reentrant.
@@ -63,6 +69,10 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         uint256 nextRequestId;
         mapping(uint256 operatorId => uint256) allocated;
         mapping(uint256 requestId => WithdrawalRequest) requests;
+        // appended (docs/adr/0005, rewards): the OperatorRewards contract whose payments to this
+        // pool are booked, and per such contract the part of its payments already booked
+        IOperatorRewards operatorRewards;
+        mapping(address operatorRewards => uint256) rewardsBooked;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.VfpPool")) - 1)) & ~bytes32(uint256(0xff))
@@ -243,8 +253,9 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         if (burned != 0) $.pool.burnSharesForCover(burned);
     }
 
-    /// @notice Adds `csShares` csETH from the caller (the rewards distributor: the pool's share of
-    /// funded operators' rewards) to the assets. REWARDS_ROLE only.
+    /// @notice Adds `csShares` csETH from the caller to the assets as rewards. REWARDS_ROLE only,
+    /// which no deployment grants: the pool's share of operators' rewards arrives through the
+    /// oracle's rewards tree ({claimRewards}); governance may grant the role to another payer.
     function depositRewards(uint256 csShares) external onlyRole(REWARDS_ROLE) nonReentrant {
         if (csShares == 0) revert ZeroAmount();
         VfpStorage storage $ = _s();
@@ -253,7 +264,55 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         IERC20(address($.pool)).safeTransferFrom(msg.sender, address(this), csShares);
     }
 
+    /// @notice Claims the pool's leaf `(address(this), cumulativeShares)` of the current rewards root
+    /// from OperatorRewards, then books every share OperatorRewards has paid to the pool and the
+    /// pool has not booked yet; returns the shares booked. Anyone may call (proof from an oracle
+    /// member). If OperatorRewards already paid the pool up to `cumulativeShares` (someone sent the
+    /// claim to OperatorRewards directly), the claim is skipped and that payment is booked all the
+    /// same: front-running this call strands nothing. Never paused: booking only adds assets.
+    function claimRewards(uint256 cumulativeShares, bytes32[] calldata proof)
+        external
+        nonReentrant
+        returns (uint256 booked)
+    {
+        VfpStorage storage $ = _s();
+        IOperatorRewards rewards = _operatorRewards($);
+        uint256 paid = rewards.claimed(address(this));
+        if (cumulativeShares > paid) {
+            // reverts InvalidProof unless the leaf is in the current root; pays this pool the
+            // increment and records `cumulativeShares` as its claimed total
+            rewards.claim(address(this), cumulativeShares, proof);
+            paid = cumulativeShares;
+        }
+        booked = _bookRewards($, rewards, paid);
+    }
+
+    /// @notice Books every share OperatorRewards has paid to the pool (a claim sent to
+    /// OperatorRewards directly) and the pool has not booked yet; returns the shares booked
+    /// (0 when there is nothing new). Anyone may call; never paused.
+    function syncRewards() external nonReentrant returns (uint256 booked) {
+        VfpStorage storage $ = _s();
+        IOperatorRewards rewards = _operatorRewards($);
+        booked = _bookRewards($, rewards, rewards.claimed(address(this)));
+    }
+
     // ================================================================== governance
+
+    /// @notice Sets the OperatorRewards contract whose payments to the pool are booked: a contract
+    /// paying this pool's csETH (`token() == pool`). Governance only. What was booked is kept per
+    /// contract, so switching back and forth never books a payment twice; sync the old contract
+    /// before switching away from it (a payment it makes later is booked only after switching back).
+    function setOperatorRewards(address rewards) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        VfpStorage storage $ = _s();
+        if (rewards.code.length == 0) revert OperatorRewardsInvalid(rewards);
+        try IOperatorRewards(rewards).token() returns (address token) {
+            if (token != address($.pool)) revert OperatorRewardsInvalid(rewards);
+        } catch {
+            revert OperatorRewardsInvalid(rewards);
+        }
+        $.operatorRewards = IOperatorRewards(rewards);
+        emit OperatorRewardsSet(rewards);
+    }
 
     /// @notice Sets the parameters within the hard bounds.
     function setParams(VfpParams calldata p) external onlyRole(DEFAULT_ADMIN_ROLE) {
@@ -310,6 +369,27 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         return _s().params;
     }
 
+    /// @notice The OperatorRewards contract whose payments to the pool are booked (zero: not set).
+    function operatorRewards() external view returns (address) {
+        return address(_s().operatorRewards);
+    }
+
+    /// @notice Shares paid to the pool by the OperatorRewards contract `rewards` that were booked.
+    function rewardsBooked(address rewards) external view returns (uint256) {
+        return _s().rewardsBooked[rewards];
+    }
+
+    /// @notice Shares the current OperatorRewards paid to the pool that {syncRewards} would book
+    /// (0 when OperatorRewards is not set).
+    function pendingRewards() external view returns (uint256) {
+        VfpStorage storage $ = _s();
+        IOperatorRewards rewards = $.operatorRewards;
+        if (address(rewards) == address(0)) return 0;
+        uint256 paid = rewards.claimed(address(this));
+        uint256 booked = $.rewardsBooked[address(rewards)];
+        return paid > booked ? paid - booked : 0;
+    }
+
     // ================================================================== internals
 
     function _mintVef(VfpStorage storage $, address receiver, uint256 cs) internal returns (uint256 vef) {
@@ -319,6 +399,35 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
         $.totalAssets += cs;
         _mint(receiver, vef);
         emit Deposited(msg.sender, receiver, cs, vef);
+    }
+
+    /// @dev Books what `rewards` paid to the pool since the last booking; `paid` is its record of all
+    /// its payments to this pool (`rewards.claimed(this)`). The amount comes from OperatorRewards'
+    /// own record, never the balance, so a donation (csETH sent directly) is never booked, and every
+    /// payment is booked once whoever triggered it. The payment must be held beyond the booked
+    /// assets, so `totalAssets` stays backed by held shares.
+    function _bookRewards(VfpStorage storage $, IOperatorRewards rewards, uint256 paid)
+        internal
+        returns (uint256 booked)
+    {
+        uint256 already = $.rewardsBooked[address(rewards)];
+        // OperatorRewards' claimed amount never decreases
+        if (paid <= already) return 0;
+        // cannot underflow: checked just above
+        unchecked {
+            booked = paid - already;
+        }
+        // the balance never falls below totalAssets: only booked shares ever leave the pool
+        uint256 unbooked = IERC20(address($.pool)).balanceOf(address(this)) - $.totalAssets;
+        if (booked > unbooked) revert RewardsNotReceived(booked, unbooked);
+        $.rewardsBooked[address(rewards)] = paid;
+        $.totalAssets += booked;
+        emit RewardsReceived(address(rewards), booked);
+    }
+
+    function _operatorRewards(VfpStorage storage $) internal view returns (IOperatorRewards rewards) {
+        rewards = $.operatorRewards;
+        if (address(rewards) == address(0)) revert OperatorRewardsNotSet();
     }
 
     function _toVef(VfpStorage storage $, uint256 cs) internal view returns (uint256) {

@@ -3,7 +3,10 @@ pragma solidity 0.8.30;
 
 import {IBondManager} from "../../src/interfaces/IBondManager.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {OperatorRewards} from "../../src/operators/OperatorRewards.sol";
+import {MerkleBuilder} from "../utils/MerkleBuilder.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
 /// @notice Attacks on the operator contracts.
 contract OperatorAttacksTest is OperatorsFixture {
@@ -131,5 +134,42 @@ contract OperatorAttacksTest is OperatorsFixture {
         uint256 victimVef = vfp.depositEth{value: 1 ether}(alice);
         vm.assertGe(vfp.convertToCs(victimVef), 1 ether - 1 ether / 1e6, "victim loses < 1 ppm");
         vm.assertLe(vfp.convertToCs(attackerVef), 1e15 + 10 ether, "attacker earns at most the rewards");
+    }
+
+    /// @dev The inflation attack through the rewards-tree path: the attacker holds the first VEF,
+    /// donates csETH, claims the pool's leaf directly on OperatorRewards and books it. Only the
+    /// leaf is booked (the donation never is), so the victim keeps its deposit and the attacker
+    /// earns at most its share of the leaf, having lost the donation.
+    function test_attack_VefInflationThroughTheRewardsTree() public {
+        address module = makeAddr("operatorsModule");
+        OperatorRewards rewards = OperatorRewards(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorRewards()),
+                    abi.encodeCall(OperatorRewards.initialize, (admin, address(pool), module))
+                )
+            )
+        );
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(rewards));
+        uint256 leaf = pool.mintFor(address(rewards), 1 ether);
+        bytes32[] memory leaves = new bytes32[](1);
+        leaves[0] = MerkleBuilder.leaf(address(vfp), leaf);
+        vm.prank(module);
+        rewards.setRewardsRoot(leaves[0], leaf, 1);
+
+        vm.startPrank(attacker);
+        uint256 attackerVef = vfp.depositEth{value: 1e15}(attacker);
+        uint256 donation = pool.depositFor{value: 100 ether}(attacker);
+        vm.assertTrue(pool.transfer(address(vfp), donation), "donation");
+        rewards.claim(address(vfp), leaf, new bytes32[](0));
+        vm.assertEq(vfp.syncRewards(), leaf, "only the leaf is booked");
+        vm.stopPrank();
+
+        vm.prank(alice);
+        uint256 victimVef = vfp.depositEth{value: 1 ether}(alice);
+        vm.assertGe(vfp.convertToCs(victimVef), 1 ether - 1 ether / 1e6, "victim loses < 1 ppm");
+        vm.assertLe(vfp.convertToCs(attackerVef), 1e15 + leaf, "attacker earns at most the leaf");
+        vm.assertEq(vfp.totalAssets() + donation, pool.balanceOf(address(vfp)), "donation never booked");
     }
 }

@@ -90,7 +90,9 @@ contract DeployScriptTest is TestBase {
         bool fee = s.pool.feeRecipients().operatorRewards == address(r.rewards);
         bool vault = s.withdrawalVault.exitEnforcer() == address(r.enforcer);
         bool module = s.ops.module.operatorRewards() == address(r.rewards);
+        bool vfp = s.ops.vfp.operatorRewards() == address(r.rewards);
         vm.assertEq(fee, wired, "fee recipient");
+        vm.assertEq(vfp, wired, "VfpPool rewards");
         vm.assertEq(vault, wired, "vault exit enforcer");
         vm.assertEq(module, wired, "module rewards");
     }

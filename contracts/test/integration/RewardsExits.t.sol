@@ -51,6 +51,7 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
         vm.assertEq(f.treasury, treasury, "treasury unchanged");
         vm.assertEq(f.insuranceFund, insurance, "insurance unchanged");
         vm.assertEq(rx.rewards.token(), address(pool), "token is the pool");
+        vm.assertEq(vfp.operatorRewards(), address(rx.rewards), "VfpPool books OperatorRewards' payments");
         vm.assertTrue(rx.rewards.hasRole(rx.rewards.OPERATORS_MODULE_ROLE(), address(module)), "module role");
         vm.assertTrue(rx.rewards.hasRole(rx.rewards.DEFAULT_ADMIN_ROLE(), tl), "rewards admin");
         vm.assertTrue(rx.enforcer.hasRole(rx.enforcer.DEFAULT_ADMIN_ROLE(), tl), "enforcer admin");
@@ -122,6 +123,46 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
             abi.encodeWithSelector(IOperatorRewards.NothingToClaim.selector, carol, amounts[1], amounts[1])
         );
         rx.rewards.claim(carol, amounts[1], proof);
+    }
+
+    /// @dev The VfpPool's leaf of a report's root: claimed on OperatorRewards directly by someone
+    /// else first (the front-run), then booked by the keeper's `VfpPool.claimRewards` with the same
+    /// proof; the VEF holders' value grows by exactly the leaf, and a donation changes nothing.
+    function test_claimRewards_VfpLeafFromReportBookedDespiteDirectClaim() public {
+        address vfpHolder = makeAddr("vfpHolder");
+        vm.deal(vfpHolder, 10 ether);
+        vm.prank(vfpHolder);
+        uint256 vef = vfp.depositEth{value: 10 ether}(vfpHolder);
+        _deposit(alice, 100 ether);
+        _reportElRewards(1 ether);
+        uint256 received = pool.balanceOf(address(rx.rewards));
+
+        address[2] memory accounts = [address(vfp), bob];
+        uint256[2] memory amounts = [received / 10, received - received / 10];
+        bytes32[] memory tree = _tree(accounts, amounts);
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory o;
+        (o.refSlot,) = oracle.currentFrame();
+        o.rewardsRoot = tree[0];
+        o.rewardsCumulativeShares = received;
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
+
+        uint256 assets = vfp.totalAssets();
+        uint256 value = vfp.convertToCs(vef);
+        bytes32[] memory proof = MerkleBuilder.proofOf(tree, MerkleBuilder.leaf(address(vfp), amounts[0]));
+        vm.prank(carol);
+        rx.rewards.claim(address(vfp), amounts[0], proof);
+        vm.prank(alice);
+        vm.assertTrue(pool.transfer(address(vfp), 1 ether), "donation");
+        vm.assertEq(vfp.totalAssets(), assets, "paid, not booked yet");
+
+        vm.prank(keeper);
+        vm.assertEq(vfp.claimRewards(amounts[0], proof), amounts[0], "booked by the keeper");
+        vm.assertEq(vfp.totalAssets(), assets + amounts[0], "exactly the leaf");
+        vm.assertApproxEqAbs(vfp.convertToCs(vef), value + amounts[0], 1, "VEF holders earn it");
+        vm.assertEq(
+            pool.balanceOf(address(vfp)), vfp.totalAssets() + 1 ether, "the donation stays outside the assets"
+        );
     }
 
     /// @dev OracleReport applies the operators report before the pool books the accounting, so a

@@ -2,12 +2,15 @@
 pragma solidity 0.8.30;
 
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {OperatorRewards} from "../../src/operators/OperatorRewards.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
 import {OperatorsHandler} from "./handlers/OperatorsHandler.sol";
+import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
 
 /// @notice Global invariants of the operator contracts (256 runs x depth 50, see foundry.toml).
 contract OperatorsInvariantTest is OperatorsFixture {
     OperatorsHandler internal handler;
+    OperatorRewards internal rewards;
     uint256[] internal ids;
     address[] internal providers;
 
@@ -19,13 +22,25 @@ contract OperatorsInvariantTest is OperatorsFixture {
         ids.push(_admitProfessional(makeAddr("pro")));
         providers.push(makeAddr("vfp1"));
         providers.push(makeAddr("vfp2"));
+        address module = makeAddr("operatorsModule");
+        rewards = OperatorRewards(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorRewards()),
+                    abi.encodeCall(OperatorRewards.initialize, (admin, address(pool), module))
+                )
+            )
+        );
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(rewards));
         handler = new OperatorsHandler(
             registry,
             bonds,
             vfp,
             fund,
             pool,
-            OperatorsHandler.Roles(admin, vetter, reporter, depositor, distributor),
+            rewards,
+            OperatorsHandler.Roles(admin, vetter, reporter, depositor, distributor, module),
             ids,
             providers
         );
@@ -60,7 +75,12 @@ contract OperatorsInvariantTest is OperatorsFixture {
             handler.ghostVfpIn() - handler.ghostVfpOut() - handler.ghostVfpAbsorbed(),
             "assets = in - out - absorbed"
         );
-        vm.assertEq(pool.balanceOf(address(vfp)), vfp.totalAssets(), "assets held");
+        // held = booked assets + donations (never booked) + payments of OperatorRewards not yet booked
+        vm.assertEq(
+            pool.balanceOf(address(vfp)),
+            vfp.totalAssets() + handler.ghostVfpDonated() + vfp.pendingRewards(),
+            "assets held"
+        );
         uint256 allocated;
         for (uint256 i; i < ids.length; ++i) {
             allocated += vfp.allocatedShares(ids[i]);
@@ -75,6 +95,22 @@ contract OperatorsInvariantTest is OperatorsFixture {
         vm.assertEq(vfp.totalSupply(), supply, "supply = holders + escrow");
         vm.assertLe(
             vfp.convertToCs(vfp.totalSupply()), vfp.totalAssets(), "shares never worth more than assets"
+        );
+    }
+
+    /// @notice The VfpPool's leaf of the rewards tree is booked exactly once, whoever claimed it and
+    /// in whatever order: what it booked is what OperatorRewards paid it (minus what is pending),
+    /// never more than its leaf; donations never become assets.
+    function invariant_vfpRewardsBookedOnce() public view {
+        uint256 paid = rewards.claimed(address(vfp));
+        uint256 booked = vfp.rewardsBooked(address(rewards));
+        vm.assertEq(handler.ghostVfpRewardsMisbooked(), 0, "a call booked other than the new payments");
+        vm.assertEq(booked, handler.ghostVfpRewardsBooked(), "booked = sum of bookings");
+        vm.assertLe(booked, paid, "booked <= paid");
+        vm.assertEq(vfp.pendingRewards(), paid - booked, "pending = paid - booked");
+        vm.assertLe(paid, handler.vfpCumulative(), "paid <= leaf");
+        vm.assertEq(
+            pool.balanceOf(address(rewards)) + rewards.totalClaimed(), rewards.totalReceived(), "rewards"
         );
     }
 

@@ -3,12 +3,58 @@ pragma solidity 0.8.30;
 
 import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
+import {IOperatorRewards} from "../../src/interfaces/IOperatorRewards.sol";
 import {IVfpPool} from "../../src/interfaces/IVfpPool.sol";
+import {OperatorRewards} from "../../src/operators/OperatorRewards.sol";
 import {VfpPool} from "../../src/operators/VfpPool.sol";
+import {MockShareToken} from "../mocks/RewardsExitsMocks.sol";
+import {MerkleBuilder} from "../utils/MerkleBuilder.sol";
 import {OperatorsFixture} from "../utils/OperatorsFixture.sol";
 import {Initializable} from "@openzeppelin/contracts-upgradeable/proxy/utils/Initializable.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC1967Proxy} from "@openzeppelin/contracts/proxy/ERC1967/ERC1967Proxy.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+/// @notice An OperatorRewards stand-in that pays the pool's csETH and reports any claimed amount:
+/// a broken (or malicious) contract that governance might set by mistake.
+contract LyingOperatorRewards {
+    address public immutable token;
+    uint256 public reported;
+
+    constructor(address token_) {
+        token = token_;
+    }
+
+    function setReported(uint256 value) external {
+        reported = value;
+    }
+
+    function claimed(address) external view returns (uint256) {
+        return reported;
+    }
+}
+
+/// @notice An OperatorRewards stand-in that calls back into the VfpPool while paying it.
+contract ReentrantOperatorRewards {
+    address public immutable token;
+    VfpPool internal immutable vfp;
+    uint256 public claimedTotal;
+
+    constructor(address token_, VfpPool vfp_) {
+        token = token_;
+        vfp = vfp_;
+    }
+
+    function claimed(address) external view returns (uint256) {
+        return claimedTotal;
+    }
+
+    function claim(address, uint256 cumulativeShares, bytes32[] calldata) external returns (uint256) {
+        claimedTotal = cumulativeShares;
+        vfp.syncRewards();
+        return cumulativeShares;
+    }
+}
 
 contract VfpPoolTest is OperatorsFixture {
     uint256 internal home;
@@ -50,13 +96,20 @@ contract VfpPoolTest is OperatorsFixture {
         v.initialize(admin, guardian, address(pool), address(registry), address(0));
     }
 
-    function test_storageSlot_MatchesErc7201Formula() public view {
+    function test_storageSlot_MatchesErc7201Formula() public {
         bytes32 slot = _slot("claystack.storage.VfpPool");
         vm.assertEq(slot, 0x29c276aaf98274dc54423ef7ec41854a1cbee317939b4570964546ba0666f500, "constant");
         vm.assertEq(address(uint160(uint256(vm.load(address(vfp), slot)))), address(pool), "pool at field 0");
         // fields: pool, registry, bondManager, params (1 slot), totalAssets
         vm.assertEq(
             uint256(vm.load(address(vfp), bytes32(uint256(slot) + 4))), vfp.totalAssets(), "totalAssets"
+        );
+        // appended after totalAllocated, nextRequestId and the two mappings (fields 5-8)
+        OperatorRewards r = _wireRewards();
+        vm.assertEq(
+            address(uint160(uint256(vm.load(address(vfp), bytes32(uint256(slot) + 9))))),
+            address(r),
+            "operatorRewards at field 9"
         );
     }
 
@@ -460,5 +513,271 @@ contract VfpPoolTest is OperatorsFixture {
         vm.prank(alice);
         bonds.depositBond{value: 1 ether}(home);
         vm.assertEq(bonds.claimableShares(home), 1 ether, "only the part above the match");
+    }
+
+    // ================================================================== rewards from the oracle's tree
+
+    address internal module = makeAddr("operatorsModule");
+    address internal keeper = makeAddr("keeper");
+
+    /// @dev A real OperatorRewards paying the pool's csETH, set on the VfpPool by governance.
+    function _wireRewards() internal returns (OperatorRewards r) {
+        r = _newRewards();
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(r));
+    }
+
+    function _newRewards() internal returns (OperatorRewards r) {
+        r = OperatorRewards(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorRewards()),
+                    abi.encodeCall(OperatorRewards.initialize, (admin, address(pool), module))
+                )
+            )
+        );
+    }
+
+    /// @dev The pool mints `vfpCumulative + otherCumulative - published` fee shares to `r`, and the
+    /// module publishes a root with the VfpPool's leaf and one operator's leaf.
+    function _publish(OperatorRewards r, uint256 vfpCumulative, uint256 otherCumulative, uint256 refSlot)
+        internal
+        returns (bytes32[] memory tree)
+    {
+        uint256 total = vfpCumulative + otherCumulative;
+        uint256 have = r.totalReceived();
+        if (total > have) _mintShares(address(r), total - have);
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = MerkleBuilder.leaf(address(vfp), vfpCumulative);
+        leaves[1] = MerkleBuilder.leaf(alice, otherCumulative);
+        tree = MerkleBuilder.build(leaves);
+        vm.prank(module);
+        r.setRewardsRoot(tree[0], total, refSlot);
+    }
+
+    /// @dev Mints exactly `shares` csETH shares to `to` (MockPool converts ETH at its rate).
+    function _mintShares(address to, uint256 shares) internal {
+        pool.mintFor(distributor, pool.convertToAssets(shares) + 1 ether);
+        vm.prank(distributor);
+        vm.assertTrue(pool.transfer(to, shares), "transfer");
+    }
+
+    function _vfpProof(bytes32[] memory tree, uint256 cumulative) internal view returns (bytes32[] memory) {
+        return MerkleBuilder.proofOf(tree, MerkleBuilder.leaf(address(vfp), cumulative));
+    }
+
+    function test_setOperatorRewards_SetsAndEmits() public {
+        OperatorRewards r = _newRewards();
+        vm.expectEmit(address(vfp));
+        emit IVfpPool.OperatorRewardsSet(address(r));
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(r));
+        vm.assertEq(vfp.operatorRewards(), address(r), "set");
+    }
+
+    function test_setOperatorRewards_RevertWhen_NotAdmin() public {
+        OperatorRewards r = _newRewards();
+        vm.expectRevert(_unauthorized(guardian, bytes32(0)));
+        vm.prank(guardian);
+        vfp.setOperatorRewards(address(r));
+    }
+
+    function test_setOperatorRewards_RevertWhen_Zero() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.OperatorRewardsInvalid.selector, address(0)));
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(0));
+    }
+
+    function test_setOperatorRewards_RevertWhen_NoCode() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.OperatorRewardsInvalid.selector, carol));
+        vm.prank(admin);
+        vfp.setOperatorRewards(carol);
+    }
+
+    function test_setOperatorRewards_RevertWhen_NoTokenFunction() public {
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.OperatorRewardsInvalid.selector, address(registry)));
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(registry));
+    }
+
+    function test_setOperatorRewards_RevertWhen_OtherToken() public {
+        MockShareToken other = new MockShareToken();
+        OperatorRewards r = OperatorRewards(
+            address(
+                new ERC1967Proxy(
+                    address(new OperatorRewards()),
+                    abi.encodeCall(OperatorRewards.initialize, (admin, address(other), module))
+                )
+            )
+        );
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.OperatorRewardsInvalid.selector, address(r)));
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(r));
+    }
+
+    function test_claimRewards_BooksTheLeafAndHoldersEarnIt() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        uint256 bobBefore = vfp.convertToCs(vfp.balanceOf(bob));
+        vm.expectEmit(address(vfp));
+        emit IVfpPool.RewardsReceived(address(r), 2 ether);
+        vm.prank(keeper); // anyone
+        uint256 booked = vfp.claimRewards(2 ether, _vfpProof(tree, 2 ether));
+        vm.assertEq(booked, 2 ether, "booked");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+        vm.assertEq(pool.balanceOf(address(vfp)), 12 ether, "held");
+        vm.assertEq(vfp.rewardsBooked(address(r)), 2 ether, "booked total");
+        vm.assertEq(r.claimed(address(vfp)), 2 ether, "claimed");
+        vm.assertEq(pool.balanceOf(keeper), 0, "the caller gets nothing");
+        vm.assertApproxEqAbs(vfp.convertToCs(vfp.balanceOf(bob)), bobBefore + 2 ether, 1, "bob earns it");
+    }
+
+    function test_claimRewards_IncrementsAcrossRoots() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 1 ether, 1 ether, 1);
+        vfp.claimRewards(1 ether, _vfpProof(tree, 1 ether));
+        tree = _publish(r, 3 ether, 2 ether, 2);
+        uint256 booked = vfp.claimRewards(3 ether, _vfpProof(tree, 3 ether));
+        vm.assertEq(booked, 2 ether, "only the increment");
+        vm.assertEq(vfp.totalAssets(), 13 ether, "assets");
+        vm.assertEq(vfp.rewardsBooked(address(r)), 3 ether, "booked total");
+    }
+
+    /// @dev The front-run the design must survive: the pool's leaf claimed on OperatorRewards
+    /// directly. The shares arrive unbooked, and the keeper's claimRewards (same leaf, now already
+    /// paid) books them instead of reverting.
+    function test_claimRewards_AfterDirectClaimBooksThePayment() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        bytes32[] memory proof = _vfpProof(tree, 2 ether);
+        vm.prank(carol);
+        r.claim(address(vfp), 2 ether, proof);
+        vm.assertEq(vfp.totalAssets(), 10 ether, "not booked yet");
+        vm.assertEq(vfp.pendingRewards(), 2 ether, "pending");
+        vm.prank(keeper);
+        uint256 booked = vfp.claimRewards(2 ether, proof);
+        vm.assertEq(booked, 2 ether, "booked");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+        vm.assertEq(vfp.pendingRewards(), 0, "nothing pending");
+        vm.assertEq(r.claimed(address(vfp)), 2 ether, "claimed once");
+    }
+
+    function test_claimRewards_NothingNewBooksNothing() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        vfp.claimRewards(2 ether, _vfpProof(tree, 2 ether));
+        uint256 booked = vfp.claimRewards(2 ether, _vfpProof(tree, 2 ether));
+        vm.assertEq(booked, 0, "nothing twice");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+    }
+
+    function test_claimRewards_WhilePaused() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        vm.prank(guardian);
+        vfp.pause();
+        vfp.claimRewards(2 ether, _vfpProof(tree, 2 ether));
+        vm.assertEq(vfp.totalAssets(), 12 ether, "booked while paused");
+    }
+
+    function test_claimRewards_RevertWhen_OperatorRewardsNotSet() public {
+        vm.expectRevert(IVfpPool.OperatorRewardsNotSet.selector);
+        vfp.claimRewards(1, new bytes32[](0));
+    }
+
+    function test_claimRewards_RevertWhen_InvalidProof() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        bytes32[] memory proof = _vfpProof(tree, 2 ether);
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRewards.InvalidProof.selector, address(vfp), 3 ether));
+        vfp.claimRewards(3 ether, proof);
+        vm.assertEq(vfp.totalAssets(), 10 ether, "nothing booked");
+    }
+
+    function test_claimRewards_RevertWhen_Reentered() public {
+        ReentrantOperatorRewards r = new ReentrantOperatorRewards(address(pool), vfp);
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(r));
+        vm.expectRevert(ReentrancyGuardTransient.ReentrancyGuardReentrantCall.selector);
+        vfp.claimRewards(1 ether, new bytes32[](0));
+    }
+
+    function test_syncRewards_BooksADirectClaim() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        r.claim(address(vfp), 2 ether, _vfpProof(tree, 2 ether));
+        vm.expectEmit(address(vfp));
+        emit IVfpPool.RewardsReceived(address(r), 2 ether);
+        vm.prank(keeper);
+        uint256 booked = vfp.syncRewards();
+        vm.assertEq(booked, 2 ether, "booked");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+        vm.assertEq(vfp.syncRewards(), 0, "booked once");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets unchanged");
+    }
+
+    function test_syncRewards_IgnoresDonations() public {
+        _wireRewards();
+        _mintShares(address(vfp), 3 ether); // csETH sent directly
+        uint256 price = vfp.convertToCs(1e21);
+        vm.assertEq(vfp.pendingRewards(), 0, "a donation is no payment");
+        vm.assertEq(vfp.syncRewards(), 0, "nothing booked");
+        vm.assertEq(vfp.totalAssets(), 10 ether, "assets");
+        vm.assertEq(vfp.convertToCs(1e21), price, "price unchanged");
+    }
+
+    function test_syncRewards_BooksThePaymentNotADonation() public {
+        OperatorRewards r = _wireRewards();
+        bytes32[] memory tree = _publish(r, 2 ether, 5 ether, 1);
+        _mintShares(address(vfp), 3 ether); // csETH sent directly
+        r.claim(address(vfp), 2 ether, _vfpProof(tree, 2 ether));
+        vm.assertEq(vfp.syncRewards(), 2 ether, "the payment only");
+        vm.assertEq(vfp.totalAssets(), 12 ether, "assets");
+        vm.assertEq(pool.balanceOf(address(vfp)), 15 ether, "the donation stays outside the assets");
+    }
+
+    function test_syncRewards_RevertWhen_OperatorRewardsNotSet() public {
+        vm.expectRevert(IVfpPool.OperatorRewardsNotSet.selector);
+        vfp.syncRewards();
+    }
+
+    /// @dev A broken OperatorRewards reporting a payment the pool never received: refused, even
+    /// when a donation sits in the balance (only what is held beyond the booked assets can be booked).
+    function test_syncRewards_RevertWhen_PaymentNotReceived() public {
+        LyingOperatorRewards r = new LyingOperatorRewards(address(pool));
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(r));
+        _mintShares(address(vfp), 1 ether);
+        r.setReported(1 ether + 1);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.RewardsNotReceived.selector, 1 ether + 1, 1 ether));
+        vfp.syncRewards();
+        vm.assertEq(vfp.pendingRewards(), 1 ether + 1, "what it claims");
+    }
+
+    function test_pendingRewards_ZeroWhenNotSet() public view {
+        vm.assertEq(vfp.pendingRewards(), 0, "not set");
+    }
+
+    /// @dev Switching OperatorRewards keeps the booked amount per contract: nothing is booked
+    /// twice when governance switches back, and a payment made by the old contract after the
+    /// switch is booked once it is current again.
+    function test_setOperatorRewards_SwitchKeepsBookingsPerContract() public {
+        OperatorRewards a = _wireRewards();
+        bytes32[] memory tree = _publish(a, 2 ether, 1 ether, 1);
+        vfp.claimRewards(2 ether, _vfpProof(tree, 2 ether));
+        OperatorRewards b = _newRewards();
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(b));
+        bytes32[] memory treeB = _publish(b, 1 ether, 1 ether, 1);
+        vm.assertEq(vfp.claimRewards(1 ether, _vfpProof(treeB, 1 ether)), 1 ether, "b's payment");
+        // a pays again after the switch (its next root, claimed directly)
+        tree = _publish(a, 5 ether, 1 ether, 2);
+        a.claim(address(vfp), 5 ether, _vfpProof(tree, 5 ether));
+        vm.assertEq(vfp.syncRewards(), 0, "b has nothing new");
+        vm.prank(admin);
+        vfp.setOperatorRewards(address(a));
+        vm.assertEq(vfp.syncRewards(), 3 ether, "a's later payment, once");
+        vm.assertEq(vfp.totalAssets(), 16 ether, "10 + 2 + 1 + 3");
+        vm.assertEq(pool.balanceOf(address(vfp)), 16 ether, "all held");
     }
 }

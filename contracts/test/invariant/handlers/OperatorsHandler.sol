@@ -6,8 +6,10 @@ import {IOperatorRegistry} from "../../../src/interfaces/IOperatorRegistry.sol";
 import {BondManager} from "../../../src/operators/BondManager.sol";
 import {InsuranceFund} from "../../../src/operators/InsuranceFund.sol";
 import {OperatorRegistry} from "../../../src/operators/OperatorRegistry.sol";
+import {OperatorRewards} from "../../../src/operators/OperatorRewards.sol";
 import {VfpPool} from "../../../src/operators/VfpPool.sol";
 import {MockPool} from "../../mocks/MockPool.sol";
+import {MerkleBuilder} from "../../utils/MerkleBuilder.sol";
 import {Vm} from "../../utils/Vm.sol";
 
 /// @notice Drives the operator contracts through random sequences of operator, oracle, depositor,
@@ -21,6 +23,7 @@ contract OperatorsHandler {
         address reporter;
         address depositor;
         address distributor;
+        address module;
     }
 
     OperatorRegistry internal immutable registry;
@@ -28,6 +31,7 @@ contract OperatorsHandler {
     VfpPool internal immutable vfp;
     InsuranceFund internal immutable fund;
     MockPool internal immutable pool;
+    OperatorRewards public immutable operatorRewards;
     Roles internal roles;
 
     uint256[] public ops;
@@ -53,6 +57,17 @@ contract OperatorsHandler {
     uint256[] internal pendingRequests;
     mapping(uint256 requestId => uint256) public requestVef;
     uint256 public ghostEscrowedVef;
+    /// csETH sent to the VfpPool directly (never booked)
+    uint256 public ghostVfpDonated;
+    /// rewards the VfpPool booked from OperatorRewards (claimRewards + syncRewards)
+    uint256 public ghostVfpRewardsBooked;
+    /// a claimRewards / syncRewards that booked other than OperatorRewards' new payments
+    uint256 public ghostVfpRewardsMisbooked;
+    /// the VfpPool's and one operator's cumulative leaves under the current rewards root
+    uint256 public vfpCumulative;
+    uint256 public otherCumulative;
+    bytes32[] internal _rewardsTree;
+    uint256 internal _rewardsRefSlot;
     mapping(bytes4 => uint256) public calls;
 
     bool internal inPenaltyOrClaim;
@@ -63,6 +78,7 @@ contract OperatorsHandler {
         VfpPool vfp_,
         InsuranceFund fund_,
         MockPool pool_,
+        OperatorRewards operatorRewards_,
         Roles memory roles_,
         uint256[] memory ops_,
         address[] memory vfps_
@@ -72,6 +88,7 @@ contract OperatorsHandler {
         vfp = vfp_;
         fund = fund_;
         pool = pool_;
+        operatorRewards = operatorRewards_;
         roles = roles_;
         ops = ops_;
         vfps = vfps_;
@@ -336,6 +353,62 @@ contract OperatorsHandler {
             pendingRequests[index] = pendingRequests[pendingRequests.length - 1];
             pendingRequests.pop();
         } catch {}
+    }
+
+    // ------------------------------------------------------------------ VFP rewards (oracle tree)
+
+    /// @dev A report: the pool mints the operators' fee to OperatorRewards and the module publishes
+    /// a root in which the VfpPool's and one operator's cumulative leaves grew.
+    function vfpRewardsRoot(uint256 vfpAmount, uint256 otherAmount) external checked {
+        vfpCumulative += _bound(vfpAmount, 0, 2 ether);
+        otherCumulative += _bound(otherAmount, 1, 2 ether);
+        uint256 total = vfpCumulative + otherCumulative;
+        uint256 received = operatorRewards.totalReceived();
+        if (total > received) {
+            // a little more than needed (MockPool converts ETH to shares rounding down)
+            pool.mintFor(address(operatorRewards), pool.convertToAssets(total - received + 1) + 1);
+        }
+        bytes32[] memory leaves = new bytes32[](2);
+        leaves[0] = MerkleBuilder.leaf(address(vfp), vfpCumulative);
+        leaves[1] = MerkleBuilder.leaf(roles.depositor, otherCumulative);
+        _rewardsTree = MerkleBuilder.build(leaves);
+        vm.prank(roles.module);
+        operatorRewards.setRewardsRoot(_rewardsTree[0], total, ++_rewardsRefSlot);
+    }
+
+    function _vfpProof() internal view returns (bytes32[] memory) {
+        return MerkleBuilder.proofOf(_rewardsTree, MerkleBuilder.leaf(address(vfp), vfpCumulative));
+    }
+
+    /// @dev Anyone (a keeper) claims and books the VfpPool's leaf through the VfpPool.
+    function vfpClaimRewards() external checked {
+        if (_rewardsTree.length == 0) return;
+        uint256 expected = operatorRewards.claimed(address(vfp)) < vfpCumulative
+            ? vfpCumulative - vfp.rewardsBooked(address(operatorRewards))
+            : vfp.pendingRewards();
+        uint256 booked = vfp.claimRewards(vfpCumulative, _vfpProof());
+        if (booked != expected) ++ghostVfpRewardsMisbooked;
+        ghostVfpRewardsBooked += booked;
+        ghostVfpIn += booked;
+    }
+
+    /// @dev The front-run: someone claims the VfpPool's leaf on OperatorRewards directly.
+    function vfpClaimDirect() external checked {
+        if (_rewardsTree.length == 0 || operatorRewards.claimed(address(vfp)) >= vfpCumulative) return;
+        operatorRewards.claim(address(vfp), vfpCumulative, _vfpProof());
+    }
+
+    function vfpSyncRewards() external checked {
+        uint256 expected = vfp.pendingRewards();
+        uint256 booked = vfp.syncRewards();
+        if (booked != expected) ++ghostVfpRewardsMisbooked;
+        ghostVfpRewardsBooked += booked;
+        ghostVfpIn += booked;
+    }
+
+    /// @dev csETH sent to the VfpPool directly: must never become assets.
+    function vfpDonate(uint256 amount) external checked {
+        ghostVfpDonated += pool.mintFor(address(vfp), _bound(amount, 0, 5 ether));
     }
 
     // ================================================================== views for the invariants
