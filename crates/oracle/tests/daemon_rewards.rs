@@ -469,6 +469,29 @@ async fn scores_rewards_claims_and_missed_exits_on_the_devnet() {
         assert!(chain.iter().enumerate().all(|(i, e)| e.index == U256::from(i)), "{chain:?}");
     }
 
+    // ---- a day-long frame after a clock warp: 21,600 epochs of liveness fetched, recorded and
+    // tallied at compute time, in seconds, and the members still agree
+    devnet.warp(Duration::from_secs(24 * 3600)).await.expect("warp the clocks by a day");
+    let day = wait_until("the report of the day-long frame", Duration::from_secs(300), || async {
+        let s = devnet.status(false).await.unwrap().ref_slot;
+        (s > current + 100 * frame_slots).then_some(s)
+    })
+    .await;
+    let mut signed = 0;
+    for url in &members.urls {
+        // `last_signed_ref_slot` and the compute time are the same frame's when it is `day`
+        #[allow(clippy::cast_precision_loss)] // slots are far below 2^52
+        let at_day = (metric(url, "claystack_oracle_last_signed_ref_slot").await - day as f64)
+            .abs()
+            < f64::EPSILON;
+        if at_day {
+            signed += 1;
+            let secs = metric(url, "claystack_oracle_report_compute_seconds").await;
+            assert!(secs < 60.0, "the day-long frame took {secs} s to compute at {url}");
+        }
+    }
+    assert!(signed >= 2, "only {signed} member(s) signed the day-long frame");
+
     members.shutdown().await;
     devnet.shutdown().await;
 }
