@@ -35,10 +35,19 @@ pub fn account(label: &str) -> PrivateKeySigner {
     PrivateKeySigner::from_bytes(&secret).unwrap_or_else(|_| PrivateKeySigner::random())
 }
 
-/// A provider signing with `key`.
+/// A provider signing with `key`. Nonces come from the node's pending count for every
+/// transaction (not a local cache): a transaction whose gas estimate fails (a refused claim, a
+/// keeper action another caller took first) must not leave a gap that queues the account's next
+/// transaction forever.
 pub fn provider(rpc: &str, key: &PrivateKeySigner) -> Result<DynProvider, DevnetError> {
     let url = rpc.parse().map_err(|e| DevnetError::Tool(format!("rpc url {rpc}: {e}")))?;
-    Ok(ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(url).erased())
+    Ok(ProviderBuilder::default()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(url)
+        .erased())
 }
 
 /// The deployer (anvil account 0: timelock proposer, KYC provider on devnet).

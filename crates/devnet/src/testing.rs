@@ -4,6 +4,16 @@
 
 use std::{future::Future, path::PathBuf, time::Duration};
 
+use alloy::{
+    primitives::{Address, U256},
+    providers::{DynProvider, Provider},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use claystack_beacon::{BeaconClient, StateId, ValidatorData, ValidatorId, ValidatorStatus};
+
+use crate::{Devnet, setup, status::FrameStatus};
+
 /// The repository root (holds `contracts/` and `node_modules/`).
 #[must_use]
 pub fn repo_root() -> PathBuf {
@@ -47,6 +57,64 @@ where
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     Err(format!("{what} did not happen within {timeout:?}; last seen: {last:?}"))
+}
+
+/// The `E` events of `address` from block `from` on, decoded (undecodable logs are skipped).
+pub async fn events<E: SolEvent>(
+    provider: &DynProvider,
+    address: Address,
+    from: u64,
+) -> Result<Vec<E>, String> {
+    let filter = Filter::new().address(address).event_signature(E::SIGNATURE_HASH).from_block(from);
+    let logs = provider.get_logs(&filter).await.map_err(|e| format!("read logs: {e}"))?;
+    Ok(logs.iter().filter_map(|l| l.log_decode::<E>().ok()).map(|l| l.inner.data).collect())
+}
+
+impl Devnet {
+    /// Polls a pool's status (`kyc`: the KYC pool's) until `done` holds; the error says `what`
+    /// did not happen and the last status.
+    pub async fn wait_status(
+        &self,
+        kyc: bool,
+        timeout: Duration,
+        what: &str,
+        done: impl Fn(&FrameStatus) -> bool,
+    ) -> Result<FrameStatus, String> {
+        poll(timeout, what, || async {
+            let s = self.status(kyc).await.map_err(|e| e.to_string())?;
+            if done(&s) { Ok(s) } else { Err(format!("{s:?}")) }
+        })
+        .await
+    }
+}
+
+/// Polls the beacon node until the validator `pubkey` exists with a status `ok` accepts.
+pub async fn wait_validator(
+    beacon: &BeaconClient,
+    pubkey: [u8; 48],
+    timeout: Duration,
+    what: &str,
+    ok: impl Fn(ValidatorStatus) -> bool,
+) -> Result<ValidatorData, String> {
+    poll(timeout, what, || async {
+        let v = beacon
+            .validator(StateId::Head, ValidatorId::Pubkey(pubkey))
+            .await
+            .map_err(|e| e.to_string())?;
+        if ok(v.data.status) { Ok(v.data) } else { Err(v.data.status.as_str().to_owned()) }
+    })
+    .await
+}
+
+/// The registry id of the sample operator `label` (its manager's last registration).
+pub async fn operator_id(
+    provider: &DynProvider,
+    registry: Address,
+    label: &str,
+) -> Result<U256, String> {
+    let ops = claystack_client::operator::Operators::new(provider.clone(), registry, registry);
+    let ids = ops.operators_of(setup::account(label).address()).await.map_err(|e| e.to_string())?;
+    ids.last().copied().ok_or_else(|| format!("{label} is not registered in {registry}"))
 }
 
 #[cfg(test)]
