@@ -4,28 +4,30 @@
 //! stake → oracle report with one member of three offline (quorum 2 still reached) → KYC-pool
 //! staker ringfenced → withdrawal request → finalization by the next report (from the buffer) →
 //! claim → keeper pre-deposits (1 ETH per key, allocated over every type) → Flash Exit → oracle
-//! confirmation of every pre-deposit → keeper top-ups (31 ETH) → consensus rewards: rate up.
+//! confirmation of every pre-deposit → keeper top-ups (31 ETH) → consensus rewards: rate up →
+//! a withdrawal request larger than the buffer → the next report's exit request, chosen by the
+//! balancer → the operator's exit agent signs a voluntary exit → the simulator exits the
+//! validator and the withdrawal sweep credits the WithdrawalVault → a report pulls it and
+//! finalizes the request → claimed exactly once.
 //!
-//! Not covered yet: exit requests chosen by the balancer, exits, the withdrawal sweep and a claim
-//! paid from exited validators; the adversarial scenarios beyond the offline member.
+//! The adversarial scenarios run in `e2e_adversarial.rs`.
 
-use std::{net::TcpListener, path::PathBuf, time::Duration};
+use std::time::Duration;
 
-use claystack_bindings::stake_pool::StakePool;
+use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId, ValidatorStatus};
+use claystack_bindings::{operator_registry::OperatorRegistry, stake_pool::StakePool};
 use claystack_client::{
     U256, Wei,
     staker::{Pool, PoolKind, UnstakeAmount},
     tx::quiet,
 };
-use claystack_devnet::{Devnet, DevnetConfig, setup, status::FrameStatus};
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use claystack_devnet::{
+    Devnet, DevnetConfig,
+    alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent},
+    setup,
+    status::FrameStatus,
+    testing::{devnet_home, free_port, poll},
+};
 
 const ETH: u128 = 1_000_000_000_000_000_000;
 
@@ -50,9 +52,20 @@ async fn wait_for(
     panic!("{what} did not happen within {timeout:?}; last status: {last:?}");
 }
 
+/// Logs of the devnet's daemons in the test output (shown when a test fails); `RUST_LOG`
+/// overrides the default filter.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        "warn,devnet=info,devnet::exits=info,oracle::daemon=info,client::exits=info".into()
+    });
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_offline() {
-    let root = repo_root();
+    init_tracing();
+    let root = devnet_home();
     assert!(
         root.join("node_modules/.bin/anvil").exists(),
         "the pinned toolchain is missing: run `npm ci` in {}",
@@ -201,5 +214,105 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
         s.share_rate > after.share_rate
     })
     .await;
+
+    // ---- a withdrawal larger than the buffer: the next report asks a validator to exit
+    let registry_addr = d.address("operatorRegistry").unwrap();
+    let registry = OperatorRegistry::new(registry_addr, provider.clone());
+    let from_block = provider.get_block_number().await.unwrap();
+    let before = devnet.status(false).await.unwrap();
+    // 10 ETH more than the buffer: one validator's exit covers it
+    let want = before.buffered + U256::from(10 * ETH);
+    let want_wei = u128::try_from(want).unwrap();
+    let big = pool1
+        .unstake(key1.address(), UnstakeAmount::Ether(Wei(want_wei)), &quiet)
+        .await
+        .expect("request a withdrawal larger than the buffer")
+        .ticket;
+    let requests = poll(Duration::from_secs(150), "an exit request in a report", || {
+        let filter = Filter::new()
+            .address(registry_addr)
+            .event_signature(OperatorRegistry::ExitRequested::SIGNATURE_HASH)
+            .from_block(from_block);
+        let provider = provider.clone();
+        async move {
+            let logs = provider.get_logs(&filter).await.map_err(|e| e.to_string())?;
+            let decoded: Vec<_> = logs
+                .iter()
+                .filter_map(|l| l.log_decode::<OperatorRegistry::ExitRequested>().ok())
+                .map(|l| (l.inner.data.operatorId, l.inner.data.keyIndex))
+                .collect();
+            if decoded.is_empty() { Err("no ExitRequested yet".to_owned()) } else { Ok(decoded) }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(requests.len(), 1, "10 ETH missing needs one exit: {requests:?}");
+    let (op_id, key_index) = requests[0];
+    // the balancer's rule: the type furthest above its target share — Home, 3 of the 9
+    // validators (33 %) for a 20 % target (Professional 4/9 for 35 %, DVT 2/9 for 35 %)
+    let op = registry.getOperator(op_id).call().await.unwrap();
+    assert_eq!(op.operatorType, 3, "exit asked of operator {op_id} of type {}", op.operatorType);
+    let pubkey: [u8; 48] =
+        registry.getKey(op_id, key_index).call().await.unwrap().pubkey.as_ref().try_into().unwrap();
+
+    // its exit agent signs a voluntary exit; the simulator exits the validator and the sweep
+    // pays its whole balance to the WithdrawalVault
+    let beacon = BeaconClient::new(&devnet.beacon_url, ClientConfig::default()).unwrap();
+    let index = poll(Duration::from_secs(120), "the exit and the full withdrawal", || {
+        let beacon = beacon.clone();
+        async move {
+            let v = beacon
+                .validator(StateId::Head, ValidatorId::Pubkey(pubkey))
+                .await
+                .map_err(|e| e.to_string())?;
+            if v.data.status == ValidatorStatus::WithdrawalDone {
+                Ok(v.data.index.get())
+            } else {
+                Err(format!("validator {} is {}", v.data.index, v.data.status.as_str()))
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let withdrawals: serde_json::Value =
+        reqwest::get(format!("{}/admin/withdrawals", devnet.beacon_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let vault = format!("{:#x}", d.public.withdrawal_vault);
+    let full: u64 = withdrawals["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| {
+            w["validator_index"].as_str().and_then(|v| v.parse::<u64>().ok()) == Some(index)
+        })
+        .filter(|w| w["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(&vault)))
+        .map(|w| w["amount"].as_str().unwrap().parse::<u64>().unwrap())
+        .max()
+        .unwrap_or(0);
+    assert!(full >= 32_000_000_000, "the sweep paid {full} gwei of validator {index} to the vault");
+
+    // a report pulls the vault, finalizes the request; the registry counts the exit
+    let settled = wait_for(
+        &devnet,
+        false,
+        Duration::from_secs(150),
+        "the finalization of the request from the exited validator's ETH",
+        |s| s.queue_length.is_zero() && s.by_type[3].exited == 1,
+    )
+    .await;
+    let claim = pool1.claim(key1.address(), &[big], &quiet).await.expect("claim");
+    assert_eq!(claim.claimed.len(), 1, "{claim:?}");
+    let paid = claim.claimed[0].1.0;
+    assert!((want_wei - 1_000..=want_wei).contains(&paid), "paid {paid} for {want_wei}");
+    let again = pool1.claim(key1.address(), &[big], &quiet).await;
+    assert!(
+        again.as_ref().map_or(true, |o| o.claimed.is_empty()),
+        "a ticket was claimed twice: {again:?}"
+    );
+    assert!(settled.share_rate >= before.share_rate, "the exit cost stakers: {settled:?}");
     devnet.shutdown().await;
 }
