@@ -152,6 +152,8 @@ abstract contract ReferenceModel {
 contract AllocatorDifferentialTest is TestBase, ReferenceModel {
     /// @dev From contracts/ after the merge; overridable for a scratch checkout.
     string internal constant DEFAULT_VECTORS = "../crates/balancer/tests/vectors/allocation.json";
+    string internal constant DEFAULT_OFF_CHAIN_VECTORS =
+        "../crates/balancer/tests/vectors/exits_off_chain.json";
 
     // ----------------------------------------------------------------------------------------
     // Random inputs
@@ -256,6 +258,28 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
         _assertMatches(got, ops, _refExits(p, ops, m));
     }
 
+    /// @dev `maxOperatorsPerType` bounds the input, never the choice: an input within a smaller bound
+    /// gets the same exits under that bound as under the hard bound of 200 (ADR 0006, the property
+    /// the oracle's off-chain selection relies on).
+    /// forge-config: default.fuzz.runs = 1000
+    function test_selectExits_BoundLimitsInputNotChoice(uint256 seed, uint256 count, uint256 m) public pure {
+        count = bound(count, 0, 24);
+        m = bound(m, 0, 64);
+        IAllocator.AllocationParams memory p = _params(seed);
+        IAllocator.OperatorData[] memory ops = _operators(seed, count);
+        uint256[4] memory perType;
+        uint256 crowded;
+        for (uint256 i; i < count; ++i) {
+            uint256 n = ++perType[uint256(ops[i].operatorType)];
+            if (n > crowded) crowded = n;
+        }
+        IAllocator.Allocation memory wide = AllocationLib.selectExits(p, ops, m);
+        // forge-lint: disable-next-line(unsafe-typecast) -- crowded <= 24
+        p.maxOperatorsPerType = uint16(crowded == 0 ? 1 : crowded);
+        IAllocator.Allocation memory tight = AllocationLib.selectExits(p, ops, m);
+        vm.assertEq(keccak256(abi.encode(tight)), keccak256(abi.encode(wide)), "same exits");
+    }
+
     /// forge-config: default.fuzz.runs = 1000
     function test_allocateDeposits_TwoBatchesEqualOne(uint256 seed, uint256 count, uint256 a, uint256 b)
         public
@@ -297,6 +321,55 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
         _replay(false);
     }
 
+    /// @dev The oracle's off-chain exit selection (`select_exits_off_chain`) over inputs with more
+    /// operators of a type than `maxPerType`: the contract refuses each input under its own bound
+    /// (through a deployed Allocator), and at the hard bound of 200 per type it chooses exactly the
+    /// exits the oracle chose (even cases: the library; odd cases: an Allocator set to 200).
+    function test_selectExits_MatchesRustOffChainVectors() public {
+        string memory json =
+            vm.readFile(vm.envOr("CLAYSTACK_OFF_CHAIN_EXIT_VECTORS", string(DEFAULT_OFF_CHAIN_VECTORS)));
+        uint256 count = vm.parseJsonUint(json, ".count");
+        vm.assertGe(count, 40, "vector file holds at least 40 cases");
+        Allocator impl = new Allocator();
+        for (uint256 c; c < count; ++c) {
+            string memory key = string.concat(".cases[", vm.toString(c), "].");
+            IAllocator.AllocationParams memory p = _vectorParams(json, key);
+            IAllocator.OperatorData[] memory ops = _vectorOperators(json, key);
+            uint256 m = vm.parseJsonUint(json, string.concat(key, "m"));
+            Allocator bounded = _allocator(impl, p);
+            vm.expectRevert(_tooMany(ops, p.maxOperatorsPerType));
+            bounded.selectExits(ops, m);
+            p.maxOperatorsPerType = uint16(AllocationLib.MAX_OPERATORS_PER_TYPE);
+            IAllocator.Allocation memory got =
+                c % 2 == 0 ? AllocationLib.selectExits(p, ops, m) : _allocator(impl, p).selectExits(ops, m);
+            _assertVector(got, json, key, "exit", c);
+        }
+    }
+
+    /// @dev The error the contract gives an input with more than `max` operators of a type: the
+    /// first operator, in input order, that exceeds the bound of its type.
+    function _tooMany(IAllocator.OperatorData[] memory ops, uint256 max) private pure returns (bytes memory) {
+        uint256[4] memory perType;
+        for (uint256 i; i < ops.length; ++i) {
+            uint256 n = ++perType[uint256(ops[i].operatorType)];
+            if (n > max) {
+                return
+                    abi.encodeWithSelector(IAllocator.TooManyOperators.selector, ops[i].operatorType, n, max);
+            }
+        }
+        revert("vector within its bound");
+    }
+
+    function _allocator(Allocator impl, IAllocator.AllocationParams memory p) private returns (Allocator) {
+        return Allocator(
+            address(
+                new ERC1967Proxy(
+                    address(impl), abi.encodeCall(Allocator.initialize, (address(this), address(0), p))
+                )
+            )
+        );
+    }
+
     function _replay(bool deposits) private {
         string memory json = vm.readFile(vm.envOr("CLAYSTACK_ALLOCATION_VECTORS", string(DEFAULT_VECTORS)));
         uint256 count = vm.parseJsonUint(json, ".count");
@@ -325,13 +398,7 @@ contract AllocatorDifferentialTest is TestBase, ReferenceModel {
                 ? AllocationLib.allocateDeposits(p, ops, request)
                 : AllocationLib.selectExits(p, ops, request);
         } else {
-            Allocator a = Allocator(
-                address(
-                    new ERC1967Proxy(
-                        address(impl), abi.encodeCall(Allocator.initialize, (address(this), address(0), p))
-                    )
-                )
-            );
+            Allocator a = _allocator(impl, p);
             got = deposits ? a.allocateDeposits(ops, request) : a.selectExits(ops, request);
         }
         _assertVector(got, json, key, deposits ? "deposit" : "exit", c);

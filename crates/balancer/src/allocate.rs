@@ -1,8 +1,10 @@
 //! Deposit allocation and exit selection (ADR 0004), step by step exactly as `AllocationLib`.
 //!
 //! All arithmetic is on `u128`/`i128` widened from `u64` inputs. With at most
-//! `4 × MAX_OPERATORS_PER_TYPE` operators of at most `u64::MAX` validators each, totals stay below
-//! 2^74 and every product below 2^128, so the `saturating_*` calls below never saturate: they are
+//! `4 × MAX_OPERATORS_PER_TYPE` operators (on chain) or `MAX_OFF_CHAIN_OPERATORS` = 2^20 operators
+//! (off-chain exits) of at most `u64::MAX` validators each, totals stay below 2^84, every product
+//! with 10,000 below 2^98 and every `active × weight` product below 2^88 (weight ≤ 10,000 ×
+//! 1,024), so the `saturating_*` calls below never saturate: they are
 //! exact, like the checked `uint256` arithmetic of the contract.
 
 use std::cmp::Ordering;
@@ -11,8 +13,8 @@ use std::collections::binary_heap::PeekMut;
 
 use crate::error::AllocationError;
 use crate::types::{
-    Allocation, AllocationEntry, AllocationParams, BPS, MAX_REQUEST, MAX_SCORE, OperatorData,
-    OperatorType,
+    Allocation, AllocationEntry, AllocationParams, BPS, MAX_OFF_CHAIN_OPERATORS, MAX_REQUEST,
+    MAX_SCORE, OperatorData, OperatorType,
 };
 
 /// One value per operator type, addressed by type (no runtime indexing).
@@ -137,7 +139,7 @@ pub fn allocate_deposits(
     operators: &[OperatorData],
     n: u64,
 ) -> Result<Allocation, AllocationError> {
-    validate(params, operators, n)?;
+    validate(params, operators, n, PerTypeBound::Enforced)?;
     let bps = u128::from(BPS);
     let cap_bps = u128::from(params.operator_cap_bps);
     let cap_abs = u128::from(params.operator_cap_absolute);
@@ -217,12 +219,41 @@ pub fn allocate_deposits(
 /// types with active validators (ties: lowest type), then inside it the operator with active
 /// validators and the lowest score (ties: most active, then lowest id). Paused and stopped
 /// operators are included. Stops early when no validator is left.
+///
+/// Refuses an input the contract refuses, among others one with more than
+/// `max_operators_per_type` operators of a type; see [`select_exits_off_chain`] for the same rule
+/// over any number of operators.
 pub fn select_exits(
     params: &AllocationParams,
     operators: &[OperatorData],
     m: u64,
 ) -> Result<Allocation, AllocationError> {
-    validate(params, operators, m)?;
+    validate(params, operators, m, PerTypeBound::Enforced)?;
+    Ok(exits(params, operators, m))
+}
+
+/// [`select_exits`] without the per-type bound: the same rule over every operator given, for
+/// callers that are not limited by the contract's gas (the oracle plans exit requests over all
+/// candidates, ADR 0006). `max_operators_per_type` bounds what the contract accepts, never the
+/// choice, so whenever every type has at most that many operators the result is exactly
+/// [`select_exits`]'s (and `AllocationLib.selectExits`'); with more, it is what the contract's
+/// rule gives over the whole set (the contract at its hard bound of 200 per type, or the rule
+/// itself beyond).
+///
+/// Bounded by its input: at most [`MAX_OFF_CHAIN_OPERATORS`] operators and [`MAX_REQUEST`]
+/// validators, O((operators + m) × log(operators)) work; every other check of [`select_exits`]
+/// applies, in the same order.
+pub fn select_exits_off_chain(
+    params: &AllocationParams,
+    operators: &[OperatorData],
+    m: u64,
+) -> Result<Allocation, AllocationError> {
+    validate(params, operators, m, PerTypeBound::Ignored)?;
+    Ok(exits(params, operators, m))
+}
+
+/// The exit rule on a validated input.
+fn exits(params: &AllocationParams, operators: &[OperatorData], m: u64) -> Allocation {
     let bps = u128::from(BPS);
 
     let (mut total, mut type_active) = totals(operators);
@@ -260,7 +291,7 @@ pub fn select_exits(
         }
     }
     let rest = heaps.0.into_iter().flatten().map(|e| e.0);
-    Ok(collect(done.into_iter().chain(rest), selected))
+    collect(done.into_iter().chain(rest), selected)
 }
 
 /// Active validators of the pool and per type.
@@ -276,15 +307,35 @@ fn totals(operators: &[OperatorData]) -> (u128, PerType<u128>) {
     (total, type_active)
 }
 
-/// The checks of `AllocationLib._load`, in the same order (so both reject with the same error).
+/// Whether an input may hold more than `max_operators_per_type` operators of a type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PerTypeBound {
+    /// As the contract: refused (`TooManyOperators`).
+    Enforced,
+    /// Off chain: any number, up to [`MAX_OFF_CHAIN_OPERATORS`] in all.
+    Ignored,
+}
+
+/// The checks of `AllocationLib._load`, in the same order (so both reject with the same error);
+/// off chain, the per-type bound is replaced by [`MAX_OFF_CHAIN_OPERATORS`] on the whole input.
 fn validate(
     params: &AllocationParams,
     operators: &[OperatorData],
     requested: u64,
+    bound: PerTypeBound,
 ) -> Result<(), AllocationError> {
     params.validate()?;
     if requested > MAX_REQUEST {
         return Err(AllocationError::RequestTooLarge { requested, max: MAX_REQUEST });
+    }
+    if bound == PerTypeBound::Ignored {
+        let len = u64::try_from(operators.len()).unwrap_or(u64::MAX);
+        if len > MAX_OFF_CHAIN_OPERATORS {
+            return Err(AllocationError::InputTooLarge {
+                operators: len,
+                max: MAX_OFF_CHAIN_OPERATORS,
+            });
+        }
     }
     let max = u64::from(params.max_operators_per_type);
     let mut counts = PerType::<u64>::default();
@@ -300,7 +351,7 @@ fn validate(
         }
         let count = counts.get_mut(op.operator_type);
         *count = count.saturating_add(1);
-        if *count > max {
+        if bound == PerTypeBound::Enforced && *count > max {
             return Err(AllocationError::TooManyOperators {
                 operator_type: op.operator_type,
                 count: *count,

@@ -59,4 +59,13 @@ pub enum AllocationError {
         /// The hard bound.
         max: u64,
     },
+    /// More operators than the off-chain exit selection takes (no contract counterpart: the
+    /// contract's bound is per type).
+    #[error("check operator count: {operators} is above the off-chain bound {max}")]
+    InputTooLarge {
+        /// Operators in the input.
+        operators: u64,
+        /// [`crate::MAX_OFF_CHAIN_OPERATORS`].
+        max: u64,
+    },
 }

@@ -21,12 +21,12 @@ mod allocate;
 mod error;
 mod types;
 
-pub use allocate::{allocate_deposits, select_exits};
+pub use allocate::{allocate_deposits, select_exits, select_exits_off_chain};
 pub use error::AllocationError;
 pub use types::{
     Allocation, AllocationEntry, AllocationParams, BPS, MAX_CAPACITY_SATURATION,
-    MAX_OPERATORS_PER_TYPE, MAX_REQUEST, MAX_SCORE, MIN_OPERATOR_CAP_BPS, OperatorData,
-    OperatorType, TargetShares,
+    MAX_OFF_CHAIN_OPERATORS, MAX_OPERATORS_PER_TYPE, MAX_REQUEST, MAX_SCORE, MIN_OPERATOR_CAP_BPS,
+    OperatorData, OperatorType, TargetShares,
 };
 
 #[cfg(test)]

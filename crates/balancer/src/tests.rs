@@ -2,8 +2,9 @@
 //! `Allocator.t.sol`), every error, and the parameter bounds.
 
 use crate::{
-    Allocation, AllocationEntry, AllocationError, AllocationParams, MAX_REQUEST, OperatorData,
-    OperatorType, TargetShares, allocate_deposits, select_exits,
+    Allocation, AllocationEntry, AllocationError, AllocationParams, MAX_OFF_CHAIN_OPERATORS,
+    MAX_REQUEST, OperatorData, OperatorType, TargetShares, allocate_deposits, select_exits,
+    select_exits_off_chain,
 };
 use OperatorType::{Dvt, Home, Kyc, Professional as Pro};
 
@@ -255,6 +256,61 @@ fn errors_mirror_the_contract() {
         allocate_deposits(&small, &crowded, 1),
         Err(AllocationError::TooManyOperators { operator_type: Home, count: 3, max: 2 })
     );
+}
+
+/// The case the oracle met: only the bound differs. Five Home operators at the bound plus one
+/// more of the lowest score: the contract refuses the input, the off-chain variant applies the
+/// same rule to all six (and equals the contract at a bound that admits them).
+#[test]
+fn off_chain_exits_apply_the_rule_beyond_the_per_type_bound() {
+    let small = AllocationParams { max_operators_per_type: 5, ..uncapped() };
+    let mut ops: Vec<OperatorData> = (1..=5).map(|i| op(i, Home, true, 10, 0, 9_000)).collect();
+    ops.push(op(6, Home, true, 3, 0, 100));
+    ops.push(op(7, Pro, true, 10, 0, 0));
+    assert_eq!(
+        select_exits(&small, &ops, 4),
+        Err(AllocationError::TooManyOperators { operator_type: Home, count: 6, max: 5 })
+    );
+    // Home holds 53 of 63 validators (target 20 %): its lowest score (id 6) goes first
+    assert_eq!(select_exits_off_chain(&small, &ops, 4).unwrap(), alloc(&[(1, 1), (6, 3)]));
+    let wide = AllocationParams { max_operators_per_type: 200, ..small };
+    assert_eq!(select_exits_off_chain(&small, &ops, 4), select_exits(&wide, &ops, 4));
+    // within the bound both variants are the same function
+    let fits = &ops[1..];
+    assert_eq!(select_exits_off_chain(&small, fits, 40), select_exits(&small, fits, 40));
+}
+
+#[test]
+fn off_chain_exits_keep_every_other_check() {
+    let p = AllocationParams { max_operators_per_type: 1, ..AllocationParams::public_pool() };
+    assert_eq!(
+        select_exits_off_chain(&p, &[], MAX_REQUEST + 1),
+        Err(AllocationError::RequestTooLarge { requested: 257, max: 256 })
+    );
+    let unsorted = [op(2, Pro, true, 1, 0, 10), op(2, Pro, true, 1, 0, 10)];
+    assert_eq!(
+        select_exits_off_chain(&p, &unsorted, 1),
+        Err(AllocationError::UnsortedOperators { index: 1, previous_id: 2, id: 2 })
+    );
+    let bad_score = [op(4, Pro, true, 1, 0, 10_001)];
+    assert_eq!(
+        select_exits_off_chain(&p, &bad_score, 1),
+        Err(AllocationError::ScoreOutOfRange { id: 4, score: 10_001 })
+    );
+    let bad_params = AllocationParams { max_operators_per_type: 0, ..p };
+    assert!(matches!(
+        select_exits_off_chain(&bad_params, &[], 1),
+        Err(AllocationError::ParameterOutOfBounds { parameter: "maxOperatorsPerType", .. })
+    ));
+    let n = MAX_OFF_CHAIN_OPERATORS + 1;
+    let huge: Vec<OperatorData> = (0..n).map(|i| op(i, Home, true, 1, 0, 0)).collect();
+    assert_eq!(
+        select_exits_off_chain(&p, &huge, 1),
+        Err(AllocationError::InputTooLarge { operators: n, max: MAX_OFF_CHAIN_OPERATORS })
+    );
+    // at the bound it runs: every validator of one type, lowest id first among equals
+    let at_bound = &huge[1..];
+    assert_eq!(select_exits_off_chain(&p, at_bound, 2).unwrap(), alloc(&[(1, 1), (2, 1)]));
 }
 
 #[test]

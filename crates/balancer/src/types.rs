@@ -10,6 +10,9 @@ pub const BPS: u64 = 10_000;
 pub const MAX_SCORE: u64 = BPS;
 /// Hard upper bound of `max_operators_per_type` (bounds the gas of one allocation).
 pub const MAX_OPERATORS_PER_TYPE: u64 = 200;
+/// Most operators [`crate::select_exits_off_chain`] takes (keeps its sums exact in 128 bits; the
+/// oracle passes one entry per operator of the registry).
+pub const MAX_OFF_CHAIN_OPERATORS: u64 = 1 << 20;
 /// Hard upper bound of the validators one call allocates or selects for exit.
 pub const MAX_REQUEST: u64 = 256;
 /// Hard lower bound of `operator_cap_bps` (1 %).

@@ -3,7 +3,9 @@
 
 mod common;
 
-use claystack_balancer::{Allocation, allocate_deposits, select_exits};
+use claystack_balancer::{
+    Allocation, AllocationError, allocate_deposits, select_exits, select_exits_off_chain,
+};
 use common::{
     SplitMix64, apply_deposits, apply_exits, naive_deposits, naive_exits, random_operators,
     random_params,
@@ -50,6 +52,25 @@ proptest! {
         prop_assert_eq!(&fast, &naive_exits(&params, &ops, m));
         let active: u64 = ops.iter().map(|o| o.active_validators).sum();
         prop_assert_eq!(fast.total, m.min(active));
+    }
+
+    /// The off-chain exit selection is the rule over every operator: beyond the per-type bound
+    /// (the contract refuses those inputs) it equals the naive model, within it `select_exits`.
+    #[test]
+    fn off_chain_exits_match_reference_beyond_the_bound(seed in any::<u64>(), count in 0usize..500, max in 1u16..40, m in 0u64..=256) {
+        let mut rng = SplitMix64(seed);
+        let params = claystack_balancer::AllocationParams {
+            max_operators_per_type: max,
+            ..random_params(&mut rng)
+        };
+        let ops = random_operators(&mut rng, count);
+        let off = select_exits_off_chain(&params, &ops, m).unwrap();
+        prop_assert_eq!(&off, &naive_exits(&params, &ops, m));
+        match select_exits(&params, &ops, m) {
+            Ok(on) => prop_assert_eq!(on, off),
+            Err(AllocationError::TooManyOperators { .. }) => {}
+            Err(e) => prop_assert!(false, "unexpected {e}"),
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use alloy::primitives::{Address, B256, U256};
-use claystack_balancer::{OperatorData, select_exits};
+use claystack_balancer::{OperatorData, select_exits_off_chain};
 use claystack_beacon::ValidatorStatus;
 
 use crate::error::ComputeError;
@@ -760,46 +760,23 @@ fn check_registry(reg: &RegistryState) -> Result<(), ComputeError> {
     Ok(())
 }
 
-/// The allocator's exit rule (lowest score in the most over-target type), then within each chosen
-/// operator its lowest key indices that are active and not already asked to exit.
+/// The allocator's exit rule (lowest score in the most over-target type) over every operator with
+/// candidates (active validators not already asked to exit), then within each chosen operator its
+/// lowest key indices among those candidates.
+///
+/// The rule runs over all candidates, whatever `maxOperatorsPerType` is: that parameter bounds the
+/// input the contract accepts (gas), not the rule, and keeping a subset changes the per-type
+/// totals that decide which type is furthest above target (ADR 0006).
 fn choose_exits(
     reg: &RegistryState,
     acc: &mut [OperatorAcc],
     m: u64,
 ) -> Result<Vec<ExitRequest>, ComputeError> {
-    // The Allocator takes at most `max_operators_per_type` operators of a type. The exit rule
-    // picks the lowest score first, so keep the lowest-scored candidates of each type (ties:
-    // most candidates, then lowest id, as the rule breaks them) and drop the rest.
-    let mut ranked: Vec<(u8, u16, std::cmp::Reverse<usize>, u64)> = reg
-        .operators
-        .iter()
-        .zip(acc.iter())
-        .filter(|(_, a)| !a.exit_candidates.is_empty())
-        .map(|(op, a)| {
-            (op.operator_type as u8, op.score, std::cmp::Reverse(a.exit_candidates.len()), op.id)
-        })
-        .collect();
-    ranked.sort_unstable();
-    let per_type = usize::from(reg.allocation.max_operators_per_type);
-    let mut kept: Vec<u64> = Vec::new();
-    let mut last_type = None;
-    let mut in_type = 0usize;
-    for (t, _, _, id) in ranked {
-        if last_type != Some(t) {
-            last_type = Some(t);
-            in_type = 0;
-        }
-        if in_type < per_type {
-            kept.push(id);
-            in_type = in_type.saturating_add(1);
-        }
-    }
-    kept.sort_unstable();
     let data: Vec<OperatorData> = reg
         .operators
         .iter()
         .zip(acc.iter())
-        .filter(|(op, _)| kept.binary_search(&op.id).is_ok())
+        .filter(|(_, a)| !a.exit_candidates.is_empty())
         .map(|(op, a)| OperatorData {
             id: op.id,
             operator_type: op.operator_type,
@@ -809,7 +786,7 @@ fn choose_exits(
             score: op.score,
         })
         .collect();
-    let alloc = select_exits(&reg.allocation, &data, m)?;
+    let alloc = select_exits_off_chain(&reg.allocation, &data, m)?;
     let mut out = Vec::new();
     for e in alloc.entries {
         let pos = reg

@@ -5,7 +5,10 @@
 //! into a chain of chunks links by `keccak256` and carries every entry once (docs/adr/0008), and
 //! the accounting bounds the oracle checks before signing (`check_accounting`, with the front-run
 //! netting of docs/adr/0008) accept and refuse exactly what `SanityChecker.checkAccounting`
-//! accepts and refuses, with the same EL pull and the same error, on vectors around every bound.
+//! accepts and refuses, with the same EL pull and the same error, on vectors around every bound,
+//! and the exit requests the oracle computes for random pools (more operators of a type than the
+//! Allocator's `maxOperatorsPerType` among them) are exactly what `AllocationLib.selectExits`
+//! chooses over every candidate at its hard bound (ADR 0006).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -134,6 +137,8 @@ fn solidity_accepts_rust_proofs_and_encoding() {
     }
     std::fs::write(dir.path().join("accounting.bin"), rows).unwrap();
     std::fs::write(dir.path().join("test/Accounting.t.sol"), ACCOUNTING_TEST).unwrap();
+    std::fs::write(dir.path().join("exits.bin"), exit_vectors()).unwrap();
+    std::fs::write(dir.path().join("test/Exits.t.sol"), EXITS_TEST).unwrap();
     let nm = root.join("node_modules");
     std::fs::write(
         dir.path().join("foundry.toml"),
@@ -160,7 +165,150 @@ fn solidity_accepts_rust_proofs_and_encoding() {
     assert!(stdout.contains("[PASS] test_operatorsReport()"), "{stdout}");
     assert!(stdout.contains("[PASS] test_chain()"), "{stdout}");
     assert!(stdout.contains("[PASS] test_checkAccounting()"), "{stdout}");
+    assert!(stdout.contains("[PASS] test_exits()"), "{stdout}");
 }
+
+/// One exit case as the Solidity test decodes it: `[targets×4, capBps, capAbsolute, saturation,
+/// m]`, then per operator with candidates its id, type, candidate count and score, then the
+/// oracle's exit requests counted per operator (ids, counts).
+type ExitRow = (Vec<U256>, Vec<U256>, Vec<U256>, Vec<U256>, Vec<U256>, Vec<U256>, Vec<U256>);
+
+/// Random pools (skewed towards one type, `maxOperatorsPerType` mostly below the operators of a
+/// type) computed by the oracle, with the candidates counted from the input: the validators that
+/// are active, unslashed and not already asked to exit.
+fn exit_vectors() -> Vec<u8> {
+    use claystack_balancer::OperatorType;
+    use claystack_beacon::ValidatorStatus;
+    let mut rng = Rng::new(0xE417_5017);
+    let mut rows: Vec<ExitRow> = Vec::new();
+    let mut beyond_bound = 0;
+    for case in 0..24u64 {
+        let ops = 8 + rng.below(120);
+        let mut input = synthetic(1_000 + rng.below(5_000), ops, case);
+        let reg = input.registry.as_mut().unwrap();
+        reg.allocation.max_operators_per_type = u16::try_from(1 + rng.below(20)).unwrap();
+        let crowded = pick(&mut rng, &OperatorType::ALL);
+        for op in &mut reg.operators {
+            op.operator_type =
+                if rng.below(3) == 0 { pick(&mut rng, &OperatorType::ALL) } else { crowded };
+            let any = u16::try_from(rng.below(10_001)).unwrap();
+            op.score = pick(&mut rng, &[0, 2_500, 10_000, any]);
+        }
+        let demand = U256::from(u128::from(1 + rng.below(12_000)) * 1_000_000_000_000_000_000);
+        input.queue.unfinalized_ether = input.pool.buffered_ether + demand;
+        let out = compute(&input, true).unwrap();
+        let reg = input.registry.as_ref().unwrap();
+        let status: std::collections::HashMap<[u8; 48], (ValidatorStatus, bool)> =
+            input.validators.iter().map(|v| (v.pubkey, (v.status, v.slashed))).collect();
+        let (mut ids, mut types, mut active, mut scores) = (vec![], vec![], vec![], vec![]);
+        let mut per_type = [0u64; 4];
+        for op in &reg.operators {
+            let n = op
+                .keys
+                .iter()
+                .filter(|k| k.exit_deadline_slot.is_none())
+                .filter(|k| status.get(&k.pubkey) == Some(&(ValidatorStatus::ActiveOngoing, false)))
+                .count();
+            if n == 0 {
+                continue;
+            }
+            per_type[op.operator_type as usize] += 1;
+            ids.push(U256::from(op.id));
+            types.push(U256::from(op.operator_type as u8));
+            active.push(U256::from(n));
+            scores.push(U256::from(op.score));
+        }
+        if per_type.iter().any(|n| *n > u64::from(reg.allocation.max_operators_per_type)) {
+            beyond_bound += 1;
+        }
+        let mut requested = std::collections::BTreeMap::<u64, u64>::new();
+        for e in &out.operators.exitRequests {
+            *requested.entry(e.operatorId).or_default() += 1;
+        }
+        let p = reg.allocation;
+        let t = p.target_bps;
+        let header = [
+            u64::from(t.professional),
+            u64::from(t.kyc),
+            u64::from(t.dvt),
+            u64::from(t.home),
+            u64::from(p.operator_cap_bps),
+            p.operator_cap_absolute,
+            p.capacity_saturation,
+            out.operators.exitRequests.len() as u64,
+        ];
+        rows.push((
+            header.iter().map(|v| U256::from(*v)).collect(),
+            ids,
+            types,
+            active,
+            scores,
+            requested.keys().map(|v| U256::from(*v)).collect(),
+            requested.values().map(|v| U256::from(*v)).collect(),
+        ));
+    }
+    assert!(beyond_bound >= 16, "only {beyond_bound} cases beyond the per-type bound");
+    assert!(rows.iter().filter(|r| r.5.len() > 1).count() >= 12, "too few multi-operator exits");
+    alloy::sol_types::SolValue::abi_encode(&rows)
+}
+
+fn pick<T: Copy>(rng: &mut Rng, from: &[T]) -> T {
+    from[usize::try_from(rng.below(from.len() as u64)).unwrap()]
+}
+
+/// Replays every exit case through `AllocationLib.selectExits` at the hard bound of 200 per type.
+const EXITS_TEST: &str = r#"// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+import {IAllocator} from "claystack/interfaces/IAllocator.sol";
+import {AllocationLib} from "claystack/lib/AllocationLib.sol";
+
+interface VmRead {
+    function readFileBinary(string calldata path) external view returns (bytes memory);
+    function toString(uint256 value) external pure returns (string memory);
+}
+
+contract ExitsTest {
+    VmRead constant VM = VmRead(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    struct Case {
+        uint256[] header;
+        uint256[] ids;
+        uint256[] types;
+        uint256[] active;
+        uint256[] scores;
+        uint256[] exitIds;
+        uint256[] exitCounts;
+    }
+
+    function test_exits() public view {
+        Case[] memory cases = abi.decode(VM.readFileBinary("exits.bin"), (Case[]));
+        require(cases.length > 0, "no vectors");
+        for (uint256 c; c < cases.length; ++c) {
+            Case memory k = cases[c];
+            IAllocator.AllocationParams memory p;
+            p.targetBps = [uint16(k.header[0]), uint16(k.header[1]), uint16(k.header[2]), uint16(k.header[3])];
+            p.operatorCapBps = uint16(k.header[4]);
+            p.operatorCapAbsolute = uint64(k.header[5]);
+            p.capacitySaturation = uint64(k.header[6]);
+            p.maxOperatorsPerType = 200;
+            IAllocator.OperatorData[] memory ops = new IAllocator.OperatorData[](k.ids.length);
+            for (uint256 i; i < ops.length; ++i) {
+                ops[i] = IAllocator.OperatorData(
+                    uint64(k.ids[i]), IAllocator.OperatorType(k.types[i]), true, uint64(k.active[i]), 0, uint16(k.scores[i])
+                );
+            }
+            IAllocator.Allocation memory got = AllocationLib.selectExits(p, ops, k.header[7]);
+            string memory id = VM.toString(c);
+            require(got.total == k.header[7], string.concat("case ", id, ": total"));
+            require(got.operatorIds.length == k.exitIds.length, string.concat("case ", id, ": operators"));
+            for (uint256 i; i < k.exitIds.length; ++i) {
+                require(got.operatorIds[i] == k.exitIds[i], string.concat("case ", id, ": operator id"));
+                require(got.counts[i] == k.exitCounts[i], string.concat("case ", id, ": count"));
+            }
+        }
+    }
+}
+"#;
 
 /// The sanity-limit sets the vectors run under (index = row's first word).
 fn limit_sets() -> [SanityLimits; 3] {

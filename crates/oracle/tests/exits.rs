@@ -1,0 +1,137 @@
+//! The oracle's exit path on the pure core: which validators it asks to exit (the published rule
+//! of ADR 0006 over every candidate, whatever `maxOperatorsPerType` is), when it settles an
+//! operator's exits (releases their bond), and when it closes an exit request whose validator
+//! left (docs/adr/0007).
+
+use std::collections::BTreeMap;
+
+use alloy::primitives::U256;
+use claystack_balancer::{AllocationParams, OperatorType};
+use claystack_beacon::ValidatorStatus;
+use claystack_oracle::generate::synthetic;
+use claystack_oracle::{OracleInput, compute};
+
+const ETH: u128 = 1_000_000_000_000_000_000;
+
+/// Per operator: the validators the oracle may still ask to exit (active, unslashed, no exit
+/// requested), counted from the input independently of `compute`.
+fn candidates(input: &OracleInput) -> BTreeMap<u64, (OperatorType, u16, i128)> {
+    let reg = input.registry.as_ref().unwrap();
+    let status: std::collections::HashMap<[u8; 48], (ValidatorStatus, bool)> =
+        input.validators.iter().map(|v| (v.pubkey, (v.status, v.slashed))).collect();
+    let mut out = BTreeMap::new();
+    for op in &reg.operators {
+        let n = op
+            .keys
+            .iter()
+            .filter(|k| k.exit_deadline_slot.is_none())
+            .filter(|k| status.get(&k.pubkey) == Some(&(ValidatorStatus::ActiveOngoing, false)))
+            .count();
+        if n > 0 {
+            out.insert(op.id, (op.operator_type, op.score, i128::try_from(n).unwrap()));
+        }
+    }
+    out
+}
+
+/// ADR 0006's exit rule, one validator per step, over every candidate: the type with the largest
+/// `10,000 × A_t − target_t × (T − 1)` (ties: lowest type), then the lowest score, most active,
+/// lowest id. Written from the ADR's text, not from either implementation.
+fn rule(
+    p: &AllocationParams,
+    ops: &BTreeMap<u64, (OperatorType, u16, i128)>,
+    m: u64,
+) -> BTreeMap<u64, u64> {
+    let mut ops = ops.clone();
+    let mut taken = BTreeMap::new();
+    for _ in 0..m {
+        let total: i128 = ops.values().map(|o| o.2).sum();
+        let mut best: Option<(OperatorType, i128)> = None;
+        for t in OperatorType::ALL {
+            let a: i128 = ops.values().filter(|o| o.0 == t).map(|o| o.2).sum();
+            if a == 0 {
+                continue;
+            }
+            let surplus = 10_000 * a - i128::from(p.target_bps.of(t)) * (total - 1);
+            if best.is_none_or(|(_, s)| surplus > s) {
+                best = Some((t, surplus));
+            }
+        }
+        let Some((t, _)) = best else { break };
+        let id = *ops
+            .iter()
+            .filter(|(_, o)| o.0 == t && o.2 > 0)
+            .min_by(|(ia, a), (ib, b)| a.1.cmp(&b.1).then(b.2.cmp(&a.2)).then(ia.cmp(ib)))
+            .unwrap()
+            .0;
+        ops.get_mut(&id).unwrap().2 -= 1;
+        *taken.entry(id).or_insert(0) += 1;
+    }
+    taken
+}
+
+/// The oracle's exit requests, counted per operator.
+fn requested(out: &claystack_oracle::ComputedReport) -> BTreeMap<u64, u64> {
+    let mut m = BTreeMap::new();
+    for e in &out.operators.exitRequests {
+        *m.entry(e.operatorId).or_insert(0) += 1;
+    }
+    m
+}
+
+/// 48 Home and 12 Kyc operators with spread scores, `maxOperatorsPerType = 5`, and a queue
+/// demand that needs `MAX_REQUEST` exits: the case where keeping only the five lowest-scored
+/// candidates per type changed which type was furthest above target.
+fn skewed(seed: u64) -> OracleInput {
+    let mut input = synthetic(6_000, 60, seed);
+    let reg = input.registry.as_mut().unwrap();
+    reg.allocation.max_operators_per_type = 5;
+    for (i, op) in reg.operators.iter_mut().enumerate() {
+        let i = i as u64;
+        op.operator_type = if i.is_multiple_of(5) { OperatorType::Kyc } else { OperatorType::Home };
+        op.score = u16::try_from((i * 7_919 + seed * 31) % 10_000).unwrap();
+    }
+    input.queue.unfinalized_ether = input.pool.buffered_ether + U256::from(20_000 * ETH);
+    input
+}
+
+#[test]
+fn exits_follow_the_rule_over_every_candidate_not_the_per_type_bound() {
+    for seed in 0..20u64 {
+        let input = skewed(seed);
+        let reg = input.registry.as_ref().unwrap();
+        let out = compute(&input, true).unwrap();
+        let m = out.operators.exitRequests.len() as u64;
+        assert_eq!(m, claystack_balancer::MAX_REQUEST, "seed {seed}: the demand needs 256 exits");
+        let c = candidates(&input);
+        let per_type = |t| c.values().filter(|o| o.0 == t).count();
+        assert!(per_type(OperatorType::Home) > 5 && per_type(OperatorType::Kyc) > 5);
+        assert_eq!(requested(&out), rule(&reg.allocation, &c, m), "seed {seed}");
+    }
+}
+
+fn pick<T: Copy>(rng: &mut claystack_oracle::generate::Rng, from: &[T]) -> T {
+    from[usize::try_from(rng.below(from.len() as u64)).unwrap()]
+}
+
+#[test]
+fn exits_follow_the_rule_on_random_pools() {
+    let mut rng = claystack_oracle::generate::Rng::new(0xE417);
+    for case in 0..40u64 {
+        let ops = 2 + rng.below(80);
+        let mut input = synthetic(200 + rng.below(4_000), ops, case);
+        let reg = input.registry.as_mut().unwrap();
+        reg.allocation.max_operators_per_type = u16::try_from(1 + rng.below(30)).unwrap();
+        for op in &mut reg.operators {
+            op.operator_type = pick(&mut rng, &OperatorType::ALL);
+            let any = u16::try_from(rng.below(10_001)).unwrap();
+            op.score = pick(&mut rng, &[0, 5_000, 10_000, any]);
+        }
+        let demand = U256::from(u128::from(rng.below(10_000)) * ETH);
+        input.queue.unfinalized_ether = input.pool.buffered_ether + demand;
+        let out = compute(&input, true).unwrap();
+        let reg = input.registry.as_ref().unwrap();
+        let m = out.operators.exitRequests.len() as u64;
+        assert_eq!(requested(&out), rule(&reg.allocation, &candidates(&input), m), "case {case}");
+    }
+}
