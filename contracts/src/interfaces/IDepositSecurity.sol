@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IAllocator} from "./IAllocator.sol";
+import {IOperatorRegistry} from "./IOperatorRegistry.sol";
+import {IStakePool} from "./IStakePool.sol";
+
 /// @notice The pool's deposit module: 1 ETH pre-deposits, 31 ETH top-ups after a quorum report
 /// confirmed the pre-deposit (front-run protection, docs/adr/0007).
 interface IDepositSecurity {
@@ -48,4 +52,13 @@ interface IDepositSecurity {
     function withdrawalCredentials() external view returns (bytes32);
     /// @notice Operator ids in the deposit set, ascending.
     function operators() external view returns (uint64[] memory);
+    /// @notice The pool whose buffer the module deposits (set at initialization).
+    function pool() external view returns (IStakePool);
+    /// @notice The operator registry the keys come from (set at initialization).
+    function registry() external view returns (IOperatorRegistry);
+    /// @notice The Allocator that picks the operators of new keys (ADR 0006); the oracle takes the
+    /// exit rule's parameters from it (set at initialization).
+    function allocator() external view returns (IAllocator);
+    /// @notice The beacon deposit contract (set at initialization).
+    function depositContract() external view returns (address);
 }

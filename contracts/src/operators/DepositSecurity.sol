@@ -189,6 +189,26 @@ contract DepositSecurity is GuardianPausable, ReentrancyGuardTransient, IDeposit
         return _s().operators;
     }
 
+    /// @inheritdoc IDepositSecurity
+    function pool() external view returns (IStakePool) {
+        return _s().pool;
+    }
+
+    /// @inheritdoc IDepositSecurity
+    function registry() external view returns (IOperatorRegistry) {
+        return _s().registry;
+    }
+
+    /// @inheritdoc IDepositSecurity
+    function allocator() external view returns (IAllocator) {
+        return _s().allocator;
+    }
+
+    /// @inheritdoc IDepositSecurity
+    function depositContract() external view returns (address) {
+        return address(_s().depositContract);
+    }
+
     /// @notice The SSZ hash_tree_root of a DepositData, as the deposit contract checks it.
     function depositDataRoot(
         bytes memory pubkey,

@@ -176,6 +176,15 @@ contract DepositSecurityTest is OperatorsSystemFixture {
         );
     }
 
+    /// The contracts the module works with, as views (the oracle reads the Allocator's exit-rule
+    /// parameters through `allocator()`, not through the storage layout).
+    function test_views_ReturnTheWiring() public view {
+        vm.assertEq(address(ds.pool()), address(pool), "pool");
+        vm.assertEq(address(ds.registry()), address(registry), "registry");
+        vm.assertEq(address(ds.allocator()), address(ops.allocator), "allocator");
+        vm.assertEq(ds.depositContract(), depositContract, "deposit contract");
+    }
+
     function test_storageSlot_MatchesErc7201() public pure {
         bytes32 slot = keccak256(abi.encode(uint256(keccak256("claystack.storage.DepositSecurity")) - 1))
             & ~bytes32(uint256(0xff));

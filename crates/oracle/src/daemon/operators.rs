@@ -13,16 +13,18 @@
 //! (each operator's bond shares and VFP backing, the InsuranceFund's shares): chunk 0's losses
 //! burn them before the accounting, which moves the post-report share rate. The exit rule's
 //! parameters (target shares, per-operator caps, most operators per type) are the pool's
-//! Allocator's `params()` at the reference block ([`read_allocation`]).
+//! Allocator's `params()` at the reference block, found through `DepositSecurity.allocator()`
+//! ([`read_allocation`]).
 
 use std::collections::{HashMap, HashSet};
 
 use alloy::eips::BlockId;
-use alloy::primitives::{Address, B256, U256, b256};
-use alloy::providers::{DynProvider, Provider};
+use alloy::primitives::{Address, U256};
+use alloy::providers::DynProvider;
 use claystack_balancer::{AllocationParams, OperatorType, TargetShares};
 use claystack_bindings::allocator::Allocator;
 use claystack_bindings::bond_manager::BondManager;
+use claystack_bindings::deposit_security::DepositSecurity;
 use claystack_bindings::insurance_fund::InsuranceFund;
 use claystack_bindings::operator_registry::OperatorRegistry;
 use claystack_bindings::operators_module::OperatorsModule;
@@ -121,23 +123,12 @@ pub fn slot_of(timestamp: u64, genesis_time: u64, seconds_per_slot: u64) -> u64 
     timestamp.saturating_sub(genesis_time).checked_div(seconds_per_slot).unwrap_or(0)
 }
 
-/// ERC-7201 slot of `DepositSecurity`'s storage (`claystack.storage.DepositSecurity`, checked by
-/// the contract's unit test): `pool` at +0, `registry` at +1, `allocator` at +2.
-const DEPOSIT_SECURITY_STORAGE: B256 =
-    b256!("9bbe19164c8de16a4ff4d221abb2289ffb29287c50736cb04536e26949a5be00");
-
-/// The storage word at `base + offset`, as an address (the low 20 bytes).
-fn address_word(word: U256) -> Address {
-    Address::from_word(B256::from(word))
-}
-
 /// The Allocator parameters of `pool` at `at`: `StakePool.depositModule()` (the DepositSecurity)
-/// → its Allocator → `params()`, mapped to the balancer's type and checked against the same hard
-/// bounds as the contract's setters.
+/// → `DepositSecurity.allocator()` → `params()`, mapped to the balancer's type and checked against
+/// the same hard bounds as the contract's setters.
 ///
-/// DepositSecurity has no view of its Allocator, so the address is read from its ERC-7201
-/// storage; the two words before it must be the pool and `registry` (what the layout says), or
-/// the read is refused as a layout change rather than trusted.
+/// The deposit module must say it serves `pool` and `registry` (`pool()`, `registry()`): a module
+/// wired to other contracts is refused rather than trusted for the exit rule.
 pub async fn read_allocation(
     provider: &DynProvider,
     pool: Address,
@@ -156,24 +147,20 @@ pub async fn read_allocation(
             "the pool has an operators module but no deposit module: no Allocator to take the exit rule from".into(),
         ));
     }
-    let base = U256::from_be_bytes(DEPOSIT_SECURITY_STORAGE.0);
-    let mut words = [Address::ZERO; 3];
-    for (offset, word) in (0u64..).zip(words.iter_mut()) {
-        let slot = base.checked_add(U256::from(offset)).ok_or(DaemonError::OutOfRange {
-            action: "deposit security storage slot",
-            value: offset.to_string(),
-        })?;
-        let value = provider
-            .get_storage_at(module, slot)
-            .block_id(at)
-            .await
-            .map_err(rpc("read the deposit module's storage"))?;
-        *word = address_word(value);
-    }
-    let [stored_pool, stored_registry, allocator] = words;
+    let ds = DepositSecurity::new(module, provider.clone());
+    let stored_pool =
+        ds.pool().block(at).call().await.map_err(rpc("read the deposit module's pool"))?;
+    let stored_registry =
+        ds.registry().block(at).call().await.map_err(rpc("read the deposit module's registry"))?;
+    let allocator = ds
+        .allocator()
+        .block(at)
+        .call()
+        .await
+        .map_err(rpc("read the deposit module's Allocator"))?;
     if stored_pool != pool || stored_registry != registry || allocator.is_zero() {
         return Err(DaemonError::Setup(format!(
-            "DepositSecurity {module} does not have the expected storage layout (pool {stored_pool}, registry {stored_registry}, allocator {allocator}): cannot find its Allocator"
+            "DepositSecurity {module} serves pool {stored_pool} and registry {stored_registry} (Allocator {allocator}), not pool {pool} and registry {registry}: cannot take the exit rule from it"
         )));
     }
     let p = Allocator::new(allocator, provider.clone())
