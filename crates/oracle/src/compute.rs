@@ -596,8 +596,8 @@ pub fn compute_with(
     })
 }
 
-/// Pre-deposit results, scores (only those that change), penalties and exited/stuck counts of
-/// every operator, from the validators pass.
+/// Pre-deposit results, scores (only those that change), penalties and exited/stuck counts (those
+/// that change, or whose exits are not settled yet) of every operator, from the validators pass.
 fn operator_lists(
     reg: &RegistryState,
     acc: &[OperatorAcc],
@@ -650,7 +650,13 @@ fn operator_lists(
                 });
             }
         }
-        if (a.exited, a.stuck) != (op.exited_total, op.stuck_total) {
+        // An entry when the counts changed, and also while exits the registry recorded are not
+        // settled: the module settles (releases their bond) only on an exited entry, so an
+        // operator whose counts stopped changing would otherwise keep its last exits' bond
+        // locked for good. The entry then repeats the unchanged counts (no write, one settlement).
+        if (a.exited, a.stuck) != (op.exited_total, op.stuck_total)
+            || op.exited_total > op.settled_exits
+        {
             operators.exited.push(OperatorExited {
                 operatorId: op.id,
                 exitedTotal: a.exited,
@@ -746,6 +752,12 @@ fn check_registry(reg: &RegistryState) -> Result<(), ComputeError> {
         ));
     }
     for op in &reg.operators {
+        if op.settled_exits > op.exited_total {
+            return Err(ComputeError::InvalidInput(format!(
+                "operator {} has {} settled exits, above its {} exited",
+                op.id, op.settled_exits, op.exited_total
+            )));
+        }
         if op.keys.windows(2).any(|w| matches!(w, [a, b] if a.index >= b.index)) {
             return Err(ComputeError::InvalidInput(format!(
                 "keys of operator {} not sorted by strictly increasing index",

@@ -96,6 +96,7 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
             score: 9_000 + (rng.below(1_000) as u16),
             exited_total: 0,
             stuck_total: 0,
+            settled_exits: 0,
             // 2 ETH of bond each, 1 ETH of VFP backing for the funded ones (shares ≈ ETH here)
             bond_shares: gwei_to_wei(2_000_000_000),
             vfp_backing_shares: if i % 3 == 0 { gwei_to_wei(1_000_000_000) } else { U256::ZERO },
@@ -185,7 +186,9 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
             exit_deadline_slot,
         });
         if status == ValidatorStatus::WithdrawalDone {
+            // reported and settled by earlier reports
             op.exited_total += 1;
+            op.settled_exits += 1;
         }
     }
     let prev_cl_wei = gwei_to_wei(0) + U256::from(prev_cl) * U256::from(1_000_000_000u64);

@@ -210,6 +210,10 @@ pub struct OperatorInput {
     pub exited_total: u64,
     /// Stuck validators the registry has recorded.
     pub stuck_total: u64,
+    /// `BondManager.settledExits(id)`: exited validators whose bond was released. While it is
+    /// below `exited_total` the report carries an exited entry for the operator (the module
+    /// settles on an exited entry only).
+    pub settled_exits: u64,
     /// `BondManager.bondShares(id)`: the own bond, first layer of the loss waterfall (shares).
     pub bond_shares: U256,
     /// `VfpPool.allocatedShares(id)`: the VFP backing, second layer (shares).

@@ -135,3 +135,58 @@ fn exits_follow_the_rule_on_random_pools() {
         assert_eq!(requested(&out), rule(&reg.allocation, &candidates(&input), m), "case {case}");
     }
 }
+
+/// A small pool whose operators' exits were all reported and settled: no exited entry at all.
+fn settled_pool() -> OracleInput {
+    let mut input = synthetic(3_000, 6, 4);
+    for op in &mut input.registry.as_mut().unwrap().operators {
+        op.settled_exits = op.exited_total;
+    }
+    input.queue.unfinalized_ether = U256::ZERO;
+    input.queue.requests.clear();
+    input
+}
+
+/// The exited entry of `id`, if the report carries one.
+fn exited_entry(out: &claystack_oracle::ComputedReport, id: u64) -> Option<(u64, u64)> {
+    out.operators.exited.iter().find(|e| e.operatorId == id).map(|e| (e.exitedTotal, e.stuckTotal))
+}
+
+/// The module releases an operator's exited validators' bond only when an exited entry names the
+/// operator: an operator whose counts stopped changing still gets one while the registry's
+/// exited count is above `BondManager.settledExits`, with its unchanged counts.
+#[test]
+fn an_exited_entry_settles_exits_whose_counts_stopped_changing() {
+    let input = settled_pool();
+    let out = compute(&input, true).unwrap();
+    assert!(out.operators.exited.is_empty(), "counts unchanged and settled: nothing to apply");
+    let reg = input.registry.as_ref().unwrap();
+    let op = reg.operators.iter().find(|o| o.exited_total > 0).expect("the generator exits some");
+    let (id, exited, stuck) = (op.id, op.exited_total, op.stuck_total);
+
+    // the previous report saw the last exit; nothing changed since, one exit not yet settled
+    let mut pending = input.clone();
+    let o = pending.registry.as_mut().unwrap().operators.iter_mut().find(|o| o.id == id).unwrap();
+    o.settled_exits = exited - 1;
+    let out = compute(&pending, true).unwrap();
+    assert_eq!(exited_entry(&out, id), Some((exited, stuck)), "the same counts, to settle");
+    assert_eq!(out.operators.exited.len(), 1, "only the unsettled operator");
+    // and it is in the chunks the members sign
+    assert_eq!(claystack_oracle::extra_data(&out.operators), out.chunks[0]);
+
+    // settled up to its count: no entry again
+    let o = pending.registry.as_mut().unwrap().operators.iter_mut().find(|o| o.id == id).unwrap();
+    o.settled_exits = exited;
+    assert_eq!(exited_entry(&compute(&pending, true).unwrap(), id), None);
+}
+
+#[test]
+fn settled_exits_above_the_exited_count_are_refused() {
+    let mut input = settled_pool();
+    let op = &mut input.registry.as_mut().unwrap().operators[0];
+    op.settled_exits = op.exited_total + 1;
+    assert!(matches!(
+        compute(&input, true),
+        Err(claystack_oracle::ComputeError::InvalidInput(m)) if m.contains("settled")
+    ));
+}

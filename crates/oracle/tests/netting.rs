@@ -97,6 +97,7 @@ fn front_run_pool(n: u64, valid_first: bool) -> OracleInput {
             score: 10_000,
             exited_total: 0,
             stuck_total: 0,
+            settled_exits: 0,
             bond_shares: eth(2),
             vfp_backing_shares: U256::ZERO,
             keys,

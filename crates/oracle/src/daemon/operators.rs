@@ -11,7 +11,9 @@
 //! type factors `F`, the missed-exit penalty (`OperatorsModule`), the VfpPool's reward share and
 //! which operators it funds are read at the reference block too, and so is the loss waterfall
 //! (each operator's bond shares and VFP backing, the InsuranceFund's shares): chunk 0's losses
-//! burn them before the accounting, which moves the post-report share rate. The exit rule's
+//! burn them before the accounting, which moves the post-report share rate. So is each operator's
+//! `BondManager.settledExits` (below its exited count, the report carries an exited entry, on
+//! which the module releases the bond of those exits). The exit rule's
 //! parameters (target shares, per-operator caps, most operators per type) are the pool's
 //! Allocator's `params()` at the reference block, found through `DepositSecurity.allocator()`
 //! ([`read_allocation`]).
@@ -389,6 +391,23 @@ pub async fn read_operators(
             .call()
             .await
             .map_err(rpc("read an operator's bond shares"))?;
+        // exits whose bond is still locked get an exited entry (the module settles on one);
+        // settledExits <= exited, so nothing to read while nothing exited
+        let exited = u64::from(info.exited);
+        let settled_exits = if exited == 0 {
+            0
+        } else {
+            let settled = bonds
+                .settledExits(U256::from(id))
+                .block(at)
+                .call()
+                .await
+                .map_err(rpc("read an operator's settled exits"))?;
+            u64::try_from(settled).map_err(|_| DaemonError::OutOfRange {
+                action: "settled exits",
+                value: settled.to_string(),
+            })?
+        };
         operators.push(OperatorInput {
             id,
             operator_type: kind,
@@ -396,8 +415,9 @@ pub async fn read_operators(
             is_active: !info.stopped,
             vfp_funded: !vfp_backing_shares.is_zero(),
             score: info.score,
-            exited_total: u64::from(info.exited),
+            exited_total: exited,
             stuck_total: u64::from(info.stuck),
+            settled_exits,
             bond_shares,
             vfp_backing_shares,
             keys,
