@@ -90,7 +90,14 @@ impl Connection {
         Ok(match signer {
             Some(signer) => {
                 let account = signer.address();
-                let provider = ProviderBuilder::new()
+                // Nonces from the node's pending count for every transaction, not alloy's
+                // cached manager: that one reserves a nonce before the gas estimate, so a refused
+                // transaction (a claim already paid, a keeper action someone else took first)
+                // leaves a gap that queues every later transaction of a long-running process.
+                let provider = ProviderBuilder::default()
+                    .with_gas_estimation()
+                    .with_simple_nonce_management()
+                    .fetch_chain_id()
                     .wallet(EthereumWallet::from(signer))
                     .connect_http(url)
                     .erased();
