@@ -334,6 +334,49 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX operator_notices_pool ON operator_notices (pool, operator_id);
     ",
     ),
+    (
+        3,
+        "
+    CREATE TABLE report_parts (
+        pool TEXT NOT NULL, block_number BIGINT NOT NULL, log_index BIGINT NOT NULL,
+        block_time BIGINT NOT NULL, tx_hash TEXT NOT NULL, ref_slot BIGINT NOT NULL,
+        kind TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (pool, block_number, log_index));
+    CREATE INDEX report_parts_slot ON report_parts (pool, ref_slot, block_number);
+    CREATE TABLE exit_requests (
+        pool TEXT NOT NULL, operator_id BIGINT NOT NULL, key_index BIGINT NOT NULL,
+        block_number BIGINT NOT NULL, log_index BIGINT NOT NULL, block_time BIGINT NOT NULL,
+        tx_hash TEXT NOT NULL, ref_slot BIGINT NOT NULL, kind TEXT NOT NULL,
+        deadline BIGINT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (pool, block_number, log_index));
+    CREATE INDEX exit_requests_operator ON exit_requests (pool, operator_id, block_number);
+    CREATE TABLE losses (
+        pool TEXT NOT NULL, operator_id BIGINT NOT NULL, block_number BIGINT NOT NULL,
+        log_index BIGINT NOT NULL, block_time BIGINT NOT NULL, tx_hash TEXT NOT NULL,
+        ref_slot BIGINT NOT NULL, cause TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (pool, block_number, log_index));
+    CREATE INDEX losses_operator ON losses (pool, operator_id, block_number);
+    CREATE INDEX losses_tx ON losses (tx_hash);
+    CREATE TABLE rewards (
+        pool TEXT NOT NULL, block_number BIGINT NOT NULL, log_index BIGINT NOT NULL,
+        block_time BIGINT NOT NULL, tx_hash TEXT NOT NULL, kind TEXT NOT NULL,
+        account TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (pool, block_number, log_index));
+    CREATE INDEX rewards_account ON rewards (pool, account, block_number);
+    CREATE TABLE parameters (
+        pool TEXT NOT NULL, contract TEXT NOT NULL, address TEXT NOT NULL, name TEXT NOT NULL,
+        block_number BIGINT NOT NULL, log_index BIGINT NOT NULL, block_time BIGINT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (pool, address, name, block_number, log_index));
+    CREATE INDEX parameters_name ON parameters (pool, contract, name, block_number);
+    CREATE TABLE pool_events (
+        pool TEXT NOT NULL, block_number BIGINT NOT NULL, log_index BIGINT NOT NULL,
+        block_time BIGINT NOT NULL, tx_hash TEXT NOT NULL, contract TEXT NOT NULL,
+        address TEXT NOT NULL, kind TEXT NOT NULL, data TEXT NOT NULL,
+        PRIMARY KEY (pool, block_number, log_index));
+    CREATE INDEX pool_events_kind ON pool_events (pool, kind, block_number);
+    ",
+    ),
 ];
 
 /// Tables whose rows belong to a block and are deleted on a rollback past it.
@@ -348,6 +391,12 @@ pub const BLOCK_TABLES: &[&str] = &[
     "tickets",
     "operators",
     "operator_notices",
+    "report_parts",
+    "exit_requests",
+    "losses",
+    "rewards",
+    "parameters",
+    "pool_events",
 ];
 
 /// Applies the migrations not yet applied, each in its own transaction.

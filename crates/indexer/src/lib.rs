@@ -6,6 +6,7 @@
 
 pub mod db;
 pub mod decode;
+pub mod exits;
 pub mod follow;
 pub mod metrics;
 pub mod store;

@@ -489,7 +489,17 @@ impl Store {
                 self.apply_operator(pool, id, log, change)?;
                 p.operators.insert((pool, id));
             }
-            Effect::RewardsClaimed { account, shares } => {
+            Effect::RewardsClaimed { account, shares, cumulative_shares } => {
+                self.row_rewards(
+                    pool,
+                    log,
+                    "claim",
+                    &addr_key(&account),
+                    &serde_json::json!({
+                        "shares": shares.to_string(),
+                        "cumulativeShares": cumulative_shares.to_string(),
+                    }),
+                )?;
                 // Rewards are claimed by reward address; credit the operator(s) using it.
                 let rows = self.db.query(
                     "SELECT o.operator_id, o.data FROM operators o WHERE o.pool = $1 AND NOT EXISTS (SELECT 1 FROM operators n WHERE n.pool = o.pool AND n.operator_id = o.operator_id AND (n.block_number > o.block_number OR (n.block_number = o.block_number AND n.log_index > o.log_index)))",
@@ -508,9 +518,137 @@ impl Store {
                             log,
                             decode::OperatorChange::RewardAddress(account),
                         )
-                        .and_then(|()| self.bump_rewards(pool, op, log, shares))?;
+                        .and_then(|()| {
+                            self.bump_rewards(pool, op, log, shares, cumulative_shares)
+                        })?;
                         break;
                     }
+                }
+            }
+            Effect::RewardsRoot { root, cumulative_shares, ref_slot } => {
+                self.row_rewards(
+                    pool,
+                    log,
+                    "root",
+                    "",
+                    &serde_json::json!({
+                        "root": root.to_string(),
+                        "cumulativeShares": cumulative_shares.to_string(),
+                        "refSlot": small(ref_slot, "ref slot")?,
+                    }),
+                )?;
+            }
+            Effect::VfpRewardsBooked { from, shares } => {
+                self.row_rewards(
+                    pool,
+                    log,
+                    "vfp_booked",
+                    &addr_key(&from),
+                    &serde_json::json!({ "shares": shares.to_string() }),
+                )?;
+            }
+            Effect::InsuranceBurned { shares_requested, shares_burned } => {
+                self.row_pool_event(
+                    pool,
+                    source.contract,
+                    log,
+                    "insurance_burn",
+                    &serde_json::json!({
+                        "sharesRequested": shares_requested.to_string(),
+                        "sharesBurned": shares_burned.to_string(),
+                    }),
+                )?;
+            }
+            Effect::Swept { to, amount } => {
+                self.row_pool_event(
+                    pool,
+                    source.contract,
+                    log,
+                    "swept",
+                    &serde_json::json!({ "to": addr_key(&to), "amountWei": amount.to_string() }),
+                )?;
+            }
+            Effect::VaultPulled { amount } => {
+                self.row_pool_event(
+                    pool,
+                    source.contract,
+                    log,
+                    "vault_pulled",
+                    &serde_json::json!({ "amountWei": amount.to_string() }),
+                )?;
+            }
+            Effect::Eip7002Request { pubkey, fee } => {
+                self.row_pool_event(
+                    pool,
+                    source.contract,
+                    log,
+                    "eip7002_request",
+                    &serde_json::json!({ "pubkey": pubkey.to_string(), "feeWei": fee.to_string() }),
+                )?;
+            }
+            Effect::ExtraDataChunk { ref_slot, index, chunk_hash, next_hash } => {
+                self.row_report_part(
+                    pool,
+                    log,
+                    ref_slot,
+                    "chunk",
+                    &serde_json::json!({
+                        "index": small(index, "chunk index")?,
+                        "chunkHash": chunk_hash.to_string(),
+                        "nextHash": next_hash.to_string(),
+                        "last": next_hash.is_zero(),
+                    }),
+                )?;
+            }
+            Effect::ExtraDataDropped { ref_slot, chunks_applied, next_hash } => {
+                self.row_report_part(
+                    pool,
+                    log,
+                    ref_slot,
+                    "dropped",
+                    &serde_json::json!({
+                        "chunksApplied": small(chunks_applied, "chunk count")?,
+                        "nextHash": next_hash.to_string(),
+                    }),
+                )?;
+            }
+            Effect::OperatorsPart {
+                ref_slot,
+                pre_deposits,
+                front_run,
+                penalties,
+                exit_requests,
+                rewards_root,
+            } => {
+                self.row_report_part(
+                    pool,
+                    log,
+                    ref_slot,
+                    "operators",
+                    &serde_json::json!({
+                        "preDeposits": small(pre_deposits, "list length")?,
+                        "frontRun": small(front_run, "list length")?,
+                        "penalties": small(penalties, "list length")?,
+                        "exitRequests": small(exit_requests, "list length")?,
+                        "rewardsRoot": (!rewards_root.is_zero()).then(|| rewards_root.to_string()),
+                    }),
+                )?;
+            }
+            Effect::Parameters(list) => {
+                for (name, value) in list {
+                    self.db.exec(
+                        "INSERT INTO parameters (pool, contract, address, name, block_number, log_index, block_time, value) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        &[
+                            Val::from(pool),
+                            Val::from(source.contract.name()),
+                            Val::Text(addr_key(&log.address)),
+                            Val::Text(name),
+                            bn.clone(),
+                            li.clone(),
+                            bt.clone(),
+                            Val::Text(value),
+                        ],
+                    )?;
                 }
             }
             Effect::TicketTransfer { to, id } => {
@@ -595,12 +733,435 @@ impl Store {
         id: u64,
         log: &IndexedLog,
         shares: U256,
+        cumulative: U256,
     ) -> Result<(), StoreError> {
         let mut d = self.operator_data(pool, id)?;
         let prev =
             parse_u256(d.get("rewardsShares").and_then(|v| v.as_str()).unwrap_or("0"), "rewards")?;
         d["rewardsShares"] = serde_json::json!(add(prev, shares, "rewards")?.to_string());
+        // OperatorRewards' own record of the reward address's claimed total
+        d["rewardsClaimedCumulativeShares"] = serde_json::json!(cumulative.to_string());
         self.write_operator(pool, id, log, &d)
+    }
+
+    fn row_rewards(
+        &mut self,
+        pool: &str,
+        log: &IndexedLog,
+        kind: &str,
+        account: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO rewards (pool, block_number, log_index, block_time, tx_hash, kind, account, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                Val::from(pool),
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::Text(log.tx_hash.to_string()),
+                Val::from(kind),
+                Val::from(account),
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn row_pool_event(
+        &mut self,
+        pool: &str,
+        contract: Contract,
+        log: &IndexedLog,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO pool_events (pool, block_number, log_index, block_time, tx_hash, contract, address, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                Val::from(pool),
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::Text(log.tx_hash.to_string()),
+                Val::from(contract.name()),
+                Val::Text(addr_key(&log.address)),
+                Val::from(kind),
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn row_report_part(
+        &mut self,
+        pool: &str,
+        log: &IndexedLog,
+        ref_slot: U256,
+        kind: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO report_parts (pool, block_number, log_index, block_time, tx_hash, ref_slot, kind, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            &[
+                Val::from(pool),
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::Text(log.tx_hash.to_string()),
+                int(small(ref_slot, "ref slot")?, "ref slot")?,
+                Val::from(kind),
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)] // one column each
+    fn row_exit(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        key: u64,
+        ref_slot: i64,
+        kind: &str,
+        deadline: u64,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO exit_requests (pool, operator_id, key_index, block_number, log_index, block_time, tx_hash, ref_slot, kind, deadline, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            &[
+                Val::from(pool),
+                int(id, "operator id")?,
+                int(key, "key index")?,
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::Text(log.tx_hash.to_string()),
+                Val::Int(ref_slot),
+                Val::from(kind),
+                int(deadline, "deadline")?,
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn row_loss(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        ref_slot: i64,
+        cause: &str,
+        data: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        self.db.exec(
+            "INSERT INTO losses (pool, operator_id, block_number, log_index, block_time, tx_hash, ref_slot, cause, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                Val::from(pool),
+                int(id, "operator id")?,
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+                int(log.block_time, "time")?,
+                Val::Text(log.tx_hash.to_string()),
+                Val::Int(ref_slot),
+                Val::from(cause),
+                Val::Text(data.to_string()),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Names the cause of the waterfall row `BondManager.LossCovered` wrote earlier in the same
+    /// transaction for this operator (the module emits its event right after the waterfall), and
+    /// returns the report's ref slot and the loss's layers. Without such a row (BondManager not
+    /// followed) a row is written from the module's own figures, with the VFP and insurance
+    /// parts together as `otherLayersWei`.
+    #[allow(clippy::too_many_arguments)] // the module event's fields
+    fn attach_loss(
+        &mut self,
+        pool: &str,
+        id: u64,
+        log: &IndexedLog,
+        cause: &str,
+        amount: U256,
+        from_bond: U256,
+        uncovered: U256,
+        extra: &serde_json::Value,
+    ) -> Result<(i64, serde_json::Value), StoreError> {
+        let rows = self.db.query(
+            "SELECT block_number, log_index, ref_slot, data FROM losses WHERE pool = $1 AND operator_id = $2 AND tx_hash = $3 AND cause = 'loss' AND block_number = $4 AND log_index < $5 ORDER BY log_index DESC LIMIT 1",
+            &[
+                Val::from(pool),
+                int(id, "operator id")?,
+                Val::Text(log.tx_hash.to_string()),
+                int(log.block_number, "block")?,
+                int(log.log_index, "log index")?,
+            ],
+        )?;
+        let merge = |mut layers: serde_json::Value| {
+            if let (Some(l), Some(e)) = (layers.as_object_mut(), extra.as_object()) {
+                l.extend(e.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            layers
+        };
+        if let Some(r) = rows.first() {
+            let ref_slot = r.get(2).and_then(Val::int).unwrap_or(-1);
+            let layers: serde_json::Value = serde_json::from_str(&read_text(r, 3, "losses")?)
+                .map_err(|source| StoreError::Json { what: "losses", source })?;
+            let layers = merge(layers);
+            self.db.exec(
+                "UPDATE losses SET cause = $1, data = $2 WHERE pool = $3 AND block_number = $4 AND log_index = $5",
+                &[
+                    Val::from(cause),
+                    Val::Text(layers.to_string()),
+                    Val::from(pool),
+                    Val::Int(r.first().and_then(Val::int).unwrap_or(0)),
+                    Val::Int(r.get(1).and_then(Val::int).unwrap_or(0)),
+                ],
+            )?;
+            return Ok((ref_slot, layers));
+        }
+        let ref_slot = self.latest_ref_slot(pool)?;
+        let other = amount.saturating_sub(from_bond).saturating_sub(uncovered);
+        let layers = merge(serde_json::json!({
+            "amountWei": amount.to_string(),
+            "fromBondWei": from_bond.to_string(),
+            "otherLayersWei": other.to_string(),
+            "uncoveredWei": uncovered.to_string(),
+        }));
+        self.row_loss(pool, id, log, ref_slot, cause, &layers)?;
+        Ok((ref_slot, layers))
+    }
+
+    /// Missed exits a kind-2 penalty of `amount` stands for: `amount / missedExitPenalty` in
+    /// force at `block`, when that penalty is known, non-zero and divides the amount.
+    fn missed_exits(
+        &mut self,
+        pool: &str,
+        block: u64,
+        amount: U256,
+    ) -> Result<Option<u64>, StoreError> {
+        let per = self
+            .parameter_at(pool, Contract::OperatorsModule, "missedExitPenalty", block)?
+            .and_then(|v| v.parse::<U256>().ok());
+        Ok(per
+            .filter(|p| !p.is_zero() && (amount % *p).is_zero())
+            .and_then(|p| u64::try_from(amount / p).ok()))
+    }
+
+    /// Keys of the operator whose exit deadline falls in the window the report for `ref_slot`
+    /// judged (deadline slot after the previous report's ref slot, at most `ref_slot`); `None`
+    /// without the pool's slot timing.
+    fn due_keys(
+        &mut self,
+        pool: &str,
+        id: u64,
+        ref_slot: i64,
+    ) -> Result<Option<Vec<u64>>, StoreError> {
+        let Some(timing) = self.timing(pool)? else { return Ok(None) };
+        let Ok(ref_slot) = u64::try_from(ref_slot) else { return Ok(None) };
+        let prev = self.db.query(
+            "SELECT ref_slot FROM reports WHERE pool = $1 AND ref_slot < $2 ORDER BY ref_slot DESC LIMIT 1",
+            &[Val::from(pool), int(ref_slot, "ref slot")?],
+        )?;
+        let prev = prev.first().and_then(|r| r.first()).and_then(Val::int);
+        let prev = prev.and_then(|p| u64::try_from(p).ok());
+        let rows = self.db.query(
+            "SELECT key_index, deadline FROM exit_requests WHERE pool = $1 AND operator_id = $2 AND kind = 'requested' ORDER BY block_number, log_index",
+            &[Val::from(pool), int(id, "operator id")?],
+        )?;
+        let mut keys = Vec::new();
+        for r in &rows {
+            let (key, deadline) =
+                (read_u64(r, 0, "exit_requests")?, read_u64(r, 1, "exit_requests")?);
+            let due = timing.slot_of(deadline);
+            if due <= ref_slot && prev.is_none_or(|p| due > p) {
+                keys.push(key);
+            }
+        }
+        Ok(Some(keys))
+    }
+
+    /// Every exit request of an operator, oldest first, with its status (see [`crate::exits`]):
+    /// `(block, log index, document)`.
+    pub fn exit_request_views(
+        &mut self,
+        pool: &str,
+        id: u64,
+    ) -> Result<Vec<(u64, u64, serde_json::Value)>, StoreError> {
+        use crate::exits::{Judgement, Request, resolve};
+        let rows = self.db.query(
+            "SELECT block_number, log_index, block_time, tx_hash, ref_slot, kind, key_index, deadline, data FROM exit_requests WHERE pool = $1 AND operator_id = $2 ORDER BY block_number, log_index",
+            &[Val::from(pool), int(id, "operator id")?],
+        )?;
+        struct Row {
+            block: u64,
+            log: u64,
+            time: u64,
+            tx: String,
+            ref_slot: i64,
+            forced: Option<serde_json::Value>,
+            req: Request,
+        }
+        let mut out: Vec<Row> = Vec::new();
+        for r in &rows {
+            let kind = read_text(r, 5, "exit_requests")?;
+            let key = read_u64(r, 6, "exit_requests")?;
+            let deadline = read_u64(r, 7, "exit_requests")?;
+            let time = read_u64(r, 2, "exit_requests")?;
+            match kind.as_str() {
+                "requested" => out.push(Row {
+                    block: read_u64(r, 0, "exit_requests")?,
+                    log: read_u64(r, 1, "exit_requests")?,
+                    time,
+                    tx: read_text(r, 3, "exit_requests")?,
+                    ref_slot: r.get(4).and_then(Val::int).unwrap_or(-1),
+                    forced: None,
+                    req: Request { key, deadline, cleared_at: None, forced: false },
+                }),
+                "enforced" => {
+                    let data: serde_json::Value =
+                        serde_json::from_str(&read_text(r, 8, "exit_requests")?)
+                            .map_err(|source| StoreError::Json { what: "exit_requests", source })?;
+                    if let Some(q) = out
+                        .iter_mut()
+                        .rev()
+                        .find(|q| q.req.key == key && q.req.deadline == deadline)
+                    {
+                        q.req.forced = true;
+                        let mut f = data;
+                        f["at"] = serde_json::json!(time);
+                        q.forced = Some(f);
+                    }
+                }
+                "cleared" => {
+                    if let Some(q) = out
+                        .iter_mut()
+                        .rev()
+                        .find(|q| q.req.key == key && q.req.cleared_at.is_none())
+                    {
+                        q.req.cleared_at = Some(time);
+                    }
+                }
+                _ => {}
+            }
+        }
+        // The pool's reports, each with the missed exits it charged this operator.
+        let reports = self.db.query(
+            "SELECT DISTINCT ref_slot, block_number FROM reports WHERE pool = $1 ORDER BY ref_slot",
+            &[Val::from(pool)],
+        )?;
+        let mut judgements = Vec::with_capacity(reports.len());
+        for r in &reports {
+            let ref_slot = read_u64(r, 0, "reports")?;
+            let block = read_u64(r, 1, "reports")?;
+            let slot = int(ref_slot, "ref slot")?;
+            let dropped = !self
+                .db
+                .query(
+                    "SELECT 1 FROM report_parts WHERE pool = $1 AND ref_slot = $2 AND kind = 'dropped' LIMIT 1",
+                    &[Val::from(pool), slot.clone()],
+                )?
+                .is_empty();
+            let penalties = self.db.query(
+                "SELECT data FROM losses WHERE pool = $1 AND operator_id = $2 AND ref_slot = $3 AND cause = 'missed_exit'",
+                &[Val::from(pool), int(id, "operator id")?, slot],
+            )?;
+            let mut amount = U256::ZERO;
+            for p in &penalties {
+                let d: serde_json::Value = serde_json::from_str(&read_text(p, 0, "losses")?)
+                    .map_err(|source| StoreError::Json { what: "losses", source })?;
+                let a = parse_u256(d["amountWei"].as_str().unwrap_or("0"), "losses")?;
+                amount = add(amount, a, "missed exit penalties")?;
+            }
+            let missed = if amount.is_zero() {
+                // no penalty: zero missed, unless the penalty per exit was zero or unknown
+                let per = self
+                    .parameter_at(pool, Contract::OperatorsModule, "missedExitPenalty", block)?
+                    .and_then(|v| v.parse::<U256>().ok());
+                per.filter(|p| !p.is_zero()).map(|_| 0)
+            } else {
+                self.missed_exits(pool, block, amount)?
+            };
+            judgements.push(Judgement { ref_slot, missed, dropped });
+        }
+        let timing = self.timing(pool)?;
+        let now = {
+            let rows =
+                self.db.query("SELECT time FROM blocks ORDER BY number DESC LIMIT 1", &[])?;
+            rows.first().map(|r| read_u64(r, 0, "blocks")).transpose()?.unwrap_or(0)
+        };
+        let requests: Vec<Request> = out.iter().map(|q| q.req.clone()).collect();
+        let resolved = resolve(&requests, &judgements, timing, now);
+        Ok(out
+            .into_iter()
+            .zip(resolved)
+            .map(|(q, r)| {
+                let doc = serde_json::json!({
+                    "keyIndex": q.req.key,
+                    "deadline": q.req.deadline,
+                    "requestedAt": q.time,
+                    "requestedInRefSlot": (q.ref_slot >= 0).then_some(q.ref_slot),
+                    "txHash": q.tx,
+                    "status": r.status,
+                    "deadlineMet": match r.status {
+                        crate::exits::Status::Met => Some(true),
+                        crate::exits::Status::Missed | crate::exits::Status::Forced => Some(false),
+                        crate::exits::Status::Cleared => q.req.cleared_at.map(|c| c <= q.req.deadline),
+                        _ => None,
+                    },
+                    "secondsLeft": (now <= q.req.deadline).then(|| q.req.deadline - now),
+                    "judgedByRefSlot": r.judged_by,
+                    "reportMissedExits": r.missed_of.map(|(m, _)| m),
+                    "reportDueRequests": r.missed_of.map(|(_, n)| n),
+                    "clearedAt": q.req.cleared_at,
+                    "forcedExit": q.forced,
+                });
+                (q.block, q.log, doc)
+            })
+            .collect())
+    }
+
+    /// The reference slot of the pool's latest report (`-1`: none yet). Operator data applied by
+    /// a report always belongs to the latest one: chunk 0 is applied inside `submitReport` after
+    /// `ReportSubmitted`, later chunks only while their report is the latest (ADR 0008).
+    fn latest_ref_slot(&mut self, pool: &str) -> Result<i64, StoreError> {
+        let rows = self.db.query(
+            "SELECT ref_slot FROM reports WHERE pool = $1 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool)],
+        )?;
+        Ok(rows.first().and_then(|r| r.first()).and_then(Val::int).unwrap_or(-1))
+    }
+
+    /// The latest value of a parameter of `contract` in `pool` at or before `block`.
+    pub fn parameter_at(
+        &mut self,
+        pool: &str,
+        contract: Contract,
+        name: &str,
+        block: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let rows = self.db.query(
+            "SELECT value FROM parameters WHERE pool = $1 AND contract = $2 AND name = $3 AND block_number <= $4 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+            &[Val::from(pool), Val::from(contract.name()), Val::from(name), int(block, "block")?],
+        )?;
+        rows.first().map(|r| read_text(r, 0, "parameters")).transpose()
+    }
+
+    /// The oracle's slot timing of a pool, once its `FrameConfigUpdated` was indexed.
+    pub fn timing(&mut self, pool: &str) -> Result<Option<crate::exits::Timing>, StoreError> {
+        let at = i64::MAX as u64;
+        let g = self.parameter_at(pool, Contract::OracleReport, "frame.genesisTime", at)?;
+        let s = self.parameter_at(pool, Contract::OracleReport, "frame.secondsPerSlot", at)?;
+        Ok(match (g.and_then(|g| g.parse().ok()), s.and_then(|s| s.parse().ok())) {
+            (Some(genesis_time), Some(seconds_per_slot)) if seconds_per_slot > 0 => {
+                Some(crate::exits::Timing { genesis_time, seconds_per_slot })
+            }
+            _ => None,
+        })
     }
 
     fn apply_operator(
@@ -655,17 +1216,26 @@ impl Store {
             C::ExitRequested { key, deadline } => {
                 let open = d.get("exitRequests").and_then(serde_json::Value::as_u64).unwrap_or(0);
                 d["exitRequests"] = json!(open.saturating_add(1));
+                let total =
+                    d.get("exitRequestsTotal").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                d["exitRequestsTotal"] = json!(total.saturating_add(1));
+                let ref_slot = self.latest_ref_slot(pool)?;
+                let (key, deadline) = (u(key)?, u(deadline)?);
+                self.row_exit(pool, id, log, key, ref_slot, "requested", deadline, &json!({}))?;
                 self.notice(
                     pool,
                     id,
                     log,
                     "exit_request",
-                    &json!({"keyIndex": u(key)?, "deadline": u(deadline)?}),
+                    &json!({"keyIndex": key, "deadline": deadline,
+                        "refSlot": (ref_slot >= 0).then_some(ref_slot)}),
                 )?;
             }
             C::ExitCleared { key } => {
                 let open = d.get("exitRequests").and_then(serde_json::Value::as_u64).unwrap_or(0);
                 d["exitRequests"] = json!(open.saturating_sub(1));
+                let ref_slot = self.latest_ref_slot(pool)?;
+                self.row_exit(pool, id, log, u(key)?, ref_slot, "cleared", 0, &json!({}))?;
                 self.notice(pool, id, log, "exit_request_cleared", &json!({"keyIndex": u(key)?}))?;
             }
             C::FrontRun { key } => {
@@ -678,44 +1248,85 @@ impl Store {
                 d["bondWei"] = json!(num(&d, "bondWei")?.saturating_sub(v).to_string());
             }
             C::Penalized { requested, covered } => {
+                // The bond's part of a loss; the module's PenaltyApplied / PreDepositForfeited
+                // that follows in the same transaction writes the notice with every layer.
                 d["bondWei"] = json!(num(&d, "bondWei")?.saturating_sub(covered).to_string());
                 d["penaltiesWei"] =
                     json!(add(num(&d, "penaltiesWei")?, requested, "penalties")?.to_string());
-                self.notice(pool, id, log, "penalty", &json!({"requestedWei": requested.to_string(), "coveredByBondWei": covered.to_string()}))?;
             }
-            C::Loss { loss, uncovered } => {
-                self.notice(
-                    pool,
-                    id,
-                    log,
-                    "loss",
-                    &json!({"lossWei": loss.to_string(), "uncoveredWei": uncovered.to_string()}),
-                )?;
+            C::Loss { loss, from_bond, from_vfp, from_insurance, uncovered } => {
+                let ref_slot = self.latest_ref_slot(pool)?;
+                let layers = json!({
+                    "amountWei": loss.to_string(),
+                    "fromBondWei": from_bond.to_string(),
+                    "fromVfpWei": from_vfp.to_string(),
+                    "fromInsuranceWei": from_insurance.to_string(),
+                    "uncoveredWei": uncovered.to_string(),
+                });
+                self.row_loss(pool, id, log, ref_slot, "loss", &layers)?;
             }
             C::PenaltyReported { kind, amount, from_bond, uncovered } => {
-                // The bond's own `BondPenalized` / `LossCovered` already move `bondWei` and
-                // `penaltiesWei` and notify; this is the oracle's record, kept apart so that a
-                // penalty on an operator without bond is not lost.
+                // The bond's own `BondPenalized` already moved `bondWei` and `penaltiesWei`;
+                // this is the oracle's record, kept apart so that a penalty on an operator
+                // without bond is not lost.
                 d["reportedPenaltiesWei"] =
                     json!(add(num(&d, "reportedPenaltiesWei")?, amount, "penalties")?.to_string());
                 d["uncoveredPenaltiesWei"] = json!(
                     add(num(&d, "uncoveredPenaltiesWei")?, uncovered, "penalties")?.to_string()
                 );
+                let cause = penalty_kind_name(kind);
+                let (ref_slot, layers) = self.attach_loss(
+                    pool,
+                    id,
+                    log,
+                    cause,
+                    amount,
+                    from_bond,
+                    uncovered,
+                    &json!({}),
+                )?;
+                add_layers(&mut d, cause, &layers)?;
                 d["lastPenalty"] = json!({"kind": kind.to_string(), "amountWei": amount.to_string(),
                     "fromBondWei": from_bond.to_string(), "uncoveredWei": uncovered.to_string(),
                     "at": log.block_time});
+                let mut notice = layers.clone();
+                notice["kind"] = json!(cause);
+                notice["refSlot"] = json!((ref_slot >= 0).then_some(ref_slot));
+                if cause == "missed_exit" {
+                    // One notice per log: a missed-exit penalty is the missed-deadline notice,
+                    // with how many exits it stands for and the keys that were due.
+                    let missed = self.missed_exits(pool, log.block_number, amount)?;
+                    if let Some(m) = missed {
+                        let n = d.get("missedExitsCharged").and_then(serde_json::Value::as_u64);
+                        d["missedExitsCharged"] = json!(n.unwrap_or(0).saturating_add(m));
+                    }
+                    notice["missedExits"] = json!(missed);
+                    notice["dueKeys"] = json!(self.due_keys(pool, id, ref_slot)?);
+                    self.notice(pool, id, log, "exit_deadline_missed", &notice)?;
+                } else {
+                    self.notice(pool, id, log, "penalty", &notice)?;
+                }
             }
             C::PreDepositForfeited { key, from_bond, uncovered } => {
                 let n = d.get("frontRuns").and_then(serde_json::Value::as_u64).unwrap_or(0);
                 d["frontRuns"] = json!(n.saturating_add(1));
-                self.notice(
+                let amount = U256::from(10u64).pow(U256::from(18u64));
+                let extra = json!({"keyIndex": u(key)?});
+                let (ref_slot, layers) = self.attach_loss(
                     pool,
                     id,
                     log,
-                    "pre_deposit_forfeited",
-                    &json!({"keyIndex": u(key)?,
-                    "fromBondWei": from_bond.to_string(), "uncoveredWei": uncovered.to_string()}),
+                    "front_run",
+                    amount,
+                    from_bond,
+                    uncovered,
+                    &extra,
                 )?;
+                add_layers(&mut d, "front_run", &layers)?;
+                let mut notice = layers.clone();
+                notice["keyIndex"] = json!(u(key)?);
+                notice["refSlot"] = json!((ref_slot >= 0).then_some(ref_slot));
+                self.notice(pool, id, log, "pre_deposit_forfeited", &notice)?;
             }
             C::PreDeposited { count } => {
                 d["preDeposited"] =
@@ -743,9 +1354,32 @@ impl Store {
                     "sharesRequested": requested.to_string(), "sharesBurned": burned.to_string()}),
                 )?;
             }
-            C::ExitEnforced { key, deadline, missed } => {
-                self.notice(pool, id, log, "exit_enforced", &json!({"keyIndex": u(key)?, "deadline": u(deadline)?, "missedExits": u(missed)?}))?;
+            C::ExitEnforced { key, deadline, missed, caller, fee } => {
+                let forced = d.get("forcedExits").and_then(serde_json::Value::as_u64).unwrap_or(0);
+                d["forcedExits"] = json!(forced.saturating_add(1));
+                d["missedExits"] = json!(u(missed)?);
+                let data = json!({"keyIndex": u(key)?, "deadline": u(deadline)?,
+                    "missedExits": u(missed)?, "caller": addr_key(&caller),
+                    "feeWei": fee.to_string(), "txHash": log.tx_hash.to_string()});
+                self.row_exit(pool, id, log, u(key)?, -1, "enforced", u(deadline)?, &data)?;
+                self.notice(pool, id, log, "exit_enforced", &data)?;
             }
+            C::VoluntaryExitRequested { key } => {
+                let n = d.get("voluntaryExitRequests").and_then(serde_json::Value::as_u64);
+                d["voluntaryExitRequests"] = json!(n.unwrap_or(0).saturating_add(1));
+                self.row_exit(pool, id, log, u(key)?, -1, "voluntary", 0, &json!({}))?;
+                self.notice(
+                    pool,
+                    id,
+                    log,
+                    "voluntary_exit_requested",
+                    &json!({"keyIndex": u(key)?}),
+                )?;
+            }
+            C::ExitsSettled(n) => d["settledExits"] = json!(u(n)?),
+            C::PreDepositsConfirmed(n) => d["confirmed"] = json!(u(n)?),
+            C::VettedLimit(n) => d["vettedLimit"] = json!(u(n)?),
+            C::ManagerChanged(a) => d["manager"] = json!(addr_key(&a)),
         }
         let deposited = d.get("deposited").and_then(serde_json::Value::as_u64).unwrap_or(0);
         let exited = d.get("exited").and_then(serde_json::Value::as_u64).unwrap_or(0);
@@ -958,6 +1592,41 @@ impl Store {
     }
 }
 
+/// The name of an oracle penalty kind (`IOperatorsReport.OperatorPenalty.kind`).
+pub fn penalty_kind_name(kind: U256) -> &'static str {
+    match u8::try_from(kind) {
+        Ok(0) => "slashing",
+        Ok(1) => "missed_duties",
+        Ok(2) => "missed_exit",
+        _ => "other",
+    }
+}
+
+/// Adds one loss's layers to the operator document's `penaltiesByKind[cause]`.
+fn add_layers(
+    d: &mut serde_json::Value,
+    cause: &str,
+    layers: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let entry = &mut d["penaltiesByKind"][cause];
+    let count = entry.get("count").and_then(serde_json::Value::as_u64).unwrap_or(0);
+    entry["count"] = serde_json::json!(count.saturating_add(1));
+    for k in [
+        "amountWei",
+        "fromBondWei",
+        "fromVfpWei",
+        "fromInsuranceWei",
+        "otherLayersWei",
+        "uncoveredWei",
+    ] {
+        let Some(v) = layers.get(k).and_then(serde_json::Value::as_str) else { continue };
+        let prev =
+            parse_u256(entry.get(k).and_then(serde_json::Value::as_str).unwrap_or("0"), "layers")?;
+        entry[k] = serde_json::json!(add(prev, parse_u256(v, "layers")?, "layers")?.to_string());
+    }
+    Ok(())
+}
+
 fn corrupt(what: &'static str, value: String) -> StoreError {
     StoreError::Db(DbError::Corrupt { what, value })
 }
@@ -1142,7 +1811,8 @@ mod tests {
         assert_eq!(d["penaltiesWei"], eth(1).to_string());
         assert_eq!(d["exitRequests"], 1);
         assert_eq!(d["rewardsShares"], "7");
-        assert_eq!(notices(&mut s), ["missed_duties", "exit_request", "penalty"]);
+        // The bond's BondPenalized alone writes no notice (the module's penalty event does).
+        assert_eq!(notices(&mut s), ["missed_duties", "exit_request"]);
 
         // A reorg past block 1 restores block 1's view exactly.
         s.rollback_to(1, B256::from(U256::from(1u64))).unwrap();
@@ -1248,7 +1918,11 @@ mod tests {
         assert_eq!(d["lastPenalty"]["kind"], "1");
         assert_eq!(d["vfpFundedWei"], "110");
         assert_eq!(d["vfpShares"], "65", "100 funded − 25 burned − 10 released");
-        assert_eq!(notices(&mut s), ["pre_deposit_forfeited", "vfp_loss_absorbed"]);
+        assert_eq!(notices(&mut s), ["pre_deposit_forfeited", "penalty", "vfp_loss_absorbed"]);
+        // Without the BondManager followed, the module's own figures make the loss rows.
+        let d = s.operator_data("kyc", 5).unwrap();
+        assert_eq!(d["penaltiesByKind"]["missed_duties"]["otherLayersWei"], "25");
+        assert_eq!(d["penaltiesByKind"]["front_run"]["fromBondWei"], "7");
         // Nothing leaks into the other pool's operator with the same id.
         assert!(s.operator_data("public", 5).unwrap().get("preDeposited").is_none());
 
@@ -1257,6 +1931,394 @@ mod tests {
         assert_eq!((d["preDeposited"].as_str(), d["vfpShares"].as_str()), (Some("3"), Some("100")));
         assert!(d.get("toppedUp").is_none());
         assert!(notices(&mut s).is_empty());
+    }
+
+    /// A pool with every contract the new tables read, at fixed addresses.
+    fn full_store() -> (Store, [Address; 9]) {
+        let a = [
+            Address::repeat_byte(0x41), // OracleReport
+            Address::repeat_byte(0x42), // OperatorsModule
+            Address::repeat_byte(0x43), // BondManager
+            Address::repeat_byte(0x44), // OperatorRegistry
+            Address::repeat_byte(0x45), // ExitEnforcer
+            Address::repeat_byte(0x46), // OperatorRewards
+            Address::repeat_byte(0x47), // VfpPool
+            Address::repeat_byte(0x48), // InsuranceFund
+            Address::repeat_byte(0x49), // DepositSecurity
+        ];
+        let kinds = [
+            Contract::OracleReport,
+            Contract::OperatorsModule,
+            Contract::BondManager,
+            Contract::OperatorRegistry,
+            Contract::ExitEnforcer,
+            Contract::OperatorRewards,
+            Contract::VfpPool,
+            Contract::InsuranceFund,
+            Contract::DepositSecurity,
+        ];
+        let sources: Vec<Source> = a
+            .iter()
+            .zip(kinds)
+            .map(|(address, contract)| Source { address: *address, contract, pool: "public" })
+            .collect();
+        (Store::open(Box::new(SqliteDb::memory().unwrap()), &sources).unwrap(), a)
+    }
+
+    /// A batch of one block at `time` (several logs in one transaction, as a report is).
+    fn block_at(block: u64, time: u64, logs: Vec<(Address, LogData)>) -> Batch {
+        let mut b = batch(block, logs);
+        b.to_time = time;
+        for l in &mut b.logs {
+            l.block_time = time;
+            l.tx_hash = B256::from(U256::from(block));
+        }
+        b
+    }
+
+    fn statuses(s: &mut Store) -> Vec<(u64, String)> {
+        s.exit_request_views("public", 3)
+            .unwrap()
+            .into_iter()
+            .map(|(_, _, v)| {
+                (v["keyIndex"].as_u64().unwrap(), v["status"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reports_chunks_losses_exit_requests_and_rewards_are_derived_and_roll_back() {
+        use claystack_bindings::{
+            exit_enforcer::ExitEnforcer, insurance_fund::InsuranceFund,
+            operators_module::OperatorsModule, oracle_report::OracleReport, vfp_pool::VfpPool,
+        };
+        let (mut s, [oracle, module, bonds, registry, enforcer, rewards, vfp, fund, _]) =
+            full_store();
+        let n = U256::from;
+        let gwei = |g: u64| U256::from(g) * U256::from(1_000_000_000u64);
+        let id = n(3);
+        // genesis 1,000, 12 s slots: slot k starts at 1,000 + 12 k
+        let slot = |k: u64| 1_000 + 12 * k;
+        let report = |ref_slot: u64| {
+            (
+                oracle,
+                OracleReport::ReportSubmitted {
+                    refSlot: n(ref_slot),
+                    reportHash: B256::repeat_byte(9),
+                    submitter: Address::repeat_byte(1),
+                    signatures: n(2),
+                }
+                .encode_log_data(),
+            )
+        };
+        let chunk = |ref_slot: u64, index: u64, next: B256| {
+            (
+                oracle,
+                OracleReport::ExtraDataChunkApplied {
+                    refSlot: n(ref_slot),
+                    index: n(index),
+                    chunkHash: B256::repeat_byte(0x10 + u8::try_from(index).unwrap()),
+                    nextHash: next,
+                }
+                .encode_log_data(),
+            )
+        };
+        let part = |ref_slot: u64, penalties: u64, exits: u64| {
+            (
+                module,
+                OperatorsModule::OperatorsReportApplied {
+                    refSlot: n(ref_slot),
+                    preDeposits: n(0),
+                    frontRun: n(0),
+                    penalties: n(penalties),
+                    exitRequests: n(exits),
+                    rewardsRoot: B256::ZERO,
+                }
+                .encode_log_data(),
+            )
+        };
+        let exit = |key: u64, deadline: u64| {
+            (
+                registry,
+                OperatorRegistry::ExitRequested {
+                    operatorId: id,
+                    keyIndex: n(key),
+                    deadline: n(deadline),
+                }
+                .encode_log_data(),
+            )
+        };
+        let loss = |amount: u64, bond: u64, vfp: u64, ins: u64| {
+            (
+                bonds,
+                BondManager::LossCovered {
+                    operatorId: id,
+                    loss: gwei(amount),
+                    fromBond: gwei(bond),
+                    fromVfp: gwei(vfp),
+                    fromInsurance: gwei(ins),
+                    uncovered: gwei(amount - bond - vfp - ins),
+                }
+                .encode_log_data(),
+            )
+        };
+        let penalty = |kind: u64, amount: u64, bond: u64, unc: u64| {
+            (
+                module,
+                OperatorsModule::PenaltyApplied {
+                    operatorId: id,
+                    kind: n(kind),
+                    amountWei: gwei(amount),
+                    fromBond: gwei(bond),
+                    uncovered: gwei(unc),
+                }
+                .encode_log_data(),
+            )
+        };
+
+        // 1. wiring: frame timing, the missed-exit penalty (0.1 ETH), an operator
+        s.apply(&block_at(
+            1,
+            1_001,
+            vec![
+                (
+                    oracle,
+                    OracleReport::FrameConfigUpdated {
+                        config: claystack_bindings::oracle_report::IOracleReport::FrameConfig {
+                            genesisTime: 1_000,
+                            secondsPerSlot: 12,
+                            slotsPerEpoch: 32,
+                            epochsPerFrame: 225,
+                        },
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    module,
+                    OperatorsModule::ParameterUpdated {
+                        parameter: B256::right_padding_from(b"missedExitPenalty"),
+                        value: gwei(100_000_000),
+                    }
+                    .encode_log_data(),
+                ),
+                (
+                    registry,
+                    OperatorRegistry::OperatorRegistered {
+                        operatorId: id,
+                        operatorType: 3,
+                        manager: Address::repeat_byte(1),
+                        rewardAddress: Address::repeat_byte(0x77),
+                    }
+                    .encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        // 2. report 100 in two chunks: a slashing covered by three layers, two exit requests
+        s.apply(&block_at(
+            2,
+            slot(101),
+            vec![
+                report(100),
+                loss(1_000, 600, 300, 100),
+                penalty(0, 1_000, 600, 0),
+                exit(1, slot(150)),
+                exit(2, slot(160)),
+                part(100, 1, 2),
+                chunk(100, 0, B256::repeat_byte(0x11)),
+            ],
+        ))
+        .unwrap();
+        s.apply(&block_at(3, slot(102), vec![part(100, 0, 0), chunk(100, 1, B256::ZERO)])).unwrap();
+        assert_eq!(statuses(&mut s), [(1, "pending".into()), (2, "pending".into())]);
+        // 4. past both deadlines, a keeper forces key 1
+        s.apply(&block_at(
+            4,
+            slot(170),
+            vec![(
+                enforcer,
+                ExitEnforcer::ExitEnforced {
+                    operatorId: id,
+                    keyIndex: n(1),
+                    pubkey: vec![1; 48].into(),
+                    caller: Address::repeat_byte(0x88),
+                    fee: n(1),
+                    deadline: n(slot(150)),
+                    missedExits: n(1),
+                }
+                .encode_log_data(),
+            )],
+        ))
+        .unwrap();
+        assert_eq!(statuses(&mut s), [(1, "forced".into()), (2, "awaiting_report".into())]);
+        // 5. report 200 charges two missed exits (0.2 ETH), publishes a rewards root, books the
+        // VFP pool's leaf; a third request; its second chunk is never delivered
+        s.apply(&block_at(
+            5,
+            slot(201),
+            vec![
+                report(200),
+                loss(200_000_000, 200_000_000, 0, 0),
+                penalty(2, 200_000_000, 200_000_000, 0),
+                exit(3, slot(250)),
+                (
+                    rewards,
+                    OperatorRewards::RewardsRootSet {
+                        root: B256::repeat_byte(0xaa),
+                        cumulativeShares: n(1_000),
+                        refSlot: n(200),
+                    }
+                    .encode_log_data(),
+                ),
+                part(200, 1, 1),
+                chunk(200, 0, B256::repeat_byte(0x12)),
+                (
+                    vfp,
+                    VfpPool::RewardsReceived { from: rewards, csShares: n(50) }.encode_log_data(),
+                ),
+                (
+                    fund,
+                    InsuranceFund::LossCovered { sharesRequested: n(9), sharesBurned: n(9) }
+                        .encode_log_data(),
+                ),
+            ],
+        ))
+        .unwrap();
+        let views = s.exit_request_views("public", 3).unwrap();
+        let v = &views[1].2;
+        assert_eq!(v["status"], "missed", "two missed, one of them forced: key 2 missed too");
+        assert_eq!(
+            (
+                v["judgedByRefSlot"].as_u64(),
+                v["reportMissedExits"].as_u64(),
+                v["reportDueRequests"].as_u64()
+            ),
+            (Some(200), Some(2), Some(2))
+        );
+        assert_eq!(v["deadlineMet"], false);
+        assert_eq!(
+            views[0].2["forcedExit"]["caller"],
+            format!("{:#x}", Address::repeat_byte(0x88))
+        );
+        assert_eq!(views[2].2["status"], "pending");
+        assert_eq!(views[2].2["secondsLeft"], 12 * 49);
+        // 6. report 300: drops report 200's undelivered chunk, charges nothing
+        s.apply(&block_at(
+            6,
+            slot(301),
+            vec![
+                report(300),
+                (
+                    oracle,
+                    OracleReport::ExtraDataDropped {
+                        refSlot: n(200),
+                        chunksApplied: n(1),
+                        nextHash: B256::repeat_byte(0x12),
+                    }
+                    .encode_log_data(),
+                ),
+                part(300, 0, 0),
+                chunk(300, 0, B256::ZERO),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            statuses(&mut s),
+            [(1, "forced".into()), (2, "missed".into()), (3, "met".into())]
+        );
+
+        let kinds = |s: &mut Store, sql: &str| -> Vec<String> {
+            s.db.query(sql, &[]).unwrap().iter().map(|r| r[0].text().unwrap().to_owned()).collect()
+        };
+        assert_eq!(
+            notices(&mut s),
+            [
+                "penalty",
+                "exit_request",
+                "exit_request",
+                "exit_enforced",
+                "exit_deadline_missed",
+                "exit_request"
+            ]
+        );
+        let missed = s
+            .db
+            .query("SELECT data FROM operator_notices WHERE kind = 'exit_deadline_missed'", &[])
+            .unwrap();
+        let missed: serde_json::Value = serde_json::from_str(missed[0][0].text().unwrap()).unwrap();
+        assert_eq!(missed["missedExits"], 2);
+        assert_eq!(missed["refSlot"], 200);
+        assert_eq!(missed["dueKeys"], serde_json::json!([1, 2]));
+        assert_eq!(missed["amountWei"], gwei(200_000_000).to_string());
+        let slashing = s
+            .db
+            .query("SELECT data FROM operator_notices WHERE kind = 'penalty' ORDER BY block_number LIMIT 1", &[])
+            .unwrap();
+        let slashing: serde_json::Value =
+            serde_json::from_str(slashing[0][0].text().unwrap()).unwrap();
+        assert_eq!(
+            (
+                slashing["kind"].as_str(),
+                slashing["fromVfpWei"].as_str(),
+                slashing["fromInsuranceWei"].as_str(),
+                slashing["refSlot"].as_u64()
+            ),
+            (
+                Some("slashing"),
+                Some(gwei(300).to_string().as_str()),
+                Some(gwei(100).to_string().as_str()),
+                Some(100)
+            )
+        );
+        assert_eq!(
+            kinds(&mut s, "SELECT cause FROM losses ORDER BY block_number, log_index"),
+            ["slashing", "missed_exit"]
+        );
+        let d = s.operator_data("public", 3).unwrap();
+        assert_eq!(d["penaltiesByKind"]["slashing"]["fromVfpWei"], gwei(300).to_string());
+        assert_eq!(d["penaltiesByKind"]["missed_exit"]["count"], 1);
+        assert_eq!(
+            (d["forcedExits"].as_u64(), d["missedExitsCharged"].as_u64()),
+            (Some(1), Some(2))
+        );
+        assert_eq!(
+            (d["exitRequests"].as_u64(), d["exitRequestsTotal"].as_u64()),
+            (Some(3), Some(3))
+        );
+        assert_eq!(
+            kinds(
+                &mut s,
+                "SELECT kind FROM report_parts WHERE ref_slot = 100 ORDER BY block_number, log_index"
+            ),
+            ["operators", "chunk", "operators", "chunk"]
+        );
+        assert_eq!(
+            kinds(
+                &mut s,
+                "SELECT kind FROM report_parts WHERE ref_slot = 200 ORDER BY block_number, log_index"
+            ),
+            ["operators", "chunk", "dropped"]
+        );
+        assert_eq!(
+            kinds(&mut s, "SELECT kind FROM rewards ORDER BY log_index"),
+            ["root", "vfp_booked"]
+        );
+        assert_eq!(kinds(&mut s, "SELECT kind FROM pool_events"), ["insurance_burn"]);
+        assert_eq!(
+            s.parameter_at("public", Contract::OracleReport, "frame.secondsPerSlot", 9)
+                .unwrap()
+                .as_deref(),
+            Some("12")
+        );
+
+        // A reorg back to block 4 forgets report 200 and everything after it.
+        s.rollback_to(4, B256::from(U256::from(4u64))).unwrap();
+        assert_eq!(statuses(&mut s), [(1, "forced".into()), (2, "awaiting_report".into())]);
+        assert_eq!(kinds(&mut s, "SELECT cause FROM losses"), ["slashing"]);
+        assert_eq!(kinds(&mut s, "SELECT kind FROM rewards"), Vec::<String>::new());
+        assert_eq!(kinds(&mut s, "SELECT kind FROM pool_events"), Vec::<String>::new());
+        assert_eq!(notices(&mut s).len(), 4);
+        assert!(s.operator_data("public", 3).unwrap().get("missedExitsCharged").is_none());
     }
 
     #[test]
