@@ -71,8 +71,8 @@ impl Toolchain {
     }
 
     /// Starts anvil on `port`, mining a block every `block_time` seconds (so the chain's clock
-    /// follows the wall clock like the beacon simulator's), with 10,000 ETH accounts and the
-    /// state kept in `state` when given.
+    /// follows the wall clock like the beacon simulator's), with 10,000 ETH accounts, mainnet's
+    /// per-transaction gas cap, and the state kept in `state` when given.
     pub fn start_anvil(
         &self,
         port: u16,
@@ -82,6 +82,10 @@ impl Toolchain {
         let mut cmd = Command::new(self.bin("anvil"));
         cmd.args(["--port", &port.to_string(), "--chain-id", "31337", "--silent"]);
         cmd.args(["--block-time", &block_time.to_string()]);
+        // EIP-7825 (Osaka): no transaction above 2^24 gas, as on mainnet. anvil runs a
+        // post-Fusaka hardfork by default but checks the cap only with this flag; without it a
+        // report or chunk too heavy for mainnet would pass on the devnet.
+        cmd.arg("--enable-tx-gas-limit");
         if let Some(dir) = state {
             std::fs::create_dir_all(dir).map_err(|source| DevnetError::Io {
                 action: "create the state directory",
