@@ -16,6 +16,8 @@ interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
     function MAX_EXITED() external view returns (uint256);
     /// @notice Most exit requests one report may carry.
     function MAX_EXIT_REQUESTS() external view returns (uint256);
+    /// @notice Most exits started (requests to close) one report may carry.
+    function MAX_EXITS_STARTED() external view returns (uint256);
 
     /// @notice The report carries a rewards root but no OperatorRewards contract is set.
     error OperatorRewardsNotSet();

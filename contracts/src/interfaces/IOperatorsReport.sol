@@ -37,7 +37,8 @@ interface IOperatorsReport {
         uint64 stuckTotal;
     }
 
-    /// @notice A validator the operator must exit (deadline: now + `exitDeadline`).
+    /// @notice A validator the operator must exit (deadline: now + `exitDeadline`); in
+    /// `exitsStarted`, a requested validator the oracle saw exiting or exited (its request is closed).
     struct ExitRequest {
         uint64 operatorId;
         uint64 keyIndex;
@@ -52,6 +53,9 @@ interface IOperatorsReport {
         OperatorPenalty[] penalties; // sorted by operatorId (non-decreasing), amount > 0
         OperatorExited[] exited; // sorted strictly by operatorId
         ExitRequest[] exitRequests; // sorted strictly by (operatorId, keyIndex)
+        // requested validators seen exiting or exited on the beacon chain: their pending exit
+        // requests are closed (applied after exitRequests); sorted strictly by (operatorId, keyIndex)
+        ExitRequest[] exitsStarted;
         bytes32 rewardsRoot; // Merkle root of cumulative per-account operator rewards; 0 = unchanged
         uint256 rewardsCumulativeShares; // sum of the leaves under rewardsRoot (non-decreasing)
     }
@@ -62,7 +66,8 @@ interface IOperatorsReport {
         Scores,
         Penalties,
         Exited,
-        ExitRequests
+        ExitRequests,
+        ExitsStarted
     }
 
     /// @notice The report carries operator data but no operators module is set.

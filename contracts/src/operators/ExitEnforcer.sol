@@ -12,8 +12,12 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 /// past its deadline, and records operators' voluntary exit requests.
 /// Guarantees:
 /// - {enforceExit} is permissionless but only acts on a key of status Deposited whose exit request
-///   is still pending in the registry (the oracle clears it once the exit is seen) and past its
-///   deadline; each request (key and deadline) is enforced at most once;
+///   is still pending in the registry and past its deadline; each request (key and deadline) is
+///   enforced at most once. The oracle's next report closes the request once it sees the validator
+///   exiting or exited (`exitsStarted`, docs/adr/0007), so an operator that obeyed cannot be
+///   forced or counted as missing an exit after that report; between the exit and that report
+///   (at most one frame) the contract cannot tell, and a forced exit of a validator already
+///   exiting changes nothing on the consensus layer (its caller only wastes the fee);
 /// - the caller pays the EIP-7002 fee; exactly the fee of this block goes to the system contract,
 ///   the excess is refunded in the same call; the withdrawal vault's own ETH is never used;
 /// - each enforcement adds one to the operator's `missedExits` counter and emits {ExitEnforced};

@@ -346,8 +346,9 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         emit ExitRequested(operatorId, keyIndex, deadline);
     }
 
-    /// @notice Closes the exit request of a key (it exited, or the request was withdrawn). Oracle
-    /// report only.
+    /// @notice Closes the exit request of a key: the oracle saw its validator exiting or exited on
+    /// the beacon chain (the operators report's `exitsStarted`). The ExitEnforcer then refuses to
+    /// force its exit. Oracle report only.
     function clearExitRequest(uint256 operatorId, uint256 keyIndex) external onlyRole(REPORTER_ROLE) {
         RegistryStorage storage $ = _s();
         Operator storage op = _operator(operatorId);

@@ -29,6 +29,10 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 ///   penalty above all cover never reverts the report.
 /// - Exited counts release the bond of exits reported by an earlier report (one frame later).
 /// - Exit requests get the deadline `block.timestamp + exitDeadline` (governance, 1 to 30 days).
+/// - An exit started (the oracle saw the requested validator exiting or exited) closes that key's
+///   pending request in the registry, after the report's new requests, so one report can never
+///   renew a deadline; a key without a pending request reverts the chunk (`NoExitRequest`). Once
+///   closed, the ExitEnforcer refuses to force the key's exit.
 /// - The parameters the oracle reads, per-type reward factors (0 to 10,000 bps, default 10,000)
 ///   and the missed-exit penalty (0 to 1 ETH, default 0.1 ETH), change only through the timelock.
 /// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters or upgrades.
@@ -43,6 +47,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
     uint256 public constant MAX_EXITED = 1000;
     /// @inheritdoc IOperatorsModule
     uint256 public constant MAX_EXIT_REQUESTS = 1000;
+    /// @inheritdoc IOperatorsModule
+    uint256 public constant MAX_EXITS_STARTED = 1000;
     /// @notice ETH charged for one front-run pre-deposit.
     uint256 public constant PRE_DEPOSIT = 1 ether;
     /// @notice Number of operator types (the `IOperatorRegistry.OperatorType` enum).
@@ -61,7 +67,9 @@ contract OperatorsModule is Governed, IOperatorsModule {
 
     /// @dev Where the lists of the report being applied stand, so that its chunks together obey the
     /// ordering and the caps of one report: entries so far and the last sort key per list (bit
-    /// `list` of `seen`: the list had an entry). Three slots, written once per chunk.
+    /// `list` of `seen`: the list had an entry). Three slots, written once per chunk. The fields
+    /// of `exitsStarted` were added (2026-12-06) where they fit without moving the others: the
+    /// count in slot 0's free bits, the last key after `exitRequest` in slot 2.
     struct ListCursor {
         uint64 refSlot;
         uint8 seen;
@@ -70,11 +78,13 @@ contract OperatorsModule is Governed, IOperatorsModule {
         uint16 penalties;
         uint16 exited;
         uint16 exitRequests;
+        uint16 exitsStarted;
         uint64 penaltyOp;
         uint64 scoreOp;
         uint64 exitedOp;
         uint128 preDeposit; // operatorId << 64 | keyIndex
         uint128 exitRequest; // operatorId << 64 | keyIndex
+        uint128 exitStarted; // operatorId << 64 | keyIndex
     }
 
     /// @custom:storage-location erc7201:claystack.storage.OperatorsModule
@@ -130,7 +140,7 @@ contract OperatorsModule is Governed, IOperatorsModule {
         ListCursor memory c = $.cursor;
         // refSlots strictly increase, so a new one starts a new report
         // forge-lint: disable-next-line(unsafe-typecast) -- the oracle keeps refSlot below 2^64
-        if (c.refSlot != refSlot) c = ListCursor(uint64(refSlot), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        if (c.refSlot != refSlot) c = ListCursor(uint64(refSlot), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         // pre-deposit results are ordered within a chunk only: the registry's per-operator cursor
         // already makes every operator's results contiguous and unrepeatable across chunks, and the
         // oracle puts the runs with a front-run into chunk 0, whatever their operator ids
@@ -141,6 +151,7 @@ contract OperatorsModule is Governed, IOperatorsModule {
         _applyPenalties($, c, r.penalties, lossRate);
         _applyExited($, c, r.exited);
         _applyExitRequests($, c, r.exitRequests);
+        _applyExitsStarted($, c, r.exitsStarted);
         $.cursor = c;
         if (r.rewardsRoot != bytes32(0)) {
             address rewards = $.operatorRewards;
@@ -234,6 +245,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
         c.exited = _cap(ReportList.Exited, c.exited, r.exited.length, MAX_EXITED);
         c.exitRequests =
             _cap(ReportList.ExitRequests, c.exitRequests, r.exitRequests.length, MAX_EXIT_REQUESTS);
+        c.exitsStarted =
+            _cap(ReportList.ExitsStarted, c.exitsStarted, r.exitsStarted.length, MAX_EXITS_STARTED);
     }
 
     function _cap(ReportList list, uint256 before, uint256 length, uint256 max)
@@ -344,6 +357,21 @@ contract OperatorsModule is Governed, IOperatorsModule {
         }
     }
 
+    /// @dev Closes the pending exit request of every listed key: the oracle saw its validator
+    /// exiting or exited on the beacon chain (the contracts cannot see it). The registry reverts
+    /// for an unknown operator (`OperatorNotFound`) or a key without a pending request
+    /// (`NoExitRequest`).
+    function _applyExitsStarted(ModuleStorage storage $, ListCursor memory c, ExitRequest[] calldata list)
+        internal
+    {
+        uint256 n = list.length;
+        for (uint256 i; i < n; ++i) {
+            uint256 id = list[i].operatorId;
+            _advance(c, ReportList.ExitsStarted, (id << 64) | list[i].keyIndex, i, true);
+            $.registry.clearExitRequest(id, list[i].keyIndex);
+        }
+    }
+
     /// @dev Checks that `key` follows the last key of `list` in this report (strictly, or not
     /// decreasing), across chunks, and records it. `index` is the entry's position in the chunk.
     function _advance(ListCursor memory c, ReportList list, uint256 key, uint256 index, bool strict)
@@ -362,7 +390,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
         else if (list == ReportList.Scores) c.scoreOp = uint64(key);
         else if (list == ReportList.Penalties) c.penaltyOp = uint64(key);
         else if (list == ReportList.Exited) c.exitedOp = uint64(key);
-        else c.exitRequest = uint128(key);
+        else if (list == ReportList.ExitRequests) c.exitRequest = uint128(key);
+        else c.exitStarted = uint128(key);
         // forge-lint: disable-end(unsafe-typecast)
     }
 
@@ -371,7 +400,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
         if (list == ReportList.Scores) return c.scoreOp;
         if (list == ReportList.Penalties) return c.penaltyOp;
         if (list == ReportList.Exited) return c.exitedOp;
-        return c.exitRequest;
+        if (list == ReportList.ExitRequests) return c.exitRequest;
+        return c.exitStarted;
     }
 
     /// @dev The loss waterfall at the current rate (chunk 0) or at the recorded pre-report rate.

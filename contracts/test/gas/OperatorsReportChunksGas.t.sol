@@ -34,6 +34,7 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
     uint256 internal constant W_PENALTY = 100_000 + 96 * 16;
     uint256 internal constant W_EXITED = 55_000 + 96 * 16;
     uint256 internal constant W_EXIT_REQUEST = 45_000 + 64 * 16;
+    uint256 internal constant W_EXIT_STARTED = 16_000 + 64 * 16;
 
     struct Lists {
         IOperatorsReport.PreDepositResult[] pre;
@@ -41,6 +42,7 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         IOperatorsReport.OperatorPenalty[] penalties;
         IOperatorsReport.OperatorExited[] exited;
         IOperatorsReport.ExitRequest[] exits;
+        IOperatorsReport.ExitRequest[] started;
     }
 
     function setUp() public override {
@@ -52,23 +54,33 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         pool.transfer(address(fund), fundShares);
         vm.deal(address(this), OPERATORS * 3 ether);
         for (uint256 i; i < OPERATORS; ++i) {
-            address m = address(uint160(0x10000 + i));
-            uint256 id = _admit(IOperatorRegistry.OperatorType.Professional, m);
-            _addAndVet(id, m, 10 * i + 1, 2);
-            bonds.depositBond{value: 3 ether}(id);
-            // key 0 topped up (a running validator), key 1 pre-deposited and waiting for the report
-            registry.markPreDeposited(id, 2);
-            vm.prank(reporter);
-            registry.confirmPreDeposits(id, 1);
-            registry.markDeposited(id, 1);
+            // one external call per operator: each starts with fresh memory (a single setUp frame
+            // holding every operator's key bytes runs out of memory gas)
+            this.addOperator(i);
         }
         _warpToNextFrame();
+    }
+
+    /// @dev Operator `i` with keys 0 and 1 topped up (running validators), key 1 asked to exit by
+    /// an earlier report, key 2 pre-deposited and waiting for the report. Setup only.
+    function addOperator(uint256 i) external {
+        require(msg.sender == address(this), "setup only");
+        address m = address(uint160(0x10000 + i));
+        uint256 id = _admit(IOperatorRegistry.OperatorType.Professional, m);
+        _addAndVet(id, m, 10 * i + 1, 3);
+        bonds.depositBond{value: 3 ether}(id);
+        registry.markPreDeposited(id, 3);
+        vm.prank(reporter);
+        registry.confirmPreDeposits(id, 2);
+        registry.markDeposited(id, 2);
+        vm.prank(reporter);
+        registry.requestExit(id, 1, block.timestamp + 30 days);
     }
 
     // ------------------------------------------------------------------ frames
 
     /// @dev A realistic frame: every score changes, 5 % of operators report an exit, 1 % a penalty,
-    /// 50 pre-deposit results (one front-run) and 20 exit requests.
+    /// 50 pre-deposit results (one front-run), 20 exit requests and 20 exits started.
     function _realistic() internal pure returns (Lists memory l) {
         l.scores = new IOperatorsReport.OperatorScore[](OPERATORS);
         for (uint256 i; i < OPERATORS; ++i) {
@@ -84,30 +96,34 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         }
         l.pre = new IOperatorsReport.PreDepositResult[](50);
         for (uint256 i; i < 50; ++i) {
-            l.pre[i] = IOperatorsReport.PreDepositResult(uint64(i * 20 + 3), 1, i != 25);
+            l.pre[i] = IOperatorsReport.PreDepositResult(uint64(i * 20 + 3), 2, i != 25);
         }
         l.exits = new IOperatorsReport.ExitRequest[](20);
+        l.started = new IOperatorsReport.ExitRequest[](20);
         for (uint256 i; i < 20; ++i) {
             l.exits[i] = IOperatorsReport.ExitRequest(uint64(i * 50 + 11), 0);
+            l.started[i] = IOperatorsReport.ExitRequest(uint64(i * 50 + 13), 1);
         }
     }
 
     /// @dev Every list at its cap of 1,000: every pre-deposit result (10 front-runs), score, penalty
     /// (each larger than the operator's bond, so it runs through every layer of the waterfall),
-    /// exited count and exit request.
+    /// exited count, exit request and exit started.
     function _worst() internal pure returns (Lists memory l) {
         l.pre = new IOperatorsReport.PreDepositResult[](OPERATORS);
         l.scores = new IOperatorsReport.OperatorScore[](OPERATORS);
         l.penalties = new IOperatorsReport.OperatorPenalty[](OPERATORS);
         l.exited = new IOperatorsReport.OperatorExited[](OPERATORS);
         l.exits = new IOperatorsReport.ExitRequest[](OPERATORS);
+        l.started = new IOperatorsReport.ExitRequest[](OPERATORS);
         for (uint256 i; i < OPERATORS; ++i) {
             uint64 id = uint64(i);
-            l.pre[i] = IOperatorsReport.PreDepositResult(id, 1, i % 100 != 0);
+            l.pre[i] = IOperatorsReport.PreDepositResult(id, 2, i % 100 != 0);
             l.scores[i] = IOperatorsReport.OperatorScore(id, uint32(5000 + i));
             l.penalties[i] = IOperatorsReport.OperatorPenalty(id, 4 ether, 0);
             l.exited[i] = IOperatorsReport.OperatorExited(id, 1, 0);
             l.exits[i] = IOperatorsReport.ExitRequest(id, 0);
+            l.started[i] = IOperatorsReport.ExitRequest(id, 1);
         }
     }
 
@@ -132,6 +148,7 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         p.penalties = l.penalties;
         p.exited = l.exited;
         p.exitRequests = l.exits;
+        p.exitsStarted = l.started;
         bytes memory chunk = abi.encode(bytes32(0), p);
         r.extraDataHash = keccak256(chunk);
         IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
@@ -147,13 +164,15 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         if (list == 2) l.penalties = new IOperatorsReport.OperatorPenalty[](n);
         if (list == 3) l.exited = new IOperatorsReport.OperatorExited[](n);
         if (list == 4) l.exits = new IOperatorsReport.ExitRequest[](n);
+        if (list == 5) l.started = new IOperatorsReport.ExitRequest[](n);
         for (uint256 i; i < n; ++i) {
             uint64 id = uint64(from + i);
-            if (list == 0) l.pre[i] = IOperatorsReport.PreDepositResult(id, 1, value != 0);
+            if (list == 0) l.pre[i] = IOperatorsReport.PreDepositResult(id, 2, value != 0);
             if (list == 1) l.scores[i] = IOperatorsReport.OperatorScore(id, uint32(value));
             if (list == 2) l.penalties[i] = IOperatorsReport.OperatorPenalty(id, uint128(value), 1);
             if (list == 3) l.exited[i] = IOperatorsReport.OperatorExited(id, uint64(value), 0);
             if (list == 4) l.exits[i] = IOperatorsReport.ExitRequest(id, 0);
+            if (list == 5) l.started[i] = IOperatorsReport.ExitRequest(id, 1);
         }
     }
 
@@ -173,7 +192,8 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         g[7] = _single(_hundred(3, 400, 1)); // the same counts a report later: bond settlement
         g[8] = _single(_hundred(3, 400, 1)); // unchanged and settled
         g[9] = _single(_hundred(4, 500, 0)); // exit requests
-        string[10] memory names = [
+        g[10] = _single(_hundred(5, 600, 0)); // exits started (pending requests closed)
+        string[11] memory names = [
             "per entry: pre-deposit result (valid)",
             "per entry: pre-deposit result (front-run)",
             "per entry: score (changed)",
@@ -183,9 +203,10 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
             "per entry: exited (changed)",
             "per entry: exited (settles the previous report's exits)",
             "per entry: exited (unchanged, settled)",
-            "per entry: exit request"
+            "per entry: exit request",
+            "per entry: exit started (request closed)"
         ];
-        for (uint256 i; i < 10; ++i) {
+        for (uint256 i; i < 11; ++i) {
             vm.snapshotValue(names[i], (g[i] - base) / 100);
         }
         vm.snapshotValue("per report: empty operators report (execution)", base);
@@ -195,7 +216,8 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
 
     /// @dev Splits `l` into parts in the priority order the oracle uses (docs/adr/0008): the
     /// pre-deposit runs that hold a front-run (netted only in chunk 0), then penalties (one-shot),
-    /// then the other pre-deposit results, exited counts, exit requests and scores; each list
+    /// then the other pre-deposit results, exited counts, exits started, exit requests and scores;
+    /// each list
     /// continues in the next part where it stopped. (Runs are one key long here.)
     function _split(Lists memory l, uint256 refSlot)
         internal
@@ -213,16 +235,16 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         for (uint256 i; i < l.pre.length; ++i) {
             if (l.pre[i].valid) order[k++] = i;
         }
-        uint256[5] memory at; // next entry of each list (pre: position in `order`)
+        uint256[6] memory at; // next entry of each list (pre: position in `order`)
         bool[] memory taken = new bool[](l.pre.length);
         uint256 n;
         while (
             at[0] < order.length || at[1] < l.penalties.length || at[2] < l.exited.length
-                || at[3] < l.exits.length || at[4] < l.scores.length
+                || at[3] < l.exits.length || at[4] < l.scores.length || at[5] < l.started.length
         ) {
             uint256 budget = n == 0 ? MAIN_BUDGET : CHUNK_BUDGET;
-            uint256 bytesLeft = MAX_CHUNK_BYTES - 20 * 32; // head and empty lists
-            uint256[5] memory from = [at[0], at[1], at[2], at[3], at[4]]; // a copy, not an alias
+            uint256 bytesLeft = MAX_CHUNK_BYTES - 22 * 32; // head and empty lists
+            uint256[6] memory from = [at[0], at[1], at[2], at[3], at[4], at[5]]; // a copy, not an alias
             // front-run runs, then penalties, then the rest, while the budget allows
             while (at[0] < frontRuns && W_FRONT_RUN <= budget && bytesLeft >= 96) {
                 budget -= W_FRONT_RUN;
@@ -243,6 +265,11 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
                 budget -= W_EXITED;
                 bytesLeft -= 96;
                 ++at[2];
+            }
+            while (at[5] < l.started.length && W_EXIT_STARTED <= budget && bytesLeft >= 64) {
+                budget -= W_EXIT_STARTED;
+                bytesLeft -= 64;
+                ++at[5];
             }
             while (at[3] < l.exits.length && W_EXIT_REQUEST <= budget && bytesLeft >= 64) {
                 budget -= W_EXIT_REQUEST;
@@ -276,6 +303,10 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
             p.exitRequests = new IOperatorsReport.ExitRequest[](at[3] - from[3]);
             for (uint256 i; i < p.exitRequests.length; ++i) {
                 p.exitRequests[i] = l.exits[from[3] + i];
+            }
+            p.exitsStarted = new IOperatorsReport.ExitRequest[](at[5] - from[5]);
+            for (uint256 i; i < p.exitsStarted.length; ++i) {
+                p.exitsStarted[i] = l.started[from[5] + i];
             }
             p.scores = new IOperatorsReport.OperatorScore[](at[4] - from[4]);
             for (uint256 i; i < p.scores.length; ++i) {
@@ -354,8 +385,10 @@ contract OperatorsReportChunksGasTest is OperatorsSystemFixture {
         IOperatorsReport.OperatorScore memory s = l.scores[l.scores.length - 1];
         vm.assertEq(registry.getOperator(s.operatorId).score, s.score, "last score applied");
         IOperatorsReport.PreDepositResult memory p = l.pre[l.pre.length - 1];
-        vm.assertEq(registry.getOperator(p.operatorId).confirmed, 2, "last pre-deposit confirmed");
+        vm.assertEq(registry.getOperator(p.operatorId).confirmed, 3, "last pre-deposit confirmed");
         IOperatorsReport.ExitRequest memory e = l.exits[l.exits.length - 1];
         vm.assertGt(registry.exitRequestDeadline(e.operatorId, e.keyIndex), 0, "last exit requested");
+        e = l.started[l.started.length - 1];
+        vm.assertEq(registry.exitRequestDeadline(e.operatorId, e.keyIndex), 0, "last exit started closed");
     }
 }

@@ -226,6 +226,46 @@ contract RewardsExitsTest is OperatorsSystemFixture, RewardsExitsDeployer {
         vm.assertEq(rx.enforcer.missedExits(op), 1, "missed exit counted");
     }
 
+    /// An operator that obeyed the request: the next report sees its validator exiting and clears
+    /// the request (exitsStarted), so once the deadline has passed nobody can charge it a missed
+    /// exit or pay a needless EIP-7002 request for it (docs/adr/0007).
+    function test_enforceExit_RevertWhen_ReportSawTheValidatorExit() public {
+        vm.etch(Eip7002.SYSTEM_CONTRACT, address(new Eip7002Mock()).code);
+        uint256 op = _registerHome(bob, 6 ether);
+        _addAndVet(op, bob, 300, 1);
+        registry.markPreDeposited(op, 1);
+        vm.prank(reporter);
+        registry.confirmPreDeposits(op, 1);
+        registry.markDeposited(op, 1);
+
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory o;
+        (o.refSlot,) = oracle.currentFrame();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](1);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(op), 0);
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
+        uint256 deadline = registry.exitRequestDeadline(op, 0);
+
+        // the operator exits within the day; the next report sees the validator exiting
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory seen;
+        (seen.refSlot,) = oracle.currentFrame();
+        seen.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        seen.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(op), 0);
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), seen));
+        vm.assertEq(registry.exitRequestDeadline(op, 0), 0, "request closed");
+        vm.assertEq(registry.getOperator(op).pendingExitRequests, 0, "nothing pending");
+
+        vm.warp(deadline + 1);
+        vm.deal(keeper, 1 ether);
+        vm.recordLogs();
+        vm.expectRevert(abi.encodeWithSelector(IExitEnforcer.NoPendingExitRequest.selector, op, 0));
+        vm.prank(keeper);
+        rx.enforcer.enforceExit{value: 1}(op, 0);
+        vm.assertEq(rx.enforcer.missedExits(op), 0, "no missed exit charged");
+        vm.assertEq(keeper.balance, 1 ether, "no fee paid");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     function _tree(address[2] memory accounts, uint256[2] memory amounts)

@@ -134,6 +134,40 @@ contract OperatorsInvariantTest is OperatorsFixture {
         vm.assertEq(slots, registered, "every stored key is a distinct registered key");
     }
 
+    /// @notice Every operator's pending exit-request count equals its keys with a pending deadline,
+    /// only topped-up keys have one, and a close applies exactly to a pending request.
+    function invariant_pendingExitRequestsMatchTheDeadlines() public view {
+        for (uint256 i; i < ids.length; ++i) {
+            IOperatorRegistry.OperatorInfo memory op = registry.getOperator(ids[i]);
+            uint256 pending;
+            for (uint256 k; k < op.totalKeys; ++k) {
+                if (registry.exitRequestDeadline(ids[i], k) != 0) {
+                    vm.assertLt(k, op.topUpCursor, "a deadline only on a topped-up key");
+                    ++pending;
+                }
+            }
+            vm.assertEq(op.pendingExitRequests, pending, "pending count = keys with a deadline");
+        }
+        vm.assertEq(handler.ghostClosedWithoutRequest(), 0, "closed without a request");
+        vm.assertEq(handler.ghostCloseRefused(), 0, "a pending request could not be closed");
+    }
+
+    /// @dev The handler's exit actions reach a real request and close it (not only early returns).
+    function test_handler_RequestsAndClosesExits() public {
+        handler.depositBond(0, 10 ether);
+        handler.addKeys(0, 1, 2);
+        handler.depositKeys(0, 1, false);
+        vm.assertGt(registry.getOperator(ids[0]).topUpCursor, 0, "topped up");
+        handler.requestExit(0, 0, 0);
+        vm.assertEq(registry.getOperator(ids[0]).pendingExitRequests, 1, "requested");
+        handler.closeExitRequest(0, 0);
+        vm.assertEq(handler.hitsExitClosed(), 1, "closed");
+        vm.assertEq(registry.getOperator(ids[0]).pendingExitRequests, 0, "nothing pending");
+        handler.closeExitRequest(0, 0); // refused: nothing pending any more
+        vm.assertEq(handler.hitsExitClosed(), 1, "not closed twice");
+        invariant_pendingExitRequestsMatchTheDeadlines();
+    }
+
     /// @notice Key counters stay ordered.
     function invariant_countersOrdered() public view {
         for (uint256 i; i < ids.length; ++i) {

@@ -508,6 +508,73 @@ contract ExtraDataChunksTest is OperatorsSystemFixture {
         oracle.submitExtraDataChunk(c[1]);
     }
 
+    /// @dev Tops up keys 0 and 1 of `home` and asks both to exit through a report; the next frame.
+    function _requestTwoExits() internal {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _part();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](2);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        o.exitRequests[1] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), o));
+        _warpToNextFrame();
+    }
+
+    function test_chunks_RevertWhen_ExitsStartedRepeatAcrossChunks() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory a = _part();
+        a.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        a.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        IOperatorsReport.OperatorsReport memory b = _part();
+        b.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        b.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0); // (home, 0) < (home, 1)
+        bytes[] memory c = _chain(_two(a, b));
+        _submitChain(c);
+        vm.assertEq(registry.exitRequestDeadline(home, 1), 0, "chunk 0 closed key 1");
+        vm.expectRevert(_sorted(IOperatorsReport.ReportList.ExitsStarted, 0));
+        oracle.submitExtraDataChunk(c[1]);
+        vm.assertGt(registry.exitRequestDeadline(home, 0), 0, "key 0 still pending");
+    }
+
+    function test_chunks_ExitsStartedContinueAcrossChunks() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory a = _part();
+        a.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        a.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        IOperatorsReport.OperatorsReport memory b = _part();
+        b.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        b.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        bytes[] memory c = _chain(_two(a, b));
+        _submitChain(c);
+        oracle.submitExtraDataChunk(c[1]);
+        vm.assertEq(registry.getOperator(home).pendingExitRequests, 0, "both closed");
+    }
+
+    /// The cursor's fields for exitsStarted were added without moving the earlier ones: slot 0
+    /// still starts with refSlot and seen, slot 2 holds the last exit request in its low half and
+    /// the last exit started in its high half.
+    function test_cursor_ExitsStartedFieldsKeepTheLayout() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory a = _part();
+        a.exitRequests = new IOperatorsReport.ExitRequest[](1);
+        a.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 1); // a no-op: pending
+        a.exitsStarted = new IOperatorsReport.ExitRequest[](1);
+        a.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), a));
+        // ModuleStorage: oracle, registry, bonds, operatorRewards + exitDeadline, typeFactorBps,
+        // missedExitPenalty, then the cursor (slots 6, 7, 8)
+        uint256 base = uint256(0xfa18edeab98191dc5d8d6cf99f592381c9514203f70c7f45c814c610924bbc00) + 6;
+        uint256 s0 = uint256(vm.load(address(module), bytes32(base)));
+        uint256 s2 = uint256(vm.load(address(module), bytes32(base + 2)));
+        vm.assertEq(s0 & type(uint64).max, a.refSlot, "refSlot at bit 0");
+        vm.assertEq((s0 >> 64) & 0xff, (1 << 4) | (1 << 5), "seen: exit requests and exits started");
+        vm.assertEq((s0 >> 72 + 4 * 16) & 0xffff, 1, "exitRequests count unmoved");
+        vm.assertEq((s0 >> 72 + 5 * 16) & 0xffff, 1, "exitsStarted count after it");
+        vm.assertEq(s2 & type(uint128).max, (home << 64) | 1, "last exit request, low half");
+        vm.assertEq(s2 >> 128, home << 64, "last exit started, high half");
+    }
+
     function _penalties(uint256 op, uint256 n)
         internal
         pure

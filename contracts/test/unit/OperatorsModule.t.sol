@@ -375,6 +375,94 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         );
     }
 
+    // ------------------------------------------------------------------ exits started
+
+    /// @dev Tops up keys 0 and 1 of `home` and asks both to exit through a report; the next frame.
+    function _requestTwoExits() internal {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _ops();
+        o.exitRequests = new IOperatorsReport.ExitRequest[](2);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        o.exitRequests[1] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        _submitOps(o);
+        _warpToNextFrame();
+    }
+
+    function _exitsStarted(uint256 n) internal view returns (IOperatorsReport.OperatorsReport memory o) {
+        o = _ops();
+        o.exitsStarted = new IOperatorsReport.ExitRequest[](n);
+    }
+
+    function test_handleOperatorsReport_ExitsStartedCloseTheirRequests() public {
+        _requestTwoExits();
+        uint256 deadline1 = registry.exitRequestDeadline(home, 1);
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(1);
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        vm.expectEmit(address(registry));
+        emit IOperatorRegistry.ExitRequestCleared(home, 0);
+        _submitOps(o);
+        vm.assertEq(registry.exitRequestDeadline(home, 0), 0, "key 0 closed");
+        vm.assertEq(registry.exitRequestDeadline(home, 1), deadline1, "key 1 still pending");
+        vm.assertEq(registry.getOperator(home).pendingExitRequests, 1, "one pending");
+        (,, uint256[] memory deadlines) = registry.getKeys(home, 0, 2);
+        vm.assertEq(deadlines[0], 0, "getKeys shows key 0 closed");
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitStartedWithoutRequest() public {
+        vm.prank(reporter);
+        registry.confirmPreDeposits(home, 2);
+        registry.markDeposited(home, 2);
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(1);
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorRegistry.NoExitRequest.selector, home, 1));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitStartedOfUnknownOperator() public {
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(1);
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(99, 0);
+        _expectSubmitRevert(o, abi.encodeWithSelector(IOperatorRegistry.OperatorNotFound.selector, 99));
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitsStartedUnsorted() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(2);
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        o.exitsStarted[1] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.ExitsStarted, 1
+            )
+        );
+        // a repeated key is unsorted too (strict order)
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _expectSubmitRevert(
+            o,
+            abi.encodeWithSelector(
+                IOperatorsReport.ReportListUnsorted.selector, IOperatorsReport.ReportList.ExitsStarted, 1
+            )
+        );
+    }
+
+    function test_handleOperatorsReport_RevertWhen_ExitsStartedTooLong() public {
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(1001);
+        _expectTooLong(o, IOperatorsReport.ReportList.ExitsStarted);
+    }
+
+    /// A request and a close of the same key in one report: the request (a no-op on a pending
+    /// key) is applied first, then the close, so one report can never renew a deadline.
+    function test_handleOperatorsReport_OneReportCannotRenewADeadline() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory o = _exitsStarted(1);
+        o.exitRequests = new IOperatorsReport.ExitRequest[](1);
+        o.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        o.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _submitOps(o);
+        vm.assertEq(registry.exitRequestDeadline(home, 0), 0, "closed, not renewed");
+    }
+
     // ------------------------------------------------------------------ rewards root
 
     function test_handleOperatorsReport_RevertWhen_RewardsRootWithoutContract() public {

@@ -105,6 +105,8 @@ struct OperatorAcc {
     slashing_gwei: u128,
     missed_exits: u64,
     exit_candidates: Vec<u64>,
+    /// Keys with a pending exit request whose validator is exiting or exited: to close.
+    exits_started: Vec<u64>,
 }
 
 fn is_exited(s: ValidatorStatus) -> bool {
@@ -115,6 +117,12 @@ fn is_exited(s: ValidatorStatus) -> bool {
             | ValidatorStatus::WithdrawalPossible
             | ValidatorStatus::WithdrawalDone
     )
+}
+
+/// The validator's exit was initiated (exit epoch set: exiting, slashed, exited or withdrawn):
+/// an exit request of its key is fulfilled.
+fn exit_started(s: ValidatorStatus) -> bool {
+    is_leaving(s) || is_exited(s)
 }
 
 /// Exiting or exited but not yet swept: the balance will reach the WithdrawalVault.
@@ -348,6 +356,11 @@ pub fn compute_with(
                         a.missed_exits = a.missed_exits.checked_add(1).ok_or(()).map_err(ov)?;
                     }
                 }
+            }
+            Some(_) if exit_started(v.status) => {
+                // the operator obeyed (or was slashed, which exits it too): close the request,
+                // so the ExitEnforcer no longer accepts the key and the registry stops counting it
+                a.exits_started.push(key.index);
             }
             None if v.status == ValidatorStatus::ActiveOngoing && !v.slashed => {
                 a.exit_candidates.push(key.index);
@@ -596,8 +609,9 @@ pub fn compute_with(
     })
 }
 
-/// Pre-deposit results, scores (only those that change), penalties and exited/stuck counts (those
-/// that change, or whose exits are not settled yet) of every operator, from the validators pass.
+/// Pre-deposit results, scores (only those that change), penalties, exited/stuck counts (those
+/// that change, or whose exits are not settled yet) and exits started (pending requests whose
+/// validator left) of every operator, from the validators pass.
 fn operator_lists(
     reg: &RegistryState,
     acc: &[OperatorAcc],
@@ -664,6 +678,19 @@ fn operator_lists(
             });
         }
     }
+    // requests whose validator left, by (operator, key); a report closes at most the cap, the
+    // next one the rest (they stay pending on chain until then)
+    let mut started: Vec<ExitRequest> = Vec::new();
+    for (op, a) in reg.operators.iter().zip(acc) {
+        let mut keys = a.exits_started.clone();
+        keys.sort_unstable();
+        started.extend(keys.into_iter().map(|k| ExitRequest { operatorId: op.id, keyIndex: k }));
+        if started.len() >= MAX_LIST_ENTRIES {
+            break;
+        }
+    }
+    started.truncate(MAX_LIST_ENTRIES);
+    operators.exitsStarted = started;
     for (list, len) in [
         ("scores", operators.scores.len()),
         ("penalties", operators.penalties.len()),

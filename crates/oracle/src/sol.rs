@@ -42,7 +42,8 @@ mod abi {
         /// Cumulative exited and stuck validators of an operator.
         #[derive(Debug, Default, PartialEq, Eq)]
         struct OperatorExited { uint64 operatorId; uint64 exitedTotal; uint64 stuckTotal; }
-        /// A validator the operator must exit.
+        /// A validator the operator must exit; in `exitsStarted`, a requested validator seen
+        /// exiting or exited on the beacon chain (its request is closed).
         #[derive(Debug, Default, PartialEq, Eq)]
         struct ExitRequest { uint64 operatorId; uint64 keyIndex; }
         /// The extra data of a report.
@@ -54,6 +55,7 @@ mod abi {
             OperatorPenalty[] penalties;
             OperatorExited[] exited;
             ExitRequest[] exitRequests;
+            ExitRequest[] exitsStarted;
             bytes32 rewardsRoot;
             uint256 rewardsCumulativeShares;
         }
@@ -130,6 +132,9 @@ pub mod chunk_gas {
     pub const EXITED: u64 = 55_000 + 96 * 16;
     /// An exit request (a fresh deadline slot).
     pub const EXIT_REQUEST: u64 = 45_000 + 64 * 16;
+    /// An exit started: a pending request closed (12.2k measured, before the refund of the
+    /// cleared slot; the gas cap applies before refunds).
+    pub const EXIT_STARTED: u64 = 16_000 + 64 * 16;
 }
 
 /// Bytes an entry takes in a chunk (its ABI encoding: one word per field).
@@ -139,9 +144,10 @@ mod entry_bytes {
     pub(super) const PENALTY: usize = 96;
     pub(super) const EXITED: usize = 96;
     pub(super) const EXIT_REQUEST: usize = 64;
-    /// Chunk head (next hash, offset), the part's head (refSlot, five offsets, root, cumulative
-    /// shares) and the five list lengths.
-    pub(super) const FIXED: usize = 2 * 32 + 8 * 32 + 5 * 32;
+    pub(super) const EXIT_STARTED: usize = 64;
+    /// Chunk head (next hash, offset), the part's head (refSlot, six offsets, root, cumulative
+    /// shares) and the six list lengths.
+    pub(super) const FIXED: usize = 2 * 32 + 9 * 32 + 6 * 32;
 }
 
 /// How much one chunk may carry.
@@ -169,6 +175,7 @@ enum Item {
     Pre(usize),
     Penalty(usize),
     Exited(usize),
+    ExitStarted(usize),
     ExitRequest(usize),
     Score(usize),
 }
@@ -178,8 +185,9 @@ enum Item {
 /// 1. the pre-deposit runs (an operator's results) that hold a front-run: only front-runs of
 ///    chunk 0 are charged before the accounting, so only they explain the CL drop;
 /// 2. penalties, which no later report repeats;
-/// 3. the other pre-deposit results, then exited counts, exit requests and scores, which the next
-///    report derives again if they are lost.
+/// 3. the other pre-deposit results, then exited counts, exits started (pending requests to
+///    close: a late close leaves an operator that obeyed exposed to a forced exit for one more
+///    frame), exit requests and scores, which the next report derives again if they are lost.
 ///
 /// Every list continues in the next part where it stopped, so the parts together are the report
 /// (pre-deposit results are sorted within each part; an operator's run may continue in the next
@@ -216,6 +224,7 @@ pub fn split_parts(report: &OperatorsReport, budget: &ChunkBudget) -> Vec<Operat
         .chain((0..report.penalties.len()).map(Item::Penalty))
         .chain(rest.into_iter().map(Item::Pre))
         .chain((0..report.exited.len()).map(Item::Exited))
+        .chain((0..report.exitsStarted.len()).map(Item::ExitStarted))
         .chain((0..report.exitRequests.len()).map(Item::ExitRequest))
         .chain((0..report.scores.len()).map(Item::Score))
         .collect();
@@ -241,6 +250,7 @@ pub fn split_parts(report: &OperatorsReport, budget: &ChunkBudget) -> Vec<Operat
                 }
                 Item::Penalty(_) => (chunk_gas::PENALTY, entry_bytes::PENALTY),
                 Item::Exited(_) => (chunk_gas::EXITED, entry_bytes::EXITED),
+                Item::ExitStarted(_) => (chunk_gas::EXIT_STARTED, entry_bytes::EXIT_STARTED),
                 Item::ExitRequest(_) => (chunk_gas::EXIT_REQUEST, entry_bytes::EXIT_REQUEST),
                 Item::Score(_) => (chunk_gas::SCORE, entry_bytes::SCORE),
             };
@@ -253,6 +263,9 @@ pub fn split_parts(report: &OperatorsReport, budget: &ChunkBudget) -> Vec<Operat
                 Item::Pre(i) => part.preDeposits.extend(pre.get(*i).cloned()),
                 Item::Penalty(i) => part.penalties.extend(report.penalties.get(*i).cloned()),
                 Item::Exited(i) => part.exited.extend(report.exited.get(*i).cloned()),
+                Item::ExitStarted(i) => {
+                    part.exitsStarted.extend(report.exitsStarted.get(*i).cloned());
+                }
                 Item::ExitRequest(i) => {
                     part.exitRequests.extend(report.exitRequests.get(*i).cloned());
                 }
@@ -303,6 +316,7 @@ impl OperatorsReport {
             && self.penalties.is_empty()
             && self.exited.is_empty()
             && self.exitRequests.is_empty()
+            && self.exitsStarted.is_empty()
             && self.rewardsRoot.is_zero()
     }
 }
@@ -362,6 +376,7 @@ uint256 finalizationShareRate,bytes32 extraDataHash)",
                 .map(|i| OperatorExited { operatorId: i, exitedTotal: 1, stuckTotal: 0 })
                 .collect(),
             exitRequests: vec![ExitRequest { operatorId: 3, keyIndex: 0 }],
+            exitsStarted: (0..n / 4).map(|i| ExitRequest { operatorId: i, keyIndex: 7 }).collect(),
             rewardsRoot: B256::repeat_byte(9),
             rewardsCumulativeShares: U256::from(77u64),
         }
@@ -380,6 +395,7 @@ uint256 finalizationShareRate,bytes32 extraDataHash)",
             all.penalties.extend(p.penalties.iter().cloned());
             all.exited.extend(p.exited.iter().cloned());
             all.exitRequests.extend(p.exitRequests.iter().cloned());
+            all.exitsStarted.extend(p.exitsStarted.iter().cloned());
         }
         all
     }
@@ -431,6 +447,7 @@ uint256 finalizationShareRate,bytes32 extraDataHash)",
         assert_eq!(all.penalties, r.penalties);
         assert_eq!(all.exited, r.exited);
         assert_eq!(all.exitRequests, r.exitRequests);
+        assert_eq!(all.exitsStarted, r.exitsStarted);
         let mut pre = all.preDeposits;
         pre.sort_by_key(|p| (p.operatorId, p.keyIndex));
         assert_eq!(pre, r.preDeposits, "every pre-deposit result once");
@@ -471,7 +488,8 @@ uint256 finalizationShareRate,bytes32 extraDataHash)",
                 + chunk_gas::SCORE * p.scores.len() as u64
                 + chunk_gas::PENALTY * p.penalties.len() as u64
                 + chunk_gas::EXITED * p.exited.len() as u64
-                + chunk_gas::EXIT_REQUEST * p.exitRequests.len() as u64;
+                + chunk_gas::EXIT_REQUEST * p.exitRequests.len() as u64
+                + chunk_gas::EXIT_STARTED * p.exitsStarted.len() as u64;
             let cap = if i == 0 { budget.first_gas } else { budget.gas };
             assert!(gas <= cap, "part {i}: {gas} > {cap}");
         }
@@ -481,9 +499,34 @@ uint256 finalizationShareRate,bytes32 extraDataHash)",
     fn a_zero_budget_still_makes_progress() {
         let r = sample(4);
         let parts = split_parts(&r, &ChunkBudget { first_gas: 0, gas: 0, max_bytes: 0 });
-        let entries = 5 + 4 + 2 + 2 + 1;
+        let entries = 5 + 4 + 2 + 2 + 1 + 1;
         assert_eq!(parts.len(), entries, "one entry per part");
         assert_eq!(concat(&parts).scores, r.scores);
+    }
+
+    #[test]
+    fn exits_started_follow_exited_counts_and_precede_exit_requests() {
+        let r = sample(8); // 4 exited, 2 exits started, 1 exit request, 8 scores
+        let one = |gas| ChunkBudget { first_gas: gas, gas, max_bytes: 120_000 };
+        // room for everything before the exits started, then one list item per part
+        let before = 4 * chunk_gas::PRE_DEPOSIT
+            + chunk_gas::FRONT_RUN
+            + 2 * chunk_gas::PENALTY
+            + 4 * chunk_gas::EXITED;
+        let parts = split_parts(&r, &ChunkBudget { first_gas: before, ..one(0) });
+        let first = parts.first().unwrap();
+        assert_eq!(first.exited, r.exited);
+        assert!(first.exitsStarted.is_empty() && first.exitRequests.is_empty());
+        let second = parts.get(1).unwrap();
+        assert_eq!(second.exitsStarted.first(), r.exitsStarted.first(), "exits started next");
+        assert!(second.exitRequests.is_empty() && second.scores.is_empty());
+        let all = concat(&parts);
+        assert_eq!(all.exitsStarted, r.exitsStarted);
+        // a whole chunk's bytes stay within the budget with the sixth list
+        let small = ChunkBudget { first_gas: u64::MAX, gas: u64::MAX, max_bytes: 1_000 };
+        for c in split_into_chunks(&sample(40), &small) {
+            assert!(c.len() <= 1_000, "{} bytes", c.len());
+        }
     }
 
     proptest::proptest! {

@@ -190,3 +190,120 @@ fn settled_exits_above_the_exited_count_are_refused() {
         Err(claystack_oracle::ComputeError::InvalidInput(m)) if m.contains("settled")
     ));
 }
+
+/// Marks key `k` of operator `op` (positions in the input) as asked to exit, due `deadline`, and
+/// sets its validator's status; returns the (operator id, key index).
+fn request(
+    input: &mut OracleInput,
+    op: usize,
+    k: usize,
+    deadline: u64,
+    status: ValidatorStatus,
+) -> (u64, u64) {
+    let reg = input.registry.as_mut().unwrap();
+    let o = &mut reg.operators[op];
+    let key = &mut o.keys[k];
+    key.exit_deadline_slot = Some(deadline);
+    let (id, index, pubkey) = (o.id, key.index, key.pubkey);
+    let v = input.validators.iter_mut().find(|v| v.pubkey == pubkey).unwrap();
+    v.status = status;
+    if status == ValidatorStatus::ActiveSlashed {
+        v.slashed = true;
+    }
+    (id, index)
+}
+
+/// An active, unslashed, not requested key of operator position `op`, at or after position `from`.
+fn active_key(input: &OracleInput, op: usize, from: usize) -> usize {
+    let reg = input.registry.as_ref().unwrap();
+    let status: std::collections::HashMap<[u8; 48], (ValidatorStatus, bool)> =
+        input.validators.iter().map(|v| (v.pubkey, (v.status, v.slashed))).collect();
+    (from..)
+        .find(|k| {
+            let key = &reg.operators[op].keys[*k];
+            key.exit_deadline_slot.is_none()
+                && status.get(&key.pubkey) == Some(&(ValidatorStatus::ActiveOngoing, false))
+        })
+        .unwrap()
+}
+
+/// A requested validator that started exiting (or exited, or was slashed, which exits it) has its
+/// request closed by the report (`exitsStarted`), sorted by (operator, key); one still active is
+/// not, and is stuck once its deadline passed. Nothing else produces an entry.
+#[test]
+fn requests_of_validators_that_left_are_closed() {
+    let mut input = settled_pool();
+    let out = compute(&input, true).unwrap();
+    assert!(out.operators.exitsStarted.is_empty(), "no request pending in the generated pool");
+    let refs = input.frame.ref_slot.get();
+    let mut want = Vec::new();
+    for (op, status) in [
+        (1, ValidatorStatus::ActiveExiting),
+        (0, ValidatorStatus::ExitedUnslashed),
+        (2, ValidatorStatus::WithdrawalDone),
+        (0, ValidatorStatus::ActiveSlashed),
+        (3, ValidatorStatus::WithdrawalPossible),
+    ] {
+        let from = want.iter().filter(|(o, _)| *o == op).count();
+        let k = active_key(&input, op, from * 50);
+        want.push((op, request(&mut input, op, k, refs + 100, status)));
+    }
+    // still active: requested earlier, deadline passed in an earlier frame -> stuck, not closed
+    let k = active_key(&input, 4, 0);
+    let (stuck_op, _) = request(&mut input, 4, k, refs - 5_000, ValidatorStatus::ActiveOngoing);
+    // not on the beacon chain at all: nothing can be said, the request stays
+    let k = active_key(&input, 5, 0);
+    request(&mut input, 5, k, refs + 100, ValidatorStatus::ActiveOngoing);
+    let pubkey = input.registry.as_ref().unwrap().operators[5].keys[k].pubkey;
+    input.validators.retain(|v| v.pubkey != pubkey);
+
+    let out = compute(&input, true).unwrap();
+    let mut expected: Vec<(u64, u64)> = want.iter().map(|(_, e)| *e).collect();
+    expected.sort_unstable();
+    let got: Vec<(u64, u64)> =
+        out.operators.exitsStarted.iter().map(|e| (e.operatorId, e.keyIndex)).collect();
+    assert_eq!(got, expected);
+    let stuck = out.operators.exited.iter().find(|e| e.operatorId == stuck_op).unwrap();
+    assert_eq!(stuck.stuckTotal, 1, "the active requested validator is stuck");
+    // a closed request is no exit candidate and no new request
+    for e in &out.operators.exitRequests {
+        assert!(!expected.contains(&(e.operatorId, e.keyIndex)));
+    }
+    // the chunks carry them, after exited counts and before exit requests
+    assert_eq!(claystack_oracle::extra_data(&out.operators), out.chunks[0]);
+}
+
+/// More closes than a report may carry: the lowest (operator, key) first, the rest next report.
+#[test]
+fn exits_started_are_capped_per_report() {
+    let mut input = synthetic(3_000, 2, 8);
+    for op in &mut input.registry.as_mut().unwrap().operators {
+        op.settled_exits = op.exited_total;
+    }
+    let refs = input.frame.ref_slot.get();
+    let pubkeys: Vec<[u8; 48]> = {
+        let reg = input.registry.as_mut().unwrap();
+        let mut p = Vec::new();
+        for o in &mut reg.operators {
+            for key in &mut o.keys {
+                key.exit_deadline_slot = Some(refs + 1);
+                p.push(key.pubkey);
+            }
+        }
+        p
+    };
+    for v in &mut input.validators {
+        if pubkeys.contains(&v.pubkey) && v.status == ValidatorStatus::ActiveOngoing {
+            v.status = ValidatorStatus::ActiveExiting;
+        }
+    }
+    let out = compute(&input, true).unwrap();
+    let started = &out.operators.exitsStarted;
+    assert_eq!(started.len(), claystack_oracle::MAX_LIST_ENTRIES);
+    assert!(
+        started
+            .windows(2)
+            .all(|w| (w[0].operatorId, w[0].keyIndex) < (w[1].operatorId, w[1].keyIndex))
+    );
+    assert_eq!(started[0].operatorId, 1, "operator 1's keys first");
+}

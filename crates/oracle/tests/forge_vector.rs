@@ -39,10 +39,26 @@ fn solidity_accepts_rust_proofs_and_encoding() {
         .collect();
     let tree = RewardsTree::build(&leaves).unwrap();
     // an operators report with every list populated
-    let input = synthetic(30_000, 12, 21);
+    let mut input = synthetic(30_000, 12, 21);
+    // every other requested validator has started its exit: its request is closed (exitsStarted)
+    let requested: Vec<[u8; 48]> = input
+        .registry
+        .iter()
+        .flat_map(|r| &r.operators)
+        .flat_map(|o| &o.keys)
+        .filter(|k| k.exit_deadline_slot.is_some())
+        .map(|k| k.pubkey)
+        .step_by(2)
+        .collect();
+    for v in &mut input.validators {
+        if requested.contains(&v.pubkey) {
+            v.status = claystack_beacon::ValidatorStatus::ActiveExiting;
+        }
+    }
     let out = compute(&input, true).unwrap();
     let ops = &out.operators;
     assert!(!ops.preDeposits.is_empty() && !ops.scores.is_empty() && !ops.penalties.is_empty());
+    assert!(!ops.exitsStarted.is_empty() && !ops.exited.is_empty());
     let encoded = extra_data(ops);
 
     let mut sol = String::from(
@@ -78,13 +94,14 @@ fn solidity_accepts_rust_proofs_and_encoding() {
          require(next == bytes32(0), \"one chunk\");\n        \
          require(keccak256(abi.encode(next, r)) == keccak256(data), \"re-encoding differs\");\n        \
          require(keccak256(data) == {}, \"extra data hash\");\n        \
-         require(r.refSlot == {} && r.scores.length == {} && r.preDeposits.length == {} && r.penalties.length == {}, \"fields\");\n        \
+         require(r.refSlot == {} && r.scores.length == {} && r.preDeposits.length == {} && r.penalties.length == {} && r.exitsStarted.length == {}, \"fields\");\n        \
          require(r.rewardsRoot == {}, \"root\");",
         out.report.extraDataHash,
         ops.refSlot,
         ops.scores.len(),
         ops.preDeposits.len(),
         ops.penalties.len(),
+        ops.exitsStarted.len(),
         ops.rewardsRoot
     )
     .unwrap();
@@ -102,7 +119,7 @@ fn solidity_accepts_rust_proofs_and_encoding() {
     writeln!(
         sol,
         "        require(keccak256(c[0]) == {}, \"first hash\");\n        \
-         uint256[5] memory n;\n        \
+         uint256[6] memory n;\n        \
          for (uint256 i; i < c.length; ++i) {{\n            \
          (bytes32 next, IOperatorsReport.OperatorsReport memory r) = abi.decode(c[i], (bytes32, IOperatorsReport.OperatorsReport));\n            \
          require(keccak256(abi.encode(next, r)) == keccak256(c[i]), \"canonical\");\n            \
@@ -110,9 +127,9 @@ fn solidity_accepts_rust_proofs_and_encoding() {
          require(r.refSlot == {}, \"refSlot\");\n            \
          require(r.rewardsRoot == (i == 0 ? bytes32({}) : bytes32(0)), \"root in chunk 0\");\n            \
          n[0] += r.preDeposits.length; n[1] += r.scores.length; n[2] += r.penalties.length;\n            \
-         n[3] += r.exited.length; n[4] += r.exitRequests.length;\n        \
+         n[3] += r.exited.length; n[4] += r.exitRequests.length; n[5] += r.exitsStarted.length;\n        \
          }}\n        \
-         require(n[0] == {} && n[1] == {} && n[2] == {} && n[3] == {} && n[4] == {}, \"every entry once\");",
+         require(n[0] == {} && n[1] == {} && n[2] == {} && n[3] == {} && n[4] == {} && n[5] == {}, \"every entry once\");",
         alloy::primitives::keccak256(chunks.first().unwrap()),
         ops.refSlot,
         ops.rewardsRoot,
@@ -121,6 +138,7 @@ fn solidity_accepts_rust_proofs_and_encoding() {
         ops.penalties.len(),
         ops.exited.len(),
         ops.exitRequests.len(),
+        ops.exitsStarted.len(),
     )
     .unwrap();
     writeln!(sol, "    }}\n}}").unwrap();

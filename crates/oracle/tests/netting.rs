@@ -243,6 +243,7 @@ fn concat(parts: &[OperatorsReport]) -> OperatorsReport {
         all.penalties.extend(p.penalties.iter().cloned());
         all.exited.extend(p.exited.iter().cloned());
         all.exitRequests.extend(p.exitRequests.iter().cloned());
+        all.exitsStarted.extend(p.exitsStarted.iter().cloned());
     }
     all
 }

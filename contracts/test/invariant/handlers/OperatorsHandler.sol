@@ -46,6 +46,11 @@ contract OperatorsHandler {
     uint256 public ghostBondShrankOutsidePenalty;
     uint256 public ghostWaterfallOrderViolations;
     uint256 public ghostDuplicateKeysAccepted;
+    /// a close accepted for a key without a pending request, or refused for one with
+    uint256 public ghostClosedWithoutRequest;
+    uint256 public ghostCloseRefused;
+    /// coverage: requests actually closed
+    uint256 public hitsExitClosed;
     /// coverage counters: how often the later layers and duplicate keys were exercised
     uint256 public hitsVfpLayer;
     uint256 public hitsInsuranceLayer;
@@ -200,6 +205,35 @@ contract OperatorsHandler {
         registry.updateExitedAndStuck(id, exited, 0);
         if (settle && exited > bonds.settledExits(id)) bonds.settleExits(id, exited);
         vm.stopPrank();
+    }
+
+    /// @notice The oracle asks a topped-up key to exit (a no-op while one is pending).
+    function requestExit(uint256 opSeed, uint256 keySeed, uint256 delay) external checked {
+        uint256 id = _op(opSeed);
+        IOperatorRegistry.OperatorInfo memory op = registry.getOperator(id);
+        if (op.topUpCursor == 0) return;
+        uint256 key = keySeed % op.topUpCursor;
+        (,, IOperatorRegistry.KeyStatus status) = registry.getKey(id, key);
+        if (status != IOperatorRegistry.KeyStatus.Deposited) return; // front-run keys cannot
+        vm.prank(roles.reporter);
+        registry.requestExit(id, key, block.timestamp + _bound(delay, 1 days, 30 days));
+    }
+
+    /// @notice The oracle saw a requested validator exiting: its request is closed (the module's
+    /// `exitsStarted`), or a key without a pending request is refused.
+    function closeExitRequest(uint256 opSeed, uint256 keySeed) external checked {
+        uint256 id = _op(opSeed);
+        uint256 total = registry.getOperator(id).totalKeys;
+        if (total == 0) return;
+        uint256 key = keySeed % total;
+        bool pending = registry.exitRequestDeadline(id, key) != 0;
+        vm.prank(roles.reporter);
+        try registry.clearExitRequest(id, key) {
+            if (!pending) ++ghostClosedWithoutRequest;
+            ++hitsExitClosed;
+        } catch {
+            if (pending) ++ghostCloseRefused;
+        }
     }
 
     function setScore(uint256 opSeed, uint256 score) external checked {
