@@ -6,8 +6,10 @@
 //! after the deadline's slot (`compute.rs`: deadline slot in `(last ref slot, ref slot]` and the
 //! validator still active and not exiting) and charges the operator
 //! `missedExitPenalty × missed` as one penalty of kind 2. So per operator and report we know how
-//! many of the requests due in that report's window were missed, not which ones. This module
-//! turns that into a status per request and says `unknown` where the data cannot tell.
+//! many of the requests due in that report's window were missed, not which ones. Once the oracle
+//! sees a requested validator exiting or exited, its next report closes the request
+//! (`exitsStarted` → `ExitRequestCleared`), and the ExitEnforcer can no longer force it. This
+//! module turns that into a status per request and says `unknown` where the data cannot tell.
 
 use serde::Serialize;
 
@@ -39,8 +41,9 @@ pub struct Request {
     pub key: u64,
     /// Deadline (Unix seconds).
     pub deadline: u64,
-    /// When it was cleared on chain (`ExitRequestCleared`), if it was.
-    pub cleared_at: Option<u64>,
+    /// The reference slot of the report that closed it (`ExitRequestCleared`: the oracle saw the
+    /// validator exiting or exited by then), if one did.
+    pub cleared_in: Option<u64>,
     /// Whether a keeper forced the exit after this deadline (`ExitEnforced`).
     pub forced: bool,
 }
@@ -66,14 +69,13 @@ pub enum Status {
     Pending,
     /// The deadline passed; no report has judged it yet.
     AwaitingReport,
-    /// The judging report charged no missed exit for it.
+    /// The validator was seen exiting by the judging report (the request was closed by then), or
+    /// the judging report charged no missed exit for it.
     Met,
     /// The judging report charged it as missed.
     Missed,
     /// A keeper forced the exit through EIP-7002 after the deadline (so it was missed).
     Forced,
-    /// Cleared on chain before the judging report.
-    Cleared,
     /// The data cannot tell (some but not all requests of that report were missed, the penalty
     /// was zero, or chunks with penalties may have been dropped).
     Unknown,
@@ -107,6 +109,12 @@ pub fn resolve(
         by_slot.iter().find(|j| j.ref_slot >= due).copied()
     };
     let judges: Vec<Option<Judgement>> = requests.iter().map(judge).collect();
+    // Closed by the oracle at or before its judging report: the exit was seen started in time.
+    let seen_in_time = |r: &Request, j: Option<Judgement>| match (r.cleared_in, j) {
+        (Some(c), Some(j)) => c <= j.ref_slot,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
     requests
         .iter()
         .zip(&judges)
@@ -115,26 +123,24 @@ pub fn resolve(
             if r.forced {
                 return Resolved { status: Status::Forced, judged_by, missed_of: None };
             }
+            if seen_in_time(r, *j) {
+                return Resolved { status: Status::Met, judged_by, missed_of: None };
+            }
             let Some(j) = j else {
-                let passed = now > r.deadline;
-                let status = match (r.cleared_at, passed) {
-                    (Some(_), _) => Status::Cleared,
-                    (None, false) => Status::Pending,
+                let status = match (now > r.deadline, timing) {
+                    (false, _) => Status::Pending,
                     // without the frame timing no report can be matched to the deadline
-                    (None, true) if timing.is_none() => Status::Unknown,
-                    (None, true) => Status::AwaitingReport,
+                    (true, None) => Status::Unknown,
+                    (true, Some(_)) => Status::AwaitingReport,
                 };
                 return Resolved { status, judged_by: None, missed_of: None };
             };
-            if r.cleared_at.is_some_and(|c| timing.is_some_and(|t| c < t.time_of(j.ref_slot))) {
-                return Resolved { status: Status::Cleared, judged_by, missed_of: None };
-            }
-            // The requests this report judged for the operator: forced ones may or may not be
-            // among those it counted (a forced exit started before the ref slot is not counted).
+            // The requests this report judged that were still open then: forced ones may or may
+            // not be among those it counted (a forced exit started before the ref slot is not).
             let same: Vec<&Request> = requests
                 .iter()
                 .zip(&judges)
-                .filter(|(_, o)| o.map(|o| o.ref_slot) == Some(j.ref_slot))
+                .filter(|(q, o)| o.map(|o| o.ref_slot) == Some(j.ref_slot) && !seen_in_time(q, **o))
                 .map(|(q, _)| q)
                 .collect();
             let total = same.len() as u64;
@@ -166,7 +172,7 @@ mod tests {
     const T: Timing = Timing { genesis_time: 1_000, seconds_per_slot: 12 };
 
     fn req(key: u64, deadline: u64) -> Request {
-        Request { key, deadline, cleared_at: None, forced: false }
+        Request { key, deadline, cleared_in: None, forced: false }
     }
 
     fn report(ref_slot: u64, missed: Option<u64>) -> Judgement {
@@ -232,11 +238,19 @@ mod tests {
     }
 
     #[test]
-    fn cleared_requests_and_missing_timing() {
-        let mut r = [req(0, T.time_of(90))];
-        r[0].cleared_at = Some(T.time_of(80));
-        assert_eq!(statuses(&r, &[report(100, Some(1))], 9_999), [Status::Cleared]);
-        assert_eq!(statuses(&r, &[], 9_999), [Status::Cleared]);
+    fn closed_requests_and_missing_timing() {
+        // closed by the report at slot 80 (before the deadline's slot 90): met
+        let mut r = [req(0, T.time_of(90)), req(1, T.time_of(95))];
+        r[0].cleared_in = Some(80);
+        assert_eq!(statuses(&r, &[report(100, Some(1))], 9_999), [Status::Met, Status::Missed]);
+        assert_eq!(statuses(&r, &[], 9_999), [Status::Met, Status::AwaitingReport]);
+        // closed by the judging report itself: seen exiting at its ref slot, not counted missed
+        r[0].cleared_in = Some(100);
+        assert_eq!(statuses(&r, &[report(100, Some(1))], 9_999), [Status::Met, Status::Missed]);
+        // closed only by a later report: the judging report decides (one missed of two)
+        r[0].cleared_in = Some(200);
+        let two = [report(100, Some(1)), report(200, Some(0))];
+        assert_eq!(statuses(&r, &two, 9_999), [Status::Unknown, Status::Unknown]);
         let r = [req(0, 5_000)];
         let res = resolve(&r, &[report(100, Some(0))], None, 9_999);
         assert_eq!(res[0].status, Status::Unknown, "no timing: no report can be matched");

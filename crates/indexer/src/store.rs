@@ -1004,6 +1004,7 @@ impl Store {
             tx: String,
             ref_slot: i64,
             forced: Option<serde_json::Value>,
+            closed_at: Option<u64>,
             req: Request,
         }
         let mut out: Vec<Row> = Vec::new();
@@ -1020,7 +1021,8 @@ impl Store {
                     tx: read_text(r, 3, "exit_requests")?,
                     ref_slot: r.get(4).and_then(Val::int).unwrap_or(-1),
                     forced: None,
-                    req: Request { key, deadline, cleared_at: None, forced: false },
+                    closed_at: None,
+                    req: Request { key, deadline, cleared_in: None, forced: false },
                 }),
                 "enforced" => {
                     let data: serde_json::Value =
@@ -1038,12 +1040,15 @@ impl Store {
                     }
                 }
                 "cleared" => {
+                    let ref_slot = r.get(4).and_then(Val::int).unwrap_or(-1);
                     if let Some(q) = out
                         .iter_mut()
                         .rev()
-                        .find(|q| q.req.key == key && q.req.cleared_at.is_none())
+                        .find(|q| q.req.key == key && q.req.cleared_in.is_none())
                     {
-                        q.req.cleared_at = Some(time);
+                        // closed by a report (`exitsStarted`): the oracle saw the exit by then
+                        q.req.cleared_in = u64::try_from(ref_slot).ok();
+                        q.closed_at = Some(time);
                     }
                 }
                 _ => {}
@@ -1110,14 +1115,14 @@ impl Store {
                     "deadlineMet": match r.status {
                         crate::exits::Status::Met => Some(true),
                         crate::exits::Status::Missed | crate::exits::Status::Forced => Some(false),
-                        crate::exits::Status::Cleared => q.req.cleared_at.map(|c| c <= q.req.deadline),
                         _ => None,
                     },
                     "secondsLeft": (now <= q.req.deadline).then(|| q.req.deadline - now),
                     "judgedByRefSlot": r.judged_by,
                     "reportMissedExits": r.missed_of.map(|(m, _)| m),
                     "reportDueRequests": r.missed_of.map(|(_, n)| n),
-                    "clearedAt": q.req.cleared_at,
+                    "closedInRefSlot": q.req.cleared_in,
+                    "closedAt": q.closed_at,
                     "forcedExit": q.forced,
                 });
                 (q.block, q.log, doc)
@@ -2217,11 +2222,18 @@ mod tests {
                     }
                     .encode_log_data(),
                 ),
+                (
+                    registry,
+                    OperatorRegistry::ExitRequestCleared { operatorId: id, keyIndex: n(3) }
+                        .encode_log_data(),
+                ),
                 part(300, 0, 0),
                 chunk(300, 0, B256::ZERO),
             ],
         ))
         .unwrap();
+        let views = s.exit_request_views("public", 3).unwrap();
+        assert_eq!(views[2].2["closedInRefSlot"], 300, "the oracle saw key 3 exiting");
         assert_eq!(
             statuses(&mut s),
             [(1, "forced".into()), (2, "missed".into()), (3, "met".into())]
@@ -2238,7 +2250,8 @@ mod tests {
                 "exit_request",
                 "exit_enforced",
                 "exit_deadline_missed",
-                "exit_request"
+                "exit_request",
+                "exit_request_cleared"
             ]
         );
         let missed = s
@@ -2283,7 +2296,7 @@ mod tests {
         );
         assert_eq!(
             (d["exitRequests"].as_u64(), d["exitRequestsTotal"].as_u64()),
-            (Some(3), Some(3))
+            (Some(2), Some(3))
         );
         assert_eq!(
             kinds(
