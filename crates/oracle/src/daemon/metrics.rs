@@ -38,6 +38,10 @@ pub struct Metrics {
     pub chunks_delivered: AtomicU64,
     /// Chunk deliveries that failed (another member was first, a revert, an RPC error).
     pub chunk_delivery_failures: AtomicU64,
+    /// VfpPool rewards bookings this member sent and saw mined (`claimRewards`/`syncRewards`).
+    pub vfp_claims: AtomicU64,
+    /// VfpPool booking steps that failed (a read, the transaction, a revert; retried next tick).
+    pub vfp_claim_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -147,6 +151,18 @@ impl Metrics {
             "counter",
             "Failed extra-data chunk deliveries (retried on the next tick).",
             g(&self.chunk_delivery_failures).to_string(),
+        );
+        metric(
+            "claystack_oracle_vfp_rewards_claims_total",
+            "counter",
+            "VfpPool rewards bookings (claimRewards or syncRewards) this member sent, mined.",
+            g(&self.vfp_claims).to_string(),
+        );
+        metric(
+            "claystack_oracle_vfp_rewards_claim_failures_total",
+            "counter",
+            "Failed VfpPool rewards booking steps (retried on the next tick).",
+            g(&self.vfp_claim_failures).to_string(),
         );
         out
     }

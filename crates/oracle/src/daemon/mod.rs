@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod operators;
 pub mod rewards;
 pub mod store;
+pub mod vfp;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -227,6 +228,7 @@ impl Member {
             chunk_seen: std::sync::Mutex::new(std::collections::BTreeMap::new()),
             key_cache: tokio::sync::Mutex::new(operators::KeyCache::new()),
             options,
+            vfp: std::sync::Mutex::new(vfp::BookingState::default()),
         };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
@@ -277,6 +279,8 @@ struct Worker {
     key_cache: tokio::sync::Mutex<operators::KeyCache>,
     /// Committee-wide settings.
     options: MemberOptions,
+    /// Booking of the VfpPool's rewards leaf after each report ([`vfp`]).
+    vfp: std::sync::Mutex<vfp::BookingState>,
 }
 
 impl Worker {
@@ -297,7 +301,17 @@ impl Worker {
         let Some(view) = chain::frame_view(&self.provider, oracle).await? else {
             return Ok(());
         };
-        if let Err(e) = self.record_liveness(&view).await {
+        let step = self.frame_step(&view).await;
+        // after the frame's own work (a report and its chunks come first); logs its failures
+        self.book_vfp_rewards(&view).await;
+        step
+    }
+
+    /// The frame's work: record liveness, then compute, sign, gossip and submit the current
+    /// frame, or deliver the chunks of its report once it is on chain.
+    async fn frame_step(&self, view: &chain::FrameView) -> Result<(), DaemonError> {
+        let oracle = self.cfg.pool.oracle_report;
+        if let Err(e) = self.record_liveness(view).await {
             tracing::warn!(target: "oracle::liveness", error = %e, "recording liveness failed; retrying");
         }
         let frame_slots = view.slots_per_epoch.saturating_mul(view.epochs_per_frame);
@@ -318,7 +332,7 @@ impl Worker {
             }
             // the report of this frame is on chain: its later chunks, while the frame lasts
             if let Some(rec) = &record {
-                self.deliver_chunks(&view, rec).await;
+                self.deliver_chunks(view, rec).await;
             }
             return Ok(());
         }
@@ -333,7 +347,7 @@ impl Worker {
         let rec = match record {
             Some(r) => r,
             None => {
-                let rec = self.compute_and_sign(&view).await?;
+                let rec = self.compute_and_sign(view).await?;
                 // recorded before the signature is sent anywhere
                 self.store.save(&rec)?;
                 rec
@@ -382,7 +396,7 @@ impl Worker {
                 self.store.save(&rec)?;
                 inc(&self.metrics.frames_submitted);
                 tracing::info!(target: "oracle::daemon", ref_slot = rec.ref_slot, %tx, signatures = agreed.len(), chunks = rec.chunks.len(), "report submitted");
-                self.deliver_chunks(&view, &rec).await;
+                self.deliver_chunks(view, &rec).await;
             }
             Err(e) => {
                 // another member may have won the race; the next tick sees the frame settled
