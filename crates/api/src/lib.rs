@@ -81,8 +81,16 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/summary", get(summary)),
         (Method::GET, "/api/v1/rates", get(rates)),
         (Method::GET, "/api/v1/reports", get(reports)),
+        (Method::GET, "/api/v1/reports/{refSlot}", get(report)),
+        (Method::GET, "/api/v1/losses", get(losses)),
+        (Method::GET, "/api/v1/rewards", get(rewards)),
+        (Method::GET, "/api/v1/parameters", get(parameters)),
+        (Method::GET, "/api/v1/pool-events", get(pool_events)),
         (Method::GET, "/api/v1/operators", get(operators)),
         (Method::GET, "/api/v1/operators/{id}", get(operator)),
+        (Method::GET, "/api/v1/operators/{id}/exit-requests", get(operator_exit_requests)),
+        (Method::GET, "/api/v1/operators/{id}/penalties", get(operator_penalties)),
+        (Method::GET, "/api/v1/operators/{id}/rewards", get(operator_rewards)),
         (Method::GET, "/api/v1/operators/{id}/feed", get(feed_json)),
         (Method::GET, "/api/v1/operators/{id}/feed.atom", get(feed_atom)),
         (Method::POST, "/api/v1/operators/{id}/webhooks", axum::routing::post(webhooks::subscribe)),
@@ -214,6 +222,31 @@ fn operator_id(raw: &str) -> Result<u64, ApiError> {
     })
 }
 
+fn ref_slot_param(raw: &str) -> Result<u64, ApiError> {
+    raw.parse::<u64>().ok().filter(|v| i64::try_from(*v).is_ok()).ok_or_else(|| {
+        ApiError::BadRequest(format!("bad ref slot {raw:?}: expected a non-negative integer"))
+    })
+}
+
+/// An optional `kind` filter from a closed set.
+fn kind_param(
+    q: &HashMap<String, String>,
+    allowed: &'static [&'static str],
+) -> Result<Option<&'static str>, ApiError> {
+    match q.get("kind") {
+        None => Ok(None),
+        Some(k) => allowed.iter().find(|a| **a == k.as_str()).copied().map(Some).ok_or_else(|| {
+            ApiError::BadRequest(format!("bad kind {k:?}: expected one of {}", allowed.join(", ")))
+        }),
+    }
+}
+
+/// `kind` values of `/api/v1/rewards`.
+pub const REWARD_KINDS: &[&str] = &["root", "claim", "vfp_booked"];
+/// `kind` values of `/api/v1/pool-events`.
+pub const POOL_EVENT_KINDS: &[&str] =
+    &["insurance_burn", "swept", "vault_pulled", "eip7002_request"];
+
 fn address_param(raw: &str) -> Result<Address, ApiError> {
     let ok = raw.len() == 42
         && raw.starts_with("0x")
@@ -256,6 +289,102 @@ async fn reports(
     let pool = pool_param(&q)?;
     let page = page_param(&q, false)?;
     let v = st.read(move |s| query::reports(s, pool, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn report(
+    State(st): State<AppState>,
+    Path(slot): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let slot = ref_slot_param(&slot)?;
+    let pool = pool_param(&q)?;
+    let v = st.read(move |s| query::report(s, pool, slot)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn losses(
+    State(st): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let v = st.read(move |s| query::losses(s, pool, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn rewards(
+    State(st): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let kind = kind_param(&q, REWARD_KINDS)?;
+    let v = st.read(move |s| query::rewards(s, pool, kind, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn parameters(
+    State(st): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pool = pool_param(&q)?;
+    let v = st.read(move |s| query::parameters(s, pool)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn pool_events(
+    State(st): State<AppState>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let kind = kind_param(&q, POOL_EVENT_KINDS)?;
+    let v = st.read(move |s| query::pool_events(s, pool, kind, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn operator_exit_requests(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let v = st.read(move |s| query::exit_requests(s, pool, id, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn operator_penalties(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let v = st.read(move |s| query::operator_penalties(s, pool, id, &page)).await?;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn operator_rewards(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let id = operator_id(&id)?;
+    let pool = pool_param(&q)?;
+    let page = page_param(&q, false)?;
+    let v = st.read(move |s| query::operator_rewards(s, pool, id, &page)).await?;
     Ok(cached_json(&headers, &v))
 }
 

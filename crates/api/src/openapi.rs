@@ -30,6 +30,9 @@ fn cursor() -> Param {
 fn id() -> Param {
     ("id", "path", true, json!({"type": "integer", "minimum": 0}), "Operator id.")
 }
+fn kind(values: &[&str], what: &'static str) -> Param {
+    ("kind", "query", false, json!({"type": "string", "enum": values}), what)
+}
 
 /// (method, path, summary, parameters, success content type, has JSON body).
 type Operation = (&'static str, &'static str, &'static str, Vec<Param>, &'static str, bool);
@@ -63,6 +66,55 @@ fn operations() -> Vec<Operation> {
         ),
         (
             "get",
+            "/api/v1/reports/{refSlot}",
+            "One oracle report: validator counts, rate, its extra data (chunks applied with their hashes and operators parts, complete, pending or dropped) and the losses it charged.",
+            vec![
+                (
+                    "refSlot",
+                    "path",
+                    true,
+                    json!({"type": "integer", "minimum": 0}),
+                    "The report's reference slot.",
+                ),
+                pool(),
+            ],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/losses",
+            "Every loss through the waterfall, oldest first: operator, cause (slashing, missed_duties, missed_exit, front_run), amount and what the bond, the VFP pool and the insurance fund covered; the rest fell on holders.",
+            vec![pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/rewards",
+            "Operator rewards activity, oldest first: roots published by reports, claims, and rewards booked into the VFP pool; with the latest root.",
+            vec![pool(), limit(), cursor(), kind(crate::REWARD_KINDS, "Only this kind.")],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/parameters",
+            "Current governance parameters and wiring of the pool's contracts (type factors, missed-exit penalty, exit deadline, bond and VFP parameters, sanity limits, frame timing, targets …).",
+            vec![pool()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/pool-events",
+            "Pool-level events, oldest first: insurance burns, DepositSecurity sweeps, vault pulls, EIP-7002 exit requests sent by the withdrawal vault.",
+            vec![pool(), limit(), cursor(), kind(crate::POOL_EVENT_KINDS, "Only this kind.")],
+            j,
+            false,
+        ),
+        (
+            "get",
             "/api/v1/operators",
             "Node operators: type, validators, score, bond, penalties, rewards, exit requests.",
             vec![pool(), limit(), cursor()],
@@ -79,8 +131,32 @@ fn operations() -> Vec<Operation> {
         ),
         (
             "get",
+            "/api/v1/operators/{id}/exit-requests",
+            "An operator's exit requests, oldest first: key, deadline, status (pending, awaiting_report, met, missed, forced, cleared, unknown), the report that judged it and the forced exit (EIP-7002) if any.",
+            vec![id(), pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}/penalties",
+            "An operator's penalties and front-run charges, oldest first, with what each loss layer covered.",
+            vec![id(), pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
+            "/api/v1/operators/{id}/rewards",
+            "An operator's reward claims (by its reward address), claimed totals and the latest rewards root.",
+            vec![id(), pool(), limit(), cursor()],
+            j,
+            false,
+        ),
+        (
+            "get",
             "/api/v1/operators/{id}/feed",
-            "An operator's notices (exit requests with deadlines, penalties, bond shortfalls, missed duties), newest first.",
+            "An operator's notices (exit requests with deadlines, missed exit deadlines, forced exits, penalties with their loss layers, front-run charges, bond shortfalls, missed duties), newest first.",
             vec![id(), pool(), limit()],
             j,
             false,

@@ -258,8 +258,12 @@ fn api_serves_every_endpoint_from_a_real_devnet() {
         // The OpenAPI document: every described operation answers on the live server.
         let doc = api.json("/openapi.json").await;
         assert_eq!(doc["openapi"], "3.1.0");
+        let first_slot = items[0]["refSlot"].to_string();
         for (path, ops) in doc["paths"].as_object().unwrap() {
-            let concrete = path.replace("{id}", "1").replace("{address}", &alice);
+            let concrete = path
+                .replace("{id}", "1")
+                .replace("{address}", &alice)
+                .replace("{refSlot}", &first_slot);
             for method in ops.as_object().unwrap().keys() {
                 let status = if method == "post" {
                     api.post(&concrete, &json!({"url": ok_url, "secret": secret})).await.0
@@ -287,6 +291,479 @@ fn api_serves_every_endpoint_from_a_real_devnet() {
         }
         let (_, h, html) = api.get("/").await;
         assert!(h["content-type"].starts_with("text/html") && html.contains("/app.js"));
+    });
+    drop(state);
+    drop(store);
+}
+
+/// Logs the chain cannot produce without validators (exit requests need topped-up keys, a forced
+/// exit an overdue one), encoded with the bindings and indexed through the store after the real
+/// chain's head, at the deployment's addresses: three exit requests of `op` (one forced after its
+/// deadline, one closed by the oracle, one not yet due), a VfpPool rewards booking, a
+/// DepositSecurity sweep and the withdrawal vault's EIP-7002 request.
+fn index_exit_scenario(devnet: &Devnet, store: &Arc<Mutex<Store>>, op: u64) -> u64 {
+    use claystack_bindings::{
+        deposit_security::DepositSecurity, exit_enforcer::ExitEnforcer,
+        operator_registry::OperatorRegistry, vfp_pool::VfpPool,
+    };
+    use claystack_devnet::alloy::{
+        primitives::{Address, B256, LogData, U256},
+        sol_types::SolEvent,
+    };
+    use claystack_indexer::{
+        decode::WithdrawalVault,
+        store::{Batch, IndexedLog},
+    };
+    let d = &devnet.deployment;
+    let at = |k: &str| d.address(k).unwrap();
+    let (head, now) = {
+        let mut s = store.lock().unwrap();
+        let (head, _) = s.cursor().unwrap().unwrap();
+        let rows =
+            s.db().query("SELECT time FROM blocks ORDER BY number DESC LIMIT 1", &[]).unwrap();
+        (head, u64::try_from(rows[0][0].int().unwrap()).unwrap())
+    };
+    let id = U256::from(op);
+    let n = U256::from;
+    let overdue = now + 60;
+    let logs: Vec<(u64, Address, LogData)> = vec![
+        (
+            1,
+            at("operatorRegistry"),
+            OperatorRegistry::ExitRequested {
+                operatorId: id,
+                keyIndex: n(4),
+                deadline: n(overdue),
+            }
+            .encode_log_data(),
+        ),
+        (
+            1,
+            at("operatorRegistry"),
+            OperatorRegistry::ExitRequested {
+                operatorId: id,
+                keyIndex: n(5),
+                deadline: n(now + 86_400 * 30),
+            }
+            .encode_log_data(),
+        ),
+        (
+            1,
+            at("operatorRegistry"),
+            OperatorRegistry::ExitRequested {
+                operatorId: id,
+                keyIndex: n(6),
+                deadline: n(now + 86_400 * 20),
+            }
+            .encode_log_data(),
+        ),
+        (
+            2,
+            at("operatorRegistry"),
+            OperatorRegistry::ExitRequestCleared { operatorId: id, keyIndex: n(6) }
+                .encode_log_data(),
+        ),
+        (
+            3,
+            at("exitEnforcer"),
+            ExitEnforcer::ExitEnforced {
+                operatorId: id,
+                keyIndex: n(4),
+                pubkey: vec![0x44; 48].into(),
+                caller: Address::repeat_byte(0x0e),
+                fee: n(1),
+                deadline: n(overdue),
+                missedExits: n(1),
+            }
+            .encode_log_data(),
+        ),
+        (
+            3,
+            d.public.withdrawal_vault,
+            WithdrawalVault::WithdrawalRequestAdded { pubkey: vec![0x44; 48].into(), fee: n(1) }
+                .encode_log_data(),
+        ),
+        (
+            3,
+            at("vfpPool"),
+            VfpPool::RewardsReceived { from: at("operatorRewards"), csShares: n(50) }
+                .encode_log_data(),
+        ),
+        (
+            3,
+            at("depositSecurity"),
+            DepositSecurity::Swept { to: d.public.el_rewards_vault, amount: n(7) }
+                .encode_log_data(),
+        ),
+    ];
+    let mut last = head;
+    for step in 1..=3u64 {
+        let block = head + step;
+        let time = now + 100 * step;
+        let hash = B256::from(U256::from(block) | (U256::from(0xfeedu64) << 128));
+        let logs = logs
+            .iter()
+            .filter(|(s, ..)| *s == step)
+            .enumerate()
+            .map(|(i, (_, address, data))| IndexedLog {
+                block_number: block,
+                block_hash: hash,
+                block_time: time,
+                log_index: i as u64,
+                tx_hash: B256::from(U256::from(block)),
+                address: *address,
+                topics: data.topics().to_vec(),
+                data: data.data.to_vec(),
+                tx_input: None,
+            })
+            .collect();
+        store
+            .lock()
+            .unwrap()
+            .apply(&Batch { to_block: block, to_hash: hash, to_time: time, logs })
+            .unwrap();
+        last = block;
+    }
+    last
+}
+
+#[test]
+fn api_serves_report_chunks_losses_rewards_and_exit_requests() {
+    let devnet = Devnet::start();
+    let rt = runtime();
+    let sc = devnet.operator_scenario(&rt);
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open(&dir.path().join("index.sqlite")).unwrap();
+    let store = Arc::new(Mutex::new(Store::open(Box::new(db), &devnet.sources()).unwrap()));
+    let metrics = Arc::new(IndexerMetrics::default());
+    index_to_head(&rt, &devnet, &store, &metrics, FollowConfig::default());
+    assert_eq!(
+        metrics.unknown_events_total.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "every log of the deployment decodes"
+    );
+    index_exit_scenario(&devnet, &store, sc.operator);
+    let state = AppState {
+        store: Arc::clone(&store),
+        metrics: Arc::new(ApiMetrics::default()),
+        indexer_metrics: None,
+        frame_seconds: Some(devnet.deployment.frame_seconds()),
+    };
+    let op = sc.operator;
+    let big = |v: &Value| -> u128 { v.as_str().unwrap_or("0").parse().unwrap() };
+
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(axum::serve(listener, claystack_api::router(state.clone())).into_future());
+        let api = Api { base, http: reqwest::Client::new() };
+
+        // Reports: how many chunks each delivered, and which chain was dropped.
+        let reports = api.json("/api/v1/reports").await["items"].as_array().unwrap().clone();
+        let by_slot = |slot: u64| reports.iter().find(|r| r["refSlot"] == slot).unwrap().clone();
+        let x = by_slot(sc.complete)["extraData"].clone();
+        assert_eq!(
+            (x["status"].as_str(), x["chunksApplied"].as_u64()),
+            (Some("complete"), Some(2)),
+            "{x}"
+        );
+        assert_eq!(x["operators"]["penalties"], 2);
+        assert!(x["operators"]["rewardsRoot"].is_string(), "{x}");
+        let x = by_slot(sc.dropped)["extraData"].clone();
+        assert_eq!(
+            (x["status"].as_str(), x["chunksApplied"].as_u64()),
+            (Some("dropped"), Some(1)),
+            "{x}"
+        );
+        assert_eq!(x["dropped"]["chunksApplied"], 1);
+        assert_eq!(by_slot(sc.plain)["extraData"]["status"], "none");
+        assert_eq!(by_slot(reports[0]["refSlot"].as_u64().unwrap())["extraData"]["status"], "none");
+
+        // One report: its chunks chained by hash, the losses it charged.
+        let r = api.json(&format!("/api/v1/reports/{}", sc.complete)).await;
+        let chunks = r["extraData"]["chunks"].as_array().unwrap();
+        assert_eq!(chunks.len(), 2, "{r}");
+        assert_eq!((chunks[0]["index"].as_u64(), chunks[1]["index"].as_u64()), (Some(0), Some(1)));
+        assert_eq!(chunks[0]["nextHash"], chunks[1]["chunkHash"], "chunk 0 commits to chunk 1");
+        assert_eq!(chunks[1]["nextHash"], format!("0x{}", "0".repeat(64)));
+        assert_ne!(chunks[0]["txHash"], chunks[1]["txHash"], "chunk 1 came in its own transaction");
+        assert_eq!(
+            (
+                chunks[0]["operators"]["penalties"].as_u64(),
+                chunks[1]["operators"]["penalties"].as_u64()
+            ),
+            (Some(1), Some(1))
+        );
+        let causes: Vec<&str> =
+            r["losses"].as_array().unwrap().iter().map(|l| l["cause"].as_str().unwrap()).collect();
+        assert_eq!(causes, ["missed_duties", "slashing"]);
+        assert!(r["validators"].is_object() && r["rateE27"].is_string(), "{r}");
+        let r = api.json(&format!("/api/v1/reports/{}", sc.dropped)).await;
+        assert_eq!(r["extraData"]["status"], "dropped");
+        assert_eq!(r["extraData"]["chunks"].as_array().unwrap().len(), 1);
+        assert_eq!(r["losses"][0]["cause"], "missed_exit");
+        let (status, _, body) = api.get("/api/v1/reports/999999999").await;
+        assert_eq!(status, 404, "{body}");
+        let (status, _, _) = api.get(&format!("/api/v1/reports/{}?pool=kyc", sc.complete)).await;
+        assert_eq!(status, 404, "the KYC pool has no report at that slot");
+        api.bad("/api/v1/reports/abc", "bad ref slot").await;
+        api.bad("/api/v1/reports/-1", "bad ref slot").await;
+        api.bad(&format!("/api/v1/reports/{}?pool=main", sc.complete), "bad pool").await;
+
+        // Losses through the waterfall: what each layer covered, the rest on holders.
+        let losses = api.json("/api/v1/losses").await["items"].as_array().unwrap().clone();
+        let causes: Vec<&str> = losses.iter().map(|l| l["cause"].as_str().unwrap()).collect();
+        assert_eq!(causes, ["missed_duties", "slashing", "missed_exit"]);
+        for l in &losses {
+            let c = &l["covered"];
+            let sum = big(&c["bondWei"])
+                + big(&c["vfpWei"])
+                + big(&c["insuranceWei"])
+                + big(&l["uncoveredWei"]);
+            assert_eq!(sum, big(&l["amountWei"]), "layers add up: {l}");
+            assert_eq!(l["operator"], op);
+        }
+        let duties = &losses[0];
+        assert_eq!(
+            big(&duties["covered"]["bondWei"]),
+            big(&duties["amountWei"]),
+            "the bond covers 0.0001 ETH"
+        );
+        let slashing = &losses[1];
+        assert!(big(&slashing["covered"]["bondWei"]) > 0, "{slashing}");
+        assert_eq!(slashing["covered"]["vfpWei"], "0", "the VFP pool did not fund this operator");
+        assert!(
+            big(&slashing["covered"]["insuranceWei"]) > 0,
+            "the insurance fund paid: {slashing}"
+        );
+        assert!(big(&slashing["uncoveredWei"]) > 0, "beyond the fund: {slashing}");
+        assert_eq!(slashing["refSlot"], sc.complete);
+        assert_eq!(losses[2]["refSlot"], sc.dropped);
+        let page = api.json("/api/v1/losses?limit=2").await;
+        assert_eq!(page["items"].as_array().unwrap().len(), 2);
+        let rest = api
+            .json(&format!(
+                "/api/v1/losses?limit=2&cursor={}",
+                page["nextCursor"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(rest["items"], json!([losses[2]]));
+        assert!(rest["nextCursor"].is_null());
+        api.bad("/api/v1/losses?cursor=x", "bad cursor").await;
+        assert_eq!(api.json("/api/v1/losses?pool=kyc").await["items"], json!([]));
+
+        // The operator: penalties by kind, exit requests by status, forced exits, notices.
+        let o = api.json(&format!("/api/v1/operators/{op}")).await;
+        assert_eq!(o["type"], "Home");
+        let kinds = o["penaltiesByKind"].as_object().unwrap();
+        let mut k: Vec<&String> = kinds.keys().collect();
+        k.sort();
+        assert_eq!(k, ["missed_duties", "missed_exit", "slashing"]);
+        assert_eq!(
+            o["penaltiesByKind"]["slashing"]["fromInsuranceWei"],
+            slashing["covered"]["insuranceWei"]
+        );
+        assert_eq!(o["missedExitsCharged"], 2, "the kind-2 penalty is two missed exits");
+        assert_eq!(
+            (
+                o["forcedExits"].as_u64(),
+                o["exitRequestsTotal"].as_u64(),
+                o["exitRequests"].as_u64()
+            ),
+            (Some(1), Some(3), Some(2))
+        );
+        assert_eq!(o["exitRequestsByStatus"], json!({"forced": 1, "pending": 1, "met": 1}));
+        let notice_kinds: Vec<&str> =
+            o["notices"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+        for kind in [
+            "penalty",
+            "exit_deadline_missed",
+            "exit_request",
+            "exit_enforced",
+            "exit_request_cleared",
+        ] {
+            assert!(notice_kinds.contains(&kind), "{kind} missing from {notice_kinds:?}");
+        }
+        let missed = o["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["kind"] == "exit_deadline_missed")
+            .unwrap();
+        assert_eq!(
+            (missed["data"]["missedExits"].as_u64(), missed["data"]["refSlot"].as_u64()),
+            (Some(2), Some(sc.dropped))
+        );
+        let ops = api.json("/api/v1/operators").await;
+        assert_eq!(ops["items"][0]["forcedExits"], 1);
+
+        // Exit requests with deadlines and whether they were met.
+        let ex = api.json(&format!("/api/v1/operators/{op}/exit-requests")).await;
+        let items = ex["items"].as_array().unwrap();
+        let st: Vec<(u64, &str)> = items
+            .iter()
+            .map(|x| (x["keyIndex"].as_u64().unwrap(), x["status"].as_str().unwrap()))
+            .collect();
+        assert_eq!(st, [(4, "forced"), (5, "pending"), (6, "met")]);
+        assert_eq!(items[0]["deadlineMet"], false);
+        assert_eq!(items[0]["forcedExit"]["feeWei"], "1");
+        assert_eq!(items[0]["forcedExit"]["caller"], format!("0x{}", "0e".repeat(20)));
+        assert!(items[1]["secondsLeft"].as_u64().unwrap() > 86_400, "{}", items[1]);
+        assert_eq!(
+            (items[2]["deadlineMet"].as_bool(), items[2]["closedInRefSlot"].as_u64()),
+            (Some(true), Some(sc.plain))
+        );
+        let first = api.json(&format!("/api/v1/operators/{op}/exit-requests?limit=1")).await;
+        assert_eq!(first["items"], json!([items[0]]));
+        let next = api
+            .json(&format!(
+                "/api/v1/operators/{op}/exit-requests?limit=5&cursor={}",
+                first["nextCursor"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(next["items"], json!(items[1..]));
+        let (status, _, _) = api.get("/api/v1/operators/77/exit-requests").await;
+        assert_eq!(status, 404);
+        api.bad("/api/v1/operators/x/exit-requests", "bad operator id").await;
+        api.bad(&format!("/api/v1/operators/{op}/exit-requests?limit=0"), "bad limit").await;
+
+        // Penalties of the operator, front-run charges included (none here).
+        let p = api.json(&format!("/api/v1/operators/{op}/penalties")).await;
+        assert_eq!(p["items"], json!(losses));
+        let (status, _, _) = api.get("/api/v1/operators/77/penalties").await;
+        assert_eq!(status, 404);
+        api.bad(&format!("/api/v1/operators/{op}/penalties?pool=x"), "bad pool").await;
+
+        // Rewards: the root the report published, the claim of the operator's reward address.
+        let rw = api.json(&format!("/api/v1/operators/{op}/rewards")).await;
+        assert_eq!(rw["rewardAddress"], sc.reward_address);
+        assert_eq!(
+            (rw["claimedShares"].as_str(), rw["claimedCumulativeShares"].as_str()),
+            (Some(sc.claimed.as_str()), Some(sc.claimed.as_str()))
+        );
+        assert_eq!(rw["items"][0]["shares"], sc.claimed);
+        assert_eq!(rw["latestRoot"]["refSlot"], sc.complete);
+        assert_eq!(rw["latestRoot"]["cumulativeShares"], sc.claimed);
+        let (status, _, _) = api.get("/api/v1/operators/77/rewards").await;
+        assert_eq!(status, 404);
+        let all = api.json("/api/v1/rewards").await;
+        let kinds: Vec<&str> =
+            all["items"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["root", "claim", "vfp_booked"]);
+        let vfp = api.json("/api/v1/rewards?kind=vfp_booked").await;
+        assert_eq!(
+            (vfp["items"][0]["shares"].as_str(), vfp["items"].as_array().map(Vec::len)),
+            (Some("50"), Some(1))
+        );
+        api.bad("/api/v1/rewards?kind=bonus", "bad kind").await;
+
+        // Parameters: type factors, the missed-exit penalty, the frame timing.
+        let params = api.json("/api/v1/parameters").await;
+        let value = |contract: &str, name: &str| {
+            params["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["contract"] == contract && p["name"] == name)
+                .map(|p| p["value"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            value("OracleReport", "frame.secondsPerSlot"),
+            Some(devnet.deployment.seconds_per_slot.to_string())
+        );
+        assert_eq!(
+            value("OracleReport", "frame.genesisTime"),
+            Some(devnet.deployment.genesis_time.to_string())
+        );
+        let module = format!("{:#x}", devnet.deployment.address("operatorsModule").unwrap());
+        assert_eq!(
+            value("OperatorsModule", "missedExitPenalty"),
+            Some(devnet.call_uint(&module, "missedExitPenalty()(uint256)", &[]))
+        );
+        assert_eq!(
+            value("OperatorsModule", "typeFactorBps.Home"),
+            Some(devnet.call_uint(&module, "typeFactorBps(uint8)(uint256)", &["3"]))
+        );
+        api.bad("/api/v1/parameters?pool=all", "bad pool").await;
+
+        // Pool events: the insurance fund's burn, the vault's EIP-7002 request, the sweep.
+        let ev = api.json("/api/v1/pool-events").await;
+        let kinds: Vec<&str> =
+            ev["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        for k in ["vault_pulled", "insurance_burn", "eip7002_request", "swept"] {
+            assert!(kinds.contains(&k), "{k} missing: {kinds:?}");
+        }
+        let swept = api.json("/api/v1/pool-events?kind=swept").await;
+        assert_eq!(swept["items"][0]["amountWei"], "7");
+        api.bad("/api/v1/pool-events?kind=everything", "bad kind").await;
+
+        // Summary: loss totals by layer, what the insurance fund paid, rewards and sweeps.
+        let s = api.json("/api/v1/summary").await;
+        assert_eq!(s["losses"]["count"], 3);
+        assert_eq!(s["insurance"]["coveredLossesWei"], slashing["covered"]["insuranceWei"]);
+        assert!(big(&s["insurance"]["burnedShares"]) > 0, "{s}");
+        assert_eq!(s["rewards"]["claimedShares"], sc.claimed);
+        assert_eq!(s["rewards"]["vfpBookedShares"], "50");
+        assert_eq!(s["sweptWei"], "7");
+        let t = &s["targets"];
+        let total = ["Professional", "Dvt", "Home", "Kyc"]
+            .iter()
+            .map(|k| t[*k].as_f64().unwrap())
+            .sum::<f64>();
+        assert!((total - 1.0).abs() < 1e-9, "targets from the Allocator: {t}");
+
+        // The feeds: Atom and signed webhooks carry the new notices.
+        let (status, _, atom) = api.get(&format!("/api/v1/operators/{op}/feed.atom")).await;
+        assert_eq!(status, 200);
+        for kind in ["exit_deadline_missed", "exit_enforced", "penalty"] {
+            assert!(
+                atom.contains(&format!("<title>{kind}</title>")),
+                "{kind} not in the Atom feed"
+            );
+        }
+        let (url, got) = receiver(200).await;
+        let secret = "0123456789abcdef-secret";
+        let (status, _) = api
+            .post(
+                &format!("/api/v1/operators/{op}/webhooks"),
+                &json!({"url": url, "secret": secret}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let sent =
+            claystack_api::webhooks::deliver_once(&state, &reqwest::Client::new()).await.unwrap();
+        let got = got.lock().unwrap().clone();
+        assert_eq!(got.len(), sent);
+        let delivered: Vec<String> = got
+            .iter()
+            .map(|(h, b)| {
+                assert_eq!(
+                    h["x-claystack-signature"],
+                    claystack_api::webhooks::sign(secret.as_bytes(), b)
+                );
+                serde_json::from_slice::<Value>(b).unwrap()["notice"]["kind"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        for kind in ["exit_deadline_missed", "exit_enforced", "exit_request", "penalty"] {
+            assert!(delivered.iter().any(|k| k == kind), "{kind} not delivered: {delivered:?}");
+        }
+
+        // Every described operation answers, with this chain's ids.
+        let doc = api.json("/openapi.json").await;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            if !ops.as_object().unwrap().contains_key("get") {
+                continue;
+            }
+            let concrete = path
+                .replace("{id}", &op.to_string())
+                .replace("{address}", &sc.reward_address)
+                .replace("{refSlot}", &sc.complete.to_string());
+            let (status, _, body) = api.get(&concrete).await;
+            assert!((200..300).contains(&status), "GET {path} → {status}: {body}");
+        }
     });
     drop(state);
     drop(store);

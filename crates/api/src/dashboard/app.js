@@ -76,7 +76,7 @@ function renderOperators() {
   document.querySelectorAll("#operators th").forEach((th) => { th.dataset.dir = th.dataset.key === sort.key ? sort.dir : ""; });
   $("operators").tBodies[0].innerHTML = rows.map((o) => `<tr>
     <td><a href="#/operator/${o.id}">${o.id}</a></td><td>${esc(o.name)}</td><td>${esc(o.type)}</td><td>${o.validators}</td>
-    <td>${o.score}</td><td>${o.bond.toFixed(3)}</td><td>${o.penalties.toFixed(3)}</td><td>${o.rewards.toFixed(3)}</td><td>${o.exitRequests}</td></tr>`).join("");
+    <td>${o.score}</td><td>${o.bond.toFixed(3)}</td><td>${o.penalties.toFixed(3)}</td><td>${o.rewards.toFixed(3)}</td><td>${o.exitRequests}</td><td>${o.forcedExits}</td></tr>`).join("");
   $("operators-empty").hidden = rows.length > 0;
 }
 
@@ -113,17 +113,42 @@ async function overview() {
   const reports = await all("/api/v1/reports?pool=" + pool);
   $("reports").tBodies[0].innerHTML = reports.slice(-20).reverse().map((r) => `<tr><td>${r.refSlot}</td><td>${fmtTime(r.time)}</td>
     <td>${r.validators ? r.validators.active : "–"}</td><td>${r.validators ? r.validators.exited : "–"}</td>
-    <td>${r.rateE27 ? (Number(r.rateE27) / 1e27).toFixed(6) : "–"}</td><td>${r.signatures}</td></tr>`).join("");
+    <td>${r.rateE27 ? (Number(r.rateE27) / 1e27).toFixed(6) : "–"}</td><td>${r.signatures}</td><td class="extra">${esc(extraText(r.extraData))}</td></tr>`).join("");
+
+  const losses = await all("/api/v1/losses?pool=" + pool);
+  const t = s.losses || {};
+  $("losses-summary").textContent = `${t.count || 0} losses · ${fmtEth(t.totalWei || 0)} ETH: bond ${fmtEth(t.fromBondWei || 0)} · VFP ${fmtEth(t.fromVfpWei || 0)} · insurance ${fmtEth(t.fromInsuranceWei || 0)} · holders ${fmtEth(t.uncoveredWei || 0)}`;
+  $("losses").tBodies[0].innerHTML = losses.slice(-20).reverse().map((l) => `<tr><td>${fmtTime(l.time)}</td>
+    <td><a href="#/operator/${l.operator}">${l.operator}</a></td><td>${esc(l.cause)}</td><td>${fmtEth(l.amountWei || 0)}</td>
+    <td>${fmtEth(l.covered.bondWei || 0)}</td><td>${layer(l.covered.vfpWei, l.covered.otherLayersWei)}</td>
+    <td>${layer(l.covered.insuranceWei, null)}</td><td>${fmtEth(l.uncoveredWei || 0)}</td></tr>`).join("");
+  $("losses-empty").hidden = losses.length > 0;
 
   const ops = await all("/api/v1/operators?pool=" + pool);
   opRows = ops.map((o) => ({
     id: o.id, name: o.manager ? o.manager.slice(0, 10) + "…" : "", type: o.type || "", validators: Number(o.validators || 0), score: Number(o.score || 0),
     bond: Number(o.bondWei || 0) / WEI, penalties: Number(o.penaltiesWei || 0) / WEI, rewards: Number(o.rewardsShares || 0) / WEI,
-    exitRequests: Number(o.exitRequests || 0),
+    exitRequests: Number(o.exitRequests || 0), forcedExits: Number(o.forcedExits || 0),
   }));
   renderOperators();
   document.body.dataset.ready = "1";
 }
+
+// "2 chunks, complete" / "1 of ? chunks, dropped" for a report's extra data.
+function extraText(x) {
+  if (!x || x.status === "none") return "–";
+  const n = x.chunksApplied + (x.chunksApplied === 1 ? " chunk" : " chunks");
+  return x.status === "complete" ? n : n + ", " + x.status;
+}
+
+// A loss layer's ETH, or "–" when unknown (VFP and insurance together in `other`).
+function layer(wei, other) {
+  if (wei !== null && wei !== undefined) return fmtEth(wei);
+  return other ? fmtEth(other) + " (VFP+ins.)" : "–";
+}
+
+const STATUS_TEXT = { pending: "pending", awaiting_report: "deadline passed, awaiting report", met: "met", missed: "missed",
+  forced: "missed, forced (EIP-7002)", cleared: "cleared", unknown: "unknown" };
 
 async function operatorPage(id) {
   $("overview").hidden = true;
@@ -132,9 +157,29 @@ async function operatorPage(id) {
   try {
     const o = await api("/api/v1/operators/" + encodeURIComponent(id) + "?pool=" + pool);
     const notices = (o.notices || []).map((n) => `<tr><td>${fmtTime(n.time)}</td><td>${esc(n.kind)}</td><td>${esc(JSON.stringify(n.data))}</td></tr>`).join("");
+    const base = "/api/v1/operators/" + encodeURIComponent(id);
+    const [exits, penalties, rewards] = await Promise.all([
+      all(base + "/exit-requests?pool=" + pool), all(base + "/penalties?pool=" + pool), api(base + "/rewards?pool=" + pool + "&limit=20")]);
+    const exitRows = exits.slice().reverse().map((x) => `<tr><td>${x.keyIndex}</td><td>${fmtTime(x.requestedAt)}</td><td>${fmtTime(x.deadline)}</td>
+      <td class="status">${esc(STATUS_TEXT[x.status] || x.status)}</td><td>${x.judgedByRefSlot ?? "–"}</td>
+      <td>${x.forcedExit ? fmtTime(x.forcedExit.at) + " · fee " + fmtEth(x.forcedExit.feeWei) + " ETH" : "–"}</td></tr>`).join("");
+    const penaltyRows = penalties.slice().reverse().map((l) => `<tr><td>${fmtTime(l.time)}</td><td>${esc(l.cause)}</td><td>${l.refSlot ?? "–"}</td>
+      <td>${fmtEth(l.amountWei || 0)}</td><td>${fmtEth(l.covered.bondWei || 0)}</td><td>${layer(l.covered.vfpWei, l.covered.otherLayersWei)}</td>
+      <td>${layer(l.covered.insuranceWei, null)}</td><td>${fmtEth(l.uncoveredWei || 0)}</td></tr>`).join("");
+    const root = rewards.latestRoot;
+    const claimRows = rewards.items.map((c) => `<tr><td>${fmtTime(c.time)}</td><td>${fmtEth(c.shares)}</td><td>${fmtEth(c.cumulativeShares)}</td></tr>`).join("");
     el.innerHTML = `<section class="card"><h2>Operator ${o.id} · ${esc(o.type || "")} · ${esc(o.manager || "")}</h2>
-      <div class="cards">${["type", "validators", "score", "bondWei", "penaltiesWei", "rewardsShares", "exitRequests"].map((k) =>
+      <div class="cards">${["type", "validators", "score", "bondWei", "penaltiesWei", "rewardsShares", "exitRequests", "forcedExits", "missedExitsCharged"].map((k) =>
         `<div class="card"><div class="k">${k}</div><div class="v">${esc((k.endsWith("Wei") || k.endsWith("Shares")) ? fmtEth(o[k] || 0) : (o[k] ?? "–"))}</div></div>`).join("")}</div>
+      <h2 style="margin-top:12px">Exit requests</h2>
+      <div class="scroll"><table id="exit-requests"><thead><tr><th>key</th><th>requested</th><th>deadline</th><th>status</th><th>judged by report</th><th>forced exit</th></tr></thead><tbody>${exitRows}</tbody></table></div>
+      ${exits.length ? "" : '<div class="empty">No exit requests.</div>'}
+      <h2 style="margin-top:12px">Penalties and front-run charges (ETH, by loss layer)</h2>
+      <div class="scroll"><table id="penalties"><thead><tr><th>time</th><th>cause</th><th>report</th><th>amount</th><th>bond</th><th>VFP pool</th><th>insurance</th><th>holders</th></tr></thead><tbody>${penaltyRows}</tbody></table></div>
+      ${penalties.length ? "" : '<div class="empty">No penalties.</div>'}
+      <h2 style="margin-top:12px">Rewards</h2>
+      <div class="s" id="rewards-summary">claimed ${fmtEth(rewards.claimedShares)} csETH (cumulative ${fmtEth(rewards.claimedCumulativeShares)}) · latest root ${root ? esc(root.root.slice(0, 10)) + "… at ref slot " + root.refSlot + ", " + fmtEth(root.cumulativeShares) + " csETH allocated to all operators" : "none yet"}</div>
+      <div class="scroll"><table id="claims"><thead><tr><th>claimed at</th><th>shares</th><th>cumulative</th></tr></thead><tbody>${claimRows}</tbody></table></div>
       <h2 style="margin-top:12px">Notices <a href="/api/v1/operators/${o.id}/feed.atom?pool=${pool}">Atom</a> · <a href="/api/v1/operators/${o.id}/feed?pool=${pool}">JSON</a></h2>
       <div class="scroll"><table><thead><tr><th>time</th><th>kind</th><th>details</th></tr></thead><tbody>${notices}</tbody></table></div>
       <p><a href="#/">← back</a></p></section>`;
