@@ -1,5 +1,7 @@
-//! ClayStack REST API over the indexer's store: protocol summary, rate history, oracle reports,
-//! operators and their notification feeds (JSON, Atom, signed webhooks), stakers' positions and
+//! ClayStack REST API over the indexer's store: protocol summary, rate history, oracle reports with
+//! their extra-data chunks, losses through the waterfall, rewards, governance parameters, pool
+//! events, operators (exit requests and whether their deadlines were met, penalties by layer,
+//! rewards) and their notification feeds (JSON, Atom, signed webhooks), stakers' positions and
 //! tickets, an OpenAPI 3.1 document, Prometheus metrics, and the dashboard (embedded assets).
 
 mod error;

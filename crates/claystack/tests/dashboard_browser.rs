@@ -78,6 +78,8 @@ fn chart_points(dom: &str, id: &str) -> usize {
 fn dashboard_renders_the_live_devnet_in_chromium() {
     let browser = chromium();
     let devnet = Devnet::start();
+    // Penalties through the waterfall in report chunks, one chain dropped, a claimed root.
+    let scenario = devnet.operator_scenario(&indexer_suite::runtime());
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_claystack"))
@@ -96,7 +98,7 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
     // Wait until the indexer has caught up with the chain.
     let head: u64 = devnet.cast(&["block-number"]).parse().unwrap();
     let rt = indexer_suite::runtime();
-    rt.block_on(async {
+    let summary: serde_json::Value = rt.block_on(async {
         let client = reqwest::Client::new();
         let start = Instant::now();
         loop {
@@ -109,6 +111,8 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        let r = client.get(format!("{base}/api/v1/summary")).send().await.unwrap();
+        r.json().await.unwrap()
     });
 
     let profile = dir.path().join("chromium");
@@ -124,7 +128,14 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
     let rate = number(text_of(&dom, "rate"));
     assert!(rate > 1.0 && rate < 1.1, "rate card {rate}");
     assert!(text_of(&dom, "apr7").ends_with('%'), "APR card {}", text_of(&dom, "apr7"));
-    assert!(number(text_of(&dom, "insurance")) > 0.0, "insurance card");
+    // The fund paid part of the slashing, until empty: the card shows the API's coverage.
+    let coverage = summary["insurance"]["coverageRatio"].as_f64().expect("coverage ratio");
+    let card = number(text_of(&dom, "insurance"));
+    assert!((card - coverage * 100.0).abs() < 0.01, "insurance card {card} vs {coverage}");
+    assert!(
+        summary["insurance"]["coveredLossesWei"].as_str().is_some_and(|w| w != "0"),
+        "{summary}"
+    );
     assert!(number(text_of(&dom, "validators")) >= 0.0, "validators card");
 
     // Charts: one rate point per report, APR between them, the type chart with its targets.
@@ -138,10 +149,34 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
     let reports = &reports[..reports.find("</table>").unwrap()];
     assert!(reports.matches("<tr>").count() >= 3, "header + at least two reports:\n{reports}");
     assert!(reports.contains("1.0"), "rates shown:\n{reports}");
+    // Extra data: one report delivered both chunks, the next one's second chunk was dropped.
+    assert!(reports.contains("<td class=\"extra\">2 chunks</td>"), "complete chain:\n{reports}");
+    assert!(
+        reports.contains("<td class=\"extra\">1 chunk, dropped</td>"),
+        "dropped chain:\n{reports}"
+    );
 
-    // Per-operator page (routing works; no operator is registered on this chain).
-    let op = headless(&profile, &["--dump-dom"], &format!("{base}/#/operator/1"));
-    assert!(op.contains("Operator 1"), "operator page:\n{op}");
+    // Losses: the three penalties, each split over the layers that paid.
+    let losses = &dom[dom.find("id=\"losses\"").unwrap()..];
+    let losses = &losses[..losses.find("</table>").unwrap()];
+    assert_eq!(losses.matches("<tr>").count(), 4, "header + three losses:\n{losses}");
+    for cause in ["missed_duties", "slashing", "missed_exit"] {
+        assert!(losses.contains(&format!("<td>{cause}</td>")), "{cause} row:\n{losses}");
+    }
+    assert!(text_of(&dom, "losses-summary").starts_with("3 losses"), "losses summary");
+
+    // The operator's page: penalties by layer, its claimed rewards, no exit requests.
+    let id = scenario.operator;
+    let op = headless(&profile, &["--dump-dom"], &format!("{base}/#/operator/{id}"));
+    assert!(op.contains(&format!("Operator {id} · Home")), "operator page:\n{op}");
+    let penalties = &op[op.find("id=\"penalties\"").expect("penalties table")..];
+    let penalties = &penalties[..penalties.find("</table>").unwrap()];
+    assert_eq!(penalties.matches("<tr>").count(), 4, "header + three penalties:\n{penalties}");
+    assert!(text_of(&op, "rewards-summary").starts_with("claimed "), "rewards summary");
+    assert!(op.contains("No exit requests."), "exit requests section:\n{op}");
+    // An unknown operator shows the API's answer instead of a broken page.
+    let missing = headless(&profile, &["--dump-dom"], &format!("{base}/#/operator/999"));
+    assert!(missing.contains("Operator 999"), "unknown operator page:\n{missing}");
 
     // Screenshots for CI: laptop and phone widths.
     let artifacts = repo_root().join("target/ci-artifacts");

@@ -1,6 +1,7 @@
 //! ClayStack indexer: follows the chain over JSON-RPC, decodes every protocol event of both pools
 //! with the contract bindings, and stores raw logs, decoded events and the derived tables the API
-//! serves (rates, reports, pool state, positions, tickets, operators) into SQLite (default) or
+//! serves (rates, reports and their extra-data chunks, pool state, positions, tickets, operators,
+//! exit requests, losses by waterfall layer, rewards, parameters, pool events) into SQLite (default) or
 //! PostgreSQL. Derived tables are append-only, keyed by block: a reorg deletes everything past the
 //! fork point in one transaction and the follower re-indexes from there.
 

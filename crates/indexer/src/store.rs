@@ -1054,15 +1054,31 @@ impl Store {
                 _ => {}
             }
         }
-        // The pool's reports, each with the missed exits it charged this operator.
+        let timing = self.timing(pool)?;
+        // The pool's reports; the missed exits charged to this operator are read only for the
+        // reports that judge one of its requests (the first at or after each deadline's slot).
         let reports = self.db.query(
-            "SELECT DISTINCT ref_slot, block_number FROM reports WHERE pool = $1 ORDER BY ref_slot",
+            "SELECT ref_slot, MAX(block_number) FROM reports WHERE pool = $1 GROUP BY ref_slot ORDER BY ref_slot",
             &[Val::from(pool)],
         )?;
-        let mut judgements = Vec::with_capacity(reports.len());
+        let mut slots = Vec::with_capacity(reports.len());
         for r in &reports {
-            let ref_slot = read_u64(r, 0, "reports")?;
-            let block = read_u64(r, 1, "reports")?;
+            slots.push((read_u64(r, 0, "reports")?, read_u64(r, 1, "reports")?));
+        }
+        let mut judging: Vec<(u64, u64)> = match timing {
+            Some(t) => out
+                .iter()
+                .filter_map(|q| {
+                    let due = t.slot_of(q.req.deadline);
+                    slots.iter().find(|(slot, _)| *slot >= due).copied()
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        judging.sort_unstable();
+        judging.dedup();
+        let mut judgements = Vec::with_capacity(judging.len());
+        for (ref_slot, block) in judging {
             let slot = int(ref_slot, "ref slot")?;
             let dropped = !self
                 .db
@@ -1093,7 +1109,6 @@ impl Store {
             };
             judgements.push(Judgement { ref_slot, missed, dropped });
         }
-        let timing = self.timing(pool)?;
         let now = {
             let rows =
                 self.db.query("SELECT time FROM blocks ORDER BY number DESC LIMIT 1", &[])?;

@@ -127,14 +127,21 @@ async function overview() {
   const ops = await all("/api/v1/operators?pool=" + pool);
   opRows = ops.map((o) => ({
     id: o.id, name: o.manager ? o.manager.slice(0, 10) + "…" : "", type: o.type || "", validators: Number(o.validators || 0), score: Number(o.score || 0),
-    bond: Number(o.bondWei || 0) / WEI, penalties: Number(o.penaltiesWei || 0) / WEI, rewards: Number(o.rewardsShares || 0) / WEI,
+    bond: Number(o.bondWei || 0) / WEI, penalties: penaltyTotal(o) / WEI, rewards: Number(o.rewardsShares || 0) / WEI,
     exitRequests: Number(o.exitRequests || 0), forcedExits: Number(o.forcedExits || 0),
   }));
   renderOperators();
   document.body.dataset.ready = "1";
 }
 
-// "2 chunks, complete" / "1 of ? chunks, dropped" for a report's extra data.
+// Every loss charged to the operator (all causes, whoever paid); the bond's record before the
+// per-cause one existed.
+function penaltyTotal(o) {
+  const kinds = Object.values(o.penaltiesByKind || {});
+  return kinds.length ? kinds.reduce((s, k) => s + Number(k.amountWei || 0), 0) : Number(o.penaltiesWei || 0);
+}
+
+// "2 chunks" / "1 chunk, dropped" / "1 chunk, pending" for a report's extra data.
 function extraText(x) {
   if (!x || x.status === "none") return "–";
   const n = x.chunksApplied + (x.chunksApplied === 1 ? " chunk" : " chunks");
