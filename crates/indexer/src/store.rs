@@ -2242,6 +2242,18 @@ mod tests {
                     OperatorRegistry::ExitRequestCleared { operatorId: id, keyIndex: n(3) }
                         .encode_log_data(),
                 ),
+                // a front-run key charged its 1 ETH: bond, then VFP pool, then holders
+                loss(1_000_000_000, 400_000_000, 500_000_000, 0),
+                (
+                    module,
+                    OperatorsModule::PreDepositForfeited {
+                        operatorId: id,
+                        keyIndex: n(7),
+                        fromBond: gwei(400_000_000),
+                        uncovered: gwei(100_000_000),
+                    }
+                    .encode_log_data(),
+                ),
                 part(300, 0, 0),
                 chunk(300, 0, B256::ZERO),
             ],
@@ -2266,7 +2278,8 @@ mod tests {
                 "exit_enforced",
                 "exit_deadline_missed",
                 "exit_request",
-                "exit_request_cleared"
+                "exit_request_cleared",
+                "pre_deposit_forfeited"
             ]
         );
         let missed = s
@@ -2300,11 +2313,20 @@ mod tests {
         );
         assert_eq!(
             kinds(&mut s, "SELECT cause FROM losses ORDER BY block_number, log_index"),
-            ["slashing", "missed_exit"]
+            ["slashing", "missed_exit", "front_run"]
         );
         let d = s.operator_data("public", 3).unwrap();
         assert_eq!(d["penaltiesByKind"]["slashing"]["fromVfpWei"], gwei(300).to_string());
         assert_eq!(d["penaltiesByKind"]["missed_exit"]["count"], 1);
+        let front_run = &d["penaltiesByKind"]["front_run"];
+        assert_eq!(
+            (front_run["fromVfpWei"].as_str(), front_run["uncoveredWei"].as_str()),
+            (
+                Some(gwei(500_000_000).to_string().as_str()),
+                Some(gwei(100_000_000).to_string().as_str())
+            )
+        );
+        assert_eq!(d["frontRuns"], 1);
         assert_eq!(
             (d["forcedExits"].as_u64(), d["missedExitsCharged"].as_u64()),
             (Some(1), Some(2))
