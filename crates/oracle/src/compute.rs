@@ -634,6 +634,7 @@ fn operator_lists(
     }
     pre_deposits.truncate(MAX_LIST_ENTRIES);
     operators.preDeposits = pre_deposits;
+    let mut settle_only: Vec<OperatorExited> = Vec::new();
     for (op, a) in reg.operators.iter().zip(acc) {
         if a.expected > 0 {
             let score = a
@@ -667,17 +668,20 @@ fn operator_lists(
         // An entry when the counts changed, and also while exits the registry recorded are not
         // settled: the module settles (releases their bond) only on an exited entry, so an
         // operator whose counts stopped changing would otherwise keep its last exits' bond
-        // locked for good. The entry then repeats the unchanged counts (no write, one settlement).
-        if (a.exited, a.stuck) != (op.exited_total, op.stuck_total)
-            || op.exited_total > op.settled_exits
-        {
-            operators.exited.push(OperatorExited {
-                operatorId: op.id,
-                exitedTotal: a.exited,
-                stuckTotal: a.stuck,
-            });
+        // locked for good. Such an entry repeats the unchanged counts (no write, one settlement)
+        // and can wait: it only takes room the changed counts leave under the cap.
+        let entry =
+            OperatorExited { operatorId: op.id, exitedTotal: a.exited, stuckTotal: a.stuck };
+        if (a.exited, a.stuck) != (op.exited_total, op.stuck_total) {
+            operators.exited.push(entry);
+        } else if op.exited_total > op.settled_exits {
+            settle_only.push(entry);
         }
     }
+    let room = MAX_LIST_ENTRIES.saturating_sub(operators.exited.len());
+    settle_only.truncate(room);
+    operators.exited.append(&mut settle_only);
+    operators.exited.sort_unstable_by_key(|e| e.operatorId);
     // requests whose validator left, by (operator, key); a report closes at most the cap, the
     // next one the rest (they stay pending on chain until then)
     let mut started: Vec<ExitRequest> = Vec::new();

@@ -307,3 +307,64 @@ fn exits_started_are_capped_per_report() {
     );
     assert_eq!(started[0].operatorId, 1, "operator 1's keys first");
 }
+
+/// Settlement-only entries (unchanged counts) never push the exited list over its cap: changed
+/// counts first, then settlements by operator id in the room left, the rest in a later report.
+#[test]
+fn settlements_wait_for_room_under_the_cap() {
+    let mut input = synthetic(2_400, 1_200, 3);
+    // perfect attestations and scores: no score entry (that list has its own cap)
+    for v in &mut input.validators {
+        v.duties_performed = v.duties_expected;
+    }
+    for op in &mut input.registry.as_mut().unwrap().operators {
+        op.score = 10_000;
+    }
+    // one validator of every operator exited and was reported (the registry counts it), none of
+    // these exits is settled yet
+    let reg = input.registry.as_mut().unwrap();
+    let mut exited_keys = std::collections::HashSet::new();
+    for op in &mut reg.operators {
+        let key = op
+            .keys
+            .iter()
+            .find(|k| {
+                input.validators.iter().any(|v| {
+                    v.pubkey == k.pubkey && v.status == ValidatorStatus::ActiveOngoing && !v.slashed
+                })
+            })
+            .unwrap();
+        exited_keys.insert(key.pubkey);
+        op.exited_total += 1;
+    }
+    for v in &mut input.validators {
+        if exited_keys.contains(&v.pubkey) {
+            v.status = ValidatorStatus::WithdrawalDone;
+            v.balance = claystack_consensus::Gwei(0);
+            v.duties_expected = 0;
+            v.duties_performed = 0;
+            input.pool.cl_balance -= U256::from(32_000_000_000u64) * U256::from(1_000_000_000u64);
+            input.pool.last_counts.exited += 1;
+        }
+    }
+    let reg = input.registry.as_ref().unwrap();
+    let unsettled = reg.operators.iter().filter(|o| o.exited_total > o.settled_exits).count();
+    assert_eq!(unsettled, 1_200);
+    let out = compute(&input, true).unwrap();
+    let exited = &out.operators.exited;
+    assert_eq!(exited.len(), claystack_oracle::MAX_LIST_ENTRIES, "capped, not refused");
+    assert!(exited.windows(2).all(|w| w[0].operatorId < w[1].operatorId));
+    assert_eq!(exited.last().unwrap().operatorId, 1_000, "the lowest ids first");
+    for e in exited {
+        let op = &reg.operators[usize::try_from(e.operatorId - 1).unwrap()];
+        assert_eq!((e.exitedTotal, e.stuckTotal), (op.exited_total, op.stuck_total));
+    }
+    // operator 1,200's stuck count changes: it gets its entry, a settlement waits instead
+    let reg = input.registry.as_mut().unwrap();
+    reg.operators.last_mut().unwrap().stuck_total = 1;
+    let out = compute(&input, true).unwrap();
+    let exited = &out.operators.exited;
+    assert_eq!(exited.len(), claystack_oracle::MAX_LIST_ENTRIES);
+    assert_eq!(exited.last().unwrap().operatorId, 1_200, "the change is in");
+    assert_eq!(exited[exited.len() - 2].operatorId, 999, "one settlement fewer");
+}
