@@ -303,6 +303,7 @@ impl Worker {
         if since.elapsed() < stagger(rank, submitted) {
             return Ok(());
         }
+        // `Claim` always has a leaf (`decide` says `NoLeaf` without one); `Sync` needs no proof
         let claim = match (action, leaf) {
             (Action::Claim, Some(l)) => Some((l.cumulative, l.proof)),
             _ => None,
