@@ -198,7 +198,17 @@ impl Member {
         let trees = Arc::new(rewards::TreeStore::open(&cfg.state_dir)?);
         let wallet = EthereumWallet::from(cfg.member_key.clone());
         let url = cfg.rpc_url.parse().map_err(|e| DaemonError::Setup(format!("rpc url: {e}")))?;
-        let provider = ProviderBuilder::new().wallet(wallet).connect_http(url).erased();
+        // Each nonce from the node's pending count, not alloy's cached manager: that one reserves
+        // a nonce before the gas estimate, and members' submissions and chunk deliveries are
+        // refused by design when another member was first — a reserved nonce would leave a gap
+        // that queues every later transaction of this member forever.
+        let provider = ProviderBuilder::default()
+            .with_gas_estimation()
+            .with_simple_nonce_management()
+            .fetch_chain_id()
+            .wallet(wallet)
+            .connect_http(url)
+            .erased();
         let beacon = BeaconClient::new(&cfg.beacon_url, ClientConfig::default())?;
         let http = gossip::client().map_err(|e| DaemonError::Setup(format!("http client: {e}")))?;
         let (stop, stop_rx) = watch::channel(false);
