@@ -30,6 +30,8 @@ bind! {
     oracle_report => OracleReport,
     sanity_checker => SanityChecker,
     pool_vault => PoolVault,
+    withdrawal_vault => WithdrawalVault,
+    el_rewards_vault => ElRewardsVault,
     access_registry => AccessRegistry,
     allocator => Allocator,
     deposit_contract => DepositContract,
