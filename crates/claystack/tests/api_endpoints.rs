@@ -304,16 +304,13 @@ fn api_serves_every_endpoint_from_a_real_devnet() {
 fn index_exit_scenario(devnet: &Devnet, store: &Arc<Mutex<Store>>, op: u64) -> u64 {
     use claystack_bindings::{
         deposit_security::DepositSecurity, exit_enforcer::ExitEnforcer,
-        operator_registry::OperatorRegistry, vfp_pool::VfpPool,
+        operator_registry::OperatorRegistry, vfp_pool::VfpPool, withdrawal_vault::WithdrawalVault,
     };
     use claystack_devnet::alloy::{
         primitives::{Address, B256, LogData, U256},
         sol_types::SolEvent,
     };
-    use claystack_indexer::{
-        decode::WithdrawalVault,
-        store::{Batch, IndexedLog},
-    };
+    use claystack_indexer::store::{Batch, IndexedLog};
     let d = &devnet.deployment;
     let at = |k: &str| d.address(k).unwrap();
     let (head, now) = {

@@ -10,11 +10,12 @@ use alloy::{
 };
 use claystack_bindings::{
     Deployment, access_registry::AccessRegistry, allocator::Allocator, bond_manager::BondManager,
-    deposit_security::DepositSecurity, exit_enforcer::ExitEnforcer, insurance_fund::InsuranceFund,
+    deposit_security::DepositSecurity, el_rewards_vault::ElRewardsVault,
+    exit_enforcer::ExitEnforcer, insurance_fund::InsuranceFund,
     operator_registry::OperatorRegistry, operator_rewards::OperatorRewards,
-    operators_module::OperatorsModule, oracle_report::OracleReport, pool_vault::PoolVault,
-    sanity_checker::SanityChecker, stake_pool::StakePool, vfp_pool::VfpPool,
-    withdrawal_queue::WithdrawalQueue,
+    operators_module::OperatorsModule, oracle_report::OracleReport, sanity_checker::SanityChecker,
+    stake_pool::StakePool, vfp_pool::VfpPool, withdrawal_queue::WithdrawalQueue,
+    withdrawal_vault::WithdrawalVault,
 };
 
 /// A contract kind the indexer knows how to decode.
@@ -28,8 +29,10 @@ pub enum Contract {
     OracleReport,
     /// `SanityChecker`.
     SanityChecker,
-    /// `PoolVault` (withdrawal vault, EL-rewards vault).
-    PoolVault,
+    /// `WithdrawalVault` (the 0x01 withdrawal credentials; sends EIP-7002 exit requests).
+    WithdrawalVault,
+    /// `ElRewardsVault` (the fee recipient for priority fees and MEV).
+    ElRewardsVault,
     /// `AccessRegistry` (shared by both pools).
     AccessRegistry,
     /// `Allocator` (per pool).
@@ -60,7 +63,8 @@ impl Contract {
             Self::WithdrawalQueue => "WithdrawalQueue",
             Self::OracleReport => "OracleReport",
             Self::SanityChecker => "SanityChecker",
-            Self::PoolVault => "PoolVault",
+            Self::WithdrawalVault => "WithdrawalVault",
+            Self::ElRewardsVault => "ElRewardsVault",
             Self::AccessRegistry => "AccessRegistry",
             Self::Allocator => "Allocator",
             Self::OperatorRegistry => "OperatorRegistry",
@@ -99,8 +103,8 @@ pub fn sources(d: &Deployment) -> Vec<Source> {
             Source { address: a.withdrawal_queue, contract: Contract::WithdrawalQueue, pool },
             Source { address: a.oracle_report, contract: Contract::OracleReport, pool },
             Source { address: a.sanity_checker, contract: Contract::SanityChecker, pool },
-            Source { address: a.withdrawal_vault, contract: Contract::PoolVault, pool },
-            Source { address: a.el_rewards_vault, contract: Contract::PoolVault, pool },
+            Source { address: a.withdrawal_vault, contract: Contract::WithdrawalVault, pool },
+            Source { address: a.el_rewards_vault, contract: Contract::ElRewardsVault, pool },
         ]);
     }
     // Shared contracts, followed when the deployment names them.
@@ -496,8 +500,7 @@ pub const COMMON_EVENTS: &[&str] = &[
 ];
 
 /// Every other event of every followed contract and how it is handled. A test checks this table
-/// against the ABIs in `crates/bindings/abi` (and the withdrawal vault's events in
-/// `contracts/src/interfaces/IVaults.sol`) in both directions, and that `Derived` events yield an
+/// against the ABIs in `crates/bindings/abi` in both directions, and that `Derived` events yield an
 /// effect and the others do not: an event added to a contract fails the test until it is
 /// classified here and, if derived, decoded.
 pub const EVENT_HANDLING: &[(Contract, &str, Handling)] = &[
@@ -561,10 +564,12 @@ pub const EVENT_HANDLING: &[(Contract, &str, Handling)] = &[
     (Contract::OracleReport, "ReportSubmitted", Handling::Derived),
     (Contract::SanityChecker, "LimitsUpdated", Handling::Derived),
     (Contract::SanityChecker, "ParameterUpdated", Handling::Derived),
-    (Contract::PoolVault, "EtherPulled", Handling::Derived),
-    (Contract::PoolVault, "ParameterUpdated", Handling::Derived),
-    (Contract::PoolVault, "ExitEnforcerSet", Handling::Derived),
-    (Contract::PoolVault, "WithdrawalRequestAdded", Handling::Derived),
+    (Contract::WithdrawalVault, "EtherPulled", Handling::Derived),
+    (Contract::WithdrawalVault, "ExitEnforcerSet", Handling::Derived),
+    (Contract::WithdrawalVault, "ParameterUpdated", Handling::Derived),
+    (Contract::WithdrawalVault, "WithdrawalRequestAdded", Handling::Derived),
+    (Contract::ElRewardsVault, "EtherPulled", Handling::Derived),
+    (Contract::ElRewardsVault, "ParameterUpdated", Handling::Derived),
     (
         Contract::AccessRegistry,
         "Attested",
@@ -765,20 +770,6 @@ fn addr(a: Address) -> String {
     format!("{a:#x}")
 }
 
-/// The `WithdrawalVault`'s own events (the bindings expose only the abstract `PoolVault` ABI;
-/// the deployed withdrawal vault adds these two, `contracts/src/interfaces/IVaults.sol`). A test
-/// checks them against that file until the bindings carry the `WithdrawalVault` ABI.
-mod withdrawal_vault {
-    alloy::sol! {
-        #[derive(Debug, PartialEq, Eq)]
-        interface WithdrawalVault {
-            event ExitEnforcerSet(address exitEnforcer);
-            event WithdrawalRequestAdded(bytes pubkey, uint256 fee);
-        }
-    }
-}
-pub use withdrawal_vault::WithdrawalVault;
-
 /// Decodes one log of `contract`.
 pub fn decode(contract: Contract, topics: &[B256], data: &[u8]) -> Result<Decoded, DecodeError> {
     match contract {
@@ -915,24 +906,20 @@ pub fn decode(contract: Contract, topics: &[B256], data: &[u8]) -> Result<Decode
                 _ => None,
             })
         }
-        Contract::PoolVault => {
-            use PoolVault::PoolVaultEvents as E;
-            use WithdrawalVault::WithdrawalVaultEvents as W;
-            // The withdrawal vault's own events first (their selectors are not PoolVault's).
-            if let Some(name) = topics.first().and_then(|t| W::name_by_selector(t.0)) {
-                let ev = W::decode_raw_log(topics, data).map_err(|e| DecodeError {
-                    contract: contract.name(),
-                    topic0: topics.first().map(|t| t.to_string()).unwrap_or_default(),
-                    message: e.to_string(),
-                })?;
-                let effect = match &ev {
-                    W::ExitEnforcerSet(e) => params([("exitEnforcer", addr(e.exitEnforcer))]),
-                    W::WithdrawalRequestAdded(e) => {
-                        Some(Effect::Eip7002Request { pubkey: e.pubkey.clone(), fee: e.fee })
-                    }
-                };
-                return Ok(Decoded { name, args: format!("{ev:?}"), effect });
-            }
+        Contract::WithdrawalVault => {
+            use WithdrawalVault::WithdrawalVaultEvents as E;
+            decode_with!(E, contract, topics, data, |ev| match &ev {
+                E::EtherPulled(e) => Some(Effect::VaultPulled { amount: e.amount }),
+                E::ExitEnforcerSet(e) => params([("exitEnforcer", addr(e.exitEnforcer))]),
+                E::WithdrawalRequestAdded(e) => {
+                    Some(Effect::Eip7002Request { pubkey: e.pubkey.clone(), fee: e.fee })
+                }
+                E::ParameterUpdated(e) => parameter(e.parameter, e.value),
+                _ => None,
+            })
+        }
+        Contract::ElRewardsVault => {
+            use ElRewardsVault::ElRewardsVaultEvents as E;
             decode_with!(E, contract, topics, data, |ev| match &ev {
                 E::EtherPulled(e) => Some(Effect::VaultPulled { amount: e.amount }),
                 E::ParameterUpdated(e) => parameter(e.parameter, e.value),
@@ -1218,12 +1205,13 @@ mod tests {
     use alloy::sol_types::SolEvent;
     use proptest::prelude::*;
 
-    const ALL: [Contract; 15] = [
+    const ALL: [Contract; 16] = [
         Contract::StakePool,
         Contract::WithdrawalQueue,
         Contract::OracleReport,
         Contract::SanityChecker,
-        Contract::PoolVault,
+        Contract::WithdrawalVault,
+        Contract::ElRewardsVault,
         Contract::AccessRegistry,
         Contract::Allocator,
         Contract::OperatorRegistry,
@@ -1478,16 +1466,12 @@ mod tests {
         }
     }
 
-    /// The ABI files describing a followed contract's events.
-    fn abi_files(c: Contract) -> Vec<std::path::PathBuf> {
+    /// The ABI file (written by `scripts/bindings`) of a followed contract.
+    fn abi_file(c: Contract) -> std::path::PathBuf {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../bindings/abi");
-        let mut names = vec![c.name()];
-        if c == Contract::PoolVault {
-            // The deployed vaults are `WithdrawalVault` and `ElRewardsVault`: checked here as soon
-            // as the bindings carry their ABIs (and against IVaults.sol until then, below).
-            names.extend(["WithdrawalVault", "ElRewardsVault"]);
-        }
-        names.into_iter().map(|n| dir.join(format!("{n}.json"))).filter(|p| p.exists()).collect()
+        let path = dir.join(format!("{}.json", c.name()));
+        assert!(path.exists(), "no ABI for {} at {}", c.name(), path.display());
+        path
     }
 
     /// Canonical type of an ABI parameter (tuples expanded).
@@ -1601,63 +1585,20 @@ mod tests {
         seen
     }
 
-    /// The events the withdrawal vault declares in `contracts/src/interfaces/IVaults.sol`, as
-    /// ABI JSON (elementary parameter types only, which is all that file uses).
-    fn vault_source_events() -> Vec<serde_json::Value> {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../contracts/src/interfaces/IVaults.sol");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut out = Vec::new();
-        for decl in text.split("event ").skip(1) {
-            let decl = &decl[..decl.find(';').unwrap()];
-            let (name, params) = decl.split_once('(').unwrap();
-            let params = params.trim_end().strip_suffix(')').unwrap();
-            let inputs: Vec<serde_json::Value> = params
-                .split(',')
-                .filter(|p| !p.trim().is_empty())
-                .map(|p| {
-                    let words: Vec<&str> = p.split_whitespace().collect();
-                    let ty = match words[0] {
-                        "uint" => "uint256",
-                        "int" => "int256",
-                        t => t,
-                    };
-                    serde_json::json!({"type": ty, "indexed": words.contains(&"indexed")})
-                })
-                .collect();
-            out.push(serde_json::json!({"name": name.trim(), "inputs": inputs}));
-        }
-        assert!(out.len() >= 3, "IVaults.sol events: {out:?}");
-        out
-    }
-
     #[test]
     fn every_abi_event_of_a_followed_contract_is_classified_and_decoded() {
         let mut known: Vec<(Contract, String)> = Vec::new();
         for c in ALL {
-            let files = abi_files(c);
-            assert!(!files.is_empty(), "no ABI for {}", c.name());
-            for f in files {
-                let abi: serde_json::Value =
-                    serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
-                let abi = abi.get("abi").cloned().unwrap_or(abi);
-                let events: Vec<serde_json::Value> = abi
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|e| e["type"] == "event")
-                    .cloned()
-                    .collect();
-                let source = f.display().to_string();
-                known.extend(check_events(c, &events, &source).into_iter().map(|n| (c, n)));
-            }
+            let f = abi_file(c);
+            let abi: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+            let abi = abi.get("abi").cloned().unwrap_or(abi);
+            let events: Vec<serde_json::Value> =
+                abi.as_array().unwrap().iter().filter(|e| e["type"] == "event").cloned().collect();
+            assert!(!events.is_empty(), "{} declares no event", f.display());
+            let source = f.display().to_string();
+            known.extend(check_events(c, &events, &source).into_iter().map(|n| (c, n)));
         }
-        let vault = vault_source_events();
-        known.extend(
-            check_events(Contract::PoolVault, &vault, "IVaults.sol")
-                .into_iter()
-                .map(|n| (Contract::PoolVault, n)),
-        );
         // No stale entries: every classified event exists in an ABI.
         for (c, name, _) in EVENT_HANDLING {
             assert!(
@@ -1696,19 +1637,21 @@ mod tests {
     }
 
     #[test]
-    fn withdrawal_vault_events_are_decoded_on_the_vault_source() {
+    fn vault_events_are_decoded_on_their_own_vault_only() {
         let log = WithdrawalVault::WithdrawalRequestAdded {
             pubkey: vec![0xab; 48].into(),
             fee: U256::from(3u64),
         }
         .encode_log_data();
         // topic0 0xb0af…: the vault's EIP-7002 request, with its fee.
-        let d = decode(Contract::PoolVault, log.topics(), &log.data).unwrap();
+        let d = decode(Contract::WithdrawalVault, log.topics(), &log.data).unwrap();
         assert_eq!(d.name, "WithdrawalRequestAdded");
         assert_eq!(
             d.effect,
             Some(Effect::Eip7002Request { pubkey: vec![0xab; 48].into(), fee: U256::from(3u64) })
         );
+        // The EL-rewards vault has no such event: the same log there is refused (kept raw).
+        assert!(decode(Contract::ElRewardsVault, log.topics(), &log.data).is_err());
         let log = WithdrawalVault::ExitEnforcerSet { exitEnforcer: Address::repeat_byte(7) }
             .encode_log_data();
         assert_eq!(
@@ -1716,7 +1659,7 @@ mod tests {
             "0x25733a416c641a381f49eeeabe2fec96d5733c23e27aefbdb55448b73d6f0e70",
             "the topic the devnet logged as unknown"
         );
-        let d = decode(Contract::PoolVault, log.topics(), &log.data).unwrap();
+        let d = decode(Contract::WithdrawalVault, log.topics(), &log.data).unwrap();
         assert_eq!(
             d.effect,
             Some(Effect::Parameters(vec![(
@@ -1724,11 +1667,13 @@ mod tests {
                 format!("{:#x}", Address::repeat_byte(7))
             )]))
         );
-        // PoolVault's own events still decode.
-        let log = PoolVault::EtherPulled { pool: Address::ZERO, amount: U256::from(9u64) }
+        // The events both vaults inherit from PoolVault decode on either.
+        let log = ElRewardsVault::EtherPulled { pool: Address::ZERO, amount: U256::from(9u64) }
             .encode_log_data();
-        let d = decode(Contract::PoolVault, log.topics(), &log.data).unwrap();
-        assert_eq!(d.effect, Some(Effect::VaultPulled { amount: U256::from(9u64) }));
+        for c in [Contract::WithdrawalVault, Contract::ElRewardsVault] {
+            let d = decode(c, log.topics(), &log.data).unwrap();
+            assert_eq!(d.effect, Some(Effect::VaultPulled { amount: U256::from(9u64) }));
+        }
     }
 
     #[test]
