@@ -1,14 +1,16 @@
 //! ClayStack REST API over the indexer's store: protocol summary, rate history, oracle reports with
 //! their extra-data chunks, losses through the waterfall, rewards, governance parameters, pool
 //! events, operators (exit requests and whether their deadlines were met, penalties by layer,
-//! rewards) and their notification feeds (JSON, Atom, signed webhooks), stakers' positions and
-//! tickets, an OpenAPI 3.1 document, Prometheus metrics, and the dashboard (embedded assets).
+//! rewards, and their cumulative allocation from the oracle members' trees, checked against the
+//! on-chain root) and their notification feeds (JSON, Atom, signed webhooks), stakers' positions
+//! and tickets, an OpenAPI 3.1 document, Prometheus metrics, and the dashboard (embedded assets).
 
 mod error;
 pub mod metrics;
 pub mod openapi;
 pub mod query;
 pub mod stack;
+pub mod trees;
 pub mod webhooks;
 
 use std::{
@@ -17,9 +19,9 @@ use std::{
     time::Instant,
 };
 
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     body::Bytes,
     extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header},
@@ -35,6 +37,7 @@ pub use error::ApiError;
 pub use metrics::ApiMetrics;
 use query::Page;
 pub use stack::{StackConfig, StackError, run_stack};
+pub use trees::RewardsTrees;
 
 /// The dashboard page.
 const INDEX_HTML: &str = include_str!("dashboard/index.html");
@@ -86,6 +89,7 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/reports/{refSlot}", get(report)),
         (Method::GET, "/api/v1/losses", get(losses)),
         (Method::GET, "/api/v1/rewards", get(rewards)),
+        (Method::GET, "/api/v1/rewards/accounts/{address}", get(reward_account)),
         (Method::GET, "/api/v1/parameters", get(parameters)),
         (Method::GET, "/api/v1/pool-events", get(pool_events)),
         (Method::GET, "/api/v1/operators", get(operators)),
@@ -106,15 +110,21 @@ pub fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
     ]
 }
 
-/// The full router: API, documents, metrics and dashboard.
+/// The full router: API, documents, metrics and dashboard, without oracle members (reward
+/// allocations are served as unavailable, with the reason).
 pub fn router(state: AppState) -> Router {
+    router_with(state, Arc::new(RewardsTrees::disabled()))
+}
+
+/// The full router, serving reward allocations from the trees of `trees`' oracle members.
+pub fn router_with(state: AppState, trees: Arc<RewardsTrees>) -> Router {
     let mut r = Router::new();
     for (_, path, handler) in routes() {
         // Each route is labelled with its template (not the raw path: bounded label values).
         let label = (Arc::clone(&state.metrics), path);
         r = r.route(path, handler.route_layer(middleware::from_fn_with_state(label, track)));
     }
-    r.fallback(not_found).with_state(state)
+    r.fallback(not_found).layer(Extension(trees)).with_state(state)
 }
 
 /// A router serving only `/metrics` of a stand-alone indexer.
@@ -379,6 +389,7 @@ async fn operator_penalties(
 
 async fn operator_rewards(
     State(st): State<AppState>,
+    Extension(trees): Extension<Arc<RewardsTrees>>,
     Path(id): Path<String>,
     Query(q): Params,
     headers: HeaderMap,
@@ -386,7 +397,39 @@ async fn operator_rewards(
     let id = operator_id(&id)?;
     let pool = pool_param(&q)?;
     let page = page_param(&q, false)?;
-    let v = st.read(move |s| query::operator_rewards(s, pool, id, &page)).await?;
+    let (mut v, account, claimed) = st
+        .read(move |s| {
+            let v = query::operator_rewards(s, pool, id, &page)?;
+            let account = v["rewardAddress"].as_str().and_then(|a| a.parse::<Address>().ok());
+            let claimed = match account {
+                Some(a) => query::account_claimed(s, pool, a)?,
+                None => U256::ZERO,
+            };
+            Ok((v, account, claimed))
+        })
+        .await?;
+    let root = trees::IndexedRoot::from_json(&v["latestRoot"]);
+    v["allocation"] = trees::allocation(&trees, account, root, claimed).await;
+    Ok(cached_json(&headers, &v))
+}
+
+async fn reward_account(
+    State(st): State<AppState>,
+    Extension(trees): Extension<Arc<RewardsTrees>>,
+    Path(address): Path<String>,
+    Query(q): Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let account = address_param(&address)?;
+    let pool = pool_param(&q)?;
+    let (root, claimed) = st
+        .read(move |s| {
+            Ok((query::latest_root(s, pool)?, query::account_claimed(s, pool, account)?))
+        })
+        .await?;
+    let root = trees::IndexedRoot::from_json(&root);
+    let mut v = trees::allocation(&trees, Some(account), root, claimed).await;
+    v["pool"] = Value::from(pool);
     Ok(cached_json(&headers, &v))
 }
 
@@ -469,8 +512,12 @@ async fn openapi_json(headers: HeaderMap) -> Response {
     cached_json(&headers, &openapi::document())
 }
 
-async fn metrics_text(State(st): State<AppState>) -> Response {
+async fn metrics_text(
+    State(st): State<AppState>,
+    Extension(trees): Extension<Arc<RewardsTrees>>,
+) -> Response {
     let mut body = st.metrics.render();
+    body.push_str(&trees.render());
     if let Some(m) = &st.indexer_metrics {
         body.push_str(&m.render());
     }

@@ -99,6 +99,23 @@ fn operations() -> Vec<Operation> {
         ),
         (
             "get",
+            "/api/v1/rewards/accounts/{address}",
+            "A reward account's cumulative allocation under the current rewards root: the leaf of the oracle members' tree (downloaded from a configured member and used only after it rebuilt to the indexed on-chain root and total), what it claimed, what is claimable, and the Merkle proof for `OperatorRewards.claim(account, cumulativeShares, proof)`. `status` is `verified`, or `unavailable` with `reason` and the tree's amounts `null` (no member configured, no root yet, no member served a matching tree).",
+            vec![
+                (
+                    "address",
+                    "path",
+                    true,
+                    json!({"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"}),
+                    "Reward account (an operator's reward address, or the VFP pool).",
+                ),
+                pool(),
+            ],
+            j,
+            false,
+        ),
+        (
+            "get",
             "/api/v1/parameters",
             "Current governance parameters and wiring of the pool's contracts (type factors, missed-exit penalty, exit deadline, bond and VFP parameters, sanity limits, frame timing, targets …).",
             vec![pool()],
@@ -148,7 +165,7 @@ fn operations() -> Vec<Operation> {
         (
             "get",
             "/api/v1/operators/{id}/rewards",
-            "An operator's reward claims (by its reward address), claimed totals and the latest rewards root.",
+            "An operator's reward claims (by its reward address), claimed totals, the latest rewards root, and `allocation`: its reward address's cumulative allocation, claimed and claimable shares and Merkle proof under that root, as `/api/v1/rewards/accounts/{address}` serves them (`null` amounts with a `reason` when no oracle member served a tree matching the on-chain root).",
             vec![id(), pool(), limit(), cursor()],
             j,
             false,
@@ -238,15 +255,56 @@ pub fn document() -> Value {
         let entry = paths.entry(path).or_insert_with(|| json!({}));
         entry[method] = op;
     }
+    // The allocation object: on the account endpoint and inside an operator's rewards.
+    let allocation = json!({"$ref": "#/components/schemas/Allocation"});
+    if let Some(ok) = paths
+        .get_mut("/api/v1/rewards/accounts/{address}")
+        .and_then(|p| p.pointer_mut("/get/responses/200/content/application~1json"))
+    {
+        *ok = json!({"schema": allocation});
+    }
+    if let Some(ok) = paths
+        .get_mut("/api/v1/operators/{id}/rewards")
+        .and_then(|p| p.pointer_mut("/get/responses/200/content/application~1json"))
+    {
+        *ok = json!({"schema": {"type": "object", "properties": {"allocation": allocation}}});
+    }
     json!({
         "openapi": "3.1.0",
         "info": {"title": "ClayStack API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Indexed on-chain data of the ClayStack pools. Amounts are decimal strings in wei; rates are 1e27 fixed point (`rateE27`) and floats (`rate`)."},
         "paths": paths,
-        "components": {"responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["error", "message"],
-            "properties": {"error": {"type": "string", "enum": ["bad_request", "not_found", "internal"]}, "message": {"type": "string"}}
-        }}}}}}
+        "components": {
+            "responses": {"Error": {"description": "Error", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["error", "message"],
+                "properties": {"error": {"type": "string", "enum": ["bad_request", "not_found", "internal"]}, "message": {"type": "string"}}
+            }}}}},
+            "schemas": {"Allocation": allocation_schema()}
+        }
+    })
+}
+
+/// A reward account's allocation under the current root (`crate::trees::allocation`).
+pub(crate) fn allocation_schema() -> Value {
+    let amount =
+        |d: &str| json!({"type": ["string", "null"], "pattern": "^[0-9]+$", "description": d});
+    json!({
+        "type": "object",
+        "required": ["status", "reason", "account", "root", "refSlot", "claimedShares", "cumulativeShares", "claimableShares", "proof", "member", "treeLeaves"],
+        "properties": {
+            "status": {"type": "string", "enum": ["verified", "unavailable"],
+                       "description": "`verified`: the tree rebuilt to the indexed on-chain root and total; `unavailable`: see `reason`, the tree's amounts are null."},
+            "reason": {"type": ["string", "null"], "description": "Why the allocation is unavailable, or why a verified one is zero (no leaf)."},
+            "account": {"type": ["string", "null"], "description": "The reward account."},
+            "root": {"type": ["string", "null"], "description": "The on-chain rewards root (null: none yet)."},
+            "refSlot": {"type": ["integer", "null"], "description": "Reference slot of the report that set the root."},
+            "claimedShares": amount("Shares the account claimed so far (`OperatorRewards.claimed`, from its claim events)."),
+            "cumulativeShares": amount("The account's leaf: shares allocated to it up to this root (csETH/kcsETH shares)."),
+            "claimableShares": amount("cumulativeShares − claimedShares."),
+            "proof": {"type": ["array", "null"], "items": {"type": "string"}, "description": "Sibling hashes for `OperatorRewards.claim(account, cumulativeShares, proof)`."},
+            "member": {"type": ["string", "null"], "description": "The oracle member whose tree was verified."},
+            "treeLeaves": {"type": ["integer", "null"], "description": "Leaves of the verified tree."}
+        }
     })
 }
 

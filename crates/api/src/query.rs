@@ -613,7 +613,9 @@ pub fn losses(store: &mut Store, pool: &str, page: &Page) -> Result<Value, ApiEr
 }
 
 /// The latest rewards root of a pool.
-fn latest_root(store: &mut Store, pool: &str) -> Result<Value, ApiError> {
+/// The pool's latest rewards root (`{root, cumulativeShares, refSlot, block, time}`), `null` before
+/// the first.
+pub fn latest_root(store: &mut Store, pool: &str) -> Result<Value, ApiError> {
     let rows = store.db().query(
         "SELECT block_number, block_time, data FROM rewards WHERE pool = $1 AND kind = 'root' ORDER BY block_number DESC, log_index DESC LIMIT 1",
         &[Val::from(pool)],
@@ -623,6 +625,21 @@ fn latest_root(store: &mut Store, pool: &str) -> Result<Value, ApiError> {
     d["block"] = json!(int_of(r, 0));
     d["time"] = json!(int_of(r, 1));
     Ok(d)
+}
+
+/// What `account` claimed from the pool's `OperatorRewards` so far (`claimed(account)`: the
+/// cumulative total of its latest `RewardsClaimed`), zero before its first claim.
+pub fn account_claimed(store: &mut Store, pool: &str, account: Address) -> Result<U256, ApiError> {
+    let rows = store.db().query(
+        "SELECT data FROM rewards WHERE pool = $1 AND kind = 'claim' AND account = $2 ORDER BY block_number DESC, log_index DESC LIMIT 1",
+        &[Val::from(pool), Val::Text(format!("{account:#x}"))],
+    )?;
+    let Some(r) = rows.first() else { return Ok(U256::ZERO) };
+    let d = parse_doc(&read_text(r, 0, "rewards")?, "rewards claim")?;
+    d["cumulativeShares"]
+        .as_str()
+        .and_then(|s| U256::from_str_radix(s, 10).ok())
+        .ok_or_else(|| ApiError::Internal(format!("read the claimed total of {account:#x}: {d}")))
 }
 
 /// Rows of the `rewards` table, oldest first, filtered by kind and account.
@@ -677,7 +694,7 @@ pub fn rewards(
 
 /// An operator's rewards: claims by its reward address (paged), the claimed totals and the latest
 /// root. The operator's cumulative allocation is its leaf in the tree behind that root, which the
-/// oracle members serve (`/rewards/proof`); the chain holds only the root.
+/// oracle members serve; the handler adds it (`allocation`, see [`crate::trees`]).
 pub fn operator_rewards(
     store: &mut Store,
     pool: &str,

@@ -8,7 +8,11 @@ use claystack_indexer::{
     FollowConfig, FollowError, Follower, IndexerMetrics, StoreError, decode, open_store,
 };
 
-use crate::{ApiMetrics, AppState, router, webhooks};
+use crate::{
+    ApiMetrics, AppState, router_with,
+    trees::{RewardsTrees, TreesConfigError},
+    webhooks,
+};
 
 /// Where the stack reads the chain and keeps its index.
 #[derive(Debug, Clone)]
@@ -25,6 +29,9 @@ pub struct StackConfig {
     pub follow: FollowConfig,
     /// Interval between webhook delivery rounds.
     pub webhook_interval: Duration,
+    /// Base URLs of oracle members serving rewards trees (`GET /rewards/tree/{root}`); empty:
+    /// operators' reward allocations are served as unavailable.
+    pub oracle_urls: Vec<String>,
 }
 
 /// Why the stack stopped.
@@ -39,6 +46,9 @@ pub enum StackError {
     /// The follower could not be built.
     #[error("build the follower: {0}")]
     Follow(#[from] FollowError),
+    /// An oracle member URL is unusable.
+    #[error(transparent)]
+    OracleUrl(#[from] TreesConfigError),
     /// The HTTP server failed.
     #[error("serve http: {0}")]
     Serve(#[from] std::io::Error),
@@ -62,6 +72,7 @@ pub async fn run_stack(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StackError> {
+    let trees = Arc::new(RewardsTrees::new(&cfg.oracle_urls)?);
     let deployment = Deployment::load(&cfg.deployment)?;
     let sources = decode::sources(&deployment);
     let addresses = sources.iter().map(|s| s.address).collect();
@@ -89,7 +100,8 @@ pub async fn run_stack(
         cfg.webhook_interval,
         until_true(stop_rx),
     ));
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    let served =
+        axum::serve(listener, router_with(state, trees)).with_graceful_shutdown(shutdown).await;
     if stop_tx.send(true).is_err() {
         tracing::debug!(target: "api", "background tasks already stopped");
     }

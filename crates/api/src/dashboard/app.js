@@ -174,6 +174,17 @@ async function operatorPage(id) {
       <td>${fmtEth(l.amountWei || 0)}</td><td>${fmtEth(l.covered.bondWei || 0)}</td><td>${layer(l.covered.vfpWei, l.covered.otherLayersWei)}</td>
       <td>${layer(l.covered.insuranceWei, null)}</td><td>${fmtEth(l.uncoveredWei || 0)}</td></tr>`).join("");
     const root = rewards.latestRoot;
+    // The reward address's leaf in the oracle members' tree, only once that tree rebuilt to the on-chain root.
+    const al = rewards.allocation || { status: "unavailable", reason: "not served by this API" };
+    const verified = al.status === "verified";
+    const shares = (x) => (verified && x !== null && x !== undefined ? fmtEth(x) : "–");
+    const allocation = `<div class="cards">
+        <div class="card"><div class="k">claimable</div><div class="v" id="claimable">${shares(al.claimableShares)}</div><div class="s">csETH shares</div></div>
+        <div class="card"><div class="k">allocated (cumulative)</div><div class="v" id="allocated">${shares(al.cumulativeShares)}</div><div class="s">leaf of the rewards tree</div></div>
+        <div class="card"><div class="k">claimed</div><div class="v" id="claimed">${fmtEth(al.claimedShares || 0)}</div><div class="s">OperatorRewards.claimed</div></div></div>
+      <div class="s" id="allocation-status">${verified
+        ? esc("verified against the on-chain root " + al.root.slice(0, 10) + "… (tree of " + al.treeLeaves + " leaves from " + al.member + ")" + (al.reason ? ": " + al.reason : ""))
+        : esc("allocation unavailable: " + (al.reason || "unknown"))}</div>`;
     const claimRows = rewards.items.map((c) => `<tr><td>${fmtTime(c.time)}</td><td>${fmtEth(c.shares)}</td><td>${fmtEth(c.cumulativeShares)}</td></tr>`).join("");
     el.innerHTML = `<section class="card"><h2>Operator ${o.id} · ${esc(o.type || "")} · ${esc(o.manager || "")}</h2>
       <div class="cards">${["type", "validators", "score", "bondWei", "penaltiesWei", "rewardsShares", "exitRequests", "forcedExits", "missedExitsCharged"].map((k) =>
@@ -186,6 +197,7 @@ async function operatorPage(id) {
       ${penalties.length ? "" : '<div class="empty">No penalties.</div>'}
       <h2 style="margin-top:12px">Rewards</h2>
       <div class="s" id="rewards-summary">claimed ${fmtEth(rewards.claimedShares)} csETH (cumulative ${fmtEth(rewards.claimedCumulativeShares)}) · latest root ${root ? esc(root.root.slice(0, 10)) + "… at ref slot " + root.refSlot + ", " + fmtEth(root.cumulativeShares) + " csETH allocated to all operators" : "none yet"}</div>
+      ${allocation}
       <div class="scroll"><table id="claims"><thead><tr><th>claimed at</th><th>shares</th><th>cumulative</th></tr></thead><tbody>${claimRows}</tbody></table></div>
       <h2 style="margin-top:12px">Notices <a href="/api/v1/operators/${o.id}/feed.atom?pool=${pool}">Atom</a> · <a href="/api/v1/operators/${o.id}/feed?pool=${pool}">JSON</a></h2>
       <div class="scroll"><table><thead><tr><th>time</th><th>kind</th><th>details</th></tr></thead><tbody>${notices}</tbody></table></div>

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use claystack_api::{ApiMetrics, AppState};
+use claystack_api::{ApiMetrics, AppState, RewardsTrees};
 use claystack_bindings::Deployment;
 use claystack_indexer::decode;
 use eyre::Context as _;
@@ -28,6 +28,24 @@ pub(crate) struct HttpArgs {
     pub(crate) webhook_interval_ms: u64,
 }
 
+/// Where operators' reward allocations come from (shared with `claystack serve`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct OracleArgs {
+    /// Base URL of an oracle member serving rewards trees (`GET /rewards/tree/{root}`); repeat
+    /// the flag or separate URLs by commas to ask several in turn. A tree is used only after it
+    /// rebuilds to the indexed on-chain root and total; without one, allocations are served as
+    /// unavailable with the reason.
+    #[arg(long = "oracle-url", env = "CLAYSTACK_ORACLE_URL", value_delimiter = ',')]
+    pub(crate) oracle_urls: Vec<String>,
+}
+
+impl OracleArgs {
+    /// The member trees of these flags.
+    pub(crate) fn trees(&self) -> eyre::Result<Arc<RewardsTrees>> {
+        Ok(Arc::new(RewardsTrees::new(&self.oracle_urls).wrap_err("read --oracle-url")?))
+    }
+}
+
 /// Flags of `claystack api serve`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ServeArgs {
@@ -35,12 +53,15 @@ pub(crate) struct ServeArgs {
     source: SourceArgs,
     #[command(flatten)]
     http: HttpArgs,
+    #[command(flatten)]
+    oracle: OracleArgs,
 }
 
 /// Runs `claystack api …`.
 pub(crate) async fn run(cmd: Command) -> eyre::Result<()> {
     match cmd {
         Command::Serve(args) => {
+            let trees = args.oracle.trees()?;
             let deployment =
                 Deployment::load(&args.source.deployment).wrap_err("load the deployment file")?;
             let store = claystack_indexer::open_store(
@@ -56,16 +77,27 @@ pub(crate) async fn run(cmd: Command) -> eyre::Result<()> {
                 indexer_metrics: None,
                 frame_seconds: Some(deployment.frame_seconds()),
             };
-            let result = serve_http(state, &args.http, shutdown_signal()).await;
+            let result = serve_http_with(state, trees, &args.http, shutdown_signal()).await;
             claystack_indexer::close_store(store).await;
             result
         }
     }
 }
 
-/// Serves the API (and delivers webhooks) until `shutdown` resolves.
+/// Serves the API (and delivers webhooks) until `shutdown` resolves, without oracle members.
 pub(crate) async fn serve_http(
     state: AppState,
+    http: &HttpArgs,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> eyre::Result<()> {
+    serve_http_with(state, Arc::new(RewardsTrees::disabled()), http, shutdown).await
+}
+
+/// Serves the API (and delivers webhooks) until `shutdown` resolves; reward allocations from the
+/// trees of `trees`' oracle members.
+pub(crate) async fn serve_http_with(
+    state: AppState,
+    trees: Arc<RewardsTrees>,
     http: &HttpArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> eyre::Result<()> {
@@ -80,7 +112,7 @@ pub(crate) async fn serve_http(
         Duration::from_millis(http.webhook_interval_ms.max(100)),
         wait_true(stop_rx),
     ));
-    let served = axum::serve(listener, claystack_api::router(state))
+    let served = axum::serve(listener, claystack_api::router_with(state, trees))
         .with_graceful_shutdown(shutdown)
         .await
         .wrap_err("serve http");
