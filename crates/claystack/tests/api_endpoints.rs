@@ -10,7 +10,7 @@ use std::{
 
 use claystack_api::{ApiMetrics, AppState};
 use claystack_indexer::{FollowConfig, IndexerMetrics, SqliteDb, Store, Val};
-use indexer_suite::{Devnet, anvil_address, index_to_head, runtime};
+use indexer_suite::{Devnet, anvil_address, honest_member, index_to_head, runtime};
 use serde_json::{Value, json};
 
 struct Api {
@@ -761,6 +761,177 @@ fn api_serves_report_chunks_losses_rewards_and_exit_requests() {
             let (status, _, body) = api.get(&concrete).await;
             assert!((200..300).contains(&status), "GET {path} → {status}: {body}");
         }
+    });
+    drop(state);
+    drop(store);
+}
+
+/// A member's tree endpoint serving `doc` whatever root is asked (a lying member).
+async fn lying_member(doc: claystack_oracle::rewards::TreeDocument) -> String {
+    let app = axum::Router::new().route(
+        "/rewards/tree/{root}",
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[test]
+fn api_serves_operator_reward_allocations_only_from_a_tree_that_matches_the_chain() {
+    use claystack_api::RewardsTrees;
+    use claystack_devnet::alloy::primitives::U256;
+    let devnet = Devnet::start();
+    let rt = runtime();
+    let sc = devnet.operator_scenario(&rt);
+    // A second root: the operator's reward address has `extra` shares left to claim.
+    let (doc, extra) = devnet.second_rewards_root(&rt, &sc);
+    let dir = tempfile::tempdir().unwrap();
+    let db = SqliteDb::open(&dir.path().join("index.sqlite")).unwrap();
+    let store = Arc::new(Mutex::new(Store::open(Box::new(db), &devnet.sources()).unwrap()));
+    let metrics = Arc::new(IndexerMetrics::default());
+    index_to_head(&rt, &devnet, &store, &metrics, FollowConfig::default());
+    let state = AppState {
+        store: Arc::clone(&store),
+        metrics: Arc::new(ApiMetrics::default()),
+        indexer_metrics: None,
+        frame_seconds: Some(devnet.deployment.frame_seconds()),
+    };
+    let op = sc.operator;
+    let claimed: U256 = sc.claimed.parse().unwrap();
+    let rewards = format!("{:#x}", devnet.deployment.address("operatorRewards").unwrap());
+    let other = anvil_address(7);
+    // The lying member moves shares from the other leaf to the operator's, keeping the chain's
+    // root and total in its document.
+    let mut lie = doc.clone();
+    for leaf in &mut lie.leaves {
+        if format!("{:#x}", leaf.account) == sc.reward_address {
+            leaf.cumulative_shares += U256::from(1_000u64);
+        } else {
+            leaf.cumulative_shares -= U256::from(1_000u64);
+        }
+    }
+
+    rt.block_on(async {
+        let serve = |trees: RewardsTrees| async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let app = claystack_api::router_with(state.clone(), Arc::new(trees));
+            tokio::spawn(axum::serve(listener, app).into_future());
+            Api { base, http: reqwest::Client::new() }
+        };
+        let liar = lying_member(lie).await;
+        let honest = honest_member(&doc, &dir.path().join("member")).await;
+
+        // No member configured: the chain's root and the claims, no allocation, and why.
+        let api = serve(RewardsTrees::disabled()).await;
+        let rw = api.json(&format!("/api/v1/operators/{op}/rewards")).await;
+        assert_eq!(rw["latestRoot"]["root"], doc.root.to_string());
+        let a = &rw["allocation"];
+        assert_eq!(a["status"], "unavailable", "{a}");
+        assert!(a["reason"].as_str().unwrap().contains("--oracle-url"), "{a}");
+        assert!(a["cumulativeShares"].is_null() && a["claimableShares"].is_null(), "{a}");
+        assert_eq!(a["claimedShares"], sc.claimed, "claims are on chain: {a}");
+
+        // Only the liar: its tree does not rebuild to the chain's root, so nothing is served.
+        let api = serve(RewardsTrees::new(std::slice::from_ref(&liar)).unwrap()).await;
+        let a = api.json(&format!("/api/v1/operators/{op}/rewards")).await["allocation"].clone();
+        assert_eq!(a["status"], "unavailable", "{a}");
+        let reason = a["reason"].as_str().unwrap();
+        assert!(reason.contains(&liar) && reason.contains("refused"), "{a}");
+        assert!(a["cumulativeShares"].is_null() && a["proof"].is_null(), "{a}");
+
+        // The liar first, then an honest member: the honest tree is verified and served.
+        let api = serve(RewardsTrees::new(&[format!("{liar},{honest}")]).unwrap()).await;
+        let rw = api.json(&format!("/api/v1/operators/{op}/rewards")).await;
+        let a = &rw["allocation"];
+        assert_eq!(a["status"], "verified", "{a}");
+        assert_eq!(a["member"], honest);
+        assert_eq!(a["account"], sc.reward_address);
+        assert_eq!(a["root"], doc.root.to_string());
+        assert_eq!(a["refSlot"], doc.ref_slot);
+        assert_eq!(a["treeLeaves"], 2);
+        assert_eq!(a["cumulativeShares"], (claimed + extra).to_string());
+        assert_eq!(a["claimedShares"], sc.claimed);
+        assert_eq!(a["claimableShares"], extra.to_string());
+        let proof: Vec<String> =
+            a["proof"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+        let proof_arg = format!("[{}]", proof.join(","));
+        let cumulative = a["cumulativeShares"].as_str().unwrap().to_owned();
+        // The contract itself accepts the proof.
+        assert_eq!(
+            devnet.cast(&[
+                "call",
+                &rewards,
+                "verify(address,uint256,bytes32[])(bool)",
+                &sc.reward_address,
+                &cumulative,
+                &proof_arg,
+            ]),
+            "true"
+        );
+        // Any account: the other leaf, and a verified zero for an account without one.
+        let b = api.json(&format!("/api/v1/rewards/accounts/{other}")).await;
+        assert_eq!(b["status"], "verified", "{b}");
+        assert_eq!(
+            b["cumulativeShares"].as_str().unwrap().parse::<U256>().unwrap(),
+            doc.cumulative_shares - claimed - extra
+        );
+        assert_eq!(b["claimableShares"], b["cumulativeShares"], "never claimed: {b}");
+        let none = api.json(&format!("/api/v1/rewards/accounts/{}", anvil_address(8))).await;
+        assert_eq!(
+            (none["status"].as_str(), none["cumulativeShares"].as_str()),
+            (Some("verified"), Some("0")),
+            "{none}"
+        );
+        assert!(none["reason"].as_str().unwrap().contains("no leaf"), "{none}");
+        api.bad("/api/v1/rewards/accounts/0x12", "bad address").await;
+        api.bad(&format!("/api/v1/rewards/accounts/{other}?pool=x"), "bad pool").await;
+        // The KYC pool has no root: nothing to fetch.
+        let k = api.json(&format!("/api/v1/rewards/accounts/{other}?pool=kyc")).await;
+        assert_eq!(
+            (k["status"].as_str(), k["reason"].as_str()),
+            (Some("unavailable"), Some("no rewards root on chain yet"))
+        );
+        let (_, _, m) = api.get("/metrics").await;
+        assert!(m.contains("claystack_api_rewards_trees_total{outcome=\"refused\"} 1"), "{m}");
+        assert!(m.contains("claystack_api_rewards_trees_total{outcome=\"verified\"} 1"), "{m}");
+
+        // Claim with the served proof; once indexed, nothing is left to claim.
+        devnet.cast(&[
+            "send",
+            &rewards,
+            "claim(address,uint256,bytes32[])",
+            &sc.reward_address,
+            &cumulative,
+            &proof_arg,
+            "--private-key",
+            &indexer_suite::anvil_key(0),
+        ]);
+        let addresses = devnet.sources().iter().map(|s| s.address).collect();
+        let mut f = claystack_indexer::Follower::new(
+            &devnet.rpc,
+            Arc::clone(&store),
+            addresses,
+            FollowConfig::default(),
+            Arc::new(IndexerMetrics::default()),
+        )
+        .unwrap();
+        f.run_to_head().await.unwrap();
+        let a = api.json(&format!("/api/v1/operators/{op}/rewards")).await["allocation"].clone();
+        assert_eq!(
+            (a["claimedShares"].as_str(), a["claimableShares"].as_str()),
+            (Some(cumulative.as_str()), Some("0")),
+            "{a}"
+        );
+        assert_eq!(
+            devnet.call_uint(&rewards, "claimed(address)(uint256)", &[&sc.reward_address]),
+            cumulative
+        );
     });
     drop(state);
     drop(store);

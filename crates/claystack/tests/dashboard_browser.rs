@@ -78,12 +78,17 @@ fn chart_points(dom: &str, id: &str) -> usize {
 fn dashboard_renders_the_live_devnet_in_chromium() {
     let browser = chromium();
     let devnet = Devnet::start();
-    // Penalties through the waterfall in report chunks, one chain dropped, a claimed root.
-    let scenario = devnet.operator_scenario(&indexer_suite::runtime());
+    // Penalties through the waterfall in report chunks, one chain dropped, a claimed root, then
+    // a second root under which the operator has shares left to claim, whose tree an oracle
+    // member serves.
+    let rt = indexer_suite::runtime();
+    let scenario = devnet.operator_scenario(&rt);
+    let (tree, extra) = devnet.second_rewards_root(&rt, &scenario);
     let dir = tempfile::tempdir().unwrap();
+    let member = rt.block_on(indexer_suite::honest_member(&tree, &dir.path().join("member")));
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_claystack"))
-        .args(["serve", "--rpc-url", &devnet.rpc, "--deployment"])
+        .args(["serve", "--rpc-url", &devnet.rpc, "--oracle-url", &member, "--deployment"])
         .arg(&devnet.deployment_path)
         .arg("--sqlite")
         .arg(dir.path().join("index.sqlite"))
@@ -97,7 +102,6 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
 
     // Wait until the indexer has caught up with the chain.
     let head: u64 = devnet.cast(&["block-number"]).parse().unwrap();
-    let rt = indexer_suite::runtime();
     let summary: serde_json::Value = rt.block_on(async {
         let client = reqwest::Client::new();
         let start = Instant::now();
@@ -173,6 +177,17 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
     let penalties = &penalties[..penalties.find("</table>").unwrap()];
     assert_eq!(penalties.matches("<tr>").count(), 4, "header + three penalties:\n{penalties}");
     assert!(text_of(&op, "rewards-summary").starts_with("claimed "), "rewards summary");
+    // Claimable rewards: the leaf of the member's tree, verified against the on-chain root.
+    let status = text_of(&op, "allocation-status");
+    assert!(status.starts_with("verified against the on-chain root"), "{status}");
+    assert!(status.contains(&member), "{status}");
+    let shares = |wei: &str| wei.parse::<f64>().unwrap() / 1e18;
+    let claimable = number(text_of(&op, "claimable"));
+    let want = shares(&extra.to_string());
+    assert!((claimable - want).abs() < 1e-4 * want.max(1.0), "claimable {claimable} vs {want}");
+    let allocated = number(text_of(&op, "allocated"));
+    let want = shares(&scenario.claimed) + shares(&extra.to_string());
+    assert!((allocated - want).abs() < 1e-4 * want.max(1.0), "allocated {allocated} vs {want}");
     assert!(op.contains("No exit requests."), "exit requests section:\n{op}");
     // An unknown operator shows the API's answer instead of a broken page.
     let missing = headless(&profile, &["--dump-dom"], &format!("{base}/#/operator/999"));

@@ -192,6 +192,23 @@ pub fn anvil_address(index: u32) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_lowercase()
 }
 
+/// A real oracle member's tree endpoint (`claystack_oracle::daemon::rewards::router`, what
+/// `claystack oracle run` serves) over a state dir at `dir` holding `doc`; returns its base URL.
+/// Runs on the calling runtime.
+pub async fn honest_member(
+    doc: &claystack_oracle::rewards::TreeDocument,
+    dir: &std::path::Path,
+) -> String {
+    use claystack_oracle::daemon::rewards::{TreeStore, router};
+    let trees = TreeStore::open(dir).unwrap();
+    trees.save(doc).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app = router(Arc::new(trees));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
 /// A throwaway PostgreSQL cluster in a temporary directory on a free port (as the `postgres`
 /// user when running as root: PostgreSQL refuses to run as root). Fails, never skips, when
 /// PostgreSQL is not installed.
@@ -781,6 +798,63 @@ impl Devnet {
             plain,
             claimed: received.to_string(),
         }
+    }
+
+    /// After [`Devnet::operator_scenario`]: a staker (anvil #6) sends csETH to `OperatorRewards`
+    /// (it counts as received, as fee shares do), and the next report publishes a two-leaf root:
+    /// the scenario's reward address at what it claimed plus `extra` (claimable), anvil #7 at the
+    /// rest of what the contract received. Returns the tree as a member would serve it and `extra`.
+    pub fn second_rewards_root(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        sc: &Scenario,
+    ) -> (claystack_oracle::rewards::TreeDocument, claystack_devnet::alloy::primitives::U256) {
+        use claystack_devnet::alloy::primitives::{Address, U256};
+        use claystack_oracle::sol::OperatorsReport;
+        let rewards = self.addr("operatorRewards");
+        let pool = format!("{:#x}", self.deployment.public.stake_pool);
+        self.deposit(6, "1");
+        let gift: U256 = self
+            .call_uint(&pool, "balanceOf(address)(uint256)", &[&anvil_address(6)])
+            .parse()
+            .unwrap();
+        let gift = gift / U256::from(10u8);
+        self.cast(&[
+            "send",
+            &pool,
+            "transfer(address,uint256)",
+            &rewards,
+            &gift.to_string(),
+            "--private-key",
+            &anvil_key(6),
+        ]);
+        let total: U256 =
+            self.call_uint(&rewards, "totalReceived()(uint256)", &[]).parse().unwrap();
+        let claimed: U256 = sc.claimed.parse().unwrap();
+        let extra = (total - claimed) / U256::from(3u8);
+        let reward: Address = sc.reward_address.parse().unwrap();
+        let other: Address = anvil_address(7).parse().unwrap();
+        self.next_frame();
+        let slot = self.current_ref_slot();
+        let doc = claystack_oracle::rewards::TreeDocument::new(
+            slot,
+            &[(reward, claimed + extra), (other, total - claimed - extra)],
+        )
+        .unwrap();
+        assert_eq!(doc.cumulative_shares, total);
+        self.report(
+            rt,
+            &[OperatorsReport {
+                refSlot: U256::from(slot),
+                rewardsRoot: doc.root,
+                rewardsCumulativeShares: total,
+                ..Default::default()
+            }],
+            1,
+        );
+        let on_chain = self.cast(&["call", &rewards, "rewardsRoot()(bytes32)"]);
+        assert_eq!(on_chain, doc.root.to_string(), "the report set the new root");
+        (doc, extra)
     }
 
     fn current_ref_slot(&self) -> u64 {
