@@ -1,6 +1,6 @@
 //! The dashboard in headless Chromium: `claystack serve` (indexer + API + dashboard) over a real
 //! devnet; the rendered DOM must show real numbers in the cards, the charts and the tables, and
-//! screenshots (laptop and phone) are saved to `target/ci-artifacts/` for CI.
+//! screenshots (laptop, phone, and an operator's page) are saved to `target/ci-artifacts/` for CI.
 
 mod indexer_suite;
 
@@ -196,13 +196,18 @@ fn dashboard_renders_the_live_devnet_in_chromium() {
     // Screenshots for CI: laptop and phone widths.
     let artifacts = repo_root().join("target/ci-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    for (file, size) in [("dashboard.png", "1280,1800"), ("dashboard-phone.png", "390,2400")] {
+    let operator_page = format!("{base}/#/operator/{id}");
+    for (file, size, url) in [
+        ("dashboard.png", "1280,1800", format!("{base}/")),
+        ("dashboard-phone.png", "390,2400", format!("{base}/")),
+        ("dashboard-operator.png", "1280,1600", operator_page),
+    ] {
         let path = artifacts.join(file);
         let _ignored = std::fs::remove_file(&path);
         headless(
             &profile,
             &[&format!("--screenshot={}", path.display()), &format!("--window-size={size}")],
-            &format!("{base}/"),
+            &url,
         );
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         assert!(len > 10_000, "{file} is missing or blank ({len} bytes)");
