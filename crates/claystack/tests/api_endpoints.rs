@@ -936,3 +936,38 @@ fn api_serves_operator_reward_allocations_only_from_a_tree_that_matches_the_chai
     drop(state);
     drop(store);
 }
+
+#[test]
+fn serve_and_api_serve_refuse_a_bad_oracle_url_from_the_flag_or_the_environment() {
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_claystack"));
+        cmd.args(args).env_remove("CLAYSTACK_ORACLE_URL").env("RUST_BACKTRACE", "0");
+        if let Some(v) = env {
+            cmd.env("CLAYSTACK_ORACLE_URL", v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(!out.status.success(), "{args:?} {env:?} was accepted");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let serve = [
+        "serve",
+        "--rpc-url",
+        "http://127.0.0.1:1",
+        "--deployment",
+        "/nonexistent",
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    let mut flagged = serve.to_vec();
+    flagged.extend(["--oracle-url", "http://127.0.0.1:9", "--oracle-url", "https://m.example"]);
+    let err = run(&flagged, None);
+    assert!(err.contains("bad oracle member URL \"https://m.example\""), "{err}");
+    // The URLs are checked before the deployment file is read.
+    assert!(!err.contains("deployment"), "{err}");
+    let err =
+        run(&["api", "serve", "--deployment", "/nonexistent"], Some("http://127.0.0.1:9,ftp://x"));
+    assert!(err.contains("bad oracle member URL \"ftp://x\""), "{err}");
+    // Well-formed URLs pass that check: the next error is the missing deployment file.
+    let err = run(&serve, Some("http://127.0.0.1:9, http://127.0.0.1:10/"));
+    assert!(err.contains("deployment"), "{err}");
+}
