@@ -315,7 +315,10 @@ pub fn compute_with(
         // balance shows (the 1 ETH pre-deposit; a 31 ETH top-up still pending is not counted).
         // A front-run key's pre-deposit was processed too, into someone else's validator: it
         // leaves transient ETH and shows as a CL drop the loss waterfall covers.
-        let credited = if deposits_processed {
+        // An `Invalid` key's deposit is credited below, whether or not its validator is passed.
+        let credited = if key.state == KeyState::Invalid {
+            U256::ZERO
+        } else if deposits_processed {
             key.pool_deposited_wei
         } else {
             key.pool_deposited_wei.min(gwei_to_wei(v.effective_balance.get()))
@@ -366,6 +369,18 @@ pub fn compute_with(
                 a.exit_candidates.push(key.index);
             }
             _ => {}
+        }
+    }
+
+    // A key confirmed front-run (`Invalid`) was seen on the CL under foreign credentials when the
+    // report that confirmed it was computed: its pre-deposit is processed for good, whether or not
+    // the front-runner's validator is in the input (the daemon streams only validators with the
+    // pool's credentials and the unconfirmed keys). Counted once per key.
+    if let Some(reg) = registry {
+        for key in reg.operators.iter().flat_map(|o| &o.keys) {
+            if key.state == KeyState::Invalid {
+                processed = add(processed, key.pool_deposited_wei)?;
+            }
         }
     }
 
