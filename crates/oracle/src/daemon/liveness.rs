@@ -2,20 +2,44 @@
 //! in the state directory.
 //!
 //! Beacon nodes answer liveness only for recent epochs, while a frame is 225 epochs long. So the
-//! member records each epoch's answer as soon as the epoch is settled (the next epoch has ended:
-//! late attestations can no longer be included), durably and atomically, one file per epoch
-//! (`liveness/epoch-<n>.json`); at compute time it reads the records and asks the node only for
-//! what is missing. An epoch whose liveness can be neither read nor was recorded fails the frame:
-//! a member never signs guessed scores. Records of epochs at or before the last reported
-//! reference epoch are deleted (the next report never needs them); at most
-//! [`MAX_RECORDED_EPOCHS`] per-epoch records are kept.
+//! member records each epoch's answer once the epoch is **final for this source**: the head is at
+//! least two epochs past it ([`final_epoch`]). Attestations of epoch *e* can be included in blocks
+//! until the end of epoch *e + 1* (EIP-7045), so an answer taken while the head is in *e + 1*
+//! could still change, and two members recording seconds apart (or one recording after a
+//! restart) would sign different digests. The same rule holds at compute time: a frame is
+//! computed only once its last epoch is final ([`super::Worker`] waits for it). Records are
+//! durable and atomic, one file per epoch (`liveness/epoch-<n>.json`); at compute time the member
+//! reads the records and asks the node only for what is missing. An epoch whose liveness can be
+//! neither read nor was recorded fails the frame: a member never signs guessed scores. Records of
+//! epochs at or before the last reported reference epoch are deleted (the next report never needs
+//! them); at most [`MAX_RECORDED_EPOCHS`] per-epoch records are kept.
+//!
+//! Only validators of registry keys in state `Deposited` are scored (their duties are required):
+//! such a key was confirmed by an earlier report with the pool's credentials, which never change
+//! afterwards, so every member recording after the last reference slot saw it as the pool's. A
+//! validator that takes the pool's credentials later (a 0x00 validator's BLS-to-execution change
+//! to the vault, or a front-runner's) is not a registry key in that state and needs no liveness;
+//! requiring it would leave every member without records it could not have made.
 //!
 //! At compute time the frame's epochs are taken in windows ([`tally_frame`]): what is missing in
 //! a window is fetched with bounded concurrency, the window's new records are written durably in
-//! one segment file (`liveness/segment-<first>-<last>.json`: one fsync per window, not two per
-//! epoch), then tallied. A window holds at most [`WINDOW_INDICES`] validator entries, so memory
-//! stays bounded whatever the frame's length (a day-long gap after a clock warp is 21,600
-//! four-slot epochs).
+//! one segment file per run of consecutive epochs (`liveness/segment-<first>-<last>.json`: one
+//! fsync per run, not two per epoch; an epoch without duties is written as an empty record, an
+//! epoch that cannot be read splits the run, so a segment's name lists exactly what it holds),
+//! then tallied. A window holds at most [`WINDOW_INDICES`] validator entries, so memory stays
+//! bounded whatever the frame's length (a day-long gap after a clock warp is 21,600 four-slot
+//! epochs).
+//!
+//! Limitation (mainnet): the liveness endpoint reports what *this* node observed (gossip and
+//! blocks), not a consensus value, so members on different nodes can still disagree about a
+//! validator whose attestation one node saw and the other did not; and Lighthouse and Lodestar
+//! answer only for the current and previous wall-clock epoch, so on them an epoch is never both
+//! final and served: such a member records nothing and cannot sign frames with scored
+//! validators. The simulator (and nodes that serve older epochs, as the Beacon API allows) work.
+//! The consensus source is the epoch's participation flags, served per validator by
+//! `POST /eth/v1/beacon/rewards/attestations/{epoch}` (head/target/source rewards; identical on
+//! every node for a finalized epoch); the store and the tally take any per-epoch
+//! `(index, performed)` source unchanged.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -70,6 +94,59 @@ pub enum LivenessError {
     /// The answers do not form a record.
     #[error(transparent)]
     Duties(#[from] DutiesError),
+}
+
+/// Epochs the head must be past an epoch before its liveness is final: attestations of epoch
+/// *e* are included until the end of *e + 1* (EIP-7045).
+pub const FINALITY_LAG_EPOCHS: u64 = 2;
+
+/// The newest epoch whose liveness is final when the head is at `head_slot`: the head is at least
+/// [`FINALITY_LAG_EPOCHS`] epochs past it. `None` before that (or with zero-slot epochs).
+#[must_use]
+pub fn final_epoch(head_slot: u64, slots_per_epoch: u64) -> Option<u64> {
+    head_slot.checked_div(slots_per_epoch)?.checked_sub(FINALITY_LAG_EPOCHS)
+}
+
+/// The epochs to record now, newest first, at most `max`: those in `first..=last_final` that are
+/// neither recorded (`recorded`, increasing) nor at or below `refused_up_to` (epochs the node
+/// refused: a node serves a window of recent epochs, so everything older is refused too).
+#[must_use]
+pub fn plan_recording(
+    first: u64,
+    last_final: u64,
+    refused_up_to: Option<u64>,
+    recorded: &[u64],
+    max: usize,
+) -> Vec<u64> {
+    let first = refused_up_to.map_or(first, |r| first.max(r.saturating_add(1)));
+    if first > last_final {
+        return Vec::new();
+    }
+    (first..=last_final).rev().filter(|e| recorded.binary_search(e).is_err()).take(max).collect()
+}
+
+/// What the node says about an epoch's liveness, asked cheaply (one validator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Availability {
+    /// The node answers for the epoch.
+    Served,
+    /// The node refused the epoch (400 or 404: not retained, or outside its window).
+    Refused,
+    /// The node did not answer (down, syncing, timeout): try again later.
+    Unavailable,
+}
+
+/// Asks the node for the liveness of validator 0 in `epoch` (it exists on every chain with a
+/// validator), to learn whether the epoch is served before streaming the validator set or
+/// reading the chain.
+pub async fn probe(beacon: &BeaconClient, epoch: u64) -> Availability {
+    match beacon.liveness(Epoch(epoch), &[ValidatorIndex(0)]).await {
+        Ok(_) => Availability::Served,
+        Err(claystack_beacon::Error::BadRequest { .. } | claystack_beacon::Error::NotFound { .. }) => {
+            Availability::Refused
+        }
+        Err(_) => Availability::Unavailable,
+    }
 }
 
 /// Asks the node for the liveness of `indices` (any order, distinct) in `epoch`, in batches of
@@ -223,7 +300,9 @@ impl LivenessStore {
     }
 
     /// The epochs recorded, increasing: per-epoch records and every epoch of a segment's range
-    /// (a segment holds every epoch of its range that had active validators).
+    /// (a segment holds exactly the consecutive epochs its name says, [`Self::save_batch`]; an
+    /// epoch without active validators is written as an empty record, an epoch that could not
+    /// be read splits the segment).
     pub fn epochs(&self) -> Result<Vec<u64>, StoreError> {
         let mut out: BTreeSet<u64> = BTreeSet::new();
         for entry in self.entries()? {
@@ -288,23 +367,37 @@ impl LivenessStore {
             .collect())
     }
 
-    /// Writes `records` (distinct epochs) durably in one segment file: a temporary file, one
-    /// fsync, rename, one fsync of the directory. A crash leaves the whole segment or none of it.
-    pub fn save_batch(&self, records: &[EpochLiveness]) -> Result<(), StoreError> {
-        let (Some(first), Some(last)) =
-            (records.iter().map(|r| r.epoch).min(), records.iter().map(|r| r.epoch).max())
-        else {
-            return Ok(());
-        };
-        let path = self.segment_path(first, last);
+    /// Writes `records` (distinct epochs) durably, one segment file per run of consecutive epochs
+    /// (so a segment's name lists exactly the epochs it holds, and [`Self::epochs`] never counts
+    /// an epoch that failed inside a window): per file a temporary file, one fsync, rename, one
+    /// fsync of the directory. A crash leaves each segment whole or absent. Returns the number of
+    /// segment files written.
+    pub fn save_batch(&self, records: &[EpochLiveness]) -> Result<usize, StoreError> {
         let mut stored: Vec<StoredRecord> = records.iter().map(StoredRecord::of).collect();
         stored.sort_unstable_by_key(|r| r.epoch);
-        let body = serde_json::to_vec(&stored).map_err(|e| StoreError {
-            action: "encode liveness segment",
-            path: path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        write_atomic(&self.dir, &path, &body)
+        let mut written = 0usize;
+        let mut rest: &[StoredRecord] = &stored;
+        while let Some(first) = rest.first() {
+            // the length of the run of consecutive epochs starting at `first`
+            let run = rest
+                .iter()
+                .zip(first.epoch..)
+                .take_while(|(r, want)| r.epoch == *want)
+                .count()
+                .max(1);
+            let Some((segment, tail)) = rest.split_at_checked(run.min(rest.len())) else { break };
+            rest = tail;
+            let last = segment.last().map_or(first.epoch, |r| r.epoch);
+            let path = self.segment_path(first.epoch, last);
+            let body = serde_json::to_vec(segment).map_err(|e| StoreError {
+                action: "encode liveness segment",
+                path: path.clone(),
+                source: std::io::Error::other(e),
+            })?;
+            write_atomic(&self.dir, &path, &body)?;
+            written = written.saturating_add(1);
+        }
+        Ok(written)
     }
 
     /// Every record of the epochs `first..=last`, from per-epoch files and segments (several
@@ -429,8 +522,21 @@ pub struct FrameLivenessStats {
     pub epochs: u64,
     /// Epochs whose liveness (or part of it) had to be fetched.
     pub fetched: u64,
-    /// Windows, i.e. at most that many segment files written.
+    /// Windows of at most [`MAX_WINDOW_EPOCHS`] epochs.
     pub windows: u64,
+    /// Segment files written (one per run of consecutive new records: one per window unless an
+    /// epoch failed or was already recorded).
+    pub segments: u64,
+}
+
+/// One epoch of a [`tally_frame`] window.
+enum Job {
+    /// No validator has a duty: nothing to tally (`Some`: an empty record to write).
+    NoDuty(Option<EpochLiveness>),
+    /// Everything needed was recorded already.
+    Stored(EpochLiveness),
+    /// Completed from the node (to write, then tally).
+    Fetched(EpochLiveness),
 }
 
 /// Feeds `tally` the liveness of `first..=last`: per window of at most [`MAX_WINDOW_EPOCHS`]
@@ -467,43 +573,56 @@ where
         drop(stored);
         let shared: &DutyTally = tally;
         let fetch = &fetch;
-        let results: Vec<Result<Option<(EpochLiveness, bool)>, FrameLivenessError>> =
-            futures::stream::iter(jobs)
-                .map(|(epoch, stored)| async move {
-                    let required = shared.required(epoch);
-                    if required.is_empty() {
-                        return Ok(None);
-                    }
-                    let record = stored.unwrap_or_else(|| EpochLiveness::empty(epoch));
-                    let missing = record.missing(&required);
-                    if missing.is_empty() {
-                        return Ok(Some((record, false)));
-                    }
-                    let n = missing.len();
-                    let fetched = fetch(epoch, missing).await.map_err(|source| {
-                        FrameLivenessError::Unknown { epoch, missing: n, source }
-                    })?;
-                    Ok(Some((record.merge(&fetched)?, true)))
-                })
-                .buffered(in_flight)
-                .collect()
-                .await;
-        let fresh: Vec<EpochLiveness> = results
-            .iter()
-            .filter_map(|r| match r {
-                Ok(Some((rec, true))) => Some(rec.clone()),
-                _ => None,
+        let results: Vec<Result<Job, FrameLivenessError>> = futures::stream::iter(jobs)
+            .map(|(epoch, stored)| async move {
+                let required = shared.required(epoch);
+                if required.is_empty() {
+                    // no duty: an empty record keeps the window's segment contiguous
+                    return Ok(if stored.is_some() {
+                        Job::NoDuty(None)
+                    } else {
+                        Job::NoDuty(Some(EpochLiveness::empty(epoch)))
+                    });
+                }
+                let record = stored.unwrap_or_else(|| EpochLiveness::empty(epoch));
+                let missing = record.missing(&required);
+                if missing.is_empty() {
+                    return Ok(Job::Stored(record));
+                }
+                let n = missing.len();
+                let fetched = fetch(epoch, missing)
+                    .await
+                    .map_err(|source| FrameLivenessError::Unknown { epoch, missing: n, source })?;
+                Ok(Job::Fetched(record.merge(&fetched)?))
             })
-            .collect();
-        store.save_batch(&fresh)?;
-        stats.fetched =
-            stats.fetched.saturating_add(u64::try_from(fresh.len()).unwrap_or(u64::MAX));
+            .buffered(in_flight)
+            .collect()
+            .await;
+        let mut fresh: Vec<EpochLiveness> = Vec::new();
+        let mut fetched = 0u64;
+        for r in &results {
+            match r {
+                Ok(Job::Fetched(rec)) => {
+                    fetched = fetched.saturating_add(1);
+                    fresh.push(rec.clone());
+                }
+                Ok(Job::NoDuty(Some(rec))) => fresh.push(rec.clone()),
+                _ => {}
+            }
+        }
+        let written = store.save_batch(&fresh)?;
+        stats.fetched = stats.fetched.saturating_add(fetched);
+        stats.segments =
+            stats.segments.saturating_add(u64::try_from(written).unwrap_or(u64::MAX));
         drop(fresh);
         stats.windows = stats.windows.saturating_add(1);
         for r in results {
-            if let Some((rec, _)) = r? {
-                tally.add_epoch(&rec)?;
-                stats.epochs = stats.epochs.saturating_add(1);
+            match r? {
+                Job::Stored(rec) | Job::Fetched(rec) => {
+                    tally.add_epoch(&rec)?;
+                    stats.epochs = stats.epochs.saturating_add(1);
+                }
+                Job::NoDuty(_) => {}
             }
         }
         start = end.saturating_add(1);
@@ -606,9 +725,10 @@ mod tests {
         }
     }
 
-    /// A day of 4-slot epochs after a clock warp (21,600): fetched with bounded concurrency,
-    /// written in one segment per window (22 files, not 21,600 fsynced records), tallied exactly;
-    /// a second pass reads everything back and asks the node nothing.
+    /// A day of 4-slot epochs after a clock warp (21,600): fetched with bounded concurrency
+    /// (counted: requests, peak in flight), written in one segment per window (22 files, not
+    /// 21,600 fsynced records), tallied exactly; a second pass reads everything back and asks the
+    /// node nothing.
     #[tokio::test]
     async fn a_warped_day_is_fetched_in_parallel_and_written_in_segments() {
         let dir = tempfile::tempdir().unwrap();
@@ -616,19 +736,17 @@ mod tests {
         let (first, last) = (1u64, 21_600u64);
         let node = Node::default();
         let mut tally = DutyTally::new(spans()).unwrap();
-        let started = std::time::Instant::now();
         let stats = tally_frame(&store, &mut tally, first, last, |e, i| node.fetch(e, i, None))
             .await
             .unwrap();
-        let elapsed = started.elapsed();
         assert_eq!(stats.epochs, 21_600);
         assert_eq!(stats.fetched, 21_600);
-        assert_eq!(stats.windows, 22, "{stats:?}");
+        assert_eq!((stats.windows, stats.segments), (22, 22), "{stats:?}");
+        // one request per epoch (140 validators fit one batch), several in flight, never more
+        // than the bound (how long it takes is a benchmark's business, not this test's)
         assert_eq!(node.calls.load(Ordering::SeqCst), 21_600);
         let peak = node.peak.load(Ordering::SeqCst);
         assert!(peak > 1 && peak <= MAX_REQUESTS_IN_FLIGHT, "peak concurrency {peak}");
-        // one at a time this is at least 21.6 s of node latency alone
-        assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
         let files: Vec<String> = std::fs::read_dir(store.dir.clone())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -670,6 +788,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, FrameLivenessError::Unknown { epoch: 1_100, .. }), "{err}");
+        // the failed epoch splits its window's segment: the store does not claim it
+        let recorded = store.epochs().unwrap();
+        assert!(!recorded.contains(&1_100));
+        assert!(recorded.contains(&1_099) && recorded.contains(&1_101));
+        assert_eq!(recorded.len(), 1_499, "every epoch of 1..=1_500 but 1_100");
         let active_in_3 = s.iter().filter(|v| v.active_in(3)).count();
         let recorded_active = s.iter().take(50).filter(|v| v.active_in(3)).count();
         assert_eq!((active_in_3, recorded_active), (126, 45));
@@ -691,6 +814,45 @@ mod tests {
         tally_frame(&store2, &mut tally, 3, 3, |e, i| node.fetch(e, i, None)).await.unwrap();
         assert_eq!(node.asked.load(Ordering::SeqCst), active_in_3 - recorded_active);
         assert_eq!(tally.into_map(), naive(&s, 3, 3));
+    }
+
+    /// Epochs with no active validator are written as empty records, so the window's segment
+    /// stays one contiguous run and the store knows them recorded.
+    #[tokio::test]
+    async fn epochs_without_duties_keep_the_segment_contiguous() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LivenessStore::open(dir.path()).unwrap();
+        let spans = vec![ValidatorSpan { index: 1, activation_epoch: 4, exit_epoch: 7 }];
+        let node = Node::default();
+        let mut tally = DutyTally::new(spans).unwrap();
+        let stats =
+            tally_frame(&store, &mut tally, 1, 10, |e, i| node.fetch(e, i, None)).await.unwrap();
+        assert_eq!((stats.epochs, stats.fetched, stats.segments), (3, 3, 1), "{stats:?}");
+        assert_eq!(node.calls.load(Ordering::SeqCst), 3);
+        assert_eq!(store.epochs().unwrap(), (1..=10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn an_epoch_is_final_two_epochs_later() {
+        // head in epoch 11 (4-slot epochs): epoch 9 is final, 10 is not (its attestations can
+        // still be included during 11)
+        assert_eq!(final_epoch(44, 4), Some(9));
+        assert_eq!(final_epoch(47, 4), Some(9));
+        assert_eq!(final_epoch(48, 4), Some(10));
+        assert_eq!(final_epoch(7, 4), None);
+        assert_eq!(final_epoch(8, 4), Some(0));
+        assert_eq!(final_epoch(100, 0), None);
+    }
+
+    #[test]
+    fn recording_skips_recorded_refused_and_unfinal_epochs() {
+        // epochs 5..=9 final, 7 recorded: newest first
+        assert_eq!(plan_recording(5, 9, None, &[7], 8), vec![9, 8, 6, 5]);
+        assert_eq!(plan_recording(5, 9, None, &[7], 2), vec![9, 8]);
+        // the node refused 6: 6 and everything older is never asked again
+        assert_eq!(plan_recording(5, 9, Some(6), &[7], 8), vec![9, 8]);
+        assert!(plan_recording(5, 9, Some(9), &[], 8).is_empty());
+        assert!(plan_recording(10, 9, None, &[], 8).is_empty());
     }
 
     #[test]
