@@ -3,7 +3,7 @@
 //! version when the node names one, else the head fork's), and submit it to the Beacon API
 //! (`POST /eth/v1/beacon/pool/voluntary_exits`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use alloy::primitives::U256;
 use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId, ValidatorStatus};
@@ -129,10 +129,32 @@ pub enum ExitOutcome {
     },
 }
 
-/// Watches one operator's exit requests and answers them with signed voluntary exits. It
-/// remembers what it answered in memory; after a restart a validator already exiting on the beacon
-/// chain counts as answered (nothing is signed again), and an exit still waiting in the node's
-/// pool is accepted again as a duplicate.
+/// Epochs an accepted exit may wait in the node's pool before the watcher checks the validator
+/// again and, when it is still not exiting, submits the exit again.
+pub const RESUBMIT_AFTER_EPOCHS: u64 = 2;
+
+/// Times the watcher submits an exit again for one request before it gives up (and says so).
+pub const MAX_RESUBMISSIONS: u32 = 5;
+
+/// An exit the node accepted into its pool, not yet seen on chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pooled {
+    /// Head epoch when it was last submitted.
+    epoch: Epoch,
+    /// Submissions so far (1 for the first).
+    submissions: u32,
+}
+
+/// Watches one operator's exit requests and answers them with signed voluntary exits.
+///
+/// An exit accepted by the beacon node only sits in its operation pool: the node can drop it
+/// (a restart, an eviction, an exit found invalid at inclusion). So an accepted exit is not an
+/// answer yet: when the validator is still not exiting [`RESUBMIT_AFTER_EPOCHS`] epochs after a
+/// submission, the exit is signed and submitted again (logged, at most [`MAX_RESUBMISSIONS`]
+/// times, then the watcher gives up on that request and says so). A validator seen exiting (or
+/// exited, or slashed) is the answer, and is not asked about again while the request stays
+/// open. State is in memory: after a restart a validator already exiting counts as answered
+/// and an exit still in the pool is accepted again as a duplicate.
 #[derive(Debug)]
 pub struct ExitWatcher {
     ops: Operators,
@@ -140,7 +162,10 @@ pub struct ExitWatcher {
     beacon: BeaconClient,
     http: reqwest::Client,
     keys: KeyRing,
-    submitted: BTreeSet<U256>,
+    /// Requests answered for good: the validator exits, or the watcher gave up.
+    answered: BTreeSet<U256>,
+    /// Exits accepted into the node's pool, waiting to be seen on chain.
+    pooled: BTreeMap<U256, Pooled>,
 }
 
 impl ExitWatcher {
@@ -159,7 +184,8 @@ impl ExitWatcher {
             beacon,
             http: reqwest::Client::new(),
             keys,
-            submitted: BTreeSet::new(),
+            answered: BTreeSet::new(),
+            pooled: BTreeMap::new(),
         })
     }
 
@@ -193,25 +219,109 @@ impl ExitWatcher {
         Ok((fork_version, genesis.genesis_validators_root, epoch))
     }
 
-    /// One round: every open exit request not yet answered gets a signed voluntary exit.
+    /// One round: every open exit request not yet answered gets a signed voluntary exit, and an
+    /// exit accepted [`RESUBMIT_AFTER_EPOCHS`] epochs ago whose validator is still not exiting is
+    /// submitted again. An exit waiting in the pool yields no outcome (see
+    /// [`Self::waiting_for_inclusion`]).
     pub async fn poll_once(&mut self) -> Result<Vec<ExitOutcome>, ClientError> {
         let requests = self.ops.exit_requests(self.operator_id).await?;
+        // a closed request is forgotten (asked again later, it is looked at afresh)
+        self.answered.retain(|k| requests.iter().any(|(r, _)| r == k));
+        self.pooled.retain(|k, _| requests.iter().any(|(r, _)| r == k));
         let open: Vec<_> =
-            requests.into_iter().filter(|(k, _)| !self.submitted.contains(k)).collect();
+            requests.into_iter().filter(|(k, _)| !self.answered.contains(k)).collect();
         if open.is_empty() {
             return Ok(Vec::new());
         }
         let domain = self.domain_inputs().await?;
         let mut out = Vec::new();
         for (key_index, deadline) in open {
-            let pubkey = self.ops.key_pubkey(self.operator_id, key_index).await?;
-            let (outcome, done) = self.submit(key_index, deadline, &pubkey, domain).await?;
-            if done {
-                self.submitted.insert(key_index);
+            if !self.due(key_index, domain.2) {
+                continue;
             }
-            out.push(outcome);
+            let pubkey = self.ops.key_pubkey(self.operator_id, key_index).await?;
+            out.push(self.answer(key_index, deadline, &pubkey, domain).await?);
         }
         Ok(out)
+    }
+
+    /// Exits accepted into the node's pool and not yet seen on chain.
+    #[must_use]
+    pub fn waiting_for_inclusion(&self) -> usize {
+        self.pooled.len()
+    }
+
+    /// Whether request `key_index` needs work at head epoch `epoch`: never submitted, or
+    /// submitted at least [`RESUBMIT_AFTER_EPOCHS`] epochs ago.
+    fn due(&self, key_index: U256, epoch: Epoch) -> bool {
+        self.pooled
+            .get(&key_index)
+            .is_none_or(|p| epoch.0.saturating_sub(p.epoch.0) >= RESUBMIT_AFTER_EPOCHS)
+    }
+
+    /// Submits (or submits again) the exit of request `key_index` and records what it means.
+    async fn answer(
+        &mut self,
+        key_index: U256,
+        deadline: U256,
+        pubkey: &[u8],
+        domain: (ForkVersion, Root, Epoch),
+    ) -> Result<ExitOutcome, ClientError> {
+        let before = self.pooled.get(&key_index).copied();
+        if let Some(p) = before
+            && p.submissions > MAX_RESUBMISSIONS
+        {
+            // checked again below: a validator exiting by now is still the answer
+            let (status, exiting) = self.validator_status(pubkey).await;
+            self.pooled.remove(&key_index);
+            self.answered.insert(key_index);
+            if exiting {
+                return Ok(ExitOutcome::Skipped { key_index, reason: status });
+            }
+            tracing::error!(target: "client::exits", operator = %self.operator_id, %key_index, submissions = p.submissions, %deadline, "the beacon node keeps dropping the voluntary exit: giving up");
+            let reason = format!(
+                "the exit was submitted {} times and the validator is still not exiting ({status}): \
+                 giving up; check the beacon node and submit it by hand before unix {deadline}",
+                p.submissions
+            );
+            return Ok(ExitOutcome::Skipped { key_index, reason });
+        }
+        let (outcome, result) = self.submit(key_index, deadline, pubkey, domain).await?;
+        match result {
+            Submission::Accepted => {
+                let submissions = before.map_or(1, |p| p.submissions.saturating_add(1));
+                if let Some(p) = before {
+                    tracing::warn!(target: "client::exits", operator = %self.operator_id, %key_index, submitted_epoch = p.epoch.0, epoch = domain.2.0, submissions, "the validator is still not exiting: the node dropped the pooled exit, submitted again");
+                }
+                self.pooled.insert(key_index, Pooled { epoch: domain.2, submissions });
+            }
+            Submission::Exiting => {
+                self.pooled.remove(&key_index);
+                self.answered.insert(key_index);
+            }
+            // refused or not signable: tried again next round (a pooled record, if any, stays
+            // and keeps counting)
+            Submission::NotDone => {}
+        }
+        Ok(outcome)
+    }
+
+    /// The validator's status in words, and whether it is exiting already (or beyond).
+    async fn validator_status(&self, pubkey: &[u8]) -> (String, bool) {
+        let Ok(pk) = <[u8; 48]>::try_from(pubkey) else {
+            return ("not a public key".into(), false);
+        };
+        match self.beacon.validator(StateId::Head, ValidatorId::Pubkey(pk)).await {
+            Ok(v) => {
+                let exiting = !is_exitable(v.data.status);
+                let word = if exiting { "already" } else { "still" };
+                (
+                    format!("validator {} is {word} {}", v.data.index.0, v.data.status.as_str()),
+                    exiting,
+                )
+            }
+            Err(e) => (format!("validator not found on the beacon chain: {e}"), false),
+        }
     }
 
     /// Runs [`Self::poll_once`] every `poll` until `shutdown` resolves, calling `on_outcome` for
@@ -241,16 +351,17 @@ impl ExitWatcher {
         }
     }
 
-    /// Signs and submits the voluntary exit of the validator `pubkey` (Beacon API only); the
-    /// flag says whether the request is answered (submitted, or the validator already exits).
+    /// Signs and submits the voluntary exit of the validator `pubkey` (Beacon API only), unless
+    /// it exits already.
     async fn submit(
         &self,
         key_index: U256,
         deadline: U256,
         pubkey: &[u8],
         (fork_version, gvr, epoch): (ForkVersion, Root, Epoch),
-    ) -> Result<(ExitOutcome, bool), ClientError> {
-        let skipped = |reason: String| Ok((ExitOutcome::Skipped { key_index, reason }, false));
+    ) -> Result<(ExitOutcome, Submission), ClientError> {
+        let skipped =
+            |reason: String| Ok((ExitOutcome::Skipped { key_index, reason }, Submission::NotDone));
         let (Some(sk), Ok(pk)) = (self.keys.get(pubkey), <[u8; 48]>::try_from(pubkey)) else {
             return skipped(format!(
                 "no secret key for 0x{}",
@@ -262,15 +373,10 @@ impl ExitWatcher {
                 Ok(v) => (v.data.index, v.data.status),
                 Err(e) => return skipped(format!("validator not found on the beacon chain: {e}")),
             };
-        if !matches!(
-            status,
-            ValidatorStatus::ActiveOngoing
-                | ValidatorStatus::PendingInitialized
-                | ValidatorStatus::PendingQueued
-        ) {
+        if !is_exitable(status) {
             // exiting already (an earlier run's exit, a forced exit, a slashing): nothing to sign
             let reason = format!("validator {} is already {}", validator.0, status.as_str());
-            return Ok((ExitOutcome::Skipped { key_index, reason }, true));
+            return Ok((ExitOutcome::Skipped { key_index, reason }, Submission::Exiting));
         }
         let body = signed_exit_json(sk, epoch, validator, fork_version, gvr);
         let url = format!("{}/eth/v1/beacon/pool/voluntary_exits", self.beacon.base_url());
@@ -283,12 +389,33 @@ impl ExitWatcher {
             .map_err(|e| ClientError::Config(format!("submit voluntary exit to {url}: {e}")))?;
         if resp.status().is_success() {
             let done = ExitOutcome::Submitted { key_index, validator_index: validator.0, deadline };
-            return Ok((done, true));
+            return Ok((done, Submission::Accepted));
         }
         let status = resp.status();
         let text = bounded_text(resp, MAX_ERROR_BODY).await;
         skipped(format!("beacon node refused the exit ({status}): {text}"))
     }
+}
+
+/// What a submission did for the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Submission {
+    /// The node took the exit into its pool: not an answer until the validator exits.
+    Accepted,
+    /// The validator is exiting (or beyond) already: the request is answered.
+    Exiting,
+    /// Refused, or not signable: try again next round.
+    NotDone,
+}
+
+/// Whether a validator in `status` has not started exiting (a voluntary exit is still needed).
+fn is_exitable(status: ValidatorStatus) -> bool {
+    matches!(
+        status,
+        ValidatorStatus::ActiveOngoing
+            | ValidatorStatus::PendingInitialized
+            | ValidatorStatus::PendingQueued
+    )
 }
 
 /// Bytes of a refusal's body kept for the message.
@@ -357,6 +484,23 @@ mod tests {
         status: &'static str,
         refusal_len: usize,
     ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+        let head = std::sync::Arc::new(std::sync::Mutex::new(Head { slot: 100, status }));
+        let (url, seen) = mock_beacon_head(accept, refusal_len, head).await;
+        (url, seen)
+    }
+
+    /// What the mock node's head says: its slot (32 slots an epoch) and the validator's status.
+    struct Head {
+        slot: u64,
+        status: &'static str,
+    }
+
+    /// The mock serving `head`, which the test may change between rounds.
+    async fn mock_beacon_head(
+        accept: bool,
+        refusal_len: usize,
+        head: std::sync::Arc<std::sync::Mutex<Head>>,
+    ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
         use axum::{
             Json, Router,
             http::StatusCode,
@@ -364,6 +508,7 @@ mod tests {
         };
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let record = std::sync::Arc::clone(&seen);
+        let head_slot = std::sync::Arc::clone(&head);
         let app = Router::new()
             .route(
                 "/eth/v1/beacon/genesis",
@@ -386,10 +531,11 @@ mod tests {
             )
             .route(
                 "/eth/v1/beacon/headers/head",
-                get(|| async {
+                get(move || async move {
+                    let slot = head_slot.lock().unwrap().slot.to_string();
                     let z = format!("0x{}", "00".repeat(32));
                     Json(serde_json::json!({"data": {"root": z, "canonical": true, "header": {
-                        "message": {"slot": "100", "proposer_index": "1", "parent_root": z,
+                        "message": {"slot": slot, "proposer_index": "1", "parent_root": z,
                                     "state_root": z, "body_root": z},
                         "signature": format!("0x{}", "00".repeat(96))}}}))
                 }),
@@ -397,6 +543,7 @@ mod tests {
             .route(
                 "/eth/v1/beacon/states/head/validators/{id}",
                 get(move |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                    let status = head.lock().unwrap().status;
                     let far = u64::MAX.to_string();
                     Json(serde_json::json!({"data": {
                         "index": "42", "balance": "32000000000", "status": status,
@@ -448,7 +595,7 @@ mod tests {
                     validator_index: 42,
                     deadline: U256::from(99u64)
                 },
-                true
+                Submission::Accepted
             )
         );
         let body = seen.lock().unwrap()[0].clone();
@@ -463,7 +610,7 @@ mod tests {
         assert!(
             matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("no secret key"))
         );
-        assert!(!done);
+        assert_eq!(done, Submission::NotDone);
         assert_eq!(seen.lock().unwrap().len(), 1);
     }
 
@@ -479,7 +626,7 @@ mod tests {
             matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("refused the exit (400")),
             "{out:?}"
         );
-        assert!(!done, "a refused exit is tried again next round");
+        assert_eq!(done, Submission::NotDone, "a refused exit is tried again next round");
     }
 
     #[tokio::test]
@@ -507,8 +654,141 @@ mod tests {
             matches!(out, ExitOutcome::Skipped { ref reason, .. } if reason.contains("already active_exiting")),
             "{out:?}"
         );
-        assert!(done, "not asked again");
+        assert_eq!(done, Submission::Exiting, "not asked again");
         assert!(seen.lock().unwrap().is_empty(), "nothing was posted");
+    }
+
+    /// An execution node stand-in for the watcher's chain reads: one `ExitRequested` log of
+    /// operator 3 for key 5 (deadline 99), `exitRequestDeadline` → 99, `getKey` → `pubkey`.
+    async fn mock_chain(registry: Address, pubkey: [u8; 48]) -> String {
+        use alloy::sol_types::{SolCall as _, SolEvent as _, SolValue as _};
+        use claystack_bindings::operator_registry::OperatorRegistry;
+        let handler = move |axum::Json(req): axum::Json<serde_json::Value>| async move {
+            let result = match req["method"].as_str().unwrap_or_default() {
+                "eth_getLogs" => {
+                    let data = (U256::from(5u64), U256::from(99u64)).abi_encode_params();
+                    serde_json::json!([{
+                        "address": registry.to_string(),
+                        "topics": [
+                            OperatorRegistry::ExitRequested::SIGNATURE_HASH.to_string(),
+                            alloy::primitives::B256::from(U256::from(3u64)).to_string(),
+                        ],
+                        "data": format!("0x{}", alloy::primitives::hex::encode(data)),
+                        "blockNumber": "0x1", "blockHash": format!("0x{}", "11".repeat(32)),
+                        "transactionHash": format!("0x{}", "22".repeat(32)),
+                        "transactionIndex": "0x0", "logIndex": "0x0", "removed": false,
+                    }])
+                }
+                "eth_call" => {
+                    let input = req["params"][0]["input"]
+                        .as_str()
+                        .or_else(|| req["params"][0]["data"].as_str())
+                        .unwrap_or_default();
+                    let input = alloy::primitives::hex::decode(input).unwrap();
+                    let out = if input.starts_with(&OperatorRegistry::getKeyCall::SELECTOR) {
+                        (
+                            alloy::primitives::Bytes::from(pubkey.to_vec()),
+                            alloy::primitives::Bytes::from(vec![0u8; 96]),
+                            U256::from(1u8),
+                        )
+                            .abi_encode_params()
+                    } else {
+                        U256::from(99u64).abi_encode()
+                    };
+                    serde_json::json!(format!("0x{}", alloy::primitives::hex::encode(out)))
+                }
+                "eth_chainId" => serde_json::json!("0x7a69"),
+                "eth_blockNumber" => serde_json::json!("0x1"),
+                other => panic!("unexpected call {other}"),
+            };
+            axum::Json(serde_json::json!({"jsonrpc": "2.0", "id": req["id"], "result": result}))
+        };
+        let app = axum::Router::new().route("/", axum::routing::post(handler));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_pooled_exit_the_node_dropped_is_submitted_again_until_the_validator_exits() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let head = std::sync::Arc::new(std::sync::Mutex::new(Head {
+            slot: 100, // epoch 3
+            status: "active_ongoing",
+        }));
+        let (beacon, seen) = mock_beacon_head(true, 0, std::sync::Arc::clone(&head)).await;
+        let registry = Address::repeat_byte(0x77);
+        let rpc = mock_chain(registry, pk).await;
+        let conn = crate::wallet::Connection::connect(&rpc, None).unwrap();
+        let ops = Operators::new(conn.provider, registry, Address::ZERO);
+        let mut w = ExitWatcher::new(ops, U256::from(3u64), &beacon, ring).unwrap();
+        let posted_epochs = || -> Vec<String> {
+            seen.lock()
+                .unwrap()
+                .iter()
+                .map(|b| b["message"]["epoch"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let submitted = |out: &[ExitOutcome]| matches!(out, [ExitOutcome::Submitted { key_index, validator_index: 42, .. }] if *key_index == U256::from(5u64));
+
+        let out = w.poll_once().await.unwrap();
+        assert!(submitted(&out), "{out:?}");
+        assert_eq!(w.waiting_for_inclusion(), 1);
+        // the next epoch: the exit may still be in the pool, nothing is done
+        head.lock().unwrap().slot = 4 * 32;
+        assert_eq!(w.poll_once().await.unwrap(), Vec::new());
+        assert_eq!(posted_epochs(), ["3"]);
+        // two epochs after the submission the validator is still active: the node dropped the
+        // exit (restart, eviction, refused at inclusion), so it is signed and submitted again
+        head.lock().unwrap().slot = 5 * 32;
+        let out = w.poll_once().await.unwrap();
+        assert!(submitted(&out), "{out:?}");
+        assert_eq!(posted_epochs(), ["3", "5"]);
+        // included now: the validator exits, the request is answered, nothing more is posted
+        head.lock().unwrap().status = "active_exiting";
+        head.lock().unwrap().slot = 7 * 32;
+        let out = w.poll_once().await.unwrap();
+        assert!(
+            matches!(&out[..], [ExitOutcome::Skipped { reason, .. }] if reason.contains("already active_exiting")),
+            "{out:?}"
+        );
+        assert_eq!(w.waiting_for_inclusion(), 0);
+        head.lock().unwrap().slot = 20 * 32;
+        assert_eq!(w.poll_once().await.unwrap(), Vec::new());
+        assert_eq!(posted_epochs().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_node_that_keeps_dropping_the_exit_is_given_up_on_after_bounded_retries() {
+        let ring = KeyRing::from_mnemonic(MNEMONIC, 0, 1).unwrap();
+        let pk = *ring.keys.keys().next().unwrap();
+        let head =
+            std::sync::Arc::new(std::sync::Mutex::new(Head { slot: 0, status: "active_ongoing" }));
+        let (beacon, seen) = mock_beacon_head(true, 0, std::sync::Arc::clone(&head)).await;
+        let registry = Address::repeat_byte(0x77);
+        let rpc = mock_chain(registry, pk).await;
+        let conn = crate::wallet::Connection::connect(&rpc, None).unwrap();
+        let ops = Operators::new(conn.provider, registry, Address::ZERO);
+        let mut w = ExitWatcher::new(ops, U256::from(3u64), &beacon, ring).unwrap();
+        let mut last = Vec::new();
+        for round in 0..20u64 {
+            head.lock().unwrap().slot = round * RESUBMIT_AFTER_EPOCHS * 32;
+            last = w.poll_once().await.unwrap();
+            if matches!(&last[..], [ExitOutcome::Skipped { .. }]) {
+                break;
+            }
+        }
+        let max = usize::try_from(MAX_RESUBMISSIONS).unwrap();
+        assert_eq!(seen.lock().unwrap().len(), 1 + max, "one submission and {max} more");
+        assert!(
+            matches!(&last[..], [ExitOutcome::Skipped { reason, .. }] if reason.contains("giving up") && reason.contains("still active_ongoing")),
+            "{last:?}"
+        );
+        head.lock().unwrap().slot += 10 * 32;
+        assert_eq!(w.poll_once().await.unwrap(), Vec::new(), "given up: not asked again");
+        assert_eq!(seen.lock().unwrap().len(), 1 + max);
     }
 
     #[test]
