@@ -128,6 +128,116 @@ fn operator_commands_against_anvil() {
         .claystack(&["operator", "rewards", "claim", "--tree", tree.to_str().unwrap()], home)
         .failure();
     assert!(err.contains("no rewards root on chain yet"), "{err}");
+
+    // a root on chain paying two accounts; a member that answers with the other account's
+    // valid proof (or a man in the middle on plain HTTP) is refused before anything is sent,
+    // an honest member's proof pays the account asked about
+    use claystack_client::{Address, U256, rewards::tree_proof};
+    let victim = Address::repeat_byte(0xa1);
+    let other = Address::repeat_byte(0xb2);
+    let leaves = [(victim, U256::from(1_000u64)), (other, U256::from(2_000u64))];
+    let (root, _) = tree_proof(&leaves, victim).unwrap();
+    let rewards = chain.address("operatorRewards");
+    let token = chain.cast(&["call", &rewards, "token()(address)"]);
+    let stake_pool = chain.address("stakePool");
+    chain.cast(&["send", "--private-key", KEYS[7], &stake_pool, "deposit()", "--value", "1ether"]);
+    chain.cast(&[
+        "send",
+        "--private-key",
+        KEYS[7],
+        &token,
+        "transfer(address,uint256)",
+        &rewards,
+        "3000",
+    ]);
+    let module = chain.address("operatorsModule");
+    chain.cast(&["rpc", "anvil_impersonateAccount", &module]);
+    chain.cast(&["rpc", "anvil_setBalance", &module, "0xde0b6b3a7640000"]);
+    chain.cast(&[
+        "send",
+        "--from",
+        &module,
+        "--unlocked",
+        &rewards,
+        "setRewardsRoot(bytes32,uint256,uint256)",
+        &root.to_string(),
+        "3000",
+        "1",
+    ]);
+    let claimed = |a: Address| {
+        // cast prints `1000 [1e3]` for larger numbers: the first word is the value
+        let out = chain.cast(&["call", &rewards, "claimed(address)(uint256)", &a.to_string()]);
+        out.split_whitespace().next().unwrap_or_default().to_owned()
+    };
+    let proof_of = |account: Address| {
+        let (_, leaf) = tree_proof(&leaves, account).unwrap();
+        let (shares, proof) = leaf.unwrap();
+        serde_json::json!({
+            "root": root.to_string(),
+            "account": account.to_string(),
+            "cumulativeShares": shares.to_string(),
+            "proof": proof.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
+    };
+    let lying = serve_json(proof_of(other));
+    let victim_arg = victim.to_string();
+    let err = chain
+        .claystack(
+            &["operator", "rewards", "claim", "--account", &victim_arg, "--oracle-url", &lying],
+            home,
+        )
+        .failure();
+    assert!(err.contains(&format!("the proof is for {other}, not for {victim}")), "{err}");
+    assert_eq!(claimed(other), "0", "nothing was claimed for the other account");
+    let err = chain
+        .claystack(
+            &["operator", "rewards", "status", "--account", &victim_arg, "--oracle-url", &lying],
+            home,
+        )
+        .failure();
+    assert!(err.contains("not for"), "{err}");
+
+    let honest = serve_json(proof_of(victim));
+    let out = chain
+        .claystack(
+            &["operator", "rewards", "claim", "--account", &victim_arg, "--oracle-url", &honest],
+            home,
+        )
+        .success();
+    assert!(out.contains(&format!("for {victim} (cumulative")), "{out}");
+    assert_eq!(claimed(victim), "1000");
+    assert_eq!(claimed(other), "0");
+}
+
+/// A one-document HTTP server on a free port (a thread answering every request with `doc`);
+/// returns its base URL. The thread ends with the test process.
+fn serve_json(doc: serde_json::Value) -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let body = doc.to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            if stream.write_all(response.as_bytes()).is_err() {
+                // the client went away: nothing to answer
+                continue;
+            }
+        }
+    });
+    url
 }
 
 /// The claim side (`claystack_client::rewards`) rebuilds trees and reads the documents exactly

@@ -64,6 +64,18 @@ pub enum RewardsError {
         /// The chain's.
         on_chain: B256,
     },
+    /// The proof is for another account than the one asked about: a member (or a man in the
+    /// middle) served a valid proof of someone else's leaf.
+    #[error(
+        "the proof is for {got}, not for {asked}: refusing to claim another account's rewards \
+         (the proof source is wrong or tampered with)"
+    )]
+    WrongAccount {
+        /// The account asked about.
+        asked: Address,
+        /// The account the proof is for.
+        got: Address,
+    },
     /// The proof does not verify against the on-chain root.
     #[error(
         "the proof of {account} for {cumulative} shares does not verify against the on-chain root \
@@ -271,8 +283,26 @@ pub fn proof_from_tree_file(path: &Path, account: Address) -> Result<RewardsProo
     proof_from_tree(&text, account)
 }
 
+/// Checks that `proof` is the one asked for: `account`'s leaf in the tree of `root`. A served
+/// proof may be a valid proof of another account or another root (a wrong member, a man in the
+/// middle on plain HTTP); claiming with it would pay someone else.
+pub fn ensure_proof_is_for(
+    proof: &RewardsProof,
+    account: Address,
+    root: B256,
+) -> Result<(), RewardsError> {
+    if proof.account != account {
+        return Err(RewardsError::WrongAccount { asked: account, got: proof.account });
+    }
+    if proof.root != root {
+        return Err(RewardsError::WrongRoot { got: proof.root, on_chain: root });
+    }
+    Ok(())
+}
+
 /// Downloads the proof of `account` for `root` from an oracle member (`oracle_url` is its base
-/// URL, e.g. `http://127.0.0.1:9400`).
+/// URL, e.g. `http://127.0.0.1:9400`). The answer must be that proof: a document for another
+/// account or root is refused ([`RewardsError::WrongAccount`], [`RewardsError::WrongRoot`]).
 pub async fn fetch_proof(
     oracle_url: &str,
     root: B256,
@@ -304,7 +334,9 @@ pub async fn fetch_proof(
     if !status.is_success() {
         return Err(fail(format!("HTTP {status}")));
     }
-    parse_proof(&body)
+    let proof = parse_proof(&body)?;
+    ensure_proof_is_for(&proof, account, root)?;
+    Ok(proof)
 }
 
 /// `OperatorRewards` of one pool.
@@ -341,8 +373,22 @@ impl Rewards {
         })
     }
 
-    /// Checks `proof` locally against the on-chain root and the account's claims: `Ok(shares)`
-    /// still claimable.
+    /// Checks that `proof` is `account`'s ([`RewardsError::WrongAccount`] otherwise), then
+    /// [`Self::check`]s it. Use this for a proof from a member or a file: it pays `proof.account`.
+    pub async fn check_for(
+        &self,
+        account: Address,
+        proof: &RewardsProof,
+    ) -> Result<U256, RewardsError> {
+        if proof.account != account {
+            return Err(RewardsError::WrongAccount { asked: account, got: proof.account });
+        }
+        self.check(proof).await
+    }
+
+    /// Checks `proof` locally against the on-chain root (the proof's root must be the current
+    /// one) and the account's claims: `Ok(shares)` still claimable, never zero. It does not know
+    /// which account the caller meant: see [`Self::check_for`].
     pub async fn check(&self, proof: &RewardsProof) -> Result<U256, RewardsError> {
         let s = self.status(proof.account).await?;
         if s.root.is_zero() {
@@ -368,8 +414,23 @@ impl Rewards {
         Ok(proof.cumulative_shares - s.claimed)
     }
 
+    /// [`Self::claim`] for `account` only: a proof of another account is refused before
+    /// anything is sent ([`RewardsError::WrongAccount`]).
+    pub async fn claim_for(
+        &self,
+        account: Address,
+        proof: &RewardsProof,
+        progress: &dyn Progress,
+    ) -> Result<(U256, Mined), RewardsError> {
+        if proof.account != account {
+            return Err(RewardsError::WrongAccount { asked: account, got: proof.account });
+        }
+        self.claim(proof, progress).await
+    }
+
     /// Verifies `proof` locally, then claims: the shares go to `proof.account` (whoever sends).
-    /// Returns the shares paid.
+    /// Returns the shares paid. The caller vouches for `proof.account`; with a proof from a
+    /// member or a file use [`Self::claim_for`].
     pub async fn claim(
         &self,
         proof: &RewardsProof,
@@ -446,5 +507,67 @@ mod tests {
         });
         assert_eq!(parse_proof(&serde_json::to_vec(&doc).unwrap()).unwrap(), p);
         assert!(parse_proof(b"{\"root\": 1}").is_err());
+    }
+
+    fn proof_doc(p: &RewardsProof) -> serde_json::Value {
+        serde_json::json!({
+            "root": p.root.to_string(),
+            "account": p.account.to_string(),
+            "cumulativeShares": p.cumulative_shares.to_string(),
+            "proof": p.proof.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })
+    }
+
+    /// A member that answers every proof request with the same document.
+    async fn member_serving(doc: serde_json::Value) -> String {
+        let app = axum::Router::new().route(
+            "/rewards/proof/{root}/{account}",
+            axum::routing::get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    #[tokio::test]
+    async fn a_served_proof_of_another_account_or_root_is_refused() {
+        let l = leaves(3);
+        let victim = Address::with_last_byte(1);
+        let other = Address::with_last_byte(3);
+        let (root, leaf) = tree_proof(&l, other).unwrap();
+        let (shares, proof) = leaf.unwrap();
+        let others = RewardsProof { root, account: other, cumulative_shares: shares, proof };
+        assert!(verify(root, other, shares, &others.proof), "a valid proof, of someone else");
+
+        // asked for the victim, served the other account's valid proof
+        let url = member_serving(proof_doc(&others)).await;
+        let err = fetch_proof(&url, root, victim).await.unwrap_err();
+        assert!(
+            matches!(err, RewardsError::WrongAccount { asked, got } if asked == victim && got == other),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("refusing to claim another account's rewards"), "{err}");
+        // the other account's own request gets it
+        assert_eq!(fetch_proof(&url, root, other).await.unwrap(), others);
+
+        // the right account, but a proof of an older tree
+        let (old_root, old_leaf) = tree_proof(&leaves(2), victim).unwrap();
+        let (s, p) = old_leaf.unwrap();
+        let stale =
+            RewardsProof { root: old_root, account: victim, cumulative_shares: s, proof: p };
+        let url = member_serving(proof_doc(&stale)).await;
+        let err = fetch_proof(&url, root, victim).await.unwrap_err();
+        assert!(
+            matches!(err, RewardsError::WrongRoot { got, on_chain } if got == old_root && on_chain == root),
+            "{err:?}"
+        );
+
+        assert!(ensure_proof_is_for(&others, other, root).is_ok());
+        assert!(ensure_proof_is_for(&others, victim, root).is_err());
+        assert!(ensure_proof_is_for(&others, other, old_root).is_err());
     }
 }

@@ -464,7 +464,10 @@ async fn exit(a: ExitArgs) -> eyre::Result<()> {
     let mut watcher = ExitWatcher::new(ctx.ops, id, &a.beacon_url, keys)?;
     loop {
         match watcher.poll_once().await {
-            Ok(outcomes) if outcomes.is_empty() => println!("no open exit requests"),
+            Ok(outcomes) if outcomes.is_empty() => match watcher.waiting_for_inclusion() {
+                0 => println!("no open exit requests"),
+                n => println!("{n} submitted exit(s) waiting for inclusion"),
+            },
             Ok(outcomes) => {
                 for o in outcomes {
                     match o {
@@ -606,8 +609,11 @@ async fn rewards(a: RewardsArgs, claim: bool) -> eyre::Result<()> {
         (None, None) => None,
     };
     let Some(proof) = proof else { return Ok(()) };
+    // a member, a man in the middle or a wrong file can hand over a valid proof of another
+    // account or of an older root: only `account`'s leaf of the current root is used
+    claystack_client::rewards::ensure_proof_is_for(&proof, account, s.root)?;
     if !claim {
-        match rewards.check(&proof).await {
+        match rewards.check_for(account, &proof).await {
             Ok(claimable) => println!(
                 "claimable    {} shares (cumulative {}; proof verified against the on-chain root)",
                 shares_text(claimable),
@@ -624,7 +630,7 @@ async fn rewards(a: RewardsArgs, claim: bool) -> eyre::Result<()> {
         return Ok(());
     }
     ctx.sender()?;
-    let (shares, mined) = rewards.claim(&proof, &progress).await?;
+    let (shares, mined) = rewards.claim_for(account, &proof, &progress).await?;
     println!(
         "claimed {} shares for {account} (cumulative {}) in {}",
         shares_text(shares),
