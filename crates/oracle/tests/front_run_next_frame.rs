@@ -29,7 +29,11 @@ fn validator(index: u64, pubkey: [u8; 48], gwei: u64, creds: [u8; 32]) -> Beacon
         pubkey,
         balance: Gwei(gwei),
         effective_balance: Gwei(gwei.min(32_000_000_000)),
-        status: if active { ValidatorStatus::ActiveOngoing } else { ValidatorStatus::PendingInitialized },
+        status: if active {
+            ValidatorStatus::ActiveOngoing
+        } else {
+            ValidatorStatus::PendingInitialized
+        },
         slashed: false,
         withdrawal_credentials: creds,
         withdrawable_epoch: Epoch(u64::MAX),
@@ -54,16 +58,34 @@ fn next_frame(n: u64, with_foreign: bool) -> OracleInput {
             p
         };
         input.validators.push(validator(i, pk, 32_000_000_000, ours));
-        keys.push(KeyInput { index: i, pubkey: pk, state: KeyState::Deposited, pool_deposited_wei: eth(32), exit_deadline_slot: None });
+        keys.push(KeyInput {
+            index: i,
+            pubkey: pk,
+            state: KeyState::Deposited,
+            pool_deposited_wei: eth(32),
+            exit_deadline_slot: None,
+        });
     }
     // the front-run key, confirmed front-run by the previous report
-    keys.push(KeyInput { index: n, pubkey: [0xE1; 48], state: KeyState::Invalid, pool_deposited_wei: eth(1), exit_deadline_slot: None });
+    keys.push(KeyInput {
+        index: n,
+        pubkey: [0xE1; 48],
+        state: KeyState::Invalid,
+        pool_deposited_wei: eth(1),
+        exit_deadline_slot: None,
+    });
     if with_foreign {
         input.validators.push(validator(n, [0xE1; 48], 33_000_000_000, foreign));
     }
     // a new pool pre-deposit, seen with the pool's credentials
     input.validators.push(validator(n + 1, [0xE2; 48], 1_000_000_000, ours));
-    keys.push(KeyInput { index: n + 1, pubkey: [0xE2; 48], state: KeyState::PreDeposited, pool_deposited_wei: eth(1), exit_deadline_slot: None });
+    keys.push(KeyInput {
+        index: n + 1,
+        pubkey: [0xE2; 48],
+        state: KeyState::PreDeposited,
+        pool_deposited_wei: eth(1),
+        exit_deadline_slot: None,
+    });
     input.registry = Some(RegistryState {
         operators: vec![OperatorInput {
             id: 0,
@@ -98,8 +120,10 @@ fn next_frame(n: u64, with_foreign: bool) -> OracleInput {
     p.total_shares = eth(32 * n128 + 10);
     p.withdrawal_vault_balance = U256::ZERO;
     p.el_rewards_vault_balance = U256::ZERO;
-    p.last_counts = claystack_oracle::ValidatorCounts { deposited: n, active: n, exited: 0, slashed: 0 };
-    input.queue = claystack_oracle::QueueState { max_finalize_per_report: 1_000, ..Default::default() };
+    p.last_counts =
+        claystack_oracle::ValidatorCounts { deposited: n, active: n, exited: 0, slashed: 0 };
+    input.queue =
+        claystack_oracle::QueueState { max_finalize_per_report: 1_000, ..Default::default() };
     input
 }
 

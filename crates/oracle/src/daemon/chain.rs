@@ -1,8 +1,19 @@
-//! Reads of the execution chain at the reference block, and the submission.
+//! Reads of the execution chain at the reference block, and the transactions a member sends.
+//!
+//! Every receipt is awaited at most [`RECEIPT_TIMEOUT`]: a transaction the node dropped (evicted
+//! from its pool, underpriced) must not freeze the member's single loop. After a timeout the next
+//! tick re-reads the chain and decides again; if the node still holds a transaction of ours
+//! (its pending nonce is above the mined one), the next transaction takes that nonce with fees
+//! raised by 12.5 % over the stuck one ([`TxSender`]), so it replaces it instead of queueing
+//! behind it.
+
+use std::time::Duration;
 
 use alloy::eips::BlockId;
+use alloy::network::TransactionBuilder as _;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolValue;
 use claystack_bindings::deployment::PoolAddresses;
 use claystack_bindings::oracle_report::{IOracleReport, OracleReport};
@@ -271,9 +282,174 @@ pub fn compact(signature: &[u8]) -> Option<IOracleReport::Signature> {
     Some(IOracleReport::Signature { r: sig.r().into(), vs: vs.into() })
 }
 
+/// How long a member waits for a receipt before it leaves the transaction to the next tick.
+pub const RECEIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A transaction a member sent, for replacing it while it is still pending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentTx {
+    /// Its nonce.
+    pub nonce: u64,
+    /// Its `maxFeePerGas`.
+    pub max_fee_per_gas: u128,
+    /// Its `maxPriorityFeePerGas`.
+    pub max_priority_fee_per_gas: u128,
+}
+
+/// A fee raised enough for a node to accept a replacement (geth and reth want +10 %): +12.5 %, +1.
+#[must_use]
+pub fn bump_fee(fee: u128) -> u128 {
+    fee.saturating_add(fee.checked_div(8).unwrap_or(0)).saturating_add(1)
+}
+
+/// The nonce and fees of the next transaction: a fresh nonce when nothing of ours is pending
+/// (`pending_nonce == mined_nonce`); otherwise the stuck nonce again, with fees above both the
+/// current estimate and the stuck transaction's bumped fees (`last`, when it is the one at that
+/// nonce; else twice the estimate).
+#[must_use]
+pub fn next_tx(
+    mined_nonce: u64,
+    pending_nonce: u64,
+    estimate: (u128, u128),
+    last: Option<SentTx>,
+) -> SentTx {
+    let (max_fee, priority) = estimate;
+    if pending_nonce <= mined_nonce {
+        return SentTx {
+            nonce: pending_nonce.max(mined_nonce),
+            max_fee_per_gas: max_fee,
+            max_priority_fee_per_gas: priority.min(max_fee),
+        };
+    }
+    let (max_fee, priority) = match last.filter(|l| l.nonce == mined_nonce) {
+        Some(l) => (
+            max_fee.max(bump_fee(l.max_fee_per_gas)),
+            priority.max(bump_fee(l.max_priority_fee_per_gas)),
+        ),
+        None => (max_fee.saturating_mul(2), priority.saturating_mul(2)),
+    };
+    SentTx {
+        nonce: mined_nonce,
+        max_fee_per_gas: max_fee,
+        max_priority_fee_per_gas: priority.min(max_fee),
+    }
+}
+
+/// Sends a member's transactions: nonce and fees chosen by [`next_tx`] from the node's mined and
+/// pending nonce, the receipt awaited at most `timeout`.
+#[derive(Debug)]
+pub struct TxSender {
+    from: Address,
+    timeout: Duration,
+    last: std::sync::Mutex<Option<SentTx>>,
+}
+
+impl TxSender {
+    /// A sender for the account `from` (the provider's wallet).
+    #[must_use]
+    pub fn new(from: Address, timeout: Duration) -> Self {
+        Self { from, timeout, last: std::sync::Mutex::new(None) }
+    }
+
+    /// The last transaction sent (or attempted).
+    #[must_use]
+    pub fn last(&self) -> Option<SentTx> {
+        self.last.lock().ok().and_then(|l| *l)
+    }
+
+    /// Sends `tx` and waits for its receipt (at most the timeout); a reverted transaction is an
+    /// error. `action` names the transaction in errors.
+    pub async fn send(
+        &self,
+        provider: &DynProvider,
+        tx: TransactionRequest,
+        action: &'static str,
+    ) -> Result<TransactionReceipt, DaemonError> {
+        let mined = provider
+            .get_transaction_count(self.from)
+            .latest()
+            .await
+            .map_err(rpc("read the mined nonce"))?;
+        let pending = provider
+            .get_transaction_count(self.from)
+            .pending()
+            .await
+            .map_err(rpc("read the pending nonce"))?;
+        let fees = provider.estimate_eip1559_fees().await.map_err(rpc("estimate the fees"))?;
+        let next = next_tx(
+            mined,
+            pending,
+            (fees.max_fee_per_gas, fees.max_priority_fee_per_gas),
+            self.last(),
+        );
+        if pending > mined {
+            tracing::warn!(target: "oracle::tx", nonce = next.nonce, max_fee = next.max_fee_per_gas, priority_fee = next.max_priority_fee_per_gas, action, "a transaction of this member is still pending: replacing it");
+        }
+        if let Ok(mut l) = self.last.lock() {
+            *l = Some(next);
+        }
+        let tx = tx
+            .from(self.from)
+            .with_nonce(next.nonce)
+            .with_max_fee_per_gas(next.max_fee_per_gas)
+            .with_max_priority_fee_per_gas(next.max_priority_fee_per_gas);
+        wait_receipt(provider, tx, action, self.timeout).await
+    }
+}
+
+/// Sends `tx` (nonce and fees from the provider's fillers) and waits at most `timeout` for its
+/// receipt; a reverted transaction is an error.
+pub async fn wait_receipt(
+    provider: &DynProvider,
+    tx: TransactionRequest,
+    action: &'static str,
+    timeout: Duration,
+) -> Result<TransactionReceipt, DaemonError> {
+    let pending = provider.send_transaction(tx).await.map_err(rpc(action))?;
+    let hash = *pending.tx_hash();
+    let receipt =
+        pending.with_timeout(Some(timeout)).get_receipt().await.map_err(|e| DaemonError::Rpc {
+            action: "wait for a receipt",
+            source: format!("{action} {hash}: {e} (left to the next tick)").into(),
+        })?;
+    if !receipt.status() {
+        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
+    }
+    Ok(receipt)
+}
+
+/// The `submitReport` transaction of `report` with chunk 0 of its extra data (`first_chunk`,
+/// empty when none) and `signatures` (sorted by signer, as the contract requires).
+pub fn submit_tx(
+    provider: &DynProvider,
+    oracle: Address,
+    report: &crate::Report,
+    first_chunk: &Bytes,
+    signatures: &std::collections::BTreeMap<Address, Bytes>,
+) -> Result<TransactionRequest, DaemonError> {
+    let sigs: Vec<IOracleReport::Signature> = signatures
+        .values()
+        .map(|s| {
+            compact(s).ok_or(DaemonError::OutOfRange { action: "signature", value: s.to_string() })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(OracleReport::new(oracle, provider.clone())
+        .submitReport(to_binding(report)?, first_chunk.clone(), sigs)
+        .into_transaction_request())
+}
+
+/// The `submitExtraDataChunk(chunk)` transaction.
+#[must_use]
+pub fn chunk_tx(provider: &DynProvider, oracle: Address, chunk: &Bytes) -> TransactionRequest {
+    OracleReport::new(oracle, provider.clone())
+        .submitExtraDataChunk(chunk.clone())
+        .into_transaction_request()
+}
+
 /// Submits `report` with chunk 0 of its extra data (`first_chunk`, empty when none) and
 /// `signatures` (sorted by signer, as the contract requires). Returns the transaction hash once
-/// mined successfully.
+/// mined successfully; waits at most [`RECEIPT_TIMEOUT`]. (The member daemon sends through its
+/// [`TxSender`], which also replaces a stuck transaction.)
 pub async fn submit(
     provider: &DynProvider,
     oracle: Address,
@@ -281,22 +457,8 @@ pub async fn submit(
     first_chunk: &Bytes,
     signatures: &std::collections::BTreeMap<Address, Bytes>,
 ) -> Result<B256, DaemonError> {
-    let sigs: Vec<IOracleReport::Signature> = signatures
-        .values()
-        .map(|s| {
-            compact(s).ok_or(DaemonError::OutOfRange { action: "signature", value: s.to_string() })
-        })
-        .collect::<Result<_, _>>()?;
-    let pending = OracleReport::new(oracle, provider.clone())
-        .submitReport(to_binding(report)?, first_chunk.clone(), sigs)
-        .send()
-        .await
-        .map_err(rpc("send the report"))?;
-    let receipt = pending.get_receipt().await.map_err(rpc("wait for the report receipt"))?;
-    if !receipt.status() {
-        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
-    }
-    Ok(receipt.transaction_hash)
+    let tx = submit_tx(provider, oracle, report, first_chunk, signatures)?;
+    Ok(wait_receipt(provider, tx, "send the report", RECEIPT_TIMEOUT).await?.transaction_hash)
 }
 
 /// `OracleReport.extraDataState()`: the chunk chain of the last report with more than one chunk.
@@ -328,20 +490,44 @@ pub async fn extra_data_state(
 }
 
 /// Delivers the next chunk of the pending chain (`OracleReport.submitExtraDataChunk`). Returns the
-/// transaction hash once mined successfully.
+/// transaction hash once mined successfully; waits at most [`RECEIPT_TIMEOUT`].
 pub async fn submit_chunk(
     provider: &DynProvider,
     oracle: Address,
     chunk: &Bytes,
 ) -> Result<B256, DaemonError> {
-    let pending = OracleReport::new(oracle, provider.clone())
-        .submitExtraDataChunk(chunk.clone())
-        .send()
-        .await
-        .map_err(rpc("send an extra data chunk"))?;
-    let receipt = pending.get_receipt().await.map_err(rpc("wait for the chunk receipt"))?;
-    if !receipt.status() {
-        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
+    let tx = chunk_tx(provider, oracle, chunk);
+    Ok(wait_receipt(provider, tx, "send an extra data chunk", RECEIPT_TIMEOUT)
+        .await?
+        .transaction_hash)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stuck_transaction_is_replaced_at_its_nonce_with_higher_fees() {
+        // nothing pending: the next nonce, the estimate
+        let t = next_tx(5, 5, (100, 10), None);
+        assert_eq!(t, SentTx { nonce: 5, max_fee_per_gas: 100, max_priority_fee_per_gas: 10 });
+        // ours at nonce 5 still pending: nonce 5 again, +12.5 % over it (above the estimate)
+        let last = SentTx { nonce: 5, max_fee_per_gas: 200, max_priority_fee_per_gas: 20 };
+        let t = next_tx(5, 6, (100, 10), Some(last));
+        assert_eq!(t, SentTx { nonce: 5, max_fee_per_gas: 226, max_priority_fee_per_gas: 23 });
+        assert!(t.max_fee_per_gas * 10 >= last.max_fee_per_gas * 11);
+        assert!(t.max_priority_fee_per_gas * 10 >= last.max_priority_fee_per_gas * 11);
+        // the estimate rose above the bump: the estimate
+        let t = next_tx(5, 6, (1_000, 100), Some(last));
+        assert_eq!((t.max_fee_per_gas, t.max_priority_fee_per_gas), (1_000, 100));
+        // a pending transaction we did not record (a restart): twice the estimate
+        let t = next_tx(5, 6, (100, 10), None);
+        assert_eq!(t, SentTx { nonce: 5, max_fee_per_gas: 200, max_priority_fee_per_gas: 20 });
+        let other = SentTx { nonce: 4, ..last };
+        assert_eq!(next_tx(5, 6, (100, 10), Some(other)).max_fee_per_gas, 200);
+        // the priority fee never exceeds the max fee
+        let t = next_tx(5, 5, (10, 50), None);
+        assert_eq!(t.max_priority_fee_per_gas, 10);
+        assert_eq!(bump_fee(u128::MAX), u128::MAX);
     }
-    Ok(receipt.transaction_hash)
 }

@@ -142,9 +142,9 @@ pub enum Availability {
 pub async fn probe(beacon: &BeaconClient, epoch: u64) -> Availability {
     match beacon.liveness(Epoch(epoch), &[ValidatorIndex(0)]).await {
         Ok(_) => Availability::Served,
-        Err(claystack_beacon::Error::BadRequest { .. } | claystack_beacon::Error::NotFound { .. }) => {
-            Availability::Refused
-        }
+        Err(
+            claystack_beacon::Error::BadRequest { .. } | claystack_beacon::Error::NotFound { .. },
+        ) => Availability::Refused,
         Err(_) => Availability::Unavailable,
     }
 }
@@ -612,8 +612,7 @@ where
         }
         let written = store.save_batch(&fresh)?;
         stats.fetched = stats.fetched.saturating_add(fetched);
-        stats.segments =
-            stats.segments.saturating_add(u64::try_from(written).unwrap_or(u64::MAX));
+        stats.segments = stats.segments.saturating_add(u64::try_from(written).unwrap_or(u64::MAX));
         drop(fresh);
         stats.windows = stats.windows.saturating_add(1);
         for r in results {

@@ -6,6 +6,7 @@
 //! record in the state directory (every chunk included) is written before the signature leaves
 //! the process, and a member never signs a second digest for a frame it has a record of.
 
+pub mod backoff;
 pub mod chain;
 pub mod gossip;
 pub mod liveness;
@@ -224,6 +225,7 @@ impl Member {
                 tracing::error!(target: "oracle::daemon", error = %e, "gossip server stopped");
             }
         }));
+        let cfg_member = cfg.member_key.address();
         let worker = Worker {
             cfg,
             provider,
@@ -239,6 +241,11 @@ impl Member {
             key_cache: tokio::sync::Mutex::new(operators::KeyCache::new()),
             options,
             vfp: std::sync::Mutex::new(vfp::BookingState::default()),
+            sender: chain::TxSender::new(cfg_member, chain::RECEIPT_TIMEOUT),
+            recorder: std::sync::Mutex::new(Recorder::default()),
+            attempt: std::sync::Mutex::new(None),
+            legacy_logged: std::sync::Mutex::new(None),
+            trees_pruned_at: std::sync::Mutex::new(None),
         };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
@@ -291,6 +298,36 @@ struct Worker {
     options: MemberOptions,
     /// Booking of the VfpPool's rewards leaf after each report ([`vfp`]).
     vfp: std::sync::Mutex<vfp::BookingState>,
+    /// Sends this member's transactions (receipt timeout, replacement of a stuck one).
+    sender: chain::TxSender,
+    /// Liveness recording between ticks (refused epochs, backoff).
+    recorder: std::sync::Mutex<Recorder>,
+    /// Failed attempts at computing the current frame (backoff, the epoch that was missing).
+    attempt: std::sync::Mutex<Option<FrameAttempt>>,
+    /// The frame whose record was found in the format before chunks (logged once).
+    legacy_logged: std::sync::Mutex<Option<u64>>,
+    /// The last settled frame after which the rewards trees were pruned.
+    trees_pruned_at: std::sync::Mutex<Option<u64>>,
+}
+
+/// What [`Worker::record_liveness`] remembers between ticks.
+#[derive(Debug, Default)]
+struct Recorder {
+    /// The newest epoch the node refused: it and every older epoch are not asked again (a node
+    /// serves a window of recent epochs).
+    refused_up_to: Option<u64>,
+    /// Backoff after a tick whose recording failed.
+    backoff: backoff::Backoff,
+}
+
+/// Failed attempts at computing one frame.
+#[derive(Debug, Clone, Copy)]
+struct FrameAttempt {
+    ref_slot: u64,
+    backoff: backoff::Backoff,
+    /// The epoch whose liveness was missing in the last attempt: the next attempt first asks the
+    /// node whether it serves it now, before any heavy read.
+    liveness_gap: Option<u64>,
 }
 
 impl Worker {
@@ -344,6 +381,7 @@ impl Worker {
             if let Some(rec) = &record {
                 self.deliver_chunks(view, rec).await;
             }
+            self.prune_trees(view.last_ref_slot).await;
             return Ok(());
         }
         if !self.is_final(view.ref_slot, view.slots_per_epoch).await? {
@@ -357,12 +395,26 @@ impl Worker {
         let rec = match record {
             Some(r) => r,
             None => {
-                let rec = self.compute_and_sign(view).await?;
+                let Some(rec) = self.attempt_frame(view).await? else { return Ok(()) };
                 // recorded before the signature is sent anywhere
                 self.store.save(&rec)?;
                 rec
             }
         };
+        // a record of the format before chunks (ADR 0008) commits to extra data the contracts
+        // refuse as chunk 0: never submitted, never gossiped, and no second digest is signed
+        if let Err(reason) = rec.submittable() {
+            let first = self
+                .legacy_logged
+                .lock()
+                .map(|mut l| l.replace(rec.ref_slot) != Some(rec.ref_slot))
+                .unwrap_or(true);
+            if first {
+                inc(&self.metrics.compute_failures);
+                tracing::error!(target: "oracle::daemon", ref_slot = rec.ref_slot, dir = %self.store.dir().display(), %reason, "the frame record cannot be submitted (OracleReport would revert with ExtraDataChunkMalformed); this member does not sign another digest for the frame and sits it out");
+            }
+            return Ok(());
+        }
         self.metrics.last_signed_ref_slot.store(rec.ref_slot, Ordering::Relaxed);
         self.gossip.restore(rec.ref_slot, &rec.signatures);
         self.gossip.set_own(rec.ref_slot, rec.digest, me, rec.own_signature.clone());
@@ -399,7 +451,13 @@ impl Worker {
         let report = Report::abi_decode(&rec.report_abi)
             .map_err(|e| DaemonError::Setup(format!("decode recorded report: {e}")))?;
         // the contract wants exactly members' signatures in increasing signer order: BTreeMap order
-        match chain::submit(&self.provider, oracle, &report, &rec.first_chunk(), &agreed).await {
+        let tx = chain::submit_tx(&self.provider, oracle, &report, &rec.first_chunk(), &agreed)?;
+        match self
+            .sender
+            .send(&self.provider, tx, "send the report")
+            .await
+            .map(|r| r.transaction_hash)
+        {
             Ok(tx) => {
                 rec.submitted_tx = Some(tx);
                 rec.done = true;
@@ -464,7 +522,13 @@ impl Worker {
             if since.elapsed() < wait {
                 return;
             }
-            match chain::submit_chunk(&self.provider, oracle, chunk).await {
+            let tx = chain::chunk_tx(&self.provider, oracle, chunk);
+            match self
+                .sender
+                .send(&self.provider, tx, "send an extra data chunk")
+                .await
+                .map(|r| r.transaction_hash)
+            {
                 Ok(tx) => {
                     inc(&self.metrics.chunks_delivered);
                     tracing::info!(target: "oracle::extra_data", ref_slot = rec.ref_slot, index, of = rec.chunks.len(), %tx, "extra data chunk delivered");
@@ -478,16 +542,111 @@ impl Worker {
         }
     }
 
+    /// Whether the reference slot may be reported: final by [`Finality`], and the frame's last
+    /// epoch's liveness final too (the head two epochs past it, [`liveness::final_epoch`]), so
+    /// every member tallies the same answers.
     async fn is_final(&self, ref_slot: u64, slots_per_epoch: u64) -> Result<bool, DaemonError> {
+        let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
+        let head_slot = head.data.header.message.slot.get();
+        let ref_epoch = ref_slot.checked_div(slots_per_epoch).unwrap_or(u64::MAX);
+        if liveness::final_epoch(head_slot, slots_per_epoch).is_none_or(|e| e < ref_epoch) {
+            return Ok(false);
+        }
         match self.cfg.finality {
-            Finality::SlotsAfter(n) => {
-                let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
-                Ok(head.data.header.message.slot.get() >= ref_slot.saturating_add(n))
-            }
+            Finality::SlotsAfter(n) => Ok(head_slot >= ref_slot.saturating_add(n)),
             Finality::Finalized => {
                 let cp = self.beacon.finality_checkpoints(StateId::Head).await?;
-                let ref_epoch = ref_slot.checked_div(slots_per_epoch).unwrap_or(u64::MAX);
                 Ok(cp.data.finalized.epoch.get() > ref_epoch)
+            }
+        }
+    }
+
+    /// Computes and signs the frame unless an earlier attempt failed less than its backoff ago;
+    /// after an attempt that lacked an epoch's liveness, first asks the node (one cheap request)
+    /// whether it serves that epoch now, and fails again without the chain reads, the state
+    /// stream and the liveness requests if not. `Ok(None)`: waiting.
+    async fn attempt_frame(
+        &self,
+        view: &chain::FrameView,
+    ) -> Result<Option<FrameRecord>, DaemonError> {
+        let lock = || self.attempt.lock().map_err(|_| DaemonError::Setup("attempt lock".into()));
+        let previous = (*lock()?).filter(|a| a.ref_slot == view.ref_slot);
+        let now = Instant::now();
+        if previous.is_some_and(|a| !a.backoff.ready(now)) {
+            return Ok(None);
+        }
+        let gap = previous.and_then(|a| a.liveness_gap);
+        let result = match gap {
+            Some(epoch)
+                if liveness::probe(&self.beacon, epoch).await != liveness::Availability::Served =>
+            {
+                inc(&self.metrics.compute_failures);
+                inc(&self.metrics.liveness_missing);
+                Err(DaemonError::Liveness {
+                    epoch,
+                    missing: 0,
+                    source: liveness::LivenessError::Answer {
+                        epoch,
+                        reason: "still not served (checked before reading the frame again)".into(),
+                    },
+                })
+            }
+            _ => self.compute_and_sign(view).await,
+        };
+        match result {
+            Ok(rec) => {
+                *lock()? = None;
+                Ok(Some(rec))
+            }
+            Err(e) => {
+                let mut attempt = previous.unwrap_or(FrameAttempt {
+                    ref_slot: view.ref_slot,
+                    backoff: backoff::Backoff::default(),
+                    liveness_gap: None,
+                });
+                let wait = attempt.backoff.failed(now, self.cfg.poll_interval);
+                attempt.liveness_gap = match &e {
+                    DaemonError::Liveness { epoch, .. } => Some(*epoch),
+                    _ => None,
+                };
+                *lock()? = Some(attempt);
+                tracing::warn!(target: "oracle::daemon", ref_slot = view.ref_slot, failures = attempt.backoff.failures(), retry_in_ms = wait.as_millis(), "the frame could not be computed; backing off");
+                Err(e)
+            }
+        }
+    }
+
+    /// Deletes rewards trees beyond the newest ones, once per settled frame, keeping the tree of
+    /// the on-chain root (the next report extends it) and of this frame's record. Runs only when
+    /// the frame is settled: no tree of a frame in flight exists then (the next frame's is
+    /// computed after its reference slot, and is the newest file). Failures are logged.
+    async fn prune_trees(&self, settled: u64) {
+        let done = self.trees_pruned_at.lock().map(|p| *p == Some(settled)).unwrap_or(true);
+        if done {
+            return;
+        }
+        let keep = match rewards::on_chain_root(&self.provider, self.cfg.pool.oracle_report).await {
+            Ok(root) => root,
+            Err(e) => {
+                tracing::warn!(target: "oracle::rewards", error = %e, "reading the rewards root to prune the trees failed; retrying");
+                return;
+            }
+        };
+        let mut keeps: Vec<alloy::primitives::B256> = keep.into_iter().collect();
+        if let Ok(Some(rec)) = self.store.load(settled) {
+            keeps.extend(rec.rewards_root());
+        }
+        match self.trees.prune_keeping(&keeps) {
+            Ok(n) => {
+                if let Ok(mut p) = self.trees_pruned_at.lock() {
+                    *p = Some(settled);
+                }
+                if n > 0 {
+                    tracing::info!(target: "oracle::rewards", deleted = n, kept = ?keeps, "old rewards trees deleted");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "oracle::rewards", error = %e, "pruning the rewards trees failed");
             }
         }
     }
@@ -588,6 +747,10 @@ impl Worker {
             .await?
         };
         let pending = ops.as_ref().map(|o| &o.pending_pubkeys);
+        // duties (and so liveness) only of the validators of keys an earlier report confirmed
+        // with the pool's credentials (see `liveness`): sorted, searched per streamed validator
+        let scored =
+            ops.as_ref().map(|o| operators::scored_pubkeys(&o.registry)).unwrap_or_default();
         let creds = pool.withdrawal_credentials;
         let mut validators = Vec::new();
         let mut spans = Vec::new();
@@ -595,7 +758,7 @@ impl Worker {
             .stream_validators(StateId::Slot(Slot(view.ref_slot)), &[], |v| {
                 // ours, or a pre-deposited key seen with other credentials (front-run)
                 let ours = v.validator.withdrawal_credentials == creds;
-                if ours {
+                if ours && scored.binary_search(&v.validator.pubkey).is_ok() {
                     spans.push(ValidatorSpan {
                         index: v.index.get(),
                         activation_epoch: v.validator.activation_epoch.get(),
@@ -619,6 +782,7 @@ impl Worker {
                 Ok::<(), std::convert::Infallible>(())
             })
             .await?;
+        drop(scored);
         // N: attestation duties of the pool's validators over the frame
         let duties = self.frame_duties(view, spans).await?;
         for v in &mut validators {
@@ -658,17 +822,12 @@ impl Worker {
 }
 
 impl Worker {
-    /// The last ended epoch: the Beacon API says a node SHOULD serve liveness for the current
-    /// and the previous epoch only, so the previous epoch is recorded as soon as it has ended.
-    async fn settled_epoch(&self, slots_per_epoch: u64) -> Result<Option<u64>, DaemonError> {
-        let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
-        let head_epoch =
-            head.data.header.message.slot.get().checked_div(slots_per_epoch).unwrap_or(0);
-        Ok(head_epoch.checked_sub(1))
-    }
-
-    /// Records the liveness of settled epochs after the last reported reference epoch that have
-    /// no record yet (a few per tick), and deletes records the next report cannot need.
+    /// Records the liveness of final epochs ([`liveness::final_epoch`]) after the last reported
+    /// reference epoch that have no record yet, newest first, a few per tick, and deletes records
+    /// the next report cannot need. The node is first asked cheaply which of them it serves
+    /// ([`liveness::probe`]): epochs it refuses are remembered and never asked again (nor any
+    /// older one), and the head's validator set is streamed only when a served epoch is due, so
+    /// about once per epoch. A tick whose recording failed backs off (bounded exponential).
     async fn record_liveness(&self, view: &chain::FrameView) -> Result<(), DaemonError> {
         /// Epochs recorded per tick at most (bounds one tick's work).
         const EPOCHS_PER_TICK: usize = 8;
@@ -678,9 +837,21 @@ impl Worker {
         if pruned > 0 {
             tracing::debug!(target: "oracle::liveness", pruned, up_to = last_ref_epoch, "old liveness records deleted");
         }
-        let Some(settled) = self.settled_epoch(spe).await? else { return Ok(()) };
+        let lock = || self.recorder.lock().map_err(|_| DaemonError::Setup("recorder lock".into()));
+        let (refused_up_to, ready) = {
+            let r = lock()?;
+            (r.refused_up_to, r.backoff.ready(Instant::now()))
+        };
+        if !ready {
+            return Ok(());
+        }
+        let head = self.beacon.header(claystack_beacon::BlockId::Head).await?;
+        let Some(last_final) = liveness::final_epoch(head.data.header.message.slot.get(), spe)
+        else {
+            return Ok(());
+        };
         let first = last_ref_epoch.saturating_add(1);
-        if first > settled {
+        if first > last_final {
             return Ok(());
         }
         let files = self.liveness.record_files()?;
@@ -689,18 +860,35 @@ impl Worker {
             return Ok(());
         }
         let recorded = self.liveness.epochs()?;
-        // newest first: those are the ones a node stops serving last; older gaps follow
-        let todo: Vec<u64> = (first..=settled)
-            .rev()
-            .filter(|e| recorded.binary_search(e).is_err())
-            .take(EPOCHS_PER_TICK)
-            .collect();
+        let todo =
+            liveness::plan_recording(first, last_final, refused_up_to, &recorded, EPOCHS_PER_TICK);
         if todo.is_empty() {
+            return Ok(());
+        }
+        // which of them the node serves (newest first: the first refusal covers the rest)
+        let mut served = Vec::new();
+        for epoch in todo {
+            match liveness::probe(&self.beacon, epoch).await {
+                liveness::Availability::Served => served.push(epoch),
+                liveness::Availability::Refused => {
+                    inc(&self.metrics.liveness_fetch_failures);
+                    tracing::warn!(target: "oracle::liveness", epoch, "the node does not serve this epoch's liveness (nor older ones): not recorded, not asked again");
+                    lock()?.refused_up_to = Some(refused_up_to.map_or(epoch, |r| r.max(epoch)));
+                    break;
+                }
+                liveness::Availability::Unavailable => {
+                    self.recording_failed("the node did not answer the liveness probe")?;
+                    return Ok(());
+                }
+            }
+        }
+        if served.is_empty() {
             return Ok(());
         }
         let creds = chain::withdrawal_credentials(self.cfg.pool.withdrawal_vault);
         let mut spans = Vec::new();
-        self.beacon
+        if let Err(e) = self
+            .beacon
             .stream_validators(StateId::Head, &[], |v| {
                 if v.validator.withdrawal_credentials == creds {
                     spans.push(ValidatorSpan {
@@ -711,9 +899,14 @@ impl Worker {
                 }
                 Ok::<(), std::convert::Infallible>(())
             })
-            .await?;
+            .await
+        {
+            self.recording_failed("streaming the head validators failed")?;
+            return Err(e.into());
+        }
         let tally = DutyTally::new(spans)?;
-        for epoch in todo {
+        let mut failed = false;
+        for epoch in served {
             let required = tally.required(epoch);
             match liveness::fetch(&self.beacon, epoch, &required).await {
                 Ok(record) => {
@@ -722,11 +915,24 @@ impl Worker {
                     tracing::debug!(target: "oracle::liveness", epoch, validators = record.len(), "liveness recorded");
                 }
                 Err(e) => {
+                    failed = true;
                     inc(&self.metrics.liveness_fetch_failures);
                     tracing::warn!(target: "oracle::liveness", epoch, error = %e, "liveness not recorded");
                 }
             }
         }
+        if failed {
+            self.recording_failed("an epoch's liveness could not be read")?;
+        } else {
+            lock()?.backoff.succeeded();
+        }
+        Ok(())
+    }
+
+    fn recording_failed(&self, why: &'static str) -> Result<(), DaemonError> {
+        let mut r = self.recorder.lock().map_err(|_| DaemonError::Setup("recorder lock".into()))?;
+        let wait = r.backoff.failed(Instant::now(), self.cfg.poll_interval);
+        tracing::debug!(target: "oracle::liveness", why, retry_in_ms = wait.as_millis(), "liveness recording backs off");
         Ok(())
     }
 

@@ -91,7 +91,9 @@ pub struct OperatorsView {
     /// The registry as `compute` wants it.
     pub registry: RegistryState,
     /// Pubkeys pre-deposited but not confirmed yet: the beacon validators to look at whatever
-    /// their withdrawal credentials (a foreign credential means the key was front-run).
+    /// their withdrawal credentials (a foreign credential means the key was front-run). Keys
+    /// already confirmed front-run are not here: `compute` credits their deposit without their
+    /// validator.
     pub pending_pubkeys: HashSet<[u8; 48]>,
     /// `OperatorsModule.operatorRewards()` (zero: rewards roots are refused, none is computed).
     pub operator_rewards: Address,
@@ -184,6 +186,27 @@ pub async fn read_allocation(
         value: e.to_string(),
     })?;
     Ok(params)
+}
+
+/// The pubkeys whose validators are scored (their attestation duties count, and so their
+/// liveness is required), sorted: registry keys in state `Deposited`. Such a key was confirmed by
+/// an earlier report that saw its validator with the pool's credentials, and 0x01 credentials
+/// never change, so every member recording liveness after the last reference slot saw it as the
+/// pool's. A validator that takes the pool's credentials later (a 0x00 validator's
+/// BLS-to-execution change, a front-runner's) is never in this list: requiring its liveness would
+/// ask members for epochs they had no reason to record, and no member could sign.
+#[must_use]
+pub fn scored_pubkeys(registry: &RegistryState) -> Vec<[u8; 48]> {
+    let mut keys: Vec<[u8; 48]> = registry
+        .operators
+        .iter()
+        .flat_map(|o| &o.keys)
+        .filter(|k| k.state == KeyState::Deposited)
+        .map(|k| k.pubkey)
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
 }
 
 /// Reads the registry behind `oracle`'s operators module at `block`. `Ok(None)`: the pool has no
@@ -475,6 +498,58 @@ mod tests {
         // ones from the cache
         assert_eq!(read_ranges(20, 12, 8, true, |_| true), vec![(0, 8), (12, 8)]);
         assert!(read_ranges(0, 0, 0, true, |_| false).is_empty());
+    }
+
+    /// Only `Deposited` keys are scored: a front-run key (even if its validator later takes the
+    /// pool's credentials), a pre-deposited one and a validator outside the registry (a 0x00
+    /// validator changed to the vault) need no liveness.
+    #[test]
+    fn only_confirmed_pool_keys_are_scored() {
+        let key = |index: u64, byte: u8, state: KeyState| KeyInput {
+            index,
+            pubkey: [byte; 48],
+            state,
+            pool_deposited_wei: U256::ZERO,
+            exit_deadline_slot: None,
+        };
+        let op = |id: u64, keys: Vec<KeyInput>| OperatorInput {
+            id,
+            operator_type: OperatorType::Home,
+            reward_address: Address::ZERO,
+            is_active: true,
+            vfp_funded: false,
+            score: 0,
+            exited_total: 0,
+            stuck_total: 0,
+            settled_exits: 0,
+            bond_shares: U256::ZERO,
+            vfp_backing_shares: U256::ZERO,
+            keys,
+        };
+        let registry = RegistryState {
+            operators: vec![
+                op(
+                    0,
+                    vec![
+                        key(0, 9, KeyState::Deposited),
+                        key(1, 2, KeyState::Invalid),
+                        key(2, 3, KeyState::PreDeposited),
+                    ],
+                ),
+                op(1, vec![key(0, 1, KeyState::Deposited), key(1, 4, KeyState::Unused)]),
+            ],
+            type_factor_bps: [10_000; 4],
+            vfp_pool: Address::ZERO,
+            vfp_share_bps: 0,
+            missed_exit_penalty_wei: U256::ZERO,
+            insurance_fund_shares: U256::ZERO,
+            allocation: AllocationParams::public_pool(),
+        };
+        let scored = scored_pubkeys(&registry);
+        assert_eq!(scored, vec![[1u8; 48], [9u8; 48]]);
+        for outside in [[2u8; 48], [3u8; 48], [4u8; 48], [0x66u8; 48]] {
+            assert!(scored.binary_search(&outside).is_err());
+        }
     }
 
     #[test]

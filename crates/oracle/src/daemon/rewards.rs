@@ -80,6 +80,12 @@ impl TreeStore {
 
     /// Deletes all but the `KEEP_TREES` newest trees (by file time) and `keep`.
     pub fn prune(&self, keep: B256) -> Result<(), StoreError> {
+        self.prune_keeping(&[keep]).map(|_| ())
+    }
+
+    /// Deletes all but the `KEEP_TREES` newest trees (by file time) and those of `keep`; returns
+    /// how many files were deleted.
+    pub fn prune_keeping(&self, keep: &[B256]) -> Result<usize, StoreError> {
         let list =
             |source| StoreError { action: "list rewards trees", path: self.dir.clone(), source };
         let mut files: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&self.dir)
@@ -89,16 +95,68 @@ impl TreeStore {
             .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
             .collect();
         files.sort_unstable_by_key(|f| std::cmp::Reverse(f.0));
-        let keep_path = self.path(keep);
-        for (_, path) in files.into_iter().skip(KEEP_TREES).filter(|(_, p)| *p != keep_path) {
+        let keep_paths: Vec<PathBuf> = keep.iter().map(|r| self.path(*r)).collect();
+        let mut deleted = 0usize;
+        for (_, path) in files.into_iter().skip(KEEP_TREES).filter(|(_, p)| !keep_paths.contains(p))
+        {
             std::fs::remove_file(&path).map_err(|source| StoreError {
                 action: "delete rewards tree",
                 path,
                 source,
             })?;
+            deleted = deleted.saturating_add(1);
         }
-        Ok(())
+        Ok(deleted)
     }
+
+    /// The tree files held (for tests and logs).
+    pub fn count(&self) -> Result<usize, StoreError> {
+        let list =
+            |source| StoreError { action: "list rewards trees", path: self.dir.clone(), source };
+        Ok(std::fs::read_dir(&self.dir)
+            .map_err(list)?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                name.starts_with("tree-") && name.ends_with(".json")
+            })
+            .count())
+    }
+}
+
+/// `OperatorRewards.rewardsRoot()` at the latest block, through `OracleReport.operatorsModule()`
+/// → `operatorRewards()`; `None` without either or before the first root.
+pub async fn on_chain_root(
+    provider: &DynProvider,
+    oracle: Address,
+) -> Result<Option<B256>, DaemonError> {
+    let rpc = |action: &'static str| {
+        move |e: alloy::contract::Error| DaemonError::Rpc { action, source: Box::new(e) }
+    };
+    let module = claystack_bindings::oracle_report::OracleReport::new(oracle, provider.clone())
+        .operatorsModule()
+        .call()
+        .await
+        .map_err(rpc("read the operators module"))?;
+    if module.is_zero() {
+        return Ok(None);
+    }
+    let rewards =
+        claystack_bindings::operators_module::OperatorsModule::new(module, provider.clone())
+            .operatorRewards()
+            .call()
+            .await
+            .map_err(rpc("read the operators module's OperatorRewards"))?;
+    if rewards.is_zero() {
+        return Ok(None);
+    }
+    let root = OperatorRewards::new(rewards, provider.clone())
+        .rewardsRoot()
+        .call()
+        .await
+        .map_err(rpc("read the rewards root"))?;
+    Ok((!root.is_zero()).then_some(root))
 }
 
 /// `OperatorRewards` at the reference block.

@@ -4,9 +4,12 @@
 //! anything leaves the process, so a restarted member resumes the frame with the same digest,
 //! never signs another, and can still deliver the later chunks (docs/adr/0008).
 //!
-//! Records written before the chunk format (one `extra_data` blob) load with that blob as their
-//! only chunk: nothing stored is dropped. A record whose chunks do not hash to its report's
-//! `extraDataHash` is refused with an error naming the file.
+//! Records written before the chunk format (one `extra_data` blob, `abi.encode(OperatorsReport)`)
+//! load with that blob as their only chunk, so their digest and signatures are kept, but the
+//! contracts of ADR 0008 refuse such a blob as chunk 0 (`ExtraDataChunkMalformed`: its second word
+//! is not `0x40`): [`FrameRecord::submittable`] says so, and the daemon neither submits nor
+//! gossips that frame, nor signs a second digest for it (it sits the frame out). A record whose
+//! chunks do not hash to its report's `extraDataHash` is refused with an error naming the file.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -87,6 +90,39 @@ impl FrameRecord {
     #[must_use]
     pub fn first_chunk(&self) -> Bytes {
         self.chunks.first().cloned().unwrap_or_default()
+    }
+
+    /// Whether the contracts accept this record's chunk 0: empty, or `abi.encode(bytes32 next,
+    /// OperatorsReport part)` (ADR 0008). A blob of the format before chunks
+    /// (`abi.encode(OperatorsReport)`) is refused, with the reason.
+    pub fn submittable(&self) -> Result<(), String> {
+        use alloy::sol_types::SolValue as _;
+        let Some(first) = self.chunks.first() else { return Ok(()) };
+        if <(B256, crate::sol::OperatorsReport)>::abi_decode(first).is_ok() {
+            return Ok(());
+        }
+        let legacy = crate::sol::OperatorsReport::abi_decode(first).is_ok();
+        Err(if legacy {
+            format!(
+                "frame {}: the recorded extra data is one abi.encode(OperatorsReport) blob (written \
+                 before chunked extra data, ADR 0008); the contracts refuse it as chunk 0",
+                self.ref_slot
+            )
+        } else {
+            format!(
+                "frame {}: the recorded chunk 0 is not abi.encode(bytes32, OperatorsReport)",
+                self.ref_slot
+            )
+        })
+    }
+
+    /// The rewards root chunk 0 commits (ADR 0008 puts it there), if any.
+    #[must_use]
+    pub fn rewards_root(&self) -> Option<B256> {
+        use alloy::sol_types::SolValue as _;
+        let first = self.chunks.first()?;
+        let (_, part) = <(B256, crate::sol::OperatorsReport)>::abi_decode(first).ok()?;
+        (!part.rewardsRoot.is_zero()).then_some(part.rewardsRoot)
     }
 
     /// Checks that the chunks are the ones the signed report commits to: chunk 0 hashes to
@@ -293,6 +329,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(store.load(12).unwrap(), Some(empty));
+    }
+
+    /// An old record's blob (`abi.encode(OperatorsReport)`) is what the contracts refuse as
+    /// chunk 0 (`ExtraDataChunkMalformed`): the record says it cannot be submitted; a record of
+    /// the chunk format (or without extra data) can.
+    #[test]
+    fn an_old_format_extra_data_blob_is_not_submittable() {
+        let part = crate::sol::OperatorsReport {
+            refSlot: alloy::primitives::U256::from(15),
+            rewardsRoot: B256::repeat_byte(0x77),
+            ..crate::sol::OperatorsReport::default()
+        };
+        let legacy = record(15, vec![Bytes::from(part.abi_encode())]);
+        // the second word of a legacy blob is the report's first field, not the 0x40 the
+        // contract checks
+        assert_ne!(
+            legacy.chunks[0][32..64],
+            alloy::primitives::U256::from(0x40).to_be_bytes::<32>()
+        );
+        let err = legacy.submittable().unwrap_err();
+        assert!(err.contains("abi.encode(OperatorsReport)") && err.contains("frame 15"), "{err}");
+        assert_eq!(legacy.rewards_root(), None);
+        let chunked =
+            record(15, crate::sol::encode_chain(&[part]).into_iter().map(Bytes::from).collect());
+        assert_eq!(chunked.submittable(), Ok(()));
+        assert_eq!(chunked.rewards_root(), Some(B256::repeat_byte(0x77)));
+        assert_eq!(record(15, Vec::new()).submittable(), Ok(()));
+        assert!(record(15, vec![Bytes::from(vec![0xAB; 160])]).submittable().is_err());
     }
 
     /// Chunks that are not what the signed report commits to are an error naming the file.

@@ -15,8 +15,9 @@
 //! - staggered like the report: the member that submitted the last report at once, the others
 //!   `(rank + 1) × SUBMIT_STAGGER` after they first saw the root unbooked, so usually one
 //!   transaction is sent (a racing second call books 0 and costs only gas);
-//! - a failure (a read, the transaction, a revert) is logged and counted, and retried on the
-//!   next tick; it never stops the member. Once the root is booked, nothing is read again until
+//! - a failure (a read, the transaction, a revert, a receipt not seen within
+//!   [`chain::RECEIPT_TIMEOUT`]) is logged and counted, and retried on the next tick (a booking
+//!   still pending then is replaced, [`chain::TxSender`]); it never stops the member. Once the root is booked, nothing is read again until
 //!   the next report (`lastRefSlot()` changes).
 
 use std::time::{Duration, Instant};
@@ -198,25 +199,22 @@ pub async fn leaf_state(
     Ok(LeafState { leaf, claimed, pending, wired: booking == c.operator_rewards })
 }
 
-/// Sends `VfpPool.claimRewards(cumulative, proof)` (`Some`) or `syncRewards()` (`None`); returns
+/// Sends `VfpPool.claimRewards(cumulative, proof)` (`Some`) or `syncRewards()` (`None`) through
+/// `sender` (receipt awaited at most its timeout; a stuck earlier transaction replaced); returns
 /// the transaction hash and the shares booked (`RewardsReceived`, 0 when another call was
 /// first) once mined successfully.
 pub async fn send_booking(
     provider: &DynProvider,
+    sender: &chain::TxSender,
     vfp_pool: Address,
     claim: Option<(U256, Vec<B256>)>,
 ) -> Result<(B256, U256), DaemonError> {
     let vfp = VfpPool::new(vfp_pool, provider.clone());
-    let pending = match claim {
-        Some((cumulative, proof)) => vfp.claimRewards(cumulative, proof).send().await,
-        None => vfp.syncRewards().send().await,
-    }
-    .map_err(rpc("send the VfpPool's rewards booking"))?;
-    let receipt =
-        pending.get_receipt().await.map_err(rpc("wait for the rewards booking receipt"))?;
-    if !receipt.status() {
-        return Err(DaemonError::Reverted { tx: receipt.transaction_hash });
-    }
+    let tx = match claim {
+        Some((cumulative, proof)) => vfp.claimRewards(cumulative, proof).into_transaction_request(),
+        None => vfp.syncRewards().into_transaction_request(),
+    };
+    let receipt = sender.send(provider, tx, "send the VfpPool's rewards booking").await?;
     let booked = receipt
         .inner
         .logs()
@@ -308,7 +306,7 @@ impl Worker {
             (Action::Claim, Some(l)) => Some((l.cumulative, l.proof)),
             _ => None,
         };
-        let (tx, booked) = send_booking(&self.provider, c.vfp_pool, claim).await?;
+        let (tx, booked) = send_booking(&self.provider, &self.sender, c.vfp_pool, claim).await?;
         inc(&self.metrics.vfp_claims);
         tracing::info!(
             target: "oracle::vfp",
