@@ -4,7 +4,10 @@
 //! tree (new member, lost disk) fetches it from its peers and uses it only after rebuilding it and
 //! checking the root and the cumulative total against the chain. The member's HTTP endpoint
 //! serves the trees it holds: `GET /rewards/tree/{root}` and `GET /rewards/proof/{root}/{account}`
-//! (public data, no authentication; bounded responses).
+//! (public data, no authentication; bounded responses). A tree is read and rebuilt once and then
+//! served from a bounded in-memory cache ([`CACHED_TREES`] roots); at most [`MAX_TREE_LOADS`]
+//! loads run at once, further requests for uncached trees get 503, so unauthenticated requests
+//! cannot make the member rebuild trees in a loop.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -297,12 +300,126 @@ pub async fn fetch_tree(http: &reqwest::Client, url: &str) -> Result<TreeDocumen
     Ok(doc)
 }
 
-/// Routes serving the stored trees.
+/// Verified trees kept in memory for the HTTP endpoints (each up to 100,000 leaves: the
+/// document, the rebuilt tree and its JSON, about 30 MB at most).
+pub const CACHED_TREES: usize = 4;
+/// Tree requests served at once that may read and rebuild a tree (the rest get 503 at once):
+/// the endpoints are public, and a rebuild is CPU work.
+pub const MAX_TREE_LOADS: usize = 2;
+
+/// A stored tree, read, checked and rebuilt once, served from memory afterwards.
+#[derive(Debug)]
+struct ServedTree {
+    doc: TreeDocument,
+    tree: crate::merkle::RewardsTree,
+    json: axum::body::Bytes,
+}
+
+/// The state of the tree endpoints: the store, a bounded cache of verified trees by root (trees
+/// are content-addressed, so a cached one never goes stale), and a limit on concurrent loads.
+#[derive(Debug)]
+pub struct TreeServer {
+    store: Arc<TreeStore>,
+    cache: std::sync::Mutex<std::collections::VecDeque<(B256, Arc<ServedTree>)>>,
+    loads: Arc<tokio::sync::Semaphore>,
+    loaded: std::sync::atomic::AtomicU64,
+}
+
+impl TreeServer {
+    /// Serves the trees of `store`.
+    #[must_use]
+    pub fn new(store: Arc<TreeStore>) -> Self {
+        Self {
+            store,
+            cache: std::sync::Mutex::new(std::collections::VecDeque::new()),
+            loads: Arc::new(tokio::sync::Semaphore::new(MAX_TREE_LOADS)),
+            loaded: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// How many times a tree was read from disk and rebuilt (each root once while it stays in
+    /// the cache).
+    #[must_use]
+    pub fn loads(&self) -> u64 {
+        self.loaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Holds every load permit (tests: a server whose loads are all busy).
+    pub async fn occupy(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let n = u32::try_from(MAX_TREE_LOADS).ok()?;
+        Arc::clone(&self.loads).acquire_many_owned(n).await.ok()
+    }
+
+    fn cached(&self, root: B256) -> Option<Arc<ServedTree>> {
+        let mut cache = self.cache.lock().ok()?;
+        let at = cache.iter().position(|(r, _)| *r == root)?;
+        let hit = cache.remove(at)?;
+        let tree = Arc::clone(&hit.1);
+        cache.push_front(hit);
+        Some(tree)
+    }
+
+    fn remember(&self, root: B256, tree: &Arc<ServedTree>) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|(r, _)| *r != root);
+            cache.push_front((root, Arc::clone(tree)));
+            cache.truncate(CACHED_TREES);
+        }
+    }
+
+    /// The tree of `root`: from the cache, else read and rebuilt once (under a load permit; none
+    /// free: busy).
+    async fn tree(self: &Arc<Self>, root: &str) -> Result<Arc<ServedTree>, ServeError> {
+        let root: B256 =
+            root.parse().map_err(|_| ServeError::BadRequest(format!("invalid root {root:?}")))?;
+        if let Some(t) = self.cached(root) {
+            return Ok(t);
+        }
+        let permit = Arc::clone(&self.loads).try_acquire_owned().map_err(|_| ServeError::Busy)?;
+        let me = Arc::clone(self);
+        let served = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            // another request may have loaded it meanwhile
+            if let Some(t) = me.cached(root) {
+                return Ok(t);
+            }
+            let doc = match me.store.load(root) {
+                Ok(Some(doc)) => doc,
+                Ok(None) => {
+                    return Err(ServeError::NotFound(format!("no rewards tree with root {root}")));
+                }
+                Err(e) => {
+                    tracing::warn!(target: "oracle::rewards", error = %e, "serve a rewards tree");
+                    return Err(ServeError::Internal);
+                }
+            };
+            let tree = doc.verify(doc.root, doc.cumulative_shares).map_err(|e| {
+                tracing::warn!(target: "oracle::rewards", error = %e, "stored tree does not verify");
+                ServeError::Internal
+            })?;
+            let json = serde_json::to_vec(&doc).map_err(|_| ServeError::Internal)?;
+            me.loaded.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let served = Arc::new(ServedTree { doc, tree, json: json.into() });
+            me.remember(root, &served);
+            Ok(served)
+        })
+        .await
+        .map_err(|_| ServeError::Internal)??;
+        Ok(served)
+    }
+}
+
+/// Routes serving the stored trees (a [`TreeServer`] over `store`).
 pub fn router(store: Arc<TreeStore>) -> Router {
+    router_with(Arc::new(TreeServer::new(store)))
+}
+
+/// Routes serving the trees of `server`.
+pub fn router_with(server: Arc<TreeServer>) -> Router {
     Router::new()
         .route("/rewards/tree/{root}", get(get_tree))
         .route("/rewards/proof/{root}/{account}", get(get_proof))
-        .with_state(store)
+        .with_state(server)
 }
 
 /// A refusal of the tree endpoints, as a Beacon-API-style JSON error.
@@ -310,6 +427,7 @@ pub fn router(store: Arc<TreeStore>) -> Router {
 enum ServeError {
     BadRequest(String),
     NotFound(String),
+    Busy,
     Internal,
 }
 
@@ -318,6 +436,9 @@ impl IntoResponse for ServeError {
         let (code, message) = match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            Self::Busy => {
+                (StatusCode::SERVICE_UNAVAILABLE, "busy loading trees; retry later".to_owned())
+            }
             Self::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "tree unreadable".to_owned()),
         };
         (code, Json(serde_json::json!({ "code": code.as_u16(), "message": message })))
@@ -325,47 +446,26 @@ impl IntoResponse for ServeError {
     }
 }
 
-fn load_tree(store: &TreeStore, root: &str) -> Result<TreeDocument, ServeError> {
-    let root: B256 =
-        root.parse().map_err(|_| ServeError::BadRequest(format!("invalid root {root:?}")))?;
-    match store.load(root) {
-        Ok(Some(doc)) => Ok(doc),
-        Ok(None) => Err(ServeError::NotFound(format!("no rewards tree with root {root}"))),
-        Err(e) => {
-            tracing::warn!(target: "oracle::rewards", error = %e, "serve a rewards tree");
-            Err(ServeError::Internal)
-        }
-    }
-}
-
 async fn get_tree(
-    State(store): State<Arc<TreeStore>>,
+    State(server): State<Arc<TreeServer>>,
     UrlPath(root): UrlPath<String>,
-) -> Result<Json<TreeDocument>, ServeError> {
-    tokio::task::spawn_blocking(move || load_tree(&store, &root))
-        .await
-        .map_err(|_| ServeError::Internal)?
-        .map(Json)
+) -> Result<Response, ServeError> {
+    let served = server.tree(&root).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], served.json.clone())
+        .into_response())
 }
 
 async fn get_proof(
-    State(store): State<Arc<TreeStore>>,
+    State(server): State<Arc<TreeServer>>,
     UrlPath((root, account)): UrlPath<(String, String)>,
 ) -> Result<Json<ProofDocument>, ServeError> {
     let account: Address = account
         .parse()
         .map_err(|_| ServeError::BadRequest(format!("invalid account {account:?}")))?;
-    let work = move || {
-        let doc = load_tree(&store, &root)?;
-        let tree = doc.verify(doc.root, doc.cumulative_shares).map_err(|e| {
-            tracing::warn!(target: "oracle::rewards", error = %e, "stored tree does not verify");
-            ServeError::Internal
-        })?;
-        doc.proof(&tree, account).ok_or_else(|| {
-            ServeError::NotFound(format!("account {account} has no leaf in {}", doc.root))
-        })
-    };
-    tokio::task::spawn_blocking(work).await.map_err(|_| ServeError::Internal)?.map(Json)
+    let served = server.tree(&root).await?;
+    served.doc.proof(&served.tree, account).map(Json).ok_or_else(|| {
+        ServeError::NotFound(format!("account {account} has no leaf in {}", served.doc.root))
+    })
 }
 
 /// Converts a tree error (used by the daemon's error type).
@@ -404,6 +504,91 @@ mod tests {
         assert!(store.load(other.root).is_err());
     }
 
+    async fn serve(server: Arc<TreeServer>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = router_with(server);
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    /// A tree is read and rebuilt once, then served from memory: the tree and proof endpoints
+    /// answer many requests with one load (before: a 16 MiB read and a rebuild per request, two
+    /// for a proof), and still answer after the file is gone.
+    #[tokio::test]
+    async fn trees_are_loaded_once_and_served_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(TreeStore::open(dir.path()).unwrap());
+        let d = doc(&[3, 4, 5]);
+        store.save(&d).unwrap();
+        let server = Arc::new(TreeServer::new(Arc::clone(&store)));
+        let url = serve(Arc::clone(&server)).await;
+        let http = reqwest::Client::new();
+        let account = Address::with_last_byte(2);
+        for _ in 0..5 {
+            let tree: TreeDocument = http
+                .get(format!("{url}/rewards/tree/{}", d.root))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(tree, d);
+            let proof: ProofDocument = http
+                .get(format!("{url}/rewards/proof/{}/{account}", d.root))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(proof.cumulative_shares, U256::from(4));
+        }
+        assert_eq!(server.loads(), 1);
+        std::fs::remove_file(store.path(d.root)).unwrap();
+        let r = http.get(format!("{url}/rewards/tree/{}", d.root)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "served from memory");
+        assert_eq!(server.loads(), 1);
+        // an unknown root is a 404, an account without a leaf too
+        let other = doc(&[9]);
+        let r = http.get(format!("{url}/rewards/tree/{}", other.root)).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+        let nobody = Address::repeat_byte(0xEE);
+        let r = http.get(format!("{url}/rewards/proof/{}/{nobody}", d.root)).send().await.unwrap();
+        assert_eq!(r.status(), 404);
+    }
+
+    /// The cache is bounded (least recently used out), and loads are limited: with every load
+    /// permit taken an uncached tree is refused with 503 at once, a cached one is still served.
+    #[tokio::test]
+    async fn the_cache_is_bounded_and_loads_are_limited() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(TreeStore::open(dir.path()).unwrap());
+        let docs: Vec<TreeDocument> = (0..CACHED_TREES as u64 + 2).map(|i| doc(&[i + 1])).collect();
+        for d in &docs {
+            store.save(d).unwrap();
+        }
+        let server = Arc::new(TreeServer::new(Arc::clone(&store)));
+        let url = serve(Arc::clone(&server)).await;
+        let http = reqwest::Client::new();
+        let get = |root: B256| http.get(format!("{url}/rewards/tree/{root}")).send();
+        for d in &docs {
+            assert_eq!(get(d.root).await.unwrap().status(), 200);
+        }
+        assert_eq!(server.loads(), docs.len() as u64);
+        assert_eq!(server.cache.lock().unwrap().len(), CACHED_TREES);
+        // the first ones were evicted: loaded again
+        assert_eq!(get(docs[0].root).await.unwrap().status(), 200);
+        assert_eq!(server.loads(), docs.len() as u64 + 1);
+        let busy = server.occupy().await.unwrap();
+        let newest = docs.last().unwrap().root;
+        assert_eq!(get(newest).await.unwrap().status(), 200, "cached: no load needed");
+        assert_eq!(get(docs[1].root).await.unwrap().status(), 503, "evicted, and no load free");
+        drop(busy);
+        assert_eq!(get(docs[1].root).await.unwrap().status(), 200);
+    }
+
     #[test]
     fn pruning_keeps_the_newest_and_the_on_chain_root() {
         let dir = tempfile::tempdir().unwrap();
@@ -417,7 +602,9 @@ mod tests {
             store.save(&d).unwrap();
             roots.push(d.root);
         }
-        store.prune(first.root).unwrap();
+        assert_eq!(store.count().unwrap(), KEEP_TREES + 4);
+        assert_eq!(store.prune_keeping(&[first.root]).unwrap(), 3);
+        assert_eq!(store.count().unwrap(), KEEP_TREES + 1);
         assert!(store.load(first.root).unwrap().is_some(), "the on-chain root's tree was deleted");
         assert!(store.load(roots[0]).unwrap().is_none());
         assert!(store.load(*roots.last().unwrap()).unwrap().is_some());
