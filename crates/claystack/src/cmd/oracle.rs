@@ -45,7 +45,8 @@ pub(crate) struct RunArgs {
     #[arg(long, env = "CLAYSTACK_ORACLE_STATE_DIR")]
     state_dir: PathBuf,
     /// Report once the head is this many slots past the reference slot instead of waiting for
-    /// finality (simulators and devnets).
+    /// finality (simulators and devnets). Either way a frame is computed only once the head is
+    /// two epochs past its reference epoch (its last epoch's liveness can no longer change).
     #[arg(long, env = "CLAYSTACK_ORACLE_REF_SLOT_DELAY")]
     ref_slot_delay: Option<u64>,
     /// Loop period in milliseconds.
