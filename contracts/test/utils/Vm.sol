@@ -42,6 +42,8 @@ interface Vm {
     function getNonce(address account) external view returns (uint64 nonce);
     function load(address target, bytes32 slot) external view returns (bytes32 data);
     function store(address target, bytes32 slot, bytes32 value) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function mockCall(address callee, bytes calldata data, bytes calldata returnData) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
@@ -86,6 +88,13 @@ interface Vm {
         view
         returns (string memory value);
     function envOr(string calldata name, string calldata delim, address[] calldata defaultValue)
+        external
+        view
+        returns (address[] memory value);
+    function envExists(string calldata name) external view returns (bool result);
+    function envUint(string calldata name) external view returns (uint256 value);
+    function envAddress(string calldata name) external view returns (address value);
+    function envAddress(string calldata name, string calldata delim)
         external
         view
         returns (address[] memory value);
