@@ -1,6 +1,15 @@
 //! The execution-node adapter: plain JSON-RPC over HTTP (`eth_blockNumber`, `eth_getLogs`,
-//! `eth_getBalance`, `anvil_setBalance`). It reads deposit logs and EIP-7002 request logs, and
-//! applies the consensus layer's withdrawals and priority fees to execution balances.
+//! `anvil_addBalance`). It reads deposit logs and EIP-7002 request logs, and applies the
+//! consensus layer's withdrawals and priority fees to execution balances.
+//!
+//! Credits are increments (`anvil_addBalance`), never a read of the balance followed by a write
+//! of `balance + credit`: between those two calls a transaction can move the balance (an oracle
+//! report pulling from the WithdrawalVault), and the write would undo it — paying the pulled ETH
+//! a second time. anvil implements `anvil_addBalance` as a read and a write of its own database
+//! under two lock acquisitions, so a block mined in exactly that window could still be
+//! overwritten: the window shrinks from two HTTP round trips (and, during a warp, a day of
+//! grouped credits) to an in-process lock hand-over, but it is not zero. A fully atomic credit
+//! needs a transaction (ordered with the others by the block); see the crate README.
 //!
 //! EIP-7002 reading hook: the system contract at `0x00000961Ef480Eb55e80D19ad83579A64c007002`
 //! emits, for every request, an anonymous `LOG0` whose data is the 76-byte record
@@ -57,6 +66,20 @@ pub enum RpcError {
         /// What is wrong.
         reason: String,
     },
+}
+
+impl RpcError {
+    /// Whether the call certainly had no effect on the node: the connection was never made, the
+    /// HTTP layer refused it, or the node answered with a JSON-RPC error. Anything else (a
+    /// timeout, a connection dropped mid-answer, an unreadable answer) may have been applied.
+    #[must_use]
+    pub fn certainly_not_applied(&self) -> bool {
+        match self {
+            Self::Transport { source, .. } => source.is_connect() || source.is_status(),
+            Self::Node { .. } => true,
+            Self::Shape { .. } => false,
+        }
+    }
 }
 
 /// A minimal JSON-RPC client of an execution node.
@@ -146,7 +169,19 @@ impl ExecutionClient {
             .ok_or_else(|| RpcError::Shape { method: "eth_getBalance", reason: v.to_string() })
     }
 
-    /// `anvil_setBalance` (wei).
+    /// `anvil_addBalance` (wei): adds to the balance in one call, so that nothing moving the
+    /// balance between a read and a write is undone (see the module notes for what remains).
+    pub async fn add_balance(&self, address: &[u8; 20], wei: u128) -> Result<(), RpcError> {
+        self.call(
+            "anvil_addBalance",
+            json!([hexutil::encode_prefixed(address), format!("{wei:#x}")]),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `anvil_setBalance` (wei). Not used for credits: a read followed by this write races
+    /// with transactions (see [`Self::add_balance`]).
     pub async fn set_balance(&self, address: &[u8; 20], wei: u128) -> Result<(), RpcError> {
         self.call(
             "anvil_setBalance",
@@ -275,12 +310,13 @@ impl Follower {
         Ok(poll)
     }
 
-    /// Adds the credits to their addresses' execution balances (`eth_getBalance` +
-    /// `anvil_setBalance`), the effect of EIP-4895 withdrawals and of priority fees. Credits to
-    /// one address are summed first, so a batch costs two calls per address whatever its length
-    /// (a day of one-second slots after a warp credits the same few vaults thousands of times).
-    /// Returns the credits not applied (those of the first failing address and every later one)
-    /// with the error.
+    /// Adds the credits to their addresses' execution balances (`anvil_addBalance`), the effect
+    /// of EIP-4895 withdrawals and of priority fees. Credits to one address are summed first, so
+    /// a batch costs one call per address whatever its length (a day of one-second slots after
+    /// a warp credits the same few vaults thousands of times). Returns the credits not applied
+    /// with the error: those of the failing address (which may have been applied when the error
+    /// is not [`RpcError::certainly_not_applied`]) and every later one. Nothing is recorded on
+    /// disk: the node journals its batches itself (`crate::node`).
     pub async fn apply_credits(
         &self,
         credits: Vec<ElCredit>,
@@ -288,16 +324,7 @@ impl Follower {
         let groups = group_by_address(credits);
         let mut it = groups.into_iter();
         while let Some((address, total, group)) = it.next() {
-            let r = async {
-                let before = self.client.balance(&address).await?;
-                let after = before.checked_add(total).ok_or_else(|| RpcError::Shape {
-                    method: "eth_getBalance",
-                    reason: "balance overflow".into(),
-                })?;
-                self.client.set_balance(&address, after).await
-            }
-            .await;
-            if let Err(e) = r {
+            if let Err(e) = self.client.add_balance(&address, total).await {
                 let mut rest = group;
                 for (_, _, g) in it {
                     rest.extend(g);
@@ -310,7 +337,9 @@ impl Follower {
 }
 
 /// Credits grouped by address in order of first appearance: `(address, total wei, credits)`.
-fn group_by_address(credits: Vec<ElCredit>) -> Vec<([u8; 20], u128, Vec<ElCredit>)> {
+/// Deterministic: the same credits always give the same groups in the same order (the node's
+/// credit journal refers to groups by position).
+pub(crate) fn group_by_address(credits: Vec<ElCredit>) -> Vec<([u8; 20], u128, Vec<ElCredit>)> {
     let mut groups: Vec<([u8; 20], u128, Vec<ElCredit>)> = Vec::new();
     for c in credits {
         let wei = c.amount.to_wei().0;

@@ -6,7 +6,8 @@
 //!
 //! Layers: [`core`] is the pure state transition; [`follower`] the execution-node adapter;
 //! [`server`] the Beacon API and `/admin/` HTTP server; [`clock`] the slot clock; [`snapshot`]
-//! the atomic on-disk snapshots; [`node`] wires them together.
+//! the atomic on-disk snapshots; [`credits`] the journal that applies execution credits at most
+//! once across crashes; [`node`] wires them together.
 
 pub mod config;
 pub mod core;
@@ -15,6 +16,7 @@ pub use config::ChainConfig;
 pub mod api_json;
 pub mod bls;
 pub mod clock;
+pub mod credits;
 pub mod follower;
 pub mod node;
 pub mod server;

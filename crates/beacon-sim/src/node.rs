@@ -7,7 +7,8 @@ use crate::core::{
     AcceptAllDeposits, AdminOp, BeaconState, BlockInfo, DepositVerifier, ExitAcceptance,
     PooledExit, SimError, SimValidator, deposit::WithdrawalRequest, rng,
 };
-use crate::follower::{ExecutionClient, Follower, RpcError};
+use crate::credits::{CreditBatch, Entry, Journal, PendingCredits};
+use crate::follower::{ExecutionClient, Follower, RpcError, group_by_address};
 use crate::snapshot::{self, Snapshot, SnapshotError};
 use claystack_beacon::{Checkpoint, Root32};
 use claystack_consensus::{Epoch, Slot};
@@ -27,9 +28,19 @@ pub const MAX_CATCH_UP_SLOTS: u64 = 864_000;
 const SLOTS_PER_LOCK: u64 = 32;
 
 /// While the wall clock is this many slots ahead of the head, the node is catching up (after a
-/// start or a warp): it advances in batches of this size and snapshots only after batches that
-/// credited the execution layer and at the end.
+/// start or a warp): it advances in batches of this size and snapshots only before applying a
+/// batch's execution credits and at the end.
 const CATCH_UP_BATCH: u64 = 4_096;
+
+/// How long [`Shared::wait_caught_up`] waits without the head moving before it gives up.
+pub const CATCH_UP_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// First pause of the wall clock after a failed advance; it doubles up to
+/// [`MAX_ADVANCE_BACKOFF`] while advances keep failing.
+const FIRST_ADVANCE_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Longest pause of the wall clock between failed advances.
+const MAX_ADVANCE_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Settings of a [`SimNode`].
 #[derive(Debug, Clone)]
@@ -112,6 +123,22 @@ pub enum NodeError {
         /// The limit.
         limit: u64,
     },
+    /// The head stopped following the clock (a catch-up after a start or a warp).
+    #[error(
+        "the simulator did not catch up with its clock: head slot {head}, clock slot {target}, \
+         no progress for {stalled_s} s (last error: {})",
+        last_error.as_deref().unwrap_or("none")
+    )]
+    CatchUpStalled {
+        /// The head slot.
+        head: u64,
+        /// The clock's slot.
+        target: u64,
+        /// Seconds without progress.
+        stalled_s: u64,
+        /// The last advance, follower or credit error.
+        last_error: Option<String>,
+    },
     /// The state lock was poisoned by a panic.
     #[error("simulator state lock poisoned")]
     Poisoned,
@@ -161,6 +188,10 @@ pub struct Inner {
     /// Participation of the last `liveness_epochs` ended epochs, oldest first (what
     /// `/eth/v1/validator/liveness` serves; rebuilt from the state's last 64 after a restart).
     pub liveness: VecDeque<crate::core::EpochParticipation>,
+    /// The execution-credit batch being applied (see [`crate::credits`]).
+    pub pending_credits: Option<PendingCredits>,
+    /// Id of the last credit batch.
+    pub credit_batches: u64,
 }
 
 impl Inner {
@@ -207,6 +238,10 @@ pub struct Shared {
     verifier: Arc<dyn DepositVerifier>,
     /// Milliseconds added to the wall clock (the devnet's time warp; kept in snapshots).
     clock_offset_ms: AtomicU64,
+    /// The credit journal (with a snapshot path only).
+    journal: Option<Journal>,
+    /// Wall-clock advances that failed in a row.
+    clock_failures: AtomicU64,
 }
 
 impl std::fmt::Debug for Shared {
@@ -284,19 +319,47 @@ impl Shared {
         Ok(Duration::from_millis(after))
     }
 
-    /// Waits until the head is at the (warped) wall clock's slot; wall clock only.
+    /// Waits until the head is at the (warped) wall clock's slot; wall clock only. Gives up
+    /// with [`NodeError::CatchUpStalled`] when the head has not moved for
+    /// [`CATCH_UP_STALL_TIMEOUT`] (the clock task keeps failing to advance).
     pub async fn wait_caught_up(&self) -> Result<Slot, NodeError> {
+        self.wait_caught_up_within(CATCH_UP_STALL_TIMEOUT).await
+    }
+
+    /// [`Self::wait_caught_up`], giving up after `stall` without progress of the head (a long
+    /// catch-up that keeps moving is waited for).
+    pub async fn wait_caught_up_within(&self, stall: Duration) -> Result<Slot, NodeError> {
         let Some(slot_duration) = self.wall_slot else {
             return Err(NodeError::Warp("the clock is manual: nothing to catch up with".into()));
         };
+        let mut last = self.read()?.state.slot;
+        let mut since = tokio::time::Instant::now();
         loop {
             let target = clock::wall_slot(self.cfg.genesis_time, slot_duration, self.now());
             let head = self.read()?.state.slot;
             if head.get() >= target {
                 return Ok(head);
             }
+            if head != last {
+                last = head;
+                since = tokio::time::Instant::now();
+            } else if since.elapsed() >= stall {
+                let last_error = self.read()?.last_error.clone();
+                return Err(NodeError::CatchUpStalled {
+                    head: head.get(),
+                    target,
+                    stalled_s: since.elapsed().as_secs(),
+                    last_error,
+                });
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Wall-clock advances that failed in a row (0 while the clock follows).
+    #[must_use]
+    pub fn clock_failures(&self) -> u64 {
+        self.clock_failures.load(Ordering::Relaxed)
     }
 
     /// Checks a signed voluntary exit against the head state and its BLS signature under the
@@ -346,14 +409,15 @@ impl Shared {
         Ok(())
     }
 
-    /// Advances `slots` slots: polls the execution node, runs the transitions, applies credits and
-    /// snapshots after epoch transitions. Returns the new head slot.
+    /// Advances `slots` slots: polls the execution node, runs the transitions, applies credits
+    /// (a snapshot before each credit batch) and snapshots after epoch transitions. Returns the
+    /// new head slot.
     pub async fn advance(&self, slots: u64) -> Result<Slot, NodeError> {
         self.advance_with(slots, true).await
     }
 
-    /// [`Self::advance`]; `snapshot_epochs: false` (a catch-up batch) snapshots only when the
-    /// execution layer was credited, not after every epoch transition.
+    /// [`Self::advance`]; `snapshot_epochs: false` (a catch-up batch) snapshots only before
+    /// crediting the execution layer, not after every epoch transition.
     async fn advance_with(&self, slots: u64, snapshot_epochs: bool) -> Result<Slot, NodeError> {
         let _guard = self.advance_lock.lock().await;
         self.poll_execution().await?;
@@ -391,10 +455,10 @@ impl Shared {
             }
             tokio::task::yield_now().await;
         }
-        let credited = self.apply_credits().await?;
-        // Snapshot after every epoch and after every batch that credited the execution layer:
-        // a restart must not replay (and so re-credit) withdrawals already paid.
-        if (epoch_done && snapshot_epochs) || credited {
+        // A credit batch is on disk (a snapshot of the state that produced it) before it is
+        // applied, so a restart never replays slots whose credits were paid.
+        self.apply_credits().await?;
+        if epoch_done && snapshot_epochs {
             self.save_snapshot().await?;
         }
         Ok(self.read()?.state.slot)
@@ -449,28 +513,113 @@ impl Shared {
         Ok(())
     }
 
-    /// Applies pending execution-layer credits; `true` if any reached the execution node.
-    async fn apply_credits(&self) -> Result<bool, NodeError> {
+    /// Applies the execution-layer credits at most once (see [`crate::credits`]): the batch in
+    /// progress, then the outbox's credits as a new batch recorded in a snapshot first; one
+    /// `anvil_addBalance` per address, each step in the journal. A credit the node certainly
+    /// did not apply stays pending for the next call; one that it may have applied (a timeout)
+    /// is not sent again, and said so.
+    async fn apply_credits(&self) -> Result<(), NodeError> {
         let Some(f) = self.follower.as_ref().filter(|_| self.apply_el_credits) else {
             // Recorded only: drop the outbox (the state keeps recent withdrawals and proposals).
             self.write()?.state.take_el_credits();
-            return Ok(false);
+            return Ok(());
         };
-        let credits = self.write()?.state.take_el_credits();
-        let total = credits.len();
-        if total == 0 {
-            return Ok(false);
-        }
-        match f.apply_credits(credits).await {
-            Ok(()) => Ok(true),
-            Err((rest, e)) => {
-                tracing::warn!(target: "beacon_sim::node", error = %e, pending = rest.len(), "apply execution credits; will retry");
-                let applied = rest.len() < total;
-                let mut inner = self.write()?;
-                inner.state.return_el_credits(rest);
-                inner.last_error = Some(format!("apply execution credits: {e}"));
-                Ok(applied)
+        // the batch left by a failure or a crash first, then the outbox's credits
+        for _ in 0..2 {
+            if !self.apply_batch(f).await? {
+                break;
             }
+        }
+        Ok(())
+    }
+
+    /// One batch of [`Self::apply_credits`]: `true` when a batch was completed (another may
+    /// follow), `false` when there was nothing to apply or the batch stays pending.
+    async fn apply_batch(&self, f: &Follower) -> Result<bool, NodeError> {
+        let (batch, next, recorded) = {
+            let mut inner = self.write()?;
+            if inner.pending_credits.is_none() {
+                let credits = inner.state.take_el_credits();
+                if credits.is_empty() {
+                    return Ok(false);
+                }
+                let id = inner.credit_batches.saturating_add(1);
+                inner.credit_batches = id;
+                inner.pending_credits = Some(PendingCredits {
+                    batch: CreditBatch { id, credits },
+                    next: 0,
+                    recorded: false,
+                });
+            }
+            match inner.pending_credits.as_ref() {
+                Some(p) => (p.batch.clone(), p.next, p.recorded),
+                None => return Ok(false),
+            }
+        };
+        if let Some(journal) = &self.journal
+            && !recorded
+        {
+            // the batch and the state that produced it on disk before the first credit; then a
+            // journal of this batch only
+            self.save_snapshot().await?;
+            let j = journal.clone();
+            blocking("empty the credit journal", move || j.reset()).await?;
+            self.set_progress(batch.id, |p| p.recorded = true)?;
+        }
+        let groups = group_by_address(batch.credits.clone());
+        for (group, (address, wei, _)) in groups.iter().enumerate().skip(next) {
+            self.journal(Entry::Begin { batch: batch.id, group }).await?;
+            match f.client.add_balance(address, *wei).await {
+                Ok(()) => {
+                    self.journal_or_log(Entry::Done { batch: batch.id, group }).await;
+                    self.set_progress(batch.id, |p| p.next = group.saturating_add(1))?;
+                }
+                Err(e) if e.certainly_not_applied() => {
+                    tracing::warn!(target: "beacon_sim::node", error = %e, batch = batch.id, group, "apply execution credits; will retry");
+                    self.journal_or_log(Entry::NotApplied { batch: batch.id, group }).await;
+                    self.write()?.last_error = Some(format!("apply execution credits: {e}"));
+                    return Ok(false);
+                }
+                Err(e) => {
+                    let msg = format!(
+                        "execution credit of {wei} wei to {} (batch {}) may or may not have been \
+                         applied ({e}): not sent again; check the balance",
+                        claystack_consensus::hexutil::encode_prefixed(address),
+                        batch.id
+                    );
+                    tracing::error!(target: "beacon_sim::node", "{msg}");
+                    self.journal_or_log(Entry::Skipped { batch: batch.id, group }).await;
+                    self.set_progress(batch.id, |p| p.next = group.saturating_add(1))?;
+                    self.write()?.last_error = Some(msg);
+                }
+            }
+        }
+        let mut inner = self.write()?;
+        if inner.pending_credits.as_ref().is_some_and(|p| p.batch.id == batch.id) {
+            inner.pending_credits = None;
+        }
+        Ok(true)
+    }
+
+    /// Updates the pending batch `id` (no-op when another one is pending).
+    fn set_progress(&self, id: u64, f: impl FnOnce(&mut PendingCredits)) -> Result<(), NodeError> {
+        if let Some(p) = self.write()?.pending_credits.as_mut().filter(|p| p.batch.id == id) {
+            f(p);
+        }
+        Ok(())
+    }
+
+    /// Appends `entry` to the credit journal (no-op without one).
+    async fn journal(&self, entry: Entry) -> Result<(), NodeError> {
+        let Some(j) = self.journal.clone() else { return Ok(()) };
+        blocking("write the credit journal", move || j.append(entry)).await
+    }
+
+    /// [`Self::journal`] for a step after the call: a line that cannot be written only makes a
+    /// later restart treat the credit as uncertain (never sent again), so it is logged.
+    async fn journal_or_log(&self, entry: Entry) {
+        if let Err(e) = self.journal(entry).await {
+            tracing::error!(target: "beacon_sim::node", error = %e, ?entry, "credit journal line lost: a restart will not send this credit again");
         }
     }
 
@@ -484,6 +633,8 @@ impl Shared {
                 el_cursor: inner.el_cursor,
                 clock_offset_ms: self.clock_offset_ms.load(Ordering::SeqCst),
                 state: inner.state.clone(),
+                pending_credits: inner.pending_credits.as_ref().map(|p| p.batch.clone()),
+                credit_batches: inner.credit_batches,
             }
         };
         tokio::task::spawn_blocking(move || snapshot::save(&path, &snap)).await.map_err(
@@ -547,13 +698,23 @@ impl SimNode {
         let genesis = BeaconState::genesis(&chain)?;
         let genesis_view = Arc::new(StateView::of(&genesis, chain.seed));
         let genesis_block = genesis.latest_block;
-        let (state, el_cursor, clock_offset_ms) = match loaded {
+        let journal = cfg.snapshot_path.as_deref().map(Journal::beside);
+        let mut last_error = None;
+        let (state, el_cursor, clock_offset_ms, pending_credits, credit_batches) = match loaded {
             Some(s) => {
                 s.state.check_consistency(&chain)?;
                 tracing::info!(target: "beacon_sim::node", slot = %s.state.slot, offset_ms = s.clock_offset_ms, "resumed from snapshot");
-                (s.state, s.el_cursor, s.clock_offset_ms)
+                let pending = match (s.pending_credits, &journal) {
+                    (Some(batch), Some(j)) => {
+                        let (pending, uncertain) = resume_credits(j, batch)?;
+                        last_error = uncertain;
+                        Some(pending)
+                    }
+                    _ => None,
+                };
+                (s.state, s.el_cursor, s.clock_offset_ms, pending, s.credit_batches)
             }
-            None => (genesis, cfg.execution_start_block.saturating_sub(1), 0),
+            None => (genesis, cfg.execution_start_block.saturating_sub(1), 0, None, 0),
         };
         let follower = match &cfg.execution_rpc {
             Some(url) => Some(Follower {
@@ -574,7 +735,9 @@ impl SimNode {
                 state,
                 history: VecDeque::from([head_view]),
                 el_cursor,
-                last_error: None,
+                last_error,
+                pending_credits,
+                credit_batches,
             }),
             advance_lock: Mutex::new(()),
             manual: cfg.clock == ClockMode::Manual,
@@ -587,6 +750,8 @@ impl SimNode {
             snapshot_path: cfg.snapshot_path.clone(),
             verifier,
             clock_offset_ms: AtomicU64::new(clock_offset_ms),
+            journal,
+            clock_failures: AtomicU64::new(0),
         });
         let listener = tokio::net::TcpListener::bind(cfg.listen)
             .await
@@ -696,8 +861,21 @@ async fn run_wall_clock(
             let catching_up = behind > CATCH_UP_BATCH / 16;
             let n = if catching_up { behind.min(CATCH_UP_BATCH) } else { behind };
             if let Err(e) = shared.advance_with(n, !catching_up).await {
-                tracing::error!(target: "beacon_sim::clock", error = %e, "advance slots");
+                // a transition or a snapshot that keeps failing: back off instead of spinning
+                let failures =
+                    shared.clock_failures.fetch_add(1, Ordering::Relaxed).saturating_add(1);
+                let pause = advance_backoff(failures);
+                tracing::error!(target: "beacon_sim::clock", error = %e, failures, retry_ms = pause.as_millis(), "advance slots");
+                if let Ok(mut inner) = shared.write() {
+                    inner.last_error = Some(format!("advance slots: {e}"));
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                continue;
             }
+            shared.clock_failures.store(0, Ordering::Relaxed);
             if catching_up && target.saturating_sub(head) <= CATCH_UP_BATCH {
                 // the end of a catch-up: one snapshot of where it landed
                 if let Err(e) = shared.save_snapshot().await {
@@ -713,6 +891,52 @@ async fn run_wall_clock(
             _ = stop.wait_for(|s| *s) => return,
         }
     }
+}
+
+/// The pause after `failures` failed advances in a row: 100 ms, doubling, at most 5 s.
+fn advance_backoff(failures: u64) -> Duration {
+    let doublings = u32::try_from(failures.saturating_sub(1).min(16)).unwrap_or(16);
+    FIRST_ADVANCE_BACKOFF.saturating_mul(1u32 << doublings).min(MAX_ADVANCE_BACKOFF)
+}
+
+/// The pending batch of a snapshot, resumed after the journal's last line for it; the message
+/// for a credit that was in flight at the crash (not sent again).
+fn resume_credits(
+    journal: &Journal,
+    batch: CreditBatch,
+) -> Result<(PendingCredits, Option<String>), NodeError> {
+    let r = journal
+        .resume(batch.id)
+        .map_err(|source| NodeError::Io { action: "read the credit journal", source })?;
+    let groups = group_by_address(batch.credits.clone());
+    let uncertain = r.uncertain.and_then(|g| groups.get(g)).map(|(address, wei, _)| {
+        format!(
+            "execution credit of {wei} wei to {} (batch {}) was being applied at the crash: \
+             anvil may or may not have applied it; not sent again (at most once) — check the \
+             balance and add it by hand if it is missing",
+            claystack_consensus::hexutil::encode_prefixed(address),
+            batch.id
+        )
+    });
+    if let (Some(msg), Some(group)) = (&uncertain, r.uncertain) {
+        tracing::error!(target: "beacon_sim::node", "{msg}");
+        if let Err(e) = journal.append(Entry::Skipped { batch: batch.id, group }) {
+            tracing::warn!(target: "beacon_sim::node", error = %e, "record the uncertain credit as skipped");
+        }
+    }
+    tracing::info!(target: "beacon_sim::node", batch = batch.id, next = r.next, groups = groups.len(), "resuming execution credits");
+    Ok((PendingCredits { batch, next: r.next, recorded: true }, uncertain))
+}
+
+/// Runs blocking file I/O off the async workers.
+async fn blocking(
+    action: &'static str,
+    f: impl FnOnce() -> std::io::Result<()> + Send + 'static,
+) -> Result<(), NodeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| NodeError::Io { action, source: std::io::Error::other(e) })?
+        .map_err(|source| NodeError::Io { action, source })
 }
 
 /// The epoch of the head.

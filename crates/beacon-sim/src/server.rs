@@ -12,9 +12,10 @@
 //!   EIP-7002 request as if read from the execution layer;
 //! - `GET  /admin/proposals`, `GET /admin/withdrawals` — recent ones, oldest first;
 //! - `POST /admin/snapshot` — write a snapshot now;
-//! - `POST /admin/warp` `{"seconds": n}` — wall clock only: move the clock `n` seconds forward
-//!   (the execution node must be warped by as much, e.g. `evm_increaseTime`); answers once the
-//!   skipped slots are processed.
+//! - `POST /admin/warp` `{"seconds": n, "timeout_seconds"?: t}` — wall clock only: move the
+//!   clock `n` seconds forward (the execution node must be warped by as much, e.g.
+//!   `evm_increaseTime`); answers once the skipped slots are processed, or with a 503 naming the
+//!   last error when the head has not moved for `t` seconds (60 by default).
 //!
 //! Besides the endpoints the client reads, `POST /eth/v1/validator/liveness/{epoch}` answers from
 //! the seeded participation of the last `liveness_epochs` ended epochs, and
@@ -63,6 +64,7 @@ impl From<NodeError> for ApiError {
             NodeError::Sim(crate::core::SimError::Rejected { .. }) => StatusCode::BAD_REQUEST,
             NodeError::NotManual => StatusCode::CONFLICT,
             NodeError::BadExitSignature { .. } | NodeError::Warp(_) => StatusCode::BAD_REQUEST,
+            NodeError::CatchUpStalled { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self(code, e.to_string())
@@ -620,6 +622,8 @@ async fn admin_status(State(s): State<AppState>) -> Result<Response, ApiError> {
         "deposits_pending": st.deposit_queue.len(),
         "withdrawal_requests_pending": st.withdrawal_requests.len(),
         "el_credits_pending": st.el_outbox.len(),
+        "el_credits_in_flight": inner.pending_credits.as_ref().map_or(0, |p| p.batch.credits.len()),
+        "clock_failures": s.clock_failures(),
         "el_cursor": inner.el_cursor.to_string(),
         "next_withdrawal_index": st.next_withdrawal_index.to_string(),
         "last_error": inner.last_error,
@@ -746,12 +750,17 @@ async fn admin_withdrawals(State(s): State<AppState>) -> Result<Response, ApiErr
 #[derive(Debug, Deserialize)]
 struct WarpBody {
     seconds: u64,
+    /// Seconds without progress before the call gives up (default 60).
+    timeout_seconds: Option<u64>,
 }
 
 async fn admin_warp(State(s): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let b: WarpBody = json_body(&body)?;
     let offset = s.warp(std::time::Duration::from_secs(b.seconds))?;
-    let head = s.wait_caught_up().await?;
+    let stall = b
+        .timeout_seconds
+        .map_or(crate::node::CATCH_UP_STALL_TIMEOUT, std::time::Duration::from_secs);
+    let head = s.wait_caught_up_within(stall).await?;
     Ok(Json(json!({
         "head_slot": head.to_string(),
         "clock_offset_seconds": offset.as_secs().to_string(),

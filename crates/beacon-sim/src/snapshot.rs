@@ -3,6 +3,7 @@
 
 use crate::config::ChainConfig;
 use crate::core::BeaconState;
+use crate::credits::CreditBatch;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::io::Write;
@@ -24,6 +25,13 @@ pub struct Snapshot {
     pub clock_offset_ms: u64,
     /// The beacon state.
     pub state: BeaconState,
+    /// Execution credits taken from the state's outbox and being applied when the snapshot was
+    /// written (see [`crate::credits`]); resumed through the credit journal at a restart.
+    #[serde(default)]
+    pub pending_credits: Option<CreditBatch>,
+    /// Id of the last credit batch (0 when none yet).
+    #[serde(default)]
+    pub credit_batches: u64,
 }
 
 /// A snapshot could not be written or read.
@@ -133,7 +141,14 @@ mod tests {
     fn snap() -> Snapshot {
         let config = ChainConfig { genesis_validators: 3, ..ChainConfig::devnet() };
         let state = BeaconState::genesis(&config).unwrap();
-        Snapshot { config, el_cursor: 12, clock_offset_ms: 86_400_000, state }
+        Snapshot {
+            config,
+            el_cursor: 12,
+            clock_offset_ms: 86_400_000,
+            state,
+            pending_credits: None,
+            credit_batches: 0,
+        }
     }
 
     #[test]
