@@ -179,7 +179,7 @@ fn operator_commands_against_anvil() {
             "proof": proof.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })
     };
-    let lying = serve_json(proof_of(other));
+    let lying = serve_json(&proof_of(other));
     let victim_arg = victim.to_string();
     let err = chain
         .claystack(
@@ -197,7 +197,7 @@ fn operator_commands_against_anvil() {
         .failure();
     assert!(err.contains("not for"), "{err}");
 
-    let honest = serve_json(proof_of(victim));
+    let honest = serve_json(&proof_of(victim));
     let out = chain
         .claystack(
             &["operator", "rewards", "claim", "--account", &victim_arg, "--oracle-url", &honest],
@@ -211,7 +211,7 @@ fn operator_commands_against_anvil() {
 
 /// A one-document HTTP server on a free port (a thread answering every request with `doc`);
 /// returns its base URL. The thread ends with the test process.
-fn serve_json(doc: serde_json::Value) -> String {
+fn serve_json(doc: &serde_json::Value) -> String {
     use std::io::{Read as _, Write as _};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
