@@ -75,6 +75,9 @@ interface IBondManager {
     event BondParamsSet(BondParams params);
     /// @notice The next layers of the waterfall changed.
     event LayersSet(address vfpPool, address insuranceFund);
+    /// @notice Upgrade step: the operator's front-run keys charged by the earlier version were
+    /// recorded as charged (`BondManager.initializeV2`).
+    event FrontRunChargesMigrated(uint256 indexed operatorId, uint256 frontRunsCharged);
 
     function depositBond(uint256 operatorId) external payable returns (uint256 shares);
     function depositBondShares(uint256 operatorId, uint256 shares) external;
@@ -89,6 +92,9 @@ interface IBondManager {
         external
         returns (LossCoverage memory coverage);
     function frontRunsCharged(uint256 operatorId) external view returns (uint256);
+    /// @notice Upgrade step from the version without `frontRunsCharged`: records the front-runs it
+    /// charged. Once, governance only.
+    function initializeV2(uint256[] calldata operatorIds) external;
 
     function requiredBondFor(IOperatorRegistry.OperatorType operatorType, uint256 keys, uint256 score)
         external

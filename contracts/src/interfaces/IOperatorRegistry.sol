@@ -216,4 +216,6 @@ interface IOperatorRegistry {
         view
         returns (address[] memory members, uint8 threshold, DvtPlatform platform);
     function exitRequestDeadline(uint256 operatorId, uint256 keyIndex) external view returns (uint256);
+    /// @notice When the key's last exit request was closed (0: never, or requested again since).
+    function exitRequestClosedAt(uint256 operatorId, uint256 keyIndex) external view returns (uint256);
 }

@@ -23,6 +23,9 @@ interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
     error OperatorRewardsNotSet();
     /// @notice Governance tried to set an OperatorRewards address without code (or zero).
     error OperatorRewardsInvalid(address operatorRewards);
+    /// @notice An earlier chunk of the report for `refSlot` closed the exit request of this key
+    /// (`exitsStarted`): the same report cannot request it again (that would renew its deadline).
+    error ExitRequestClosedInReport(uint256 operatorId, uint256 keyIndex, uint256 refSlot);
 
     /// @notice An operators report was applied.
     event OperatorsReportApplied(
@@ -56,4 +59,7 @@ interface IOperatorsModule is IOperatorsReport, IOperatorsReportReceiver {
     function typeFactorsBps() external view returns (uint256[4] memory);
     /// @notice Penalty (wei) the oracle reports per validator that missed its exit deadline.
     function missedExitPenalty() external view returns (uint256);
+    /// @notice Upgrade step of a proxy from the version without reward factors and missed-exit
+    /// penalty: sets their defaults. Once, governance only.
+    function initializeV2() external;
 }

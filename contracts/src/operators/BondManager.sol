@@ -72,7 +72,8 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     bytes32 private constant BOND_STORAGE =
         0x84b0017aa12be520c46dce299ce8eb7ab8b1808deba3d01a99b992fb068b5000;
 
-    /// @notice Initializes the proxy with the default bond formula (DESIGN.md).
+    /// @notice Initializes the proxy with the default bond formula (DESIGN.md). A fresh proxy starts
+    /// at initializer version 2, so {initializeV2} (for upgraded proxies) cannot run on it.
     function initialize(
         address admin,
         address guardian,
@@ -80,7 +81,7 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
         address registry,
         address vfpPool,
         address insuranceFund
-    ) external initializer {
+    ) external reinitializer(2) {
         __Governed_init(admin, guardian);
         if (pool == address(0) || registry == address(0)) revert ZeroAddress();
         BondStorage storage $ = _s();
@@ -97,6 +98,32 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
                 discountStartScore: 5000
             })
         );
+    }
+
+    /// @notice Upgrade step for a proxy initialized by a version without `frontRunsCharged`
+    /// (before docs/adr/0008): that version charged every front-run key through `coverLoss` in the
+    /// report that flagged it, so each operator's charged count is its registry front-run count.
+    /// Sets it for `operatorIds` (those with front-run keys; governance lists them from the
+    /// registry), which releases the collateral the new lock formula would otherwise keep for
+    /// keys already charged. Runs once (initializer version 2), by governance, normally as the
+    /// call of `upgradeToAndCall`; the list's length is the caller's to bound (about 30k gas per id).
+    /// Safe whenever no report is being applied: the module charges a front-run in the same call
+    /// that flags it, so outside a report `frontRunsCharged` already equals the registry's count
+    /// for every front-run flagged since the upgrade.
+    function initializeV2(uint256[] calldata operatorIds)
+        external
+        reinitializer(2)
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
+        BondStorage storage $ = _s();
+        for (uint256 i; i < operatorIds.length; ++i) {
+            uint256 id = operatorIds[i];
+            uint256 frontRun = $.registry.getOperator(id).frontRun;
+            if ($.frontRunsCharged[id] < frontRun) {
+                $.frontRunsCharged[id] = frontRun;
+                emit FrontRunChargesMigrated(id, frontRun);
+            }
+        }
     }
 
     // ================================================================== bond in / out

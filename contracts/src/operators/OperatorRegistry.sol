@@ -46,6 +46,9 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
     uint256 public constant MAX_BATCH = 100;
     /// @notice Largest DVT cluster.
     uint256 public constant MAX_CLUSTER_SIZE = 13;
+    /// @dev Flag of a closed request in `exitDeadlines` (the low bits hold when it was closed);
+    /// deadlines are below 2^64, so a pending request never has it.
+    uint256 internal constant EXIT_CLOSED = 1 << 255;
     /// @notice Highest performance score (bps).
     uint256 public constant MAX_SCORE = 10_000;
     /// @notice Most keys one {getKeys} call returns (a view for off-chain readers; 500 keys cost
@@ -103,6 +106,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         /// (operatorId + 1) << 32 | keyIndex; 0 = not registered
         mapping(bytes32 pubkeyHash => uint256) keyOwner;
         mapping(uint256 operatorId => Cluster) clusters;
+        // 0: never requested; below 2^64: pending, its deadline; EXIT_CLOSED | timestamp: closed then
         mapping(uint256 operatorId => mapping(uint256 keyIndex => uint256 deadline)) exitDeadlines;
         mapping(uint256 operatorId => address) pendingManager;
     }
@@ -340,7 +344,7 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
                 || deadline <= block.timestamp || deadline > type(uint64).max
         ) revert ExitRequestInvalid(operatorId, keyIndex, deadline);
         mapping(uint256 => uint256) storage deadlines = $.exitDeadlines[operatorId];
-        if (deadlines[keyIndex] != 0) return;
+        if (_isPending(deadlines[keyIndex])) return;
         ++op.pendingExitRequests;
         deadlines[keyIndex] = deadline;
         emit ExitRequested(operatorId, keyIndex, deadline);
@@ -348,13 +352,16 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     /// @notice Closes the exit request of a key: the oracle saw its validator exiting or exited on
     /// the beacon chain (the operators report's `exitsStarted`). The ExitEnforcer then refuses to
-    /// force its exit. Oracle report only.
+    /// force its exit. Records when it was closed ({exitRequestClosedAt}), so the operators module
+    /// can refuse a new request for the key within the same report. Oracle report only.
     function clearExitRequest(uint256 operatorId, uint256 keyIndex) external onlyRole(REPORTER_ROLE) {
         RegistryStorage storage $ = _s();
         Operator storage op = _operator(operatorId);
         mapping(uint256 => uint256) storage deadlines = $.exitDeadlines[operatorId];
-        if (deadlines[keyIndex] == 0) revert NoExitRequest(operatorId, keyIndex);
-        delete deadlines[keyIndex];
+        if (!_isPending(deadlines[keyIndex])) revert NoExitRequest(operatorId, keyIndex);
+        // a write instead of a delete: the same gas before refunds, and the slot stays warm for a
+        // later request of the key
+        deadlines[keyIndex] = EXIT_CLOSED | block.timestamp;
         --op.pendingExitRequests;
         emit ExitRequestCleared(operatorId, keyIndex);
     }
@@ -608,7 +615,14 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
 
     /// @notice Deadline of the key's pending exit request (0: none).
     function exitRequestDeadline(uint256 operatorId, uint256 keyIndex) external view returns (uint256) {
-        return _s().exitDeadlines[operatorId][keyIndex];
+        return _pendingDeadline(_s().exitDeadlines[operatorId][keyIndex]);
+    }
+
+    /// @notice When the key's last exit request was closed by {clearExitRequest} (0: never, or it
+    /// was requested again since).
+    function exitRequestClosedAt(uint256 operatorId, uint256 keyIndex) external view returns (uint256) {
+        uint256 d = _s().exitDeadlines[operatorId][keyIndex];
+        return d & EXIT_CLOSED == 0 ? 0 : d & ~EXIT_CLOSED;
     }
 
     /// @notice The access registry and the minimum KYC tier of Kyc operators.
@@ -765,7 +779,16 @@ contract OperatorRegistry is GuardianPausable, IOperatorRegistry {
         returns (uint256)
     {
         if (op.pendingExitRequests == 0 || index >= op.topUpCursor) return 0;
-        return _s().exitDeadlines[operatorId][index];
+        return _pendingDeadline(_s().exitDeadlines[operatorId][index]);
+    }
+
+    function _isPending(uint256 stored) internal pure returns (bool) {
+        return stored != 0 && stored & EXIT_CLOSED == 0;
+    }
+
+    /// @dev The deadline of a stored value (0 when never requested or closed).
+    function _pendingDeadline(uint256 stored) internal pure returns (uint256) {
+        return stored & EXIT_CLOSED == 0 ? stored : 0;
     }
 
     function _pubkey(Key memory key) internal pure returns (bytes memory) {

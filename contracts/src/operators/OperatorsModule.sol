@@ -13,9 +13,12 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 ///
 /// Guarantees:
 /// - Only the oracle calls {handleOperatorsReport}: chunk 0 from `submitReport`, before the pool
-///   books the report's accounting, with losses charged at the current (pre-report) rate; later
-///   chunks after it, with losses charged at the pre-report rate the oracle recorded. Either way a
-///   covered loss leaves the holders' rate where it was before the report (ADR 0005).
+///   books the report's accounting, with losses charged at the current (pre-report) rate, so a
+///   covered loss leaves the rate unchanged; later chunks after it, with losses charged at the
+///   pre-report rate the oracle recorded, so the burn of a covered loss brings the rate back to at
+///   least the rate before the report (more when the report also booked rewards: `L / rate_before`
+///   shares are then worth more than `L`, ADR 0008). Between chunk 0 and the last chunk the rate
+///   is lowered by the losses still to be charged.
 /// - Every list is capped for the whole report (all chunks) and must be sorted as the interface
 ///   says; the ordering holds across the chunks of one report (a cursor per list; pre-deposit
 ///   results are ordered within a chunk, and the registry's confirmation cursor keeps each
@@ -30,12 +33,17 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 /// - Exited counts release the bond of exits reported by an earlier report (one frame later).
 /// - Exit requests get the deadline `block.timestamp + exitDeadline` (governance, 1 to 30 days).
 /// - An exit started (the oracle saw the requested validator exiting or exited) closes that key's
-///   pending request in the registry, after the report's new requests, so one report can never
-///   renew a deadline; a key without a pending request reverts the chunk (`NoExitRequest`). Once
-///   closed, the ExitEnforcer refuses to force the key's exit.
+///   pending request in the registry, after the chunk's new requests; a key without a pending
+///   request reverts the chunk (`NoExitRequest`). Once closed, the ExitEnforcer refuses to force
+///   the key's exit. One report can never renew a deadline: a request for a pending key is a
+///   no-op, and a request for a key that an earlier chunk of the same report closed reverts
+///   (`ExitRequestClosedInReport`: the registry records when it closed a request, the module
+///   when the report's first chunk was applied; an earlier report's chunks all came before).
 /// - The parameters the oracle reads, per-type reward factors (0 to 10,000 bps, default 10,000)
 ///   and the missed-exit penalty (0 to 1 ETH, default 0.1 ETH), change only through the timelock.
-/// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters or upgrades.
+/// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters or upgrades; a proxy upgraded
+///   from a version without the reward factors and the missed-exit penalty gets their defaults
+///   from {initializeV2}.
 contract OperatorsModule is Governed, IOperatorsModule {
     /// @inheritdoc IOperatorsModule
     uint256 public constant MAX_PRE_DEPOSITS = 1000;
@@ -68,8 +76,11 @@ contract OperatorsModule is Governed, IOperatorsModule {
     /// @dev Where the lists of the report being applied stand, so that its chunks together obey the
     /// ordering and the caps of one report: entries so far and the last sort key per list (bit
     /// `list` of `seen`: the list had an entry). Three slots, written once per chunk. The fields
-    /// of `exitsStarted` were added (2026-12-06) where they fit without moving the others: the
-    /// count in slot 0's free bits, the last key after `exitRequest` in slot 2.
+    /// of `exitsStarted` were added (2026-12-06) in bits no earlier field used, so no field moved
+    /// and a cursor written by the previous version reads the same (its `exitsStarted` fields are
+    /// zero, with their `seen` bit clear): slot 0 is refSlot (bits 0-63), seen (64-71), the five
+    /// counts (72-151), penaltyOp (152-215), exitsStarted (216-231); slot 1 scoreOp, exitedOp,
+    /// preDeposit; slot 2 exitRequest, exitStarted. A unit test checks these offsets.
     struct ListCursor {
         uint64 refSlot;
         uint8 seen;
@@ -78,8 +89,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
         uint16 penalties;
         uint16 exited;
         uint16 exitRequests;
-        uint16 exitsStarted;
         uint64 penaltyOp;
+        uint16 exitsStarted; // after penaltyOp: slot 0's free bits
         uint64 scoreOp;
         uint64 exitedOp;
         uint128 preDeposit; // operatorId << 64 | keyIndex
@@ -97,6 +108,10 @@ contract OperatorsModule is Governed, IOperatorsModule {
         // appended (docs/adr/0008): read by the oracle for the operator rewards and penalties
         uint16[4] typeFactorBps; // by IOperatorRegistry.OperatorType
         uint128 missedExitPenalty; // wei per validator that missed its exit deadline in the frame
+        // added 2026-12-06 in the free half of missedExitPenalty's slot (the cursor, a struct, starts
+        // its own slot, so nothing moved): when the first chunk of the cursor's report was applied;
+        // a key whose request the registry closed since then was closed by this report
+        uint64 reportStartedAt;
         ListCursor cursor; // docs/adr/0008
     }
 
@@ -104,7 +119,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
     bytes32 private constant MODULE_STORAGE =
         0xfa18edeab98191dc5d8d6cf99f592381c9514203f70c7f45c814c610924bbc00;
 
-    /// @notice Initializes the proxy; `operatorRewards_` may be zero (no rewards roots yet).
+    /// @notice Initializes the proxy; `operatorRewards_` may be zero (no rewards roots yet). A fresh
+    /// proxy starts at initializer version 2, so {initializeV2} (for upgraded proxies) cannot run on it.
     function initialize(
         address admin,
         address oracle_,
@@ -112,7 +128,7 @@ contract OperatorsModule is Governed, IOperatorsModule {
         address bonds_,
         address operatorRewards_,
         uint256 exitDeadline_
-    ) external initializer {
+    ) external reinitializer(2) {
         __Governed_init(admin, address(0));
         if (oracle_ == address(0) || registry_ == address(0) || bonds_ == address(0)) revert ZeroAddress();
         ModuleStorage storage $ = _s();
@@ -121,6 +137,18 @@ contract OperatorsModule is Governed, IOperatorsModule {
         $.bonds = IBondManager(bonds_);
         $.operatorRewards = operatorRewards_;
         _setExitDeadline($, exitDeadline_);
+        for (uint256 t; t < OPERATOR_TYPES; ++t) {
+            _setTypeFactor($, IOperatorRegistry.OperatorType(t), MAX_TYPE_FACTOR_BPS);
+        }
+        _setMissedExitPenalty($, DEFAULT_MISSED_EXIT_PENALTY);
+    }
+
+    /// @notice Upgrade step for a proxy initialized by a version without the reward factors and the
+    /// missed-exit penalty (docs/adr/0008): sets their defaults (10,000 bps per type, 0.1 ETH), which
+    /// that version left at zero. Runs once (initializer version 2), by governance, normally as the
+    /// call of `upgradeToAndCall`. The report cursor needs no migration (no field moved).
+    function initializeV2() external reinitializer(2) onlyRole(DEFAULT_ADMIN_ROLE) {
+        ModuleStorage storage $ = _s();
         for (uint256 t; t < OPERATOR_TYPES; ++t) {
             _setTypeFactor($, IOperatorRegistry.OperatorType(t), MAX_TYPE_FACTOR_BPS);
         }
@@ -140,7 +168,10 @@ contract OperatorsModule is Governed, IOperatorsModule {
         ListCursor memory c = $.cursor;
         // refSlots strictly increase, so a new one starts a new report
         // forge-lint: disable-next-line(unsafe-typecast) -- the oracle keeps refSlot below 2^64
-        if (c.refSlot != refSlot) c = ListCursor(uint64(refSlot), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        if (c.refSlot != refSlot) {
+            c = ListCursor(uint64(refSlot), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            $.reportStartedAt = uint64(block.timestamp);
+        }
         // pre-deposit results are ordered within a chunk only: the registry's per-operator cursor
         // already makes every operator's results contiguous and unrepeatable across chunks, and the
         // oracle puts the runs with a front-run into chunk 0, whatever their operator ids
@@ -349,11 +380,20 @@ contract OperatorsModule is Governed, IOperatorsModule {
         internal
     {
         uint256 n = list.length;
+        if (n == 0) return;
         uint256 deadline = block.timestamp + $.exitDeadline;
+        uint256 started = $.reportStartedAt;
         for (uint256 i; i < n; ++i) {
             uint256 id = list[i].operatorId;
-            _advance(c, ReportList.ExitRequests, (id << 64) | list[i].keyIndex, i, true);
-            $.registry.requestExit(id, list[i].keyIndex, deadline);
+            uint256 keyIndex = list[i].keyIndex;
+            _advance(c, ReportList.ExitRequests, (id << 64) | keyIndex, i, true);
+            // an earlier chunk of this report closed the key (every earlier report's chunks came in
+            // an earlier frame): requesting it again would renew its deadline within one report.
+            // Within a chunk requests come before closes.
+            if ($.registry.exitRequestClosedAt(id, keyIndex) >= started) {
+                revert ExitRequestClosedInReport(id, keyIndex, c.refSlot);
+            }
+            $.registry.requestExit(id, keyIndex, deadline);
         }
     }
 

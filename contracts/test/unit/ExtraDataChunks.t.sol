@@ -570,7 +570,8 @@ contract ExtraDataChunksTest is OperatorsSystemFixture {
         vm.assertEq(s0 & type(uint64).max, a.refSlot, "refSlot at bit 0");
         vm.assertEq((s0 >> 64) & 0xff, (1 << 4) | (1 << 5), "seen: exit requests and exits started");
         vm.assertEq((s0 >> 72 + 4 * 16) & 0xffff, 1, "exitRequests count unmoved");
-        vm.assertEq((s0 >> 72 + 5 * 16) & 0xffff, 1, "exitsStarted count after it");
+        vm.assertEq((s0 >> 152) & type(uint64).max, 0, "penaltyOp unmoved at bit 152 (no penalty)");
+        vm.assertEq((s0 >> 216) & 0xffff, 1, "exitsStarted count after penaltyOp, in the free bits");
         vm.assertEq(s2 & type(uint128).max, (home << 64) | 1, "last exit request, low half");
         vm.assertEq(s2 >> 128, home << 64, "last exit started, high half");
     }

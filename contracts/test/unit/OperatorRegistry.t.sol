@@ -721,6 +721,30 @@ contract OperatorRegistryTest is OperatorsFixture {
         vm.assertEq(registry.getOperator(home).pendingExitRequests, 0, "none pending");
     }
 
+    /// A closed request records when it was closed (the operators module refuses a new request
+    /// for the key within the same report); views show no deadline; a new request replaces it.
+    function test_clearExitRequest_RecordsWhenAndARequestReplacesIt() public {
+        _depositKeys(home, alice, 10, 1);
+        vm.assertEq(registry.exitRequestClosedAt(home, 0), 0, "never closed");
+        vm.startPrank(reporter);
+        registry.requestExit(home, 0, block.timestamp + 1 days);
+        registry.clearExitRequest(home, 0);
+        vm.stopPrank();
+        vm.assertEq(registry.exitRequestClosedAt(home, 0), block.timestamp, "closed now");
+        (,, uint256[] memory deadlines) = registry.getKeys(home, 0, 1);
+        vm.assertEq(deadlines[0], 0, "getKeys: no deadline");
+        // closing it again: nothing pending
+        vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NoExitRequest.selector, home, 0));
+        vm.prank(reporter);
+        registry.clearExitRequest(home, 0);
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(reporter);
+        registry.requestExit(home, 0, block.timestamp + 2 days);
+        vm.assertEq(registry.exitRequestDeadline(home, 0), block.timestamp + 2 days, "pending again");
+        vm.assertEq(registry.exitRequestClosedAt(home, 0), 0, "no longer closed");
+        vm.assertEq(registry.getOperator(home).pendingExitRequests, 1, "one pending");
+    }
+
     function test_clearExitRequest_RevertWhen_NoRequest() public {
         vm.expectRevert(abi.encodeWithSelector(IOperatorRegistry.NoExitRequest.selector, home, 0));
         vm.prank(reporter);

@@ -463,6 +463,50 @@ contract OperatorsModuleTest is OperatorsSystemFixture {
         vm.assertEq(registry.exitRequestDeadline(home, 0), 0, "closed, not renewed");
     }
 
+    /// Auditor PoC 4: chunk 0 closes a pending request (exitsStarted) and chunk 1 of the same report
+    /// requests the key again. Before the per-refSlot marker this gave the key a fresh deadline; now
+    /// the chunk reverts and the key stays closed.
+    function test_chunks_RevertWhen_ALaterChunkRequestsAKeyAnEarlierChunkClosed() public {
+        _requestTwoExits();
+        uint256 deadline = registry.exitRequestDeadline(home, 0);
+        vm.assertGt(deadline, 0, "pending");
+        IOperatorsReport.OperatorsReport memory a = _exitsStarted(1);
+        a.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        IOperatorsReport.OperatorsReport memory b = _ops();
+        b.exitRequests = new IOperatorsReport.ExitRequest[](1);
+        b.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        bytes memory c1 = abi.encode(bytes32(0), b);
+        _submitWith(_emptyReport(), abi.encode(keccak256(c1), a));
+        vm.assertEq(registry.exitRequestClosedAt(home, 0), block.timestamp, "closed now");
+        vm.expectRevert(
+            abi.encodeWithSelector(IOperatorsModule.ExitRequestClosedInReport.selector, home, 0, a.refSlot)
+        );
+        oracle.submitExtraDataChunk(c1);
+        vm.assertEq(registry.exitRequestDeadline(home, 0), 0, "closed, not renewed");
+        vm.assertEq(oracle.extraDataState().nextHash, keccak256(c1), "the chunk is still pending");
+    }
+
+    /// The marker is per report: a key closed by one report may be requested by a later one (a
+    /// fresh request, ADR 0007), and a request in chunk 0 followed by a close in chunk 1 is fine.
+    function test_chunks_KeyClosedByAnEarlierReportCanBeRequestedAgain() public {
+        _requestTwoExits();
+        IOperatorsReport.OperatorsReport memory a = _exitsStarted(1);
+        a.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        _submitOps(a);
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory b = _ops();
+        b.exitRequests = new IOperatorsReport.ExitRequest[](1);
+        b.exitRequests[0] = IOperatorsReport.ExitRequest(uint64(home), 0);
+        IOperatorsReport.OperatorsReport memory c = _exitsStarted(1);
+        c.exitsStarted[0] = IOperatorsReport.ExitRequest(uint64(home), 1);
+        bytes memory c1 = abi.encode(bytes32(0), c);
+        _submitWith(_emptyReport(), abi.encode(keccak256(c1), b));
+        vm.assertEq(registry.exitRequestDeadline(home, 0), block.timestamp + 4 days, "requested again");
+        oracle.submitExtraDataChunk(c1);
+        vm.assertEq(registry.exitRequestDeadline(home, 1), 0, "key 1 closed in chunk 1");
+        vm.assertEq(registry.getOperator(home).pendingExitRequests, 1, "key 0 pending");
+    }
+
     // ------------------------------------------------------------------ rewards root
 
     function test_handleOperatorsReport_RevertWhen_RewardsRootWithoutContract() public {
