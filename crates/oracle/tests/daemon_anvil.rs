@@ -35,9 +35,10 @@ const KEYS: [&str; 10] = [
     "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ];
-/// A chain id of our own, so the deploy script writes `deployments/313371.json` (git-ignored)
-/// and never touches the devnet's file.
-const CHAIN_ID: u64 = 313_371;
+/// A chain id of our own, so the deploy script writes `deployments/3133771.json` (git-ignored)
+/// and never touches the devnet's file; a devnet id (31337NN), for which the script takes anvil's
+/// accounts as the security-relevant ones (off a devnet it wants each given).
+const CHAIN_ID: u64 = 3_133_771;
 const SLOTS_PER_FRAME: u64 = 32;
 
 fn repo_root() -> PathBuf {

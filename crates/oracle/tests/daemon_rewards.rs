@@ -32,6 +32,7 @@ use claystack_bindings::{
 use claystack_devnet::{
     Devnet, DevnetConfig, DevnetOptions, KEEPER_KEY, ORACLE_MEMBER_KEYS, setup,
 };
+use claystack_oracle::daemon::rewards::TreeStore;
 use claystack_oracle::daemon::store::Store;
 use claystack_oracle::daemon::{DaemonConfig, Finality, Member, MemberOptions};
 use claystack_oracle::rewards::TreeDocument;
@@ -75,6 +76,11 @@ const SMALL_CHUNKS: MemberOptions = MemberOptions {
     chunk_budget: ChunkBudget { first_gas: 100_000, gas: 160_000, max_bytes: 120_000 },
 };
 
+/// Trees put in each member's state dir before it starts.
+const SEEDED_TREES: u8 = 20;
+/// What `TreeStore` keeps when it prunes: the 16 newest trees, plus the on-chain root's.
+const KEPT_TREES: usize = 16 + 1;
+
 struct Members {
     urls: Vec<String>,
     dirs: Vec<tempfile::TempDir>,
@@ -91,6 +97,15 @@ impl Members {
         let urls: Vec<String> =
             listeners.iter().map(|l| format!("http://{}", l.local_addr().unwrap())).collect();
         let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        // old trees of earlier frames: pruned once a frame settles (16 newest and the
+        // on-chain root's kept)
+        for dir in &dirs {
+            let trees = TreeStore::open(dir.path()).unwrap();
+            for i in 0..SEEDED_TREES {
+                let leaf = (Address::repeat_byte(0x50 + i), U256::from(1_000 + u64::from(i)));
+                trees.save(&TreeDocument::new(u64::from(i), &[leaf]).unwrap()).unwrap();
+            }
+        }
         let mut cfgs = Vec::new();
         let mut running = Vec::new();
         for (i, l) in listeners.into_iter().enumerate() {
@@ -491,6 +506,12 @@ async fn scores_rewards_claims_and_missed_exits_on_the_devnet() {
         }
     }
     assert!(signed >= 2, "only {signed} member(s) signed the day-long frame");
+
+    // the seeded trees were pruned after a settled frame (members 1 and 2 kept theirs all along)
+    for dir in &members.dirs[..2] {
+        let held = TreeStore::open(dir.path()).unwrap().count().unwrap();
+        assert!(held <= KEPT_TREES, "{held} rewards trees kept in {}", dir.path().display());
+    }
 
     members.shutdown().await;
     devnet.shutdown().await;

@@ -98,7 +98,7 @@ impl FrameRecord {
     pub fn submittable(&self) -> Result<(), String> {
         use alloy::sol_types::SolValue as _;
         let Some(first) = self.chunks.first() else { return Ok(()) };
-        if <(B256, crate::sol::OperatorsReport)>::abi_decode(first).is_ok() {
+        if <(B256, crate::sol::OperatorsReport)>::abi_decode_params(first).is_ok() {
             return Ok(());
         }
         let legacy = crate::sol::OperatorsReport::abi_decode(first).is_ok();
@@ -121,7 +121,7 @@ impl FrameRecord {
     pub fn rewards_root(&self) -> Option<B256> {
         use alloy::sol_types::SolValue as _;
         let first = self.chunks.first()?;
-        let (_, part) = <(B256, crate::sol::OperatorsReport)>::abi_decode(first).ok()?;
+        let (_, part) = <(B256, crate::sol::OperatorsReport)>::abi_decode_params(first).ok()?;
         (!part.rewardsRoot.is_zero()).then_some(part.rewardsRoot)
     }
 
@@ -351,10 +351,15 @@ mod tests {
         let err = legacy.submittable().unwrap_err();
         assert!(err.contains("abi.encode(OperatorsReport)") && err.contains("frame 15"), "{err}");
         assert_eq!(legacy.rewards_root(), None);
-        let chunked =
-            record(15, crate::sol::encode_chain(&[part]).into_iter().map(Bytes::from).collect());
-        assert_eq!(chunked.submittable(), Ok(()));
-        assert_eq!(chunked.rewards_root(), Some(B256::repeat_byte(0x77)));
+        let chunked = |parts: &[crate::sol::OperatorsReport]| {
+            record(15, crate::sol::encode_chain(parts).into_iter().map(Bytes::from).collect())
+        };
+        // one chunk (zero next hash) and a chain (chunk 0 names the next one's hash)
+        let second = crate::sol::OperatorsReport { refSlot: part.refSlot, ..Default::default() };
+        for rec in [chunked(std::slice::from_ref(&part)), chunked(&[part.clone(), second])] {
+            assert_eq!(rec.submittable(), Ok(()), "{} chunk(s)", rec.chunks.len());
+            assert_eq!(rec.rewards_root(), Some(B256::repeat_byte(0x77)));
+        }
         assert_eq!(record(15, Vec::new()).submittable(), Ok(()));
         assert!(record(15, vec![Bytes::from(vec![0xAB; 160])]).submittable().is_err());
     }
