@@ -4,8 +4,11 @@
 
 use std::{net::TcpListener, path::PathBuf, process::Command};
 
+/// The checkout whose contracts and toolchain the devnet uses: `CLAYSTACK_HOME` when set (an
+/// export of the last commit while the working tree has others' unfinished changes), else this
+/// repository.
 fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    claystack_devnet::testing::devnet_home()
 }
 
 fn free_port() -> u16 {
@@ -43,6 +46,9 @@ fn devnet_comes_up_and_reports_a_frame() {
         "operator kyc-1",
         "(KYC pool)",
         "staker   institution",
+        "vfp      vfp-1",
+        "deposited 10 ETH into the VfpPool",
+        "backs operator home-2",
         &format!("dashboard http://{api}/"),
         "frame [csETH] ref_slot=",
         "stopping",
@@ -50,15 +56,26 @@ fn devnet_comes_up_and_reports_a_frame() {
         assert!(stdout.contains(expected), "missing {expected:?} in output:\n{stdout}");
     }
     // the public pool holds the stakes (200 + 120 ETH), the operators' bonds as csETH (3 + 3 +
-    // 5 + 3 × 4 ETH) and the deployment's seed
+    // 5 + 3 × 4 ETH), the VFP's deposit (10 ETH, staked by the VfpPool) and the deployment's seed
     let frame = stdout.lines().find(|l| l.starts_with("frame [csETH]")).unwrap();
-    let pooled: f64 = frame
-        .split("pooled=")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no pooled amount in {frame}"));
-    assert!((343.0..344.0).contains(&pooled), "{frame}");
+    let field = |name: &str| -> f64 {
+        frame
+            .split(&format!(" {name}="))
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {frame}"))
+    };
+    let pooled = field("pooled");
+    assert!((353.0..354.0).contains(&pooled), "{frame}");
+    // the VfpPool holds the deposit as csETH (1:1 before any reward); its rewards bookings come
+    // once the backed operator has attested and a report set a rewards root, later than the
+    // first frame (e2e_lifecycle checks them)
+    let vfp = field("vfp");
+    assert!((10.0..10.01).contains(&vfp), "{frame}");
+    // the KYC pool's VfpPool funds nobody: its line shows no VfpPool
+    let kyc = stdout.lines().find(|l| l.starts_with("frame [kcsETH]"));
+    assert!(kyc.is_none_or(|l| !l.contains(" vfp=")), "{kyc:?}");
 }
 
 /// Reads `child`'s stdout on a thread; lines arrive on the returned channel.

@@ -91,9 +91,10 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
     let kyc = d.kyc.expect("the KYC pool is deployed");
     let provider = devnet.provider().unwrap();
 
-    // stake: both pools hold the stakers' ETH (and the bonds, as csETH, in the public pool)
+    // stake: both pools hold the stakers' ETH (and the bonds, as csETH, in the public pool):
+    // stakes 200 + 120, bonds 3 + 3 + 5 + 3 × 4, the VFP's deposit 10, the deployment's seed
     let public = devnet.status(false).await.unwrap();
-    assert_eq!(public.total_pooled, U256::from(343 * ETH + ETH / 1000), "{public:?}");
+    assert_eq!(public.total_pooled, U256::from(353 * ETH + ETH / 1000), "{public:?}");
     assert_eq!(public.buffered, public.total_pooled, "nothing deposited before the keeper runs");
     let staker = setup::account("staker-1").address();
     let shares = StakePool::new(d.public.stake_pool, provider.clone())

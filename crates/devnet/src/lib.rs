@@ -1,6 +1,7 @@
 //! The ClayStack devnet, as a library: anvil producing a block per second, the contracts deployed
 //! by the forge script with one-minute oracle frames, the governance set-up through the
-//! zero-delay devnet timelock, sample operators of every type and stakers, the beacon simulator
+//! zero-delay devnet timelock, sample operators of every type and stakers, a VFP deposit in the
+//! public VfpPool backing one Home operator's bond, the beacon simulator
 //! on the deployment's genesis and slot/epoch configuration, three oracle members per pool
 //! (quorum 2), a keeper with the exit enforcer, the EIP-7002 system contract (a mock installed
 //! on anvil, read by the simulator) and an exit agent per sample operator (one negligent Home
@@ -510,6 +511,7 @@ impl Devnet {
             registry: d.address(&key("operatorRegistry"))?,
             module: d.address(&key("operatorsModule")).ok(),
             enforcer: d.address(&key("exitEnforcer")).ok(),
+            vfp_pool: d.address(&key("vfpPool")).ok(),
         };
         let mut s = status::read(&self.provider()?, &contracts, since).await?;
         s.events.voluntary_exits = 0;

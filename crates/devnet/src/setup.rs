@@ -1,6 +1,8 @@
 //! The devnet's sample population, set up once after deployment: governance actions through the
 //! timelock (admissions, vetting and curator roles), operators of every type with keys from the
-//! devnet mnemonic and bonds posted, and a few stakers in both pools.
+//! devnet mnemonic and bonds posted, a validator funding provider whose VfpPool deposit backs one
+//! Home operator's bond (so the pool earns a share of that operator's rewards from the first
+//! rewards root on), and a few stakers in both pools.
 
 use alloy::{
     network::EthereumWallet,
@@ -13,7 +15,7 @@ use claystack_bindings::{
     Deployment, access_registry::AccessRegistry, bond_manager::BondManager,
     deposit_security::DepositSecurity, operator_registry::OperatorRegistry,
     operators_module::OperatorsModule, stake_pool::StakePool,
-    timelock_controller::TimelockController,
+    timelock_controller::TimelockController, vfp_pool::VfpPool,
 };
 use claystack_client::operator::{Operators, deposit_data_from_mnemonic};
 use claystack_consensus::Gwei;
@@ -107,6 +109,22 @@ pub const EXIT_DEADLINE_SECONDS: u64 = 24 * 3600;
 pub const SAMPLE_STAKERS: [(&str, bool, u128); 3] =
     [("staker-1", false, 200), ("staker-2", false, 120), ("institution", true, 70)];
 
+/// The sample validator funding provider's account label.
+pub const VFP_DEPOSITOR: &str = "vfp-1";
+
+/// ETH the VFP deposits into the public VfpPool (staked into csETH by the pool, so it counts in
+/// the public pool's pooled ETH).
+pub const VFP_DEPOSIT_ETH: u128 = 10;
+
+/// The Home operator whose bond the VfpPool backs: neither the default negligent operator
+/// (`home-3`) nor the first Home operator the balancer asks to exit on equal scores (`home-1`,
+/// the lowest id), so that on a plain devnet it keeps validating and the pool keeps earning.
+pub const VFP_FUNDED_OPERATOR: &str = "home-2";
+
+/// ETH of VfpPool backing the funded operator takes (at most its own bond: `maxMatchBps` is
+/// 100 % by default; at most 80 % of the pool's assets: `totalCapBps`).
+pub const VFP_BACKING_ETH: u128 = 2;
+
 async fn mined(
     action: &'static str,
     pending: Result<
@@ -177,6 +195,27 @@ pub struct Population {
     pub operators: Vec<(String, bool, u64)>,
     /// `(label, pool is KYC, address)`.
     pub stakers: Vec<(String, bool, Address)>,
+    /// The public VfpPool's sample funding, when the set-up made it.
+    pub vfp: Option<VfpFunding>,
+}
+
+/// The sample VFP deposit and the Home operator it backs (public pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VfpFunding {
+    /// The VfpPool.
+    pub pool: Address,
+    /// The depositor ([`VFP_DEPOSITOR`]), holder of the VEF shares.
+    pub depositor: Address,
+    /// ETH deposited, wei.
+    pub deposit_wei: U256,
+    /// The backed operator's label ([`VFP_FUNDED_OPERATOR`]).
+    pub operator: String,
+    /// Its registry id.
+    pub operator_id: u64,
+    /// csETH shares of the pool earmarked as its backing.
+    pub backing_shares: U256,
+    /// Share of the backed operator's rewards owed to the pool, bps (`rewardShareBps`).
+    pub reward_share_bps: u16,
 }
 
 /// Sets up governance, operators and stakers on a fresh deployment.
@@ -206,6 +245,7 @@ pub async fn populate(
     let ops = sample_operators();
     let mut funded: Vec<Address> = ops.iter().map(|o| account(&o.label).address()).collect();
     funded.extend(SAMPLE_STAKERS.iter().map(|s| account(s.0).address()));
+    funded.push(account(VFP_DEPOSITOR).address());
     let dvt_members: Vec<Address> =
         (1..=4).map(|i| account(&format!("dvt-member-{i}")).address()).collect();
     for a in &funded {
@@ -229,6 +269,15 @@ pub async fn populate(
         .call()
         .await
         .map_err(chain_err("read CURATOR_ROLE"))?;
+    // the VfpPool funds only operators scoring at least `scoreThresholdBps` (default 70 %), and
+    // no operator has a score before the first report: governance lowers the threshold to 0 for
+    // the sample funding below and restores it afterwards
+    let vfp_addr = addr("vfpPool")?;
+    let vfp = VfpPool::new(vfp_addr, gov.clone());
+    let vfp_params = vfp.params().call().await.map_err(chain_err("read the VfpPool parameters"))?;
+    let mut open_params = vfp_params.clone();
+    open_params.scoreThresholdBps = 0;
+    let set_vfp_params = |p| Bytes::from(VfpPool::setParamsCall { p }.abi_encode());
     let grant =
         |role| Bytes::from(OperatorRegistry::grantRoleCall { role, account: me }.abi_encode());
     let deadline = Bytes::from(
@@ -242,6 +291,7 @@ pub async fn populate(
         (kds, grant(curator)),
         (addr("operatorsModule")?, deadline.clone()),
         (addr("kycOperatorsModule")?, deadline),
+        (vfp_addr, set_vfp_params(open_params)),
     ];
     for o in ops.iter().filter(|o| o.kind <= 1) {
         let m = account(&o.label).address();
@@ -324,6 +374,10 @@ pub async fn populate(
         population.operators.push((o.label.clone(), o.kyc_pool, id64));
     }
 
+    population.vfp = Some(
+        fund_vfp(rpc, &gov, d, vfp_addr, &population, set_vfp_params(vfp_params.clone())).await?,
+    );
+
     for (label, kyc, eth) in SAMPLE_STAKERS {
         let key = account(label);
         let p = provider(rpc, &key)?;
@@ -335,4 +389,62 @@ pub async fn populate(
         population.stakers.push((label.to_owned(), kyc, key.address()));
     }
     Ok(population)
+}
+
+/// The sample VFP deposits [`VFP_DEPOSIT_ETH`] into the public VfpPool, [`VFP_FUNDED_OPERATOR`]'s
+/// manager takes [`VFP_BACKING_ETH`] of backing, and governance restores the pool's parameters
+/// (`restore`: the `setParams` call with the score threshold the deployment set).
+async fn fund_vfp(
+    rpc: &str,
+    gov: &DynProvider,
+    d: &Deployment,
+    vfp_addr: Address,
+    population: &Population,
+    restore: Bytes,
+) -> Result<VfpFunding, DevnetError> {
+    let depositor = account(VFP_DEPOSITOR);
+    let deposit_wei = U256::from(VFP_DEPOSIT_ETH.saturating_mul(ETH));
+    mined(
+        "deposit into the VfpPool",
+        VfpPool::new(vfp_addr, provider(rpc, &depositor)?)
+            .depositEth(depositor.address())
+            .value(deposit_wei)
+            .send()
+            .await,
+    )
+    .await?;
+    let operator_id = population
+        .operators
+        .iter()
+        .find(|(label, kyc, _)| label == VFP_FUNDED_OPERATOR && !kyc)
+        .map(|(_, _, id)| *id)
+        .ok_or_else(|| DevnetError::Tool(format!("{VFP_FUNDED_OPERATOR} was not registered")))?;
+    let manager = provider(rpc, &account(VFP_FUNDED_OPERATOR))?;
+    mined(
+        "back a Home operator's bond from the VfpPool",
+        VfpPool::new(vfp_addr, manager)
+            .fundOperator(U256::from(operator_id), U256::from(VFP_BACKING_ETH.saturating_mul(ETH)))
+            .send()
+            .await,
+    )
+    .await?;
+    timelock_batch(gov, d.timelock, vec![(vfp_addr, restore)], "claystack devnet vfp threshold")
+        .await?;
+    let vfp = VfpPool::new(vfp_addr, gov.clone());
+    let backing_shares = vfp
+        .allocatedShares(U256::from(operator_id))
+        .call()
+        .await
+        .map_err(chain_err("read the VfpPool backing"))?;
+    let params = vfp.params().call().await.map_err(chain_err("read the VfpPool parameters"))?;
+    tracing::info!(target: "devnet", operator = VFP_FUNDED_OPERATOR, id = operator_id, deposit_eth = VFP_DEPOSIT_ETH, backing_eth = VFP_BACKING_ETH, score_threshold_bps = params.scoreThresholdBps, "VfpPool funded and backing a Home operator");
+    Ok(VfpFunding {
+        pool: vfp_addr,
+        depositor: depositor.address(),
+        deposit_wei,
+        operator: VFP_FUNDED_OPERATOR.to_owned(),
+        operator_id,
+        backing_shares,
+        reward_share_bps: params.rewardShareBps,
+    })
 }

@@ -1,7 +1,8 @@
 //! The one line printed per reported frame: reference slot, csETH rate, APR since the previous
-//! frame, validators by operator type, withdrawal queue and buffer — and, when they happen since
-//! the previous line, exit requests, voluntary exits the operators' agents submitted, exits forced
-//! through EIP-7002 and penalties.
+//! frame, validators by operator type, withdrawal queue and buffer, the VfpPool's assets (when it
+//! holds any) — and, when they happen since the previous line, exit requests, voluntary exits the
+//! operators' agents submitted, exits forced through EIP-7002, penalties and the VfpPool's rewards
+//! bookings.
 
 use alloy::{
     primitives::{Address, U256},
@@ -12,7 +13,7 @@ use alloy::{
 use claystack_bindings::{
     exit_enforcer::ExitEnforcer, operator_registry::OperatorRegistry,
     operators_module::OperatorsModule, oracle_report::OracleReport, stake_pool::StakePool,
-    withdrawal_queue::WithdrawalQueue,
+    vfp_pool::VfpPool, withdrawal_queue::WithdrawalQueue,
 };
 
 use crate::DevnetError;
@@ -51,6 +52,8 @@ pub struct PoolContracts {
     pub module: Option<Address>,
     /// `ExitEnforcer` (forced exits), when deployed.
     pub enforcer: Option<Address>,
+    /// `VfpPool` (assets and rewards bookings), when deployed.
+    pub vfp_pool: Option<Address>,
 }
 
 /// What happened between two frame lines (shown only when non-zero).
@@ -66,6 +69,10 @@ pub struct FrameEvents {
     pub penalties: u64,
     /// Their total amount, wei.
     pub penalties_wei: U256,
+    /// `VfpPool.RewardsReceived` events (the pool's rewards leaf booked, by an oracle member).
+    pub vfp_bookings: u64,
+    /// The csETH shares they booked.
+    pub vfp_rewards_shares: U256,
 }
 
 /// What one frame line shows.
@@ -85,6 +92,8 @@ pub struct FrameStatus {
     pub buffered: U256,
     /// Unfinalized withdrawal requests.
     pub queue_length: U256,
+    /// The VfpPool's `totalAssets`, csETH shares (0 without a VfpPool).
+    pub vfp_assets: U256,
     /// Per type: Professional, Kyc, Dvt, Home.
     pub by_type: [TypeCounts; 4],
 }
@@ -133,8 +142,17 @@ pub async fn read(
             .map_err(e("read pooled ether"))?,
         buffered: p.bufferedEther().block(at).call().await.map_err(e("read buffered ether"))?,
         queue_length: last.saturating_sub(fin),
+        vfp_assets: U256::ZERO,
         by_type: [TypeCounts::default(); 4],
     };
+    if let Some(vfp) = c.vfp_pool {
+        status.vfp_assets = VfpPool::new(vfp, provider.clone())
+            .totalAssets()
+            .block(at)
+            .call()
+            .await
+            .map_err(e("read the VfpPool's assets"))?;
+    }
     let count = r.operatorCount().block(at).call().await.map_err(e("read the operator count"))?;
     let count = u64::try_from(count).unwrap_or(0).min(1_000);
     for id in 0..count {
@@ -176,6 +194,14 @@ async fn events(
     if let Some(enforcer) = c.enforcer {
         ev.forced_exits = count(&logs(enforcer, ExitEnforcer::ExitEnforced::SIGNATURE_HASH).await?);
     }
+    if let Some(vfp) = c.vfp_pool {
+        for log in logs(vfp, VfpPool::RewardsReceived::SIGNATURE_HASH).await? {
+            if let Ok(r) = log.log_decode::<VfpPool::RewardsReceived>() {
+                ev.vfp_bookings = ev.vfp_bookings.saturating_add(1);
+                ev.vfp_rewards_shares = ev.vfp_rewards_shares.saturating_add(r.inner.data.csShares);
+            }
+        }
+    }
     if let Some(module) = c.module {
         for log in logs(module, OperatorsModule::PenaltyApplied::SIGNATURE_HASH).await? {
             if let Ok(p) = log.log_decode::<OperatorsModule::PenaltyApplied>() {
@@ -205,6 +231,11 @@ fn eth(v: U256) -> String {
     format!("{:.4}", u256_f64(v) / 1e18)
 }
 
+/// To the gwei, so that the VfpPool's assets visibly grow frame by frame on a devnet.
+fn eth_gwei(v: U256) -> String {
+    format!("{:.9}", u256_f64(v) / 1e18)
+}
+
 impl FrameStatus {
     /// The frame line (`label` names the pool).
     #[must_use]
@@ -232,8 +263,21 @@ impl FrameStatus {
         if ev.penalties > 0 {
             extra.push_str(&format!(" penalties={} ({} ETH)", ev.penalties, eth(ev.penalties_wei)));
         }
+        if ev.vfp_bookings > 0 {
+            // a few gwei per frame on a devnet: scientific notation keeps the digits
+            extra.push_str(&format!(
+                " vfp_rewards={} (+{:.3e} csETH)",
+                ev.vfp_bookings,
+                u256_f64(ev.vfp_rewards_shares) / 1e18
+            ));
+        }
+        let vfp = if self.vfp_assets.is_zero() {
+            String::new()
+        } else {
+            format!(" vfp={} csETH", eth_gwei(self.vfp_assets))
+        };
         format!(
-            "frame [{label}] ref_slot={} rate={:.9} apr={apr:.2}% pooled={} ETH buffer={} ETH queue={} validators(pre/confirmed/deposited/exited): {}{extra}",
+            "frame [{label}] ref_slot={} rate={:.9} apr={apr:.2}% pooled={} ETH buffer={} ETH queue={}{vfp} validators(pre/confirmed/deposited/exited): {}{extra}",
             self.ref_slot,
             u256_f64(self.share_rate) / RATE_PRECISION as f64,
             eth(self.total_pooled),
@@ -273,8 +317,8 @@ mod tests {
         {
             assert!(line.contains(want), "{want} not in {line}");
         }
-        // events show only when they happened
-        for quiet in ["exit_requests", "voluntary_exits", "forced_exits", "penalties"] {
+        // events show only when they happened, the VfpPool only when it holds assets
+        for quiet in ["exit_requests", "voluntary_exits", "forced_exits", "penalties", "vfp"] {
             assert!(!line.contains(quiet), "{quiet} in {line}");
         }
         s.events = FrameEvents {
@@ -283,11 +327,19 @@ mod tests {
             forced_exits: 1,
             penalties: 1,
             penalties_wei: U256::from(100_000_000_000_000_000u128),
+            vfp_bookings: 1,
+            vfp_rewards_shares: U256::from(4_812_000_000u128),
         };
+        s.vfp_assets = U256::from(10_000_000_012_000_000_000u128);
         let line = s.line("csETH", 1.5);
-        for want in
-            ["exit_requests=2", "voluntary_exits=1", "forced_exits=1", "penalties=1 (0.1000 ETH)"]
-        {
+        for want in [
+            "exit_requests=2",
+            "voluntary_exits=1",
+            "forced_exits=1",
+            "penalties=1 (0.1000 ETH)",
+            "queue=0 vfp=10.000000012 csETH validators(",
+            "vfp_rewards=1 (+4.812e-9 csETH)",
+        ] {
             assert!(line.contains(want), "{want} not in {line}");
         }
     }

@@ -1,7 +1,8 @@
 //! `claystack devnet`: the whole system on one machine — anvil (1 s blocks), the contracts, the
 //! governance set-up, sample operators and stakers, the beacon simulator, three oracle members
-//! per pool, a keeper, an exit agent per sample operator (library `claystack-devnet`) and the
-//! indexer + API + dashboard — printing one line per reported frame until Ctrl-C or `--frames N`.
+//! per pool, a keeper, an exit agent per sample operator, a VFP deposit backing one Home operator
+//! (library `claystack-devnet`) and the indexer + API + dashboard — printing one line per reported
+//! frame until Ctrl-C or `--frames N`.
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
@@ -131,6 +132,19 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
     for (label, kyc, who) in &devnet.population.stakers {
         println!("  staker   {label:<12} {who} ({} pool)", if *kyc { "KYC" } else { "public" });
     }
+    if let Some(v) = &devnet.population.vfp {
+        println!(
+            "  vfp      {:<12} {} deposited {} ETH into the VfpPool {}; it backs operator {} (id {}) with {} csETH and earns {:.1} % of its rewards (public pool)",
+            claystack_devnet::setup::VFP_DEPOSITOR,
+            v.depositor,
+            v.deposit_wei / claystack_devnet::ether(1),
+            v.pool,
+            v.operator,
+            v.operator_id,
+            u256_to_decimal(v.backing_shares),
+            f64::from(v.reward_share_bps) / 100.0,
+        );
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let serve = tokio::spawn(serve(
@@ -167,6 +181,13 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         tracing::warn!(target: "devnet", error = %e, "remove {}", state_dir.display());
     }
     watched
+}
+
+/// `wei` as ether with four decimals (display only).
+fn u256_to_decimal(wei: claystack_devnet::alloy::primitives::U256) -> String {
+    let unit = claystack_devnet::ether(1);
+    let frac = (wei % unit) / (unit / claystack_devnet::alloy::primitives::U256::from(10_000u64));
+    format!("{}.{frac:0>4}", wei / unit)
 }
 
 /// The indexer, API and dashboard of `claystack serve`, stopped through `stop`.
