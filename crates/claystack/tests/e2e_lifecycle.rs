@@ -8,14 +8,23 @@
 //! a withdrawal request larger than the buffer → the next report's exit request, chosen by the
 //! balancer → the operator's exit agent signs a voluntary exit → the simulator exits the
 //! validator and the withdrawal sweep credits the WithdrawalVault → a report pulls it and
-//! finalizes the request → claimed exactly once.
+//! finalizes the request → claimed exactly once → the oracle closed the exit request once the
+//! validator was exiting (`exitsStarted`: `ExitRequestCleared`, no deadline left) → the
+//! ExitEnforcer refuses to force that key (`NoPendingExitRequest`; no `ExitEnforced`, no missed
+//! exit) → the report after the one that recorded the exit settles it (`ExitsSettled`), which
+//! releases the bond the key held → the VfpPool, which the set-up made back a Home operator,
+//! booked its share of that operator's rewards (its assets are the deposit plus the bookings).
 //!
 //! The adversarial scenarios run in `e2e_adversarial.rs`.
 
 use std::time::Duration;
 
 use claystack_beacon::{BeaconClient, ClientConfig, StateId, ValidatorId, ValidatorStatus};
-use claystack_bindings::{operator_registry::OperatorRegistry, stake_pool::StakePool};
+use claystack_bindings::{
+    bond_manager::BondManager, exit_enforcer::ExitEnforcer, operator_registry::OperatorRegistry,
+    operator_rewards::OperatorRewards, oracle_report::OracleReport, stake_pool::StakePool,
+    vfp_pool::VfpPool,
+};
 use claystack_client::{
     U256, Wei,
     staker::{Pool, PoolKind, UnstakeAmount},
@@ -23,10 +32,10 @@ use claystack_client::{
 };
 use claystack_devnet::{
     Devnet, DevnetConfig,
-    alloy::{providers::Provider, rpc::types::Filter, sol_types::SolEvent},
+    alloy::{eips::BlockId, providers::Provider},
     setup,
     status::FrameStatus,
-    testing::{devnet_home, free_port, poll},
+    testing::{devnet_home, events, events_with_blocks, free_port, poll},
 };
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -95,6 +104,8 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
     // stakes 200 + 120, bonds 3 + 3 + 5 + 3 × 4, the VFP's deposit 10, the deployment's seed
     let public = devnet.status(false).await.unwrap();
     assert_eq!(public.total_pooled, U256::from(353 * ETH + ETH / 1000), "{public:?}");
+    let vfp = devnet.population.vfp.clone().expect("the set-up funded the VfpPool");
+    assert_eq!(vfp.deposit_wei, U256::from(setup::VFP_DEPOSIT_ETH * ETH));
     assert_eq!(public.buffered, public.total_pooled, "nothing deposited before the keeper runs");
     let staker = setup::account("staker-1").address();
     let shares = StakePool::new(d.public.stake_pool, provider.clone())
@@ -229,26 +240,20 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
         .await
         .expect("request a withdrawal larger than the buffer")
         .ticket;
-    let requests = poll(Duration::from_secs(150), "an exit request in a report", || {
-        let filter = Filter::new()
-            .address(registry_addr)
-            .event_signature(OperatorRegistry::ExitRequested::SIGNATURE_HASH)
-            .from_block(from_block);
-        let provider = provider.clone();
-        async move {
-            let logs = provider.get_logs(&filter).await.map_err(|e| e.to_string())?;
-            let decoded: Vec<_> = logs
-                .iter()
-                .filter_map(|l| l.log_decode::<OperatorRegistry::ExitRequested>().ok())
-                .map(|l| (l.inner.data.operatorId, l.inner.data.keyIndex))
-                .collect();
-            if decoded.is_empty() { Err("no ExitRequested yet".to_owned()) } else { Ok(decoded) }
-        }
+    let requests = poll(Duration::from_secs(150), "an exit request in a report", || async {
+        let e = events_with_blocks::<OperatorRegistry::ExitRequested>(
+            &provider,
+            registry_addr,
+            from_block,
+        )
+        .await?;
+        if e.is_empty() { Err("no ExitRequested yet".to_owned()) } else { Ok(e) }
     })
     .await
     .unwrap();
     assert_eq!(requests.len(), 1, "10 ETH missing needs one exit: {requests:?}");
-    let (op_id, key_index) = requests[0];
+    let (request_block, ref request) = requests[0];
+    let (op_id, key_index) = (request.operatorId, request.keyIndex);
     // the balancer's rule: the type furthest above its target share — Home, 3 of the 9
     // validators (33 %) for a 20 % target (Professional 4/9 for 35 %, DVT 2/9 for 35 %)
     let op = registry.getOperator(op_id).call().await.unwrap();
@@ -315,5 +320,186 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
         "a ticket was claimed twice: {again:?}"
     );
     assert!(settled.share_rate >= before.share_rate, "the exit cost stakers: {settled:?}");
+
+    // ---- the oracle closed the request once the validator was exiting (exitsStarted)
+    let cleared =
+        poll(Duration::from_secs(90), "an ExitRequestCleared for the request", || async {
+            let c = events_with_blocks::<OperatorRegistry::ExitRequestCleared>(
+                &provider,
+                registry_addr,
+                from_block,
+            )
+            .await?;
+            if c.is_empty() { Err("no ExitRequestCleared yet".to_owned()) } else { Ok(c) }
+        })
+        .await
+        .unwrap();
+    assert_eq!(cleared.len(), 1, "one request, closed once: {cleared:?}");
+    let (cleared_block, ref closed) = cleared[0];
+    assert_eq!((closed.operatorId, closed.keyIndex), (op_id, key_index), "{closed:?}");
+    assert!(
+        cleared_block > request_block,
+        "closed at block {cleared_block}, not by a report after the request (block {request_block})"
+    );
+    assert_eq!(
+        registry.exitRequestDeadline(op_id, key_index).call().await.unwrap(),
+        U256::ZERO,
+        "the registry still holds a deadline for the closed request"
+    );
+    assert_eq!(registry.getOperator(op_id).call().await.unwrap().pendingExitRequests, 0);
+
+    // ---- so the ExitEnforcer refuses the key: no request is pending (the first check, before
+    // the deadline's: a still-pending request would be refused with ExitDeadlineNotPassed)
+    let enforcer_addr = d.address("exitEnforcer").unwrap();
+    let enforcer = ExitEnforcer::new(
+        enforcer_addr,
+        setup::provider(&devnet.rpc, &setup::account("staker-2")).unwrap(),
+    );
+    let fee = enforcer.exitFee().call().await.unwrap();
+    let refused = enforcer
+        .enforceExit(op_id, key_index)
+        .value(fee)
+        .call()
+        .await
+        .expect_err("enforceExit of a closed request was accepted");
+    assert_eq!(
+        refused.as_decoded_interface_error::<ExitEnforcer::ExitEnforcerErrors>(),
+        Some(ExitEnforcer::ExitEnforcerErrors::NoPendingExitRequest(
+            ExitEnforcer::NoPendingExitRequest { operatorId: op_id, keyIndex: key_index }
+        )),
+        "{refused}"
+    );
+    // sent as a transaction (a fixed gas limit skips the estimate): mined, reverted
+    let sent = enforcer
+        .enforceExit(op_id, key_index)
+        .value(fee)
+        .gas(300_000)
+        .send()
+        .await
+        .expect("send enforceExit")
+        .get_receipt()
+        .await
+        .expect("mine enforceExit");
+    assert!(!sent.status(), "enforceExit of a closed request succeeded: {sent:?}");
+    let forced =
+        events::<ExitEnforcer::ExitEnforced>(&provider, enforcer_addr, from_block).await.unwrap();
+    assert!(forced.is_empty(), "an exit was forced: {forced:?}");
+    assert_eq!(enforcer.missedExits(op_id).call().await.unwrap(), U256::ZERO, "a missed exit");
+    assert_eq!(enforcer.enforcedDeadline(op_id, key_index).call().await.unwrap(), U256::ZERO);
+
+    // ---- the exit's bond is settled by the report after the one that recorded the exit
+    let bonds_addr = d.address("bondManager").unwrap();
+    let bonds = BondManager::new(bonds_addr, provider.clone());
+    let exited = u64::from(registry.getOperator(op_id).call().await.unwrap().exited);
+    assert_eq!(exited, 1, "operator {op_id} has one exited validator");
+    let recorded =
+        events_with_blocks::<OperatorRegistry::ExitedAndStuckUpdated>(&provider, registry_addr, 0)
+            .await
+            .unwrap();
+    let exited_block = recorded
+        .iter()
+        .find(|(_, e)| e.operatorId == op_id && e.exited == U256::from(exited))
+        .map(|(b, _)| *b)
+        .unwrap_or_else(|| panic!("no ExitedAndStuckUpdated of operator {op_id}: {recorded:?}"));
+    let settlement =
+        poll(Duration::from_secs(120), "the settlement of the exit's bond", || async {
+            let s =
+                events_with_blocks::<BondManager::ExitsSettled>(&provider, bonds_addr, 0).await?;
+            s.into_iter().find(|(_, e)| e.operatorId == op_id).ok_or_else(|| {
+                format!(
+                    "no ExitsSettled of operator {op_id} (exit recorded at block {exited_block})"
+                )
+            })
+        })
+        .await
+        .unwrap();
+    let (settled_block, ref settled_event) = settlement;
+    assert_eq!(settled_event.settledExits, U256::from(exited), "{settled_event:?}");
+    assert_eq!(bonds.settledExits(op_id).call().await.unwrap(), U256::from(exited));
+    let reports =
+        events_with_blocks::<OracleReport::ReportSubmitted>(&provider, d.public.oracle_report, 0)
+            .await
+            .unwrap();
+    let in_between: Vec<_> =
+        reports.iter().filter(|(b, _)| *b > exited_block && *b <= settled_block).collect();
+    assert_eq!(
+        in_between.len(),
+        1,
+        "exit recorded at block {exited_block}, settled at block {settled_block}: not by the next \
+         report ({in_between:?})"
+    );
+    assert_eq!(in_between[0].0, settled_block, "settled outside a report");
+    // the key no longer counts as bonded: the bond it held (the Home first-key bond, discounted
+    // by the score) is no longer required, and an unbacked operator can claim its whole bond
+    let (pre, at) = (BlockId::number(settled_block - 1), BlockId::number(settled_block));
+    let keys_before = bonds.bondedKeys(op_id).block(pre).call().await.unwrap();
+    let keys_after = bonds.bondedKeys(op_id).block(at).call().await.unwrap();
+    assert_eq!((keys_before, keys_after), (U256::from(1u64), U256::ZERO), "bonded keys");
+    let locked_before = bonds.requiredBond(op_id).block(pre).call().await.unwrap();
+    let locked_after = bonds.requiredBond(op_id).block(at).call().await.unwrap();
+    let params = bonds.bondParams().call().await.unwrap();
+    assert!(
+        (U256::from(params.floor)..=U256::from(params.homeFirstKey)).contains(&locked_before),
+        "the exited key held {locked_before} wei of bond before its settlement"
+    );
+    assert_eq!(locked_after, U256::ZERO, "bond still required after the settlement");
+    let vfp_pool = VfpPool::new(vfp.pool, provider.clone());
+    let backing = vfp_pool.backingValue(op_id).block(at).call().await.unwrap();
+    let own_shares = bonds.bondShares(op_id).block(at).call().await.unwrap();
+    let claimable_before = bonds.claimableShares(op_id).block(pre).call().await.unwrap();
+    let claimable_after = bonds.claimableShares(op_id).block(at).call().await.unwrap();
+    if backing.is_zero() {
+        assert!(
+            own_shares - claimable_after <= U256::from(2u64),
+            "claimable {claimable_after} of a free bond of {own_shares} shares"
+        );
+        let released = StakePool::new(d.public.stake_pool, provider.clone())
+            .convertToShares(locked_before)
+            .block(pre)
+            .call()
+            .await
+            .unwrap();
+        let gained = claimable_after - claimable_before;
+        assert!(
+            gained.max(released) - gained.min(released) <= U256::from(3u64),
+            "claimable grew by {gained} shares for {released} shares released"
+        );
+    } else {
+        // a backed operator keeps own bond ≥ backing / maxMatchBps (ADR 0005): what it can claim
+        // does not shrink, whatever the requirement
+        assert!(claimable_after >= claimable_before, "{claimable_before} → {claimable_after}");
+    }
+
+    // ---- the VfpPool earned its share of the backed operator's rewards, booked by the members
+    assert!(!vfp_pool.allocatedShares(U256::from(vfp.operator_id)).call().await.unwrap().is_zero());
+    let rewards_addr = d.address("operatorRewards").unwrap();
+    let booked = poll(Duration::from_secs(120), "a VfpPool rewards booking", || async {
+        let head = provider.get_block_number().await.map_err(|e| e.to_string())?;
+        let b = events_with_blocks::<VfpPool::RewardsReceived>(&provider, vfp.pool, 0).await?;
+        let b: Vec<_> = b.into_iter().filter(|(n, _)| *n <= head).collect();
+        if b.is_empty() { Err("no RewardsReceived yet".to_owned()) } else { Ok((head, b)) }
+    })
+    .await
+    .unwrap();
+    let (head, bookings) = booked;
+    let total = bookings.iter().fold(U256::ZERO, |t, (_, b)| t + b.csShares);
+    assert!(!total.is_zero(), "{bookings:?}");
+    assert!(bookings.iter().all(|(_, b)| b.from == rewards_addr), "{bookings:?}");
+    let at = BlockId::number(head);
+    assert_eq!(
+        vfp_pool.totalAssets().block(at).call().await.unwrap(),
+        vfp.deposit_wei + total,
+        "the VfpPool's assets are the deposit (1:1 at the set-up's rate) plus its bookings"
+    );
+    assert_eq!(
+        OperatorRewards::new(rewards_addr, provider.clone())
+            .claimed(vfp.pool)
+            .block(at)
+            .call()
+            .await
+            .unwrap(),
+        total,
+        "booked what OperatorRewards paid the pool"
+    );
     devnet.shutdown().await;
 }

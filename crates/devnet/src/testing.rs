@@ -70,6 +70,20 @@ pub async fn events<E: SolEvent>(
     Ok(logs.iter().filter_map(|l| l.log_decode::<E>().ok()).map(|l| l.inner.data).collect())
 }
 
+/// [`events`] with the block number of each (logs without one are skipped), oldest first.
+pub async fn events_with_blocks<E: SolEvent>(
+    provider: &DynProvider,
+    address: Address,
+    from: u64,
+) -> Result<Vec<(u64, E)>, String> {
+    let filter = Filter::new().address(address).event_signature(E::SIGNATURE_HASH).from_block(from);
+    let logs = provider.get_logs(&filter).await.map_err(|e| format!("read logs: {e}"))?;
+    Ok(logs
+        .iter()
+        .filter_map(|l| Some((l.block_number?, l.log_decode::<E>().ok()?.inner.data)))
+        .collect())
+}
+
 impl Devnet {
     /// Polls a pool's status (`kyc`: the KYC pool's) until `done` holds; the error says `what`
     /// did not happen and the last status.
