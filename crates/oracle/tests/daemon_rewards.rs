@@ -78,8 +78,10 @@ const SMALL_CHUNKS: MemberOptions = MemberOptions {
 
 /// Trees put in each member's state dir before it starts.
 const SEEDED_TREES: u8 = 20;
-/// What `TreeStore` keeps when it prunes: the 16 newest trees, plus the on-chain root's.
-const KEPT_TREES: usize = 16 + 1;
+/// Most trees a member holds after pruning: the 16 newest and the on-chain root's kept when the
+/// last frame settled, plus the tree of a frame computed since (pruned after it settles). Without
+/// pruning the 20 seeded trees and every computed one stay.
+const KEPT_TREES: usize = 16 + 1 + 1;
 
 struct Members {
     urls: Vec<String>,
