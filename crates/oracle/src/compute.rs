@@ -56,6 +56,9 @@ pub struct PostReport {
     /// Shares the loss waterfall burns while chunk 0 is applied, before the accounting (front-run
     /// pre-deposits and penalties of chunk 0, converted at the pre-report rate).
     pub cover_shares_burned: U256,
+    /// Front-run pre-deposit results left out of this report because they did not fit chunk 0
+    /// (their keys stay pre-deposited on chain; a later report carries them in its chunk 0).
+    pub front_runs_withheld: u64,
     /// What `SanityChecker.checkAccounting` is given for this report.
     pub accounting: AccountingInput,
 }
@@ -273,12 +276,39 @@ pub fn compute_with(
     let mut leaving_gwei: u128 = 0;
     let mut processed = U256::ZERO;
     let mut pre_seen: HashMap<(usize, usize), bool> = HashMap::new();
+    // pool ETH of front-run keys still pre-deposited, by (operator id, key index): processed only
+    // if this report charges the front-run in chunk 0 (below)
+    let mut front_run_credit: HashMap<(u64, u64), U256> = HashMap::new();
     let ov = |_: ()| ComputeError::Arithmetic("validator sums");
     for v in &input.validators {
         let ours = v.withdrawal_credentials == pool.withdrawal_credentials;
         let deposits_processed = v.status != ValidatorStatus::PendingInitialized
             || v.effective_balance >= frame.max_effective_balance;
-        if ours {
+        let entry = key_map.get(&v.pubkey).copied();
+        let key = match (registry, entry) {
+            (Some(reg), Some((oi, ki))) => Some(
+                reg.operators
+                    .get(oi)
+                    .and_then(|op| op.keys.get(ki))
+                    .ok_or(ComputeError::Arithmetic("key lookup"))?,
+            ),
+            _ => None,
+        };
+        // The pool's validators. With a registry: validators of its keys the pool deposited to
+        // (pre-deposited or deposited) that carry its credentials. Anyone can point another
+        // validator at the vault (a deposit with the pool's credentials, a BLS-to-execution
+        // change, a front-runner's validator after its key was written off): its balance is not
+        // the pool's stake and would show as a phantom CL gain (ADR 0009). Its ETH reaches the
+        // pool only through the WithdrawalVault, pulled within the smoothing cap. Without a
+        // registry every validator with the pool's credentials counts.
+        let counted = ours
+            && match registry {
+                None => true,
+                Some(_) => key.is_some_and(|k| {
+                    matches!(k.state, KeyState::PreDeposited | KeyState::Deposited)
+                }),
+            };
+        if counted {
             counts.deposited = counts.deposited.checked_add(1).ok_or(()).map_err(ov)?;
             if v.status.is_active() {
                 counts.active = counts.active.checked_add(1).ok_or(()).map_err(ov)?;
@@ -295,8 +325,8 @@ pub fn compute_with(
                     leaving_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
             }
         }
-        let Some(&(oi, ki)) = key_map.get(&v.pubkey) else {
-            if ours && registry.is_none() && deposits_processed {
+        let (Some(key), Some((oi, ki))) = (key, entry) else {
+            if counted && deposits_processed {
                 // without a registry every validator of ours is a full pool deposit
                 processed = add(processed, U256::from(ETH_32))?;
             }
@@ -306,7 +336,6 @@ pub fn compute_with(
         else {
             return Err(ComputeError::Arithmetic("operator lookup"));
         };
-        let key = op.keys.get(ki).ok_or(ComputeError::Arithmetic("key lookup"))?;
         if key.state == KeyState::PreDeposited {
             pre_seen.insert((oi, ki), ours);
         }
@@ -314,7 +343,9 @@ pub fn compute_with(
         // pending_initialized (or at full effective balance); before that, what its effective
         // balance shows (the 1 ETH pre-deposit; a 31 ETH top-up still pending is not counted).
         // A front-run key's pre-deposit was processed too, into someone else's validator: it
-        // leaves transient ETH and shows as a CL drop the loss waterfall covers.
+        // leaves transient ETH and shows as a CL drop that only the front-run charged in chunk 0
+        // explains, so it is counted only for the front-runs chunk 0 carries (a withheld one
+        // stays transient, as the chain still has its key pre-deposited).
         // An `Invalid` key's deposit is credited below, whether or not its validator is passed.
         let credited = if key.state == KeyState::Invalid {
             U256::ZERO
@@ -323,8 +354,12 @@ pub fn compute_with(
         } else {
             key.pool_deposited_wei.min(gwei_to_wei(v.effective_balance.get()))
         };
-        processed = add(processed, credited)?;
-        if !ours {
+        if key.state == KeyState::PreDeposited && !ours {
+            front_run_credit.insert((op.id, key.index), credited);
+        } else {
+            processed = add(processed, credited)?;
+        }
+        if !counted {
             continue;
         }
         a.performed =
@@ -420,18 +455,33 @@ pub fn compute_with(
     if let Some(reg) = registry {
         operator_lists(reg, &acc, &pre_seen, &mut operators)?;
     }
+    let front_runs_found = count_front_runs(&operators.preDeposits);
     let first_part = if with_extra_data {
-        let prefix = OperatorsReport {
-            refSlot: operators.refSlot,
-            preDeposits: operators.preDeposits.clone(),
-            penalties: operators.penalties.clone(),
-            ..OperatorsReport::default()
-        };
-        split_parts(&prefix, budget).into_iter().next()
+        withhold_late_front_runs(&mut operators, budget)
     } else {
+        // no extra data is delivered: no front-run is charged
         None
     };
+    let front_runs_withheld = front_runs_found.saturating_sub(count_front_runs(
+        first_part.as_ref().map_or(&[][..], |p| p.preDeposits.as_slice()),
+    ));
+    if front_runs_withheld > 0 {
+        tracing::info!(
+            target: "oracle::report",
+            withheld = front_runs_withheld,
+            reported = front_runs_found.saturating_sub(front_runs_withheld),
+            "front-run pre-deposits beyond chunk 0 wait for a later report"
+        );
+    }
     let chunk0_front_run_loss = first_part.as_ref().map_or(U256::ZERO, front_run_loss);
+    // the pre-deposits of the front-runs this report charges are processed (they left the pool
+    // into the front-runners' validators); the others stay transient until they are charged
+    for r in first_part.iter().flat_map(|p| &p.preDeposits).filter(|r| !r.valid) {
+        let credit = front_run_credit
+            .get(&(r.operatorId, r.keyIndex))
+            .ok_or(ComputeError::Arithmetic("front-run result without its validator"))?;
+        processed = add(processed, *credit)?;
+    }
 
     // ---- accounting (StakePool.handleOracleReport + SanityChecker.checkAccounting)
     let cl_balance = U256::from(cl_gwei)
@@ -586,6 +636,9 @@ pub fn compute_with(
         if lists(parts.first()) != lists(first_part.as_ref()) {
             return Err(ComputeError::Arithmetic("chunk 0 differs from the accounted one"));
         }
+        if parts.iter().skip(1).flat_map(|p| &p.preDeposits).any(|r| !r.valid) {
+            return Err(ComputeError::Arithmetic("a front-run result outside chunk 0"));
+        }
         encode_chain(&parts)
     } else {
         Vec::new()
@@ -619,6 +672,7 @@ pub fn compute_with(
             ether_to_lock: to_lock,
             exits_requested,
             cover_shares_burned: cover_burned,
+            front_runs_withheld,
             accounting,
         },
     })
@@ -720,6 +774,56 @@ fn operator_lists(
         }
     }
     Ok(())
+}
+
+fn count_front_runs(list: &[PreDepositResult]) -> u64 {
+    u64::try_from(list.iter().filter(|r| !r.valid).count()).unwrap_or(u64::MAX)
+}
+
+/// Withholds the front-run results chunk 0 cannot carry and returns chunk 0's part (of the
+/// pre-deposit results and penalties, the lists the accounting depends on).
+///
+/// Only chunk 0 is applied before the pool books the report, so a front-run in a later chunk
+/// would leave its CL drop unexplained (docs/adr/0008). A front-run that does not fit chunk 0 is
+/// left out of this report with every later result of its operator (the module takes an
+/// operator's results contiguously from its first unconfirmed key); the key stays pre-deposited
+/// on chain and a later report carries it in its chunk 0. `split_parts` puts the runs holding a
+/// front-run first, by operator id, so every member withholds the same results: the front-runs
+/// after the first ones in `(operatorId, keyIndex)` order that fill chunk 0.
+///
+/// Cutting results only moves the remaining entries earlier (a cut run that no longer holds a
+/// front-run moves behind the penalties), so what was in chunk 0 stays there; the loop ends once
+/// no front-run is left outside chunk 0, after at most one pass per removed result.
+fn withhold_late_front_runs(
+    operators: &mut OperatorsReport,
+    budget: &ChunkBudget,
+) -> Option<OperatorsReport> {
+    loop {
+        let prefix = OperatorsReport {
+            refSlot: operators.refSlot,
+            preDeposits: operators.preDeposits.clone(),
+            penalties: operators.penalties.clone(),
+            ..OperatorsReport::default()
+        };
+        let first = split_parts(&prefix, budget).into_iter().next();
+        let in_first: std::collections::HashSet<(u64, u64)> = first
+            .iter()
+            .flat_map(|p| &p.preDeposits)
+            .filter(|r| !r.valid)
+            .map(|r| (r.operatorId, r.keyIndex))
+            .collect();
+        // per operator, its first front-run outside chunk 0 (the list is sorted by key)
+        let mut cut: BTreeMap<u64, u64> = BTreeMap::new();
+        for r in operators.preDeposits.iter().filter(|r| !r.valid) {
+            if !in_first.contains(&(r.operatorId, r.keyIndex)) {
+                cut.entry(r.operatorId).or_insert(r.keyIndex);
+            }
+        }
+        if cut.is_empty() {
+            return first;
+        }
+        operators.preDeposits.retain(|r| cut.get(&r.operatorId).is_none_or(|k| r.keyIndex < *k));
+    }
 }
 
 /// `ceil`-ish shares of `amount` at the pool's rate, as `BondManager._sharesUp`:

@@ -161,19 +161,41 @@ fn a_front_run_in_chunk_0_is_explained_on_a_small_pool() {
         check_accounting(&input.pool.limits, &plain),
         Err(ComputeError::SanityBound { bound: "UnexplainedClDropExceeded", .. })
     ));
-    // and so is the report of contracts without the operators module (nothing is charged)
-    assert_eq!(bound(&compute(&input, false)), Some("UnexplainedClDropExceeded"));
+    // contracts without the operators module charge nothing: the front-run's 1 ETH stays
+    // transient (not processed), so there is no drop to explain
+    let plain = compute(&input, false).unwrap();
+    assert_eq!(plain.post.accounting.front_run_loss, U256::ZERO);
+    assert_eq!(plain.post.accounting.pre_cl_value, eth(320));
+    assert_eq!(plain.report.clDepositsProcessed, eth(320));
+    assert_eq!(plain.post.front_runs_withheld, 1);
 }
 
-/// The operator's run is [valid key, front-run key]; a chunk-0 budget that takes one entry puts
-/// the front-run into chunk 1, charged after the accounting: it explains nothing, and the member
-/// refuses the report the contract would refuse. With room for the run, it passes.
+/// The operator's run is [valid key, front-run key]; a chunk-0 budget that takes one entry would
+/// put the front-run into chunk 1, charged after the accounting, where it explains nothing (the
+/// contract would refuse the report). So it is withheld: its 1 ETH stays transient, the valid
+/// key is confirmed, and a later report charges the front-run in its chunk 0. With room for the
+/// run, it is charged now.
 #[test]
-fn a_front_run_outside_chunk_0_explains_nothing() {
+fn a_front_run_outside_chunk_0_is_withheld() {
     let input = front_run_pool(10, true);
     let tight = ChunkBudget { first_gas: 0, gas: 15_000_000, max_bytes: 120_000 };
-    assert_eq!(bound(&compute_with(&input, true, &tight)), Some("UnexplainedClDropExceeded"));
+    let late = compute_with(&input, true, &tight).unwrap();
+    assert_eq!(late.post.front_runs_withheld, 1);
+    assert_eq!(late.post.accounting.front_run_loss, U256::ZERO);
+    assert_eq!(late.post.accounting.pre_cl_value, eth(321));
+    assert_eq!(late.post.accounting.post_cl_value, eth(321));
+    let sent: Vec<_> = late.chunks.iter().flat_map(|c| decode(c).1.preDeposits).collect();
+    assert_eq!(sent.len(), 1, "only the valid key");
+    assert!(sent.iter().all(|r| r.valid && r.keyIndex == 10));
+    // had the front-run gone into chunk 1, its 1 ETH drop would be refused
+    let charged_late =
+        AccountingInput { pre_cl_value: eth(322), post_cl_value: eth(321), ..late.post.accounting };
+    assert!(matches!(
+        check_accounting(&input.pool.limits, &charged_late),
+        Err(ComputeError::SanityBound { bound: "UnexplainedClDropExceeded", .. })
+    ));
     let out = compute(&input, true).unwrap();
+    assert_eq!(out.post.front_runs_withheld, 0);
     assert_eq!(out.chunks.len(), 1);
     assert_eq!(out.post.accounting.front_run_loss, eth(1));
     // two pre-deposits processed (one ours on the CL, one in the front-runner's validator)
