@@ -90,11 +90,12 @@ interface IOperatorsReport {
 /// @notice Receives the operators report, chunk by chunk, from the oracle (the pool's operators module).
 interface IOperatorsReportReceiver {
     /// @notice Applies one chunk's part of the operators report of the report for `refSlot`. Only
-    /// the oracle calls it: chunk 0 inside `submitReport` before the pool books the accounting
-    /// (`lossRate == 0`: losses are charged at the current rate), later chunks from
-    /// `submitExtraDataChunk` after it (`lossRate`: the share rate before the report, 1e27, at which
-    /// losses are charged). Returns the CL loss of the front-run pre-deposits it charged (wei),
-    /// which the accounting of chunk 0 treats as explained (docs/adr/0008).
+    /// the oracle calls it: chunk 0 inside `submitReport` before the pool books the accounting,
+    /// later chunks from `submitExtraDataChunk` after it. `lossRate` is the share rate before the
+    /// report (1e27) at which the chunk's losses are charged, for chunk 0 too (`0`, what the oracle
+    /// passed for chunk 0 before 2026-12-06, charges at the current rate). Returns the CL loss of
+    /// the front-run pre-deposits it charged (wei), which the accounting of chunk 0 treats as
+    /// explained (docs/adr/0008).
     function handleOperatorsReport(
         uint256 refSlot,
         uint256 lossRate,

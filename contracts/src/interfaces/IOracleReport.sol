@@ -73,11 +73,12 @@ interface IOracleReport {
     /// for `refSlot` was delivered: those chunks are dropped for good.
     event ExtraDataDropped(uint256 indexed refSlot, uint256 chunksApplied, bytes32 nextHash);
 
-    /// @notice Where the extra-data chain of the last report stands.
+    /// @notice Where the extra-data chain of the last report stands (updated by every report).
     struct ExtraDataState {
-        uint64 refSlot; // report the chain belongs to
-        uint32 chunksApplied; // including chunk 0
-        uint128 lossRate; // share rate before that report (1e27): later chunks charge losses at it
+        uint64 refSlot; // the last report
+        uint32 chunksApplied; // including chunk 0 (0: the report had no extra data)
+        uint128 lossRate; // share rate before that report (1e27) at which its chunks charge losses
+        // (zero: no extra data)
         bytes32 nextHash; // hash of the next chunk to deliver; zero: nothing pending
     }
 

@@ -78,6 +78,9 @@ interface IStakePool is ICoverablePool {
     error VaultBalanceExceeded(address vault, uint256 requested, uint256 balance);
     error FinalizationRateAboveActual(uint256 reported, uint256 actual, uint256 maxDeviationBps);
     error EmptyPool();
+    /// @notice The extra-data chain of the report for `refSlot` is pending: its later chunks may
+    /// still restore losses the report booked, so deposits wait until it lands or its frame ends.
+    error ExtraDataPending(uint256 refSlot);
 
     event Deposited(address indexed sender, address indexed recipient, uint256 amount, uint256 shares);
     event FlashExited(address indexed account, uint256 shares, uint256 ethOut, uint256 fee);
@@ -115,6 +118,9 @@ interface IStakePool is ICoverablePool {
     function receiveWithdrawalVaultEther() external payable;
     function receiveElRewards() external payable;
     function withdrawToDepositModule(uint256 amount) external;
+    /// @notice Only the oracle: the extra-data chain of the report for `refSlot` is pending until
+    /// `deadline`; deposits are refused meanwhile (zeros: none pending).
+    function setPendingExtraData(uint256 refSlot, uint256 deadline) external;
     function setCoverProvider(address provider, bool allowed) external;
     function isCoverProvider(address provider) external view returns (bool);
     function depositableEther() external view returns (uint256);

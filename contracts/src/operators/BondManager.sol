@@ -216,8 +216,11 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     }
 
     /// @notice {coverLoss} with the loss converted at `shareRate` (ETH per share, 1e27 precision,
-    /// rounded up to whole shares) instead of the current rate: for a report whose per-operator data
-    /// is applied after the pool already booked the loss, pass the rate before that report.
+    /// rounded up to whole shares) instead of the current rate: the OperatorsModule passes the rate
+    /// before the report for every chunk, so several losses of one report are all converted at the
+    /// same rate and, once applied, leave the holders at least at that rate. Applied after the pool
+    /// booked a report with rewards, the shares are worth more than `amountEth` (up to the rate
+    /// cap); events state `amountEth`, the pool's `SharesBurnedForCover` the value burned.
     function coverLossAtRate(uint256 operatorId, uint256 amountEth, uint256 shareRate)
         external
         onlyRole(REPORTER_ROLE)

@@ -13,12 +13,12 @@ import {IOperatorsModule} from "../interfaces/IOperatorsModule.sol";
 ///
 /// Guarantees:
 /// - Only the oracle calls {handleOperatorsReport}: chunk 0 from `submitReport`, before the pool
-///   books the report's accounting, with losses charged at the current (pre-report) rate, so a
-///   covered loss leaves the rate unchanged; later chunks after it, with losses charged at the
-///   pre-report rate the oracle recorded, so the burn of a covered loss brings the rate back to at
-///   least the rate before the report (more when the report also booked rewards: `L / rate_before`
-///   shares are then worth more than `L`, ADR 0008). Between chunk 0 and the last chunk the rate
-///   is lowered by the losses still to be charged.
+///   books the report's accounting, later chunks after it; every chunk charges its losses at the
+///   pre-report rate the oracle passes, `L / rate_before` shares (rounded up) per loss `L`. So once
+///   the whole chain is applied, covered losses leave the holders at least at the rate before the
+///   report (above it when the report also booked rewards: the shares burned after it are then
+///   worth more than `L`, ADR 0008). Between chunk 0 and the last chunk the rate is lowered by the
+///   losses still to be charged; the pool refuses deposits in that window.
 /// - Every list is capped for the whole report (all chunks) and must be sorted as the interface
 ///   says; the ordering holds across the chunks of one report (a cursor per list; pre-deposit
 ///   results are ordered within a chunk, and the registry's confirmation cursor keeps each
@@ -156,8 +156,8 @@ contract OperatorsModule is Governed, IOperatorsModule {
     }
 
     /// @notice Applies one chunk's part of the operators report for `refSlot`. Only the oracle.
-    /// `lossRate == 0`: chunk 0, before the accounting (losses at the current rate); otherwise the
-    /// pre-report share rate (1e27) at which losses are charged. Returns the front-run loss charged.
+    /// `lossRate`: the pre-report share rate (1e27) at which losses are charged, for every chunk
+    /// (0: at the current rate). Returns the front-run loss charged.
     function handleOperatorsReport(uint256 refSlot, uint256 lossRate, OperatorsReport calldata r)
         external
         returns (uint256 frontRunLoss)

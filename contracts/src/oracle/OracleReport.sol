@@ -23,9 +23,15 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 ///   only if `keccak256(extraData)` equals the signed `extraDataHash` (zero hash: empty extra data),
 ///   its refSlot is the report's and governance set an operators module, before the pool books the
 ///   accounting; every later chunk only if its hash is the one its predecessor committed to, while
-///   the report's frame is current, at most once, in chain order, with losses charged at the share
-///   rate before the report. Anyone may deliver a chunk. Chunks not delivered when the next report
+///   the report's frame is current, at most once, in chain order. Every chunk, chunk 0 included,
+///   charges its losses at the share rate before the report, so the burns of covered losses bring
+///   the rate back to at least that rate once the chain is applied. Anyone may deliver a chunk. Chunks not delivered when the next report
 ///   arrives are dropped (event `ExtraDataDropped`), never applied to a later frame.
+/// - While a report's chain is pending (from the report to its last chunk, at most until its
+///   frame ends) the pool refuses deposits: the later chunks restore losses the report booked, and
+///   a deposit at the lowered rate would take part of that restoration from the holders.
+/// - `extraDataState()` describes the last report, whatever it carried (refSlot, chunks applied,
+///   loss rate, next hash).
 /// - The CL drop the accounting accepts as explained includes 1 ETH per front-run pre-deposit that
 ///   chunk 0 charged to the operator's locked collateral (SanityChecker).
 /// - Members, quorum (always a strict majority of members) and frame timing change only through
@@ -101,6 +107,9 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         uint256 frontRunLoss;
         if (report.extraDataHash != bytes32(0)) {
             frontRunLoss = _applyFirstChunk($, report.refSlot, report.extraDataHash, extraData);
+        } else {
+            // refSlot was checked to fit uint64 by _checkAndRecord
+            $.extraData = ExtraDataState(uint64(report.refSlot), 0, 0, bytes32(0));
         }
         IStakePool($.pool)
             .handleOracleReport(
@@ -138,6 +147,8 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         $.extraData.chunksApplied = x.chunksApplied + 1;
         _callModule(module, x.refSlot, x.lossRate, chunk);
         emit ExtraDataChunkApplied(x.refSlot, x.chunksApplied, actual, next);
+        // the last chunk landed: the losses it could restore are charged, deposits may resume
+        if (next == bytes32(0)) IStakePool($.pool).setPendingExtraData(0, 0);
     }
 
     /// @dev Version, frame, signatures and validator counts; records the report as the last one.
@@ -310,9 +321,10 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         emit ExtraDataDropped(x.refSlot, x.chunksApplied, next);
     }
 
-    /// @dev Chunk 0, inside `submitReport`: records the pending chain (with the share rate before
-    /// the report, at which later chunks charge losses), then hands the part to the module, which
-    /// charges losses at the current rate (the pool has not booked the report yet).
+    /// @dev Chunk 0, inside `submitReport`: records the chain with the share rate before the
+    /// report, at which every chunk charges its losses (when there are later chunks the pool also
+    /// holds deposits until the last one or the frame's end), then hands the part to the module
+    /// (the pool has not booked the report yet).
     function _applyFirstChunk(
         OracleStorage storage $,
         uint256 refSlot,
@@ -322,18 +334,23 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         address module = $.operatorsModule;
         if (module == address(0)) revert IOperatorsReport.OperatorsModuleNotSet();
         bytes32 next = _nextChunkHash(chunk);
+        uint256 rate = IStakePool($.pool).shareRate();
+        // unreachable in practice (a rate above 2^128 / 1e27 ETH per share); kept as a guard
+        if (rate > type(uint128).max) revert ValueTooLarge("shareRate", rate);
         if (next != bytes32(0)) {
-            uint256 rate = IStakePool($.pool).shareRate();
-            if (rate > type(uint128).max) revert ValueTooLarge("shareRate", rate);
-            $.extraData = ExtraDataState({
-                // refSlot was checked to fit uint64 by _checkAndRecord; rate checked above
-                refSlot: uint64(refSlot),
-                chunksApplied: 1,
-                lossRate: uint128(rate),
-                nextHash: next
-            });
+            (, uint256 deadline) = _currentFrame($.frame);
+            IStakePool($.pool).setPendingExtraData(refSlot, deadline);
         }
-        frontRunLoss = _callModule(module, refSlot, 0, chunk);
+        $.extraData = ExtraDataState({
+            // refSlot was checked to fit uint64 by _checkAndRecord; rate checked above
+            refSlot: uint64(refSlot),
+            chunksApplied: 1,
+            lossRate: uint128(rate),
+            nextHash: next
+        });
+        // chunk 0 too converts every loss at the rate before the report: at the current rate,
+        // each burn would raise the rate the next loss of the chunk is converted at
+        frontRunLoss = _callModule(module, refSlot, rate, chunk);
         emit ExtraDataChunkApplied(refSlot, 0, chunkHash, next);
     }
 

@@ -30,6 +30,11 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 ///   the deposit module takes ETH for the consensus layer.
 /// - Only DEFAULT_ADMIN_ROLE (the timelock) changes parameters, within hard bounds; the guardian
 ///   can pause and nothing else. ETH-sending paths are non-reentrant.
+/// - No deposit while an oracle report's extra-data chain is pending (docs/adr/0008): losses its
+///   later chunks charge are booked in the report but restored only when those chunks land, so a
+///   deposit in between would take part of the restoration from the holders. The oracle opens
+///   the window with the report (until its frame ends, when undelivered chunks expire) and closes
+///   it with the last chunk.
 contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
     uint256 internal constant BPS = 10_000;
     /// @notice Seed deposit required at initialization; its shares go to {DEAD_ADDRESS}.
@@ -80,6 +85,10 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         address depositModule;
         // appended (ERC-7201 struct: new fields only at the end)
         mapping(address => bool) coverProviders;
+        // appended (2026-12-06): the extra-data chain of report `pendingRefSlot` is pending until
+        // `pendingUntil` (its frame's end) unless the oracle clears it first; no deposit meanwhile
+        uint64 pendingRefSlot;
+        uint64 pendingUntil;
     }
 
     // keccak256(abi.encode(uint256(keccak256("claystack.storage.StakePool")) - 1)) & ~bytes32(uint256(0xff))
@@ -218,6 +227,15 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
                 r.frontRunLoss,
                 r.elRewardsVaultAvailable
             );
+    }
+
+    /// @notice Only the oracle: the extra-data chain of the report for `refSlot` is pending until
+    /// `deadline` (the end of its frame); zeros: it landed. Deposits are refused meanwhile.
+    function setPendingExtraData(uint256 refSlot, uint256 deadline) external onlyFrom(_s().oracle) {
+        PoolStorage storage $ = _s();
+        // refSlot and deadline come from the oracle's frame maths (below 2^64)
+        $.pendingRefSlot = uint64(refSlot);
+        $.pendingUntil = uint64(deadline);
     }
 
     /// @notice ETH coming back from the WithdrawalVault during a report (accounted there).
@@ -453,6 +471,8 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         PoolStorage storage $ = _s();
         uint256 amount = msg.value;
         if ($.paused) revert EnforcedPause();
+        // forge-lint: disable-next-line(block-timestamp) -- the window ends with a frame
+        if (block.timestamp < $.pendingUntil) revert ExtraDataPending($.pendingRefSlot);
         if (amount < $.minDeposit) revert DepositBelowMinimum(amount, $.minDeposit);
         address policy = $.accessPolicy;
         if (policy != address(0)) {

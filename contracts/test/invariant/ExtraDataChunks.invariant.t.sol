@@ -10,9 +10,11 @@ import {Fixture} from "../utils/Fixture.sol";
 import {TestBase} from "../utils/TestBase.sol";
 
 /// @notice Records every part the oracle hands over: how often each chunk was applied, whether it
-/// came in chain order and whether its report's frame was current.
+/// came in chain order, whether its report's frame was current and whether its loss rate was the
+/// rate before its report.
 contract RecordingModule is IOperatorsReportReceiver {
     OracleReport internal immutable oracle;
+    StakePool internal immutable pool;
     /// chunk id (refSlot << 32 | index, carried in rewardsCumulativeShares) => applications
     mapping(uint256 => uint256) public applied;
     mapping(uint256 refSlot => uint256) public nextIndex;
@@ -20,11 +22,15 @@ contract RecordingModule is IOperatorsReportReceiver {
     uint256 public staleApplications;
     uint256 public outOfOrder;
     uint256 public wrongRate;
+    /// later chunks applied while the pool's rate differed from the pre-report rate (the report
+    /// moved it): without these the loss-rate check could not tell the two apart
+    uint256 public rateMoved;
     uint256 public total;
     mapping(uint256 refSlot => uint256) public preRate;
 
-    constructor(OracleReport oracle_) {
+    constructor(OracleReport oracle_, StakePool pool_) {
         oracle = oracle_;
+        pool = pool_;
     }
 
     function expectRate(uint256 refSlot, uint256 rate) external {
@@ -43,10 +49,9 @@ contract RecordingModule is IOperatorsReportReceiver {
         if (current != refSlot || r.refSlot != refSlot || id >> 32 != refSlot) ++staleApplications;
         if (uint32(id) != nextIndex[refSlot]) ++outOfOrder;
         nextIndex[refSlot] = uint32(id) + 1;
-        // chunk 0 charges at the current rate (0), later chunks at the rate before the report
-        if ((uint32(id) == 0) != (lossRate == 0) || (lossRate != 0 && lossRate != preRate[refSlot])) {
-            ++wrongRate;
-        }
+        // every chunk, chunk 0 included, charges at the rate before the report
+        if (lossRate != preRate[refSlot]) ++wrongRate;
+        if (uint32(id) != 0 && pool.shareRate() != preRate[refSlot]) ++rateMoved;
         ++total;
         return 0;
     }
@@ -74,7 +79,9 @@ contract ChunkHandler is TestBase {
         keys = sortedKeys;
     }
 
-    function report(uint8 length, uint8 warpSlots) external {
+    /// @dev A report with a chain of 1 to 5 chunks; it also pulls EL rewards (up to the
+    /// rate cap), so the rate after it differs from the rate before.
+    function report(uint8 length, uint8 warpSlots, uint256 elRewards) external {
         (, uint256 deadline) = oracle.currentFrame();
         vm.warp(deadline + 1 + uint256(warpSlots) * 12);
         (uint256 refSlot,) = oracle.currentFrame();
@@ -103,6 +110,9 @@ contract ChunkHandler is TestBase {
         r.validatorsSlashed = counts.slashed;
         r.clBalance = pool.clBalance();
         r.clDepositsProcessed = pool.clDepositsProcessed();
+        address elVault = pool.contracts().elRewardsVault;
+        vm.deal(elVault, elVault.balance + bound(elRewards, 0, 0.05 ether));
+        r.elRewardsVaultAvailable = elVault.balance;
         r.extraDataHash = keccak256(c[0]);
         module.expectRate(refSlot, pool.shareRate());
         oracle.submitReport(r, c[0], _sign(r));
@@ -154,7 +164,8 @@ contract ExtraDataChunksInvariantTest is Fixture {
 
     function setUp() public override {
         super.setUp();
-        recorder = new RecordingModule(oracle);
+        recorder = new RecordingModule(oracle, pool);
+        _deposit(alice, 100 ether);
         vm.prank(tl);
         oracle.setOperatorsModule(address(recorder));
         handler = new ChunkHandler(oracle, pool, recorder, _quorumKeys());
@@ -185,14 +196,16 @@ contract ExtraDataChunksInvariantTest is Fixture {
     }
 
     function test_handler_ExercisesChains() public {
-        handler.report(3, 0);
+        handler.report(3, 0, 0.05 ether);
         handler.deliverLatest(1);
         handler.deliverLatest(1); // replay: refused
         handler.deliverLatest(0);
         vm.assertEq(handler.accepted(), 2, "two later chunks");
         vm.assertEq(recorder.total(), 3, "three applications");
-        handler.report(2, 0); // nothing pending from the first chain
-        handler.report(2, 0); // the second chain's chunk 1 is dropped
+        vm.assertEq(recorder.rateMoved(), 2, "the report moved the rate: the loss rate check can fail");
+        vm.assertEq(recorder.wrongRate(), 0, "every chunk at the pre-report rate");
+        handler.report(2, 0, 0); // nothing pending from the first chain
+        handler.report(2, 0, 0); // the second chain's chunk 1 is dropped
         handler.deliver(2); // that dropped chunk: refused
         vm.assertEq(handler.accepted(), 2, "dropped chunk refused");
     }

@@ -204,6 +204,13 @@ fn pool_message(e: &StakePoolErrors, f: &mut fmt::Formatter<'_>) -> fmt::Result 
             eth(x.needed)
         ),
         E::EmptyPool(_) => write!(f, "the pool is empty"),
+        E::ExtraDataPending(x) => write!(
+            f,
+            "deposits are on hold: the oracle report for slot {} still has extra-data chunks to \
+             deliver (they restore losses the report booked); try again after they land, at the \
+             latest when the oracle frame ends",
+            x.refSlot
+        ),
         E::UnauthorizedCaller(x) => {
             write!(f, "unauthorized caller {}: only {} may call this", x.caller, x.expected)
         }
@@ -405,6 +412,10 @@ mod tests {
         );
         let data = StakePool::EnforcedPause {}.abi_encode();
         assert!(Revert::decode(&data).to_string().starts_with("paused"));
+        let data = StakePool::ExtraDataPending { refSlot: u(6_400) }.abi_encode();
+        let r = Revert::decode(&data);
+        assert_eq!(r.name(), "ExtraDataPending");
+        assert!(r.to_string().starts_with("deposits are on hold: the oracle report for slot 6400"));
         let data = StakePool::DailyStakeLimitExceeded { requested: u(5 * ETH), remaining: u(ETH) }
             .abi_encode();
         assert!(Revert::decode(&data).to_string().contains("daily stake limit reached: 5 ETH"));

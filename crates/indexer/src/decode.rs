@@ -635,6 +635,14 @@ pub const EVENT_HANDLING: &[(Contract, &str, Handling)] = &[
     (Contract::BondManager, "BondParamsSet", Handling::Derived),
     (Contract::BondManager, "BondPenalized", Handling::Derived),
     (Contract::BondManager, "ExitsSettled", Handling::Derived),
+    (
+        Contract::BondManager,
+        "FrontRunChargesMigrated",
+        Handling::EventsOnly(
+            "an upgrade step's record of front-runs charged before the counter existed; each \
+             charge was already served from its KeyFrontRun and LossCovered",
+        ),
+    ),
     (Contract::BondManager, "LayersSet", Handling::Derived),
     (Contract::BondManager, "LossCovered", Handling::Derived),
     (

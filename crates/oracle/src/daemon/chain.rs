@@ -461,7 +461,8 @@ pub async fn submit(
     Ok(wait_receipt(provider, tx, "send the report", RECEIPT_TIMEOUT).await?.transaction_hash)
 }
 
-/// `OracleReport.extraDataState()`: the chunk chain of the last report with more than one chunk.
+/// `OracleReport.extraDataState()`: the chunk chain of the last report (every report writes it;
+/// one without later chunks has a zero next hash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExtraDataState {
     /// Reference slot of the report the chain belongs to.
