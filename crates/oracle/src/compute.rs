@@ -225,7 +225,12 @@ pub fn compute(input: &OracleInput, with_extra_data: bool) -> Result<ComputedRep
 ///
 /// The accounting mirrors the contracts' order inside `submitReport`: chunk 0 is applied first
 /// (its front-run results and penalties burn cover shares at the pre-report rate), then the pool
-/// books the report, whose CL drop is explained up to the front-run loss of chunk 0.
+/// books the report, whose CL drop is explained up to the front-run loss of chunk 0. Front-run
+/// results that do not fit chunk 0 are withheld for a later report, and their pre-deposits stay
+/// transient (ADR 0009).
+///
+/// With a registry, only validators of its pre-deposited or deposited keys that carry the pool's
+/// credentials count as the pool's; any other validator pointed at the vault is ignored (ADR 0009).
 ///
 /// Errors when the input is inconsistent or when the contracts would reject the result (a
 /// sanity bound, a decreasing count): a member never signs a report that cannot pass.

@@ -183,7 +183,8 @@ enum Item {
 /// Splits an operators report into parts, one per chunk, within `budget`, in the order that
 /// matters when not every chunk arrives (docs/adr/0008):
 /// 1. the pre-deposit runs (an operator's results) that hold a front-run: only front-runs of
-///    chunk 0 are charged before the accounting, so only they explain the CL drop;
+///    chunk 0 are charged before the accounting, so only they explain the CL drop (`compute`
+///    withholds the front-runs that do not fit chunk 0 for a later report, ADR 0009);
 /// 2. penalties, which no later report repeats;
 /// 3. the other pre-deposit results, then exited counts, exits started (pending requests to
 ///    close: a late close leaves an operator that obeyed exposed to a forced exit for one more
@@ -291,7 +292,7 @@ pub fn split_into_chunks(report: &OperatorsReport, budget: &ChunkBudget) -> Vec<
 
 /// The CL loss the sanity checker counts as explained for a report whose chunk 0 carries `first`:
 /// 1 ETH per front-run pre-deposit result in it (`OperatorsModule.PRE_DEPOSIT`; front-runs in later
-/// chunks are charged after the accounting and explain nothing).
+/// chunks would be charged after the accounting and explain nothing, so `compute` sends none).
 #[must_use]
 pub fn front_run_loss(first: &OperatorsReport) -> U256 {
     let n = first.preDeposits.iter().filter(|r| !r.valid).count();

@@ -267,6 +267,7 @@ pub struct OracleInput {
     /// Rewards distribution so far.
     pub rewards: RewardsState,
     /// Validators with the pool's credentials, plus any validator whose pubkey is a registry key
-    /// (to catch front-runs). Any order.
+    /// (to catch front-runs). Any order. With a registry, only those of its pre-deposited or
+    /// deposited keys count as the pool's (ADR 0009); the others are ignored.
     pub validators: Vec<BeaconValidator>,
 }
