@@ -299,3 +299,30 @@ fn the_first_frame_passes_the_accounting() {
         Err(e) => panic!("{e}"),
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Whatever chunk 0's budget: the report passes, every front-run it carries is in chunk 0, and
+    /// exactly those front-runs' pre-deposits are processed.
+    #[test]
+    fn any_chunk_0_budget_charges_exactly_what_it_carries(
+        first_gas in 0u64..12_000_000, gas in 0u64..16_000_000, bytes in 0usize..120_000
+    ) {
+        let input = frame_one();
+        let budget = ChunkBudget { first_gas, gas, max_bytes: bytes };
+        let out = compute_with(&input, true, &budget).unwrap();
+        let parts = parts(&out);
+        let k = u64::try_from(front_runs(&parts[0]).len()).unwrap();
+        // with room for operator 1's valid key and its first front-run (2 entries after the
+        // 544 fixed bytes), one is charged; with less, chunk 0 confirms the valid key alone and
+        // the next report starts at the front-run
+        if first_gas >= chunk_gas::PRE_DEPOSIT + chunk_gas::FRONT_RUN && bytes >= 544 + 2 * 96 {
+            proptest::prop_assert!(k >= 1);
+        }
+        proptest::prop_assert!(parts.iter().skip(1).all(|p| front_runs(p).is_empty()));
+        proptest::prop_assert_eq!(out.post.front_runs_withheld, OPS * FRONT_RUNS - k);
+        proptest::prop_assert_eq!(out.post.accounting.front_run_loss, eth(u128::from(k)));
+        let processed = 32 * u128::from(FULL) + u128::from(OPS) + u128::from(k);
+        proptest::prop_assert_eq!(out.report.clDepositsProcessed, eth(processed));
+    }
+}
