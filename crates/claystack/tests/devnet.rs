@@ -144,6 +144,23 @@ async fn devnet_serves_the_dashboard_and_keeps_state_across_restarts() {
         operators.to_string().matches("\"id\"").count() >= 6,
         "the API does not list the devnet's operators: {operators}"
     );
+    // reward allocations come from the devnet's oracle members (not "no member configured"),
+    // and a tree is served verified once a rewards root is on chain
+    let id = operators["items"][0]["id"].as_u64().expect("an operator id");
+    let url = format!("http://{api}/api/v1/operators/{id}/rewards");
+    let r: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+    let a = &r["allocation"];
+    assert!(a.is_object(), "{url}: {r}");
+    assert!(
+        !a["reason"].as_str().unwrap_or("").contains("no oracle member URL configured"),
+        "the devnet's dashboard does not know its oracle members: {a}"
+    );
+    if !a["root"].is_null() {
+        assert_eq!(
+            a["status"], "verified",
+            "a root is on chain but no member's tree verified: {a}"
+        );
+    }
     let pid = first.id().to_string();
     assert!(Command::new("kill").args(["-INT", &pid]).status().unwrap().success());
     let status = first.wait().unwrap();

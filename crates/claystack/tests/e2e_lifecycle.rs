@@ -65,7 +65,8 @@ async fn wait_for(
 /// overrides the default filter.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        "warn,devnet=info,devnet::exits=info,oracle::daemon=info,client::exits=info".into()
+        "warn,devnet=info,devnet::exits=info,oracle::daemon=info,client::exits=info,devnet::test=info"
+            .into()
     });
     static INIT: std::sync::Once = std::sync::Once::new();
     INIT.call_once(|| tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().init());
@@ -500,6 +501,13 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
             .unwrap(),
         total,
         "booked what OperatorRewards paid the pool"
+    );
+    tracing::info!(
+        target: "devnet::test",
+        operator = %op_id, key = %key_index, request_block, cleared_block, exited_block,
+        settled_block, locked_before = %locked_before, backed = !backing.is_zero(),
+        vfp_bookings = bookings.len(), vfp_booked = %total,
+        "exit request closed, exit settled, VfpPool rewards booked"
     );
     devnet.shutdown().await;
 }

@@ -84,15 +84,6 @@ pub(crate) async fn run(cmd: Command) -> eyre::Result<()> {
     }
 }
 
-/// Serves the API (and delivers webhooks) until `shutdown` resolves, without oracle members.
-pub(crate) async fn serve_http(
-    state: AppState,
-    http: &HttpArgs,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> eyre::Result<()> {
-    serve_http_with(state, Arc::new(RewardsTrees::disabled()), http, shutdown).await
-}
-
 /// Serves the API (and delivers webhooks) until `shutdown` resolves; reward allocations from the
 /// trees of `trees`' oracle members.
 pub(crate) async fn serve_http_with(

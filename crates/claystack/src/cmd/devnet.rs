@@ -6,13 +6,13 @@
 
 use std::{net::SocketAddr, path::PathBuf, sync::Arc};
 
-use claystack_api::{ApiMetrics, AppState};
+use claystack_api::{ApiMetrics, AppState, RewardsTrees};
 use claystack_devnet::{Devnet, DevnetConfig, DevnetOptions, find_home, scratch_dir};
 use claystack_indexer::IndexerMetrics;
 use eyre::Context as _;
 
 use super::{
-    api::{HttpArgs, serve_http},
+    api::{HttpArgs, serve_http_with},
     indexer::{FollowArgs, SourceArgs, start},
 };
 
@@ -146,6 +146,11 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         );
     }
 
+    // the dashboard's reward allocations come from the public pool's members' trees, verified
+    // against the root on chain (as `claystack serve --oracle-url`)
+    let member_urls: Vec<String> =
+        devnet.oracle_member_addrs(false).iter().map(|a| format!("http://{a}")).collect();
+    let trees = Arc::new(RewardsTrees::new(&member_urls).wrap_err("the oracle members' URLs")?);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let serve = tokio::spawn(serve(
         devnet.rpc.clone(),
@@ -153,6 +158,7 @@ pub(crate) async fn run(args: Args) -> eyre::Result<()> {
         state_dir.join("index.sqlite"),
         args.api_listen,
         d.frame_seconds(),
+        trees,
         stop_rx,
     ));
     println!(
@@ -197,6 +203,7 @@ async fn serve(
     sqlite: PathBuf,
     listen: SocketAddr,
     frame_seconds: u64,
+    trees: Arc<RewardsTrees>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> eyre::Result<()> {
     let source = SourceArgs { rpc_url, deployment, database_url: None, sqlite };
@@ -219,7 +226,7 @@ async fn serve(
     });
     let mut http_stop = stop;
     let http = HttpArgs { listen, webhook_interval_ms: 2_000 };
-    let served = serve_http(state, &http, async move {
+    let served = serve_http_with(state, trees, &http, async move {
         let _closed = http_stop.wait_for(|s| *s).await;
     })
     .await;

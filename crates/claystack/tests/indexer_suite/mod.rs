@@ -82,8 +82,12 @@ impl Devnet {
         let deployment_path = dir.path().join("31337.json");
         forge_script(&rpc, "script/Deploy.s.sol:Deploy", "run()");
         let deployment = copy_deployment(&deployment_path);
-        let devnet =
+        let mut devnet =
             Self { _anvil: anvil, rpc: rpc.clone(), deployment, deployment_path, _dir: dir };
+        // The script's output file is shared by every test deploying on this checkout: the
+        // addresses are the same for all (same deployer, same nonces), the genesis time is not
+        // (it follows the deploying block). The frame timing is read back from this chain.
+        devnet.frame_timing_from_chain();
         forge_script(&rpc, "script/Demo.s.sol:Demo", "run()");
         // Into the next oracle frame, then the finalizing report and the claim.
         let oracle = format!("{:#x}", devnet.deployment.public.oracle_report);
@@ -96,6 +100,29 @@ impl Devnet {
         devnet.cast(&["rpc", "evm_mine"]);
         forge_script(&rpc, "script/Demo.s.sol:Demo", "finalizeAndClaim()");
         devnet
+    }
+
+    /// Sets the deployment's frame timing to the public oracle's `frameConfig()` on this chain.
+    fn frame_timing_from_chain(&mut self) {
+        let oracle = format!("{:#x}", self.deployment.public.oracle_report);
+        let out = self.cast(&["call", &oracle, "frameConfig()((uint64,uint32,uint32,uint32))"]);
+        // `(genesis [scientific], secondsPerSlot, slotsPerEpoch, epochsPerFrame)`
+        let fields: Vec<u64> = out
+            .trim_matches(|c| c == '(' || c == ')')
+            .split(',')
+            .map(|f| {
+                f.split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .parse()
+                    .unwrap_or_else(|e| panic!("frameConfig() answered {out:?}: {e}"))
+            })
+            .collect();
+        assert_eq!(fields.len(), 4, "frameConfig() answered {out:?}");
+        self.deployment.genesis_time = fields[0];
+        self.deployment.seconds_per_slot = fields[1];
+        self.deployment.slots_per_epoch = fields[2];
+        self.deployment.epochs_per_frame = fields[3];
     }
 
     /// Runs `cast` against this node and returns its trimmed output.
