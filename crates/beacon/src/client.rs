@@ -4,13 +4,13 @@
 use crate::error::Error;
 use crate::stream::{ArrayStream, FeedError};
 use crate::types::{
-    ApiErrorBody, BlockId, FinalityCheckpoints, Fork, Genesis, HeaderData, NodeVersion, Response,
-    ResponseMeta, Spec, StateId, SyncStatus, ValidatorBalance, ValidatorData, ValidatorId,
-    ValidatorLiveness, ValidatorStatus,
+    ApiErrorBody, AttestationRewards, BlockId, FinalityCheckpoints, Fork, Genesis, HeaderData,
+    NodeVersion, Response, ResponseMeta, Spec, StateId, SyncStatus, ValidatorBalance,
+    ValidatorData, ValidatorId, ValidatorLiveness, ValidatorStatus,
 };
 use claystack_consensus::hexutil;
 use claystack_consensus::units::Gwei;
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -70,6 +70,12 @@ pub struct BeaconClient {
     http: reqwest::Client,
     cfg: ClientConfig,
 }
+
+/// Validator indices per attestation-rewards request: bounds the request (about 12 KiB) and the
+/// answer (about 150 KiB) whatever the number of validators asked.
+pub const ATTESTATION_REWARDS_BATCH: usize = 1_000;
+/// Attestation-rewards requests in flight at once (a node replays a state per request).
+pub const ATTESTATION_REWARDS_CONCURRENCY: usize = 4;
 
 /// GET ids beyond this many go through the POST form of the validators endpoint (URL length).
 const MAX_GET_IDS: usize = 64;
@@ -385,11 +391,121 @@ impl BeaconClient {
         Ok(self.request_json::<Response<Vec<ValidatorLiveness>>>(&path, Some(&body)).await?.data)
     }
 
+    /// `POST /eth/v1/beacon/rewards/attestations/{epoch}` for `indices` (duplicates ignored), in
+    /// batches of [`ATTESTATION_REWARDS_BATCH`] with at most [`ATTESTATION_REWARDS_CONCURRENCY`]
+    /// in flight, merged into one answer. Every answered validator is one that was asked, at
+    /// most once; amounts may be negative. A node may leave out validators that were not
+    /// eligible in the epoch, so callers that need every asked validator check the answer's
+    /// coverage. An epoch the node cannot compute (not ended with its successor, or its state no
+    /// longer held) is refused with 400 or 404 ([`Error::is_refused`]). No indices: an empty
+    /// answer without a request (the endpoint reads an empty list as "every validator").
+    /// The merged `finalized` is true only if every batch said so; `execution_optimistic` is
+    /// true if any batch said so.
+    pub async fn attestation_rewards(
+        &self,
+        epoch: claystack_consensus::Epoch,
+        indices: &[claystack_consensus::ValidatorIndex],
+    ) -> Result<Response<AttestationRewards>, Error> {
+        let mut asked = indices.to_vec();
+        asked.sort_unstable();
+        asked.dedup();
+        let path = format!("/eth/v1/beacon/rewards/attestations/{epoch}");
+        let path = path.as_str();
+        let answers: Vec<Response<AttestationRewards>> =
+            futures::stream::iter(asked.chunks(ATTESTATION_REWARDS_BATCH))
+                .map(|batch| async move {
+                    let body = serde_json::Value::from(
+                        batch.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                    );
+                    let r: Response<AttestationRewards> =
+                        self.request_json(path, Some(&body)).await?;
+                    check_attestation_rewards(batch, &r.data)
+                        .map_err(|reason| Error::Invalid { endpoint: path.to_owned(), reason })?;
+                    Ok::<_, Error>(r)
+                })
+                .buffered(ATTESTATION_REWARDS_CONCURRENCY)
+                .try_collect()
+                .await?;
+        merge_attestation_rewards(answers)
+            .map_err(|reason| Error::Invalid { endpoint: path.to_owned(), reason })
+    }
+
     /// `GET /eth/v1/node/health`: `Ok(status)` with 200 (ready) or 206 (syncing).
     pub async fn health(&self) -> Result<u16, Error> {
         let resp = self.send("/eth/v1/node/health", None, self.cfg.timeout).await?;
         Ok(resp.status().as_u16())
     }
+}
+
+/// Checks one batch's answer against the question (`asked` sorted, distinct): every answered
+/// validator was asked, none twice; no effective balance has two ideal-reward entries.
+fn check_attestation_rewards(
+    asked: &[claystack_consensus::ValidatorIndex],
+    got: &AttestationRewards,
+) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &got.total_rewards {
+        let i = r.validator_index;
+        if asked.binary_search(&i).is_err() {
+            return Err(format!("attestation rewards of validator {i}, which was not asked"));
+        }
+        if !seen.insert(i) {
+            return Err(format!("attestation rewards of validator {i} listed twice"));
+        }
+    }
+    let mut balances = std::collections::BTreeSet::new();
+    for r in &got.ideal_rewards {
+        if !balances.insert(r.effective_balance) {
+            return Err(format!(
+                "ideal attestation rewards of effective balance {} listed twice",
+                r.effective_balance
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Merges batch answers (disjoint validators): flags combined conservatively, ideal rewards
+/// deduplicated by effective balance (two batches must agree on them).
+fn merge_attestation_rewards(
+    answers: Vec<Response<AttestationRewards>>,
+) -> Result<Response<AttestationRewards>, String> {
+    let mut optimistic = Some(false);
+    let mut finalized = Some(true);
+    let mut ideal = BTreeMap::new();
+    let mut total = Vec::new();
+    let any = !answers.is_empty();
+    for a in answers {
+        optimistic = match (optimistic, a.execution_optimistic) {
+            (_, Some(true)) | (Some(true), _) => Some(true),
+            (Some(false), Some(false)) => Some(false),
+            _ => None,
+        };
+        finalized = match (finalized, a.finalized) {
+            (_, Some(false)) | (Some(false), _) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        };
+        for r in a.data.ideal_rewards {
+            if let Some(prev) = ideal.insert(r.effective_balance, r)
+                && prev != r
+            {
+                return Err(format!(
+                    "batches disagree on the ideal attestation rewards of effective balance {}",
+                    r.effective_balance
+                ));
+            }
+        }
+        total.extend(a.data.total_rewards);
+    }
+    Ok(Response {
+        execution_optimistic: optimistic.filter(|_| any),
+        finalized: finalized.filter(|_| any),
+        data: AttestationRewards {
+            ideal_rewards: ideal.into_values().collect(),
+            total_rewards: total,
+        },
+    })
 }
 
 fn query_string(q: &ValidatorQuery) -> String {

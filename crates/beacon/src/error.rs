@@ -122,4 +122,12 @@ impl Error {
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. })
     }
+
+    /// Whether the node refused the request as such (400 or 404): for an epoch-scoped endpoint,
+    /// the epoch is not served (not yet computable, or no longer retained). Retrying soon does
+    /// not help, unlike [`Self::Unavailable`] or [`Self::Timeout`].
+    #[must_use]
+    pub fn is_refused(&self) -> bool {
+        matches!(self, Self::NotFound { .. } | Self::BadRequest { .. })
+    }
 }

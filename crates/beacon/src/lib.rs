@@ -24,6 +24,9 @@ pub mod error;
 pub mod stream;
 pub mod types;
 
-pub use client::{BeaconClient, ClientConfig, ValidatorQuery, parse_spec, validate_validator};
+pub use client::{
+    ATTESTATION_REWARDS_BATCH, ATTESTATION_REWARDS_CONCURRENCY, BeaconClient, ClientConfig,
+    ValidatorQuery, parse_spec, validate_validator,
+};
 pub use error::Error;
 pub use types::*;

@@ -354,6 +354,89 @@ pub struct ValidatorLiveness {
     pub is_live: bool,
 }
 
+/// The data of `POST /eth/v1/beacon/rewards/attestations/{epoch}`: what attesting earned or cost
+/// the asked validators in the epoch, from the state's participation flags (the same on every
+/// node that holds the state). Amounts are gwei and may be negative (penalties).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestationRewards {
+    /// What a perfectly performing validator would have earned, per effective balance.
+    pub ideal_rewards: Vec<IdealAttestationRewards>,
+    /// What each asked validator earned (a client may leave out validators that were not
+    /// eligible in the epoch).
+    pub total_rewards: Vec<TotalAttestationRewards>,
+}
+
+/// One element of [`AttestationRewards::ideal_rewards`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdealAttestationRewards {
+    /// The effective balance these figures are for.
+    #[serde(deserialize_with = "crate::de::gwei")]
+    pub effective_balance: Gwei,
+    /// Reward for a timely correct head vote.
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub head: i64,
+    /// Reward for a timely correct target vote.
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub target: i64,
+    /// Reward for a timely correct source vote.
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub source: i64,
+    /// Inclusion-delay reward (phase 0 only).
+    #[serde(
+        default,
+        deserialize_with = "crate::de::opt_i64_lenient",
+        serialize_with = "opt_i64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inclusion_delay: Option<i64>,
+    /// Inactivity figure (zero for a performing validator).
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub inactivity: i64,
+}
+
+/// One element of [`AttestationRewards::total_rewards`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalAttestationRewards {
+    /// Registry index.
+    #[serde(deserialize_with = "crate::de::index")]
+    pub validator_index: ValidatorIndex,
+    /// Head reward (0 when missed: there is no head penalty since Altair).
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub head: i64,
+    /// Target reward (negative: the timely-target flag is not set, a penalty; zero: set during an
+    /// inactivity leak, when participation earns nothing).
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub target: i64,
+    /// Source reward (negative when the timely-source flag is not set).
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub source: i64,
+    /// Inclusion-delay reward (phase 0 only).
+    #[serde(
+        default,
+        deserialize_with = "crate::de::opt_i64_lenient",
+        serialize_with = "opt_i64_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub inclusion_delay: Option<i64>,
+    /// Inactivity penalty (zero or negative).
+    #[serde(deserialize_with = "crate::de::i64_lenient", serialize_with = "i64_string")]
+    pub inactivity: i64,
+}
+
+/// Writes an i64 as the Beacon API does: a decimal string.
+fn i64_string<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+/// Writes an optional i64 as a decimal string (`None` is skipped by the field attribute).
+#[allow(clippy::ref_option)] // serde's `serialize_with` hands the field by reference
+fn opt_i64_string<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 /// The body of an error response (`{"code": 404, "message": "..."}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiErrorBody {
