@@ -18,7 +18,9 @@
 //!   last error when the head has not moved for `t` seconds (60 by default).
 //!
 //! Besides the endpoints the client reads, `POST /eth/v1/validator/liveness/{epoch}` answers from
-//! the seeded participation of the last `liveness_epochs` ended epochs, and
+//! the seeded participation of the last `liveness_epochs` ended epochs,
+//! `POST /eth/v1/beacon/rewards/attestations/{epoch}` answers from the same archive (see
+//! [`attestation_rewards`] for the figures), and
 //! `POST /eth/v1/beacon/pool/voluntary_exits` takes a `SignedVoluntaryExit`, checks it as
 //! `process_voluntary_exit` does (known, active, not exiting, active long enough, epoch not in the
 //! future, BLS signature under the EIP-7044 domain) and pools it for the next block.
@@ -102,6 +104,7 @@ pub fn router(shared: AppState) -> Router {
             get(balances_get).post(balances_post),
         )
         .route("/eth/v1/validator/liveness/{epoch}", post(liveness))
+        .route("/eth/v1/beacon/rewards/attestations/{epoch}", post(attestation_rewards))
         .route("/eth/v1/beacon/pool/voluntary_exits", post(submit_voluntary_exit))
         .route("/admin/status", get(admin_status))
         .route("/admin/advance", post(admin_advance))
@@ -533,6 +536,127 @@ async fn liveness(
         });
     }
     Ok(data(out))
+}
+
+/// Shares of the base reward per attestation component (Altair's weights over
+/// `WEIGHT_DENOMINATOR` 64, without the proposer's and sync committee's): the epoch transition
+/// credits a participant 54/64 of its base reward and debits a miss 40/64 (source and target).
+const SOURCE_WEIGHT: u64 = 14;
+const TARGET_WEIGHT: u64 = 26;
+const HEAD_WEIGHT: u64 = 14;
+const WEIGHT_DENOMINATOR: u64 = 64;
+
+/// Source, target and head rewards (gwei) of a validator with `effective_balance` that
+/// participated (`true`: positive) or missed (`false`: negative source and target, zero head).
+/// Each component is at least 1 gwei in magnitude, so a miss is always negative (as on mainnet,
+/// where a base reward is never zero), even with a zero APR.
+fn reward_components(
+    cfg: &crate::ChainConfig,
+    effective_balance: claystack_consensus::Gwei,
+    participated: bool,
+) -> Result<(i64, i64, i64), ApiError> {
+    let base = crate::core::BeaconState::base_reward(cfg, effective_balance)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let part = |w: u64| -> i64 {
+        let g = u128::from(base).saturating_mul(u128::from(w)) / u128::from(WEIGHT_DENOMINATOR);
+        i64::try_from(g).unwrap_or(i64::MAX).max(1)
+    };
+    let (source, target, head) = (part(SOURCE_WEIGHT), part(TARGET_WEIGHT), part(HEAD_WEIGHT));
+    Ok(if participated { (source, target, head) } else { (-source, -target, 0) })
+}
+
+/// `POST /eth/v1/beacon/rewards/attestations/{epoch}`: from the participation archive the
+/// liveness endpoint serves. A validator eligible in the epoch (the epoch transition's rule:
+/// active in it, or slashed and not yet withdrawable) that participated gets positive source,
+/// target and head rewards, one that missed negative source and target and a zero head —
+/// 14/64, 26/64 and 14/64 of its base reward at the configured APR and its head-state effective
+/// balance, the split of what the epoch transition credits (54/64) and debits (40/64). The
+/// figures ignore an inactivity leak (the archive does not keep whether the epoch leaked):
+/// inactivity is always 0. Validators not eligible are left out; an unknown one is a 400; an
+/// empty list means every validator. Like a real client, the epoch needs the state at the end
+/// of `epoch + 1` (400 before that: not yet computable), and an epoch no longer archived is a
+/// 404.
+async fn attestation_rewards(
+    State(s): State<AppState>,
+    Path(epoch): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let epoch: u64 = epoch.parse().map_err(|_| bad(format!("invalid epoch {epoch:?}")))?;
+    let ids: Vec<String> =
+        if body.iter().all(u8::is_ascii_whitespace) { Vec::new() } else { json_body(&body)? };
+    let inner = s.read()?;
+    let st = &inner.state;
+    let spe = s.cfg.slots_per_epoch;
+    let needed = epoch
+        .checked_add(2)
+        .and_then(|e| e.checked_mul(spe))
+        .and_then(|slot| slot.checked_sub(1))
+        .unwrap_or(u64::MAX);
+    if st.slot.get() < needed {
+        return Err(bad(format!(
+            "attestation rewards of epoch {epoch} need the state at the end of epoch {}, past \
+             the head (slot {})",
+            epoch.saturating_add(1),
+            st.slot
+        )));
+    }
+    let Some(p) = inner.liveness_of(claystack_consensus::Epoch(epoch)) else {
+        return Err(not_found(format!(
+            "attestation rewards of epoch {epoch}: its participation is no longer retained"
+        )));
+    };
+    let mut indices = std::collections::BTreeSet::new();
+    if ids.is_empty() {
+        indices.extend(0..u64::try_from(st.validators.len()).unwrap_or(u64::MAX));
+    }
+    for id in ids {
+        let index = match id.parse::<ValidatorId>().map_err(bad)? {
+            ValidatorId::Index(i) => i.get(),
+            ValidatorId::Pubkey(pk) => {
+                st.index_of(&pk).ok_or_else(|| bad(format!("unknown validator {id}")))?
+            }
+        };
+        st.validator(index).map_err(|_| bad(format!("unknown validator {id}")))?;
+        indices.insert(index);
+    }
+    let mut ideal = std::collections::BTreeMap::new();
+    let mut total = Vec::with_capacity(indices.len());
+    for index in indices {
+        let v = st.validator(index).map_err(NodeError::from)?;
+        let r = &v.record;
+        let eligible = (r.activation_epoch.get() <= epoch && epoch < r.exit_epoch.get())
+            || (r.slashed && epoch.saturating_add(1) < r.withdrawable_epoch.get());
+        if !eligible {
+            continue;
+        }
+        let (source, target, head) =
+            reward_components(&s.cfg, r.effective_balance, p.is_live(index))?;
+        total.push(claystack_beacon::TotalAttestationRewards {
+            validator_index: ValidatorIndex(index),
+            head,
+            target,
+            source,
+            inclusion_delay: None,
+            inactivity: 0,
+        });
+        if let std::collections::btree_map::Entry::Vacant(slot) = ideal.entry(r.effective_balance) {
+            let (source, target, head) = reward_components(&s.cfg, r.effective_balance, true)?;
+            slot.insert(claystack_beacon::IdealAttestationRewards {
+                effective_balance: r.effective_balance,
+                head,
+                target,
+                source,
+                inclusion_delay: None,
+                inactivity: 0,
+            });
+        }
+    }
+    let finalized = epoch <= st.finalized.epoch.get();
+    let rewards = claystack_beacon::AttestationRewards {
+        ideal_rewards: ideal.into_values().collect(),
+        total_rewards: total,
+    };
+    Ok(data_flags(rewards, finalized))
 }
 
 #[derive(Debug, Deserialize)]

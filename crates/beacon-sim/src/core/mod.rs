@@ -1056,8 +1056,9 @@ impl BeaconState {
         Ok(to_u64(count))
     }
 
-    /// Per-validator base reward for one epoch at the configured APR.
-    fn base_reward(cfg: &ChainConfig, eb: Gwei) -> Result<u64, SimError> {
+    /// Per-validator base reward for one epoch at the configured APR (what the epoch transition
+    /// weighs: 54/64 of it for a participant, 40/64 of it as the penalty of a miss).
+    pub fn base_reward(cfg: &ChainConfig, eb: Gwei) -> Result<u64, SimError> {
         let per_year = mul_div(eb.get(), cfg.apr_bps, 10_000)?;
         Ok(mul_div(per_year, cfg.seconds_per_epoch(), SECONDS_PER_YEAR)?)
     }
