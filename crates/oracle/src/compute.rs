@@ -831,23 +831,25 @@ fn withhold_late_front_runs(
     }
 }
 
-/// `ceil`-ish shares of `amount` at the pool's rate, as `BondManager._sharesUp`:
-/// `convertToShares(amount)`, plus one when those shares are worth less than `amount`.
-fn shares_up(amount: U256, supply: U256, total_pooled: U256) -> Result<U256, ComputeError> {
-    if supply.is_zero() || total_pooled.is_zero() {
-        // the contract divides by zero here and reverts
+/// Shares of a loss `amount` at the pre-report rate `rate` (1e27), rounded up, as
+/// `BondManager.coverLossAtRate` / `chargeFrontRun(op, rate)`: `⌈amount · 1e27 / rate⌉`.
+fn shares_at_rate(amount: U256, rate: U256) -> Result<U256, ComputeError> {
+    if rate.is_zero() {
+        // coverLossAtRate reverts ZeroAmount for a zero rate
         return Err(ComputeError::InvalidInput("a loss to cover in a pool without ether".into()));
     }
-    let shares = mul_div(amount, supply, total_pooled)?;
-    if mul_div(shares, total_pooled, supply)? < amount { add(shares, u(1)) } else { Ok(shares) }
+    let num = mul(amount, U256::from(RATE_PRECISION))?;
+    let q = div(num, rate)?;
+    if q.checked_mul(rate).is_some_and(|p| p == num) { Ok(q) } else { add(q, u(1)) }
 }
 
 /// Shares burned by the loss waterfall while chunk 0 (`part`) is applied, before the accounting:
 /// per front-run result (`BondManager.chargeFrontRun`, 1 ETH) then per penalty
-/// (`coverLoss(op, amount)`), in the module's order, the loss in shares at the current rate, then
+/// (`coverLossAtRate(op, amount, rate)`), in the module's order. Every loss is converted at the
+/// rate before the report, `rate = ⌊T · 1e27 / S⌋` as `StakePool.shareRate()` reads it when the
+/// oracle applies chunk 0 (ADR 0008, since 2026-12-06: not at a rate each burn raises), then
 /// burned from the operator's bond, its VFP backing and the insurance fund, each up to what it
-/// holds; every burn lowers the supply the next conversion uses (`totalPooledEther` does not move
-/// until the accounting).
+/// holds.
 fn chunk0_cover_burns(
     reg: &RegistryState,
     part: &OperatorsReport,
@@ -860,6 +862,11 @@ fn chunk0_cover_burns(
         .filter(|r| !r.valid)
         .map(|r| (r.operatorId, U256::from(PRE_DEPOSIT_WEI)))
         .chain(part.penalties.iter().map(|p| (p.operatorId, U256::from(p.amountWei))));
+    if supply.is_zero() {
+        // shareRate() divides by the supply and the report reverts
+        return Err(ComputeError::InvalidInput("a loss to cover in a pool without shares".into()));
+    }
+    let rate = mul_div(total_pooled, U256::from(RATE_PRECISION), supply)?;
     let mut layers: BTreeMap<u64, (U256, U256)> = BTreeMap::new();
     let mut insurance = reg.insurance_fund_shares;
     let mut s = supply;
@@ -872,7 +879,7 @@ fn chunk0_cover_burns(
             .and_then(|i| reg.operators.get(i))
             .ok_or(ComputeError::Arithmetic("loss of an unknown operator"))?;
         let (bond, vfp) = layers.entry(id).or_insert((op.bond_shares, op.vfp_backing_shares));
-        let loss = shares_up(amount, s, total_pooled)?;
+        let loss = shares_at_rate(amount, rate)?;
         let from_bond = loss.min(*bond);
         *bond = sub(*bond, from_bond)?;
         let rest = sub(loss, from_bond)?;

@@ -238,7 +238,9 @@ fn chunk_0_losses_burn_cover_before_the_accounting() {
     let rate = eth(330) * U256::from(RATE_ONE) / supply;
     assert_eq!(out.report.finalizationShareRate, rate);
     assert!(rate < U256::from(RATE_ONE));
-    // a penalty in chunk 0 burns after the front-run, at the rate the front-run left
+    // a penalty in chunk 0 burns after the front-run at the same pre-report rate (1 ETH per
+    // share here), not at the 331/330 the front-run's burn left (ADR 0008, 2026-12-06):
+    // ceil(0.1 ETH × 1e27 / 1e27) = 0.1 ETH of shares; at the raised rate it would be less
     let mut input = front_run_pool(10, false);
     let reg = input.registry.as_mut().unwrap();
     reg.missed_exit_penalty_wei = eth(1) / U256::from(10u8);
@@ -246,14 +248,9 @@ fn chunk_0_losses_burn_cover_before_the_accounting() {
     let out = compute(&input, true).unwrap();
     let (_, part0) = decode(out.first_chunk());
     assert_eq!(part0.penalties.len(), 1);
-    // 1 ETH at rate 1, then 0.1 ETH at 331/330 ETH per share: ceil(0.1 × 330/331)
-    let after = eth(330);
-    let want = eth(1) / U256::from(10u8) * after / eth(331);
-    let want = if want * eth(331) / after < eth(1) / U256::from(10u8) {
-        want + U256::from(1u8)
-    } else {
-        want
-    };
+    let want = eth(1) / U256::from(10u8);
+    let raised = want * eth(330) / eth(331);
+    assert!(raised < want, "the old conversion burned less");
     assert_eq!(out.post.cover_shares_burned, eth(1) + want);
 }
 
