@@ -114,7 +114,7 @@ pub fn synthetic(validators: u64, operators: u64, seed: u64) -> OracleInput {
         let op = &mut ops[(n % operators) as usize];
         let key_index = op.keys.len() as u64;
         let roll = rng.below(10_000);
-        // 0.05 % pre-deposited (a tenth of them front-run), 0.2 % exited, 0.01 % slashed now
+        // 0.05 % pre-deposited (one in five of them front-run), 0.2 % exited, 0.01 % slashed now
         let (state, status, creds_v, balance, slashed) = match roll {
             0..=4 => {
                 let c = if roll == 0 { foreign } else { creds };
