@@ -410,24 +410,31 @@ impl BeaconClient {
         asked.sort_unstable();
         asked.dedup();
         let path = format!("/eth/v1/beacon/rewards/attestations/{epoch}");
-        let path = path.as_str();
-        let answers: Vec<Response<AttestationRewards>> =
-            futures::stream::iter(asked.chunks(ATTESTATION_REWARDS_BATCH))
-                .map(|batch| async move {
-                    let body = serde_json::Value::from(
-                        batch.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                    );
-                    let r: Response<AttestationRewards> =
-                        self.request_json(path, Some(&body)).await?;
-                    check_attestation_rewards(batch, &r.data)
-                        .map_err(|reason| Error::Invalid { endpoint: path.to_owned(), reason })?;
-                    Ok::<_, Error>(r)
-                })
-                .buffered(ATTESTATION_REWARDS_CONCURRENCY)
-                .try_collect()
-                .await?;
+        // owned batches and a named future: a closure over borrowed chunks makes the future
+        // not `Send` for every lifetime, which spawned callers need
+        let batches: Vec<Vec<claystack_consensus::ValidatorIndex>> =
+            asked.chunks(ATTESTATION_REWARDS_BATCH).map(<[_]>::to_vec).collect();
+        let answers: Vec<Response<AttestationRewards>> = futures::stream::iter(batches)
+            .map(|batch| self.attestation_rewards_batch(&path, batch))
+            .buffered(ATTESTATION_REWARDS_CONCURRENCY)
+            .try_collect()
+            .await?;
         merge_attestation_rewards(answers)
-            .map_err(|reason| Error::Invalid { endpoint: path.to_owned(), reason })
+            .map_err(|reason| Error::Invalid { endpoint: path, reason })
+    }
+
+    /// One batch of [`Self::attestation_rewards`] (`batch` sorted, distinct), checked.
+    async fn attestation_rewards_batch(
+        &self,
+        path: &str,
+        batch: Vec<claystack_consensus::ValidatorIndex>,
+    ) -> Result<Response<AttestationRewards>, Error> {
+        let body =
+            serde_json::Value::from(batch.iter().map(ToString::to_string).collect::<Vec<_>>());
+        let r: Response<AttestationRewards> = self.request_json(path, Some(&body)).await?;
+        check_attestation_rewards(&batch, &r.data)
+            .map_err(|reason| Error::Invalid { endpoint: path.to_owned(), reason })?;
+        Ok(r)
     }
 
     /// `GET /eth/v1/node/health`: `Ok(status)` with 200 (ready) or 206 (syncing).
