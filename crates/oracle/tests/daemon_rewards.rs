@@ -32,6 +32,7 @@ use claystack_bindings::{
 use claystack_devnet::{
     Devnet, DevnetConfig, DevnetOptions, KEEPER_KEY, ORACLE_MEMBER_KEYS, setup,
 };
+use claystack_oracle::daemon::liveness::DutiesSource;
 use claystack_oracle::daemon::rewards::TreeStore;
 use claystack_oracle::daemon::store::Store;
 use claystack_oracle::daemon::{DaemonConfig, Finality, Member, MemberOptions};
@@ -72,8 +73,11 @@ async fn metric(url: &str, name: &str) -> f64 {
 
 /// A few entries per chunk: chunk 0 takes about three pre-deposit results (or one penalty and
 /// some), every later chunk about five, so the reports of this test span several chunks.
+/// Duties are read from the attestation rewards (the default source, named here so this test
+/// keeps covering it).
 const SMALL_CHUNKS: MemberOptions = MemberOptions {
     chunk_budget: ChunkBudget { first_gas: 100_000, gas: 160_000, max_bytes: 120_000 },
+    duties_source: DutiesSource::Rewards,
 };
 
 /// Trees put in each member's state dir before it starts.

@@ -2,6 +2,7 @@
 
 use claystack_bindings::Deployment;
 use claystack_oracle::ChunkBudget;
+use claystack_oracle::daemon::liveness::DutiesSource;
 use claystack_oracle::daemon::{
     DaemonConfig, Finality, Member, MemberOptions, member_address, parse_member_key,
 };
@@ -46,9 +47,16 @@ pub(crate) struct RunArgs {
     state_dir: PathBuf,
     /// Report once the head is this many slots past the reference slot instead of waiting for
     /// finality (simulators and devnets). Either way a frame is computed only once the head is
-    /// two epochs past its reference epoch (its last epoch's liveness can no longer change).
+    /// two epochs past its reference epoch (its last epoch's duties can no longer change).
     #[arg(long, env = "CLAYSTACK_ORACLE_REF_SLOT_DELAY")]
     ref_slot_delay: Option<u64>,
+    /// Where the pool validators' attestation duties are read: `rewards` (the attestation
+    /// rewards of each epoch, from the state's participation flags: the same on every node) or
+    /// `liveness` (`/eth/v1/validator/liveness`: what this node saw; Lighthouse and Lodestar
+    /// serve only the last two epochs, too recent to record). Every member of the committee must
+    /// use the same source, or their digests differ wherever the sources disagree.
+    #[arg(long, env = "CLAYSTACK_ORACLE_DUTIES_SOURCE", default_value_t = DutiesSource::Rewards)]
+    duties_source: DutiesSource,
     /// Loop period in milliseconds.
     #[arg(long, env = "CLAYSTACK_ORACLE_POLL_MS", default_value_t = 2_000)]
     poll_ms: u64,
@@ -108,7 +116,8 @@ async fn run_member(args: RunArgs) -> eyre::Result<()> {
     if chunk_budget != default {
         tracing::warn!(target: "oracle", ?chunk_budget, "non-default extra-data chunk budget: every member must use the same one");
     }
-    let member = Member::start_with(cfg, listener, MemberOptions { chunk_budget })?;
+    let options = MemberOptions { chunk_budget, duties_source: args.duties_source };
+    let member = Member::start_with(cfg, listener, options)?;
     tracing::info!(target: "oracle", member = %address, addr = %member.addr(), "oracle member running; Ctrl-C to stop");
     tokio::signal::ctrl_c().await.wrap_err("wait for Ctrl-C")?;
     member.shutdown().await;

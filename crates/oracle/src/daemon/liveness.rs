@@ -1,9 +1,14 @@
-//! Per-epoch liveness of the pool's validators (`POST /eth/v1/validator/liveness/{epoch}`), kept
-//! in the state directory.
+//! Per-epoch attestation duties of the pool's validators ("liveness": one performed bit per
+//! validator and epoch), read from the [`DutiesSource`] and kept in the state directory. The
+//! sources: the attestation rewards (`POST /eth/v1/beacon/rewards/attestations/{epoch}`, the
+//! default; performed = a target reward that is not negative, [`performed`]) and the liveness
+//! endpoint (`POST /eth/v1/validator/liveness/{epoch}`; performed = `is_live`).
 //!
-//! Beacon nodes answer liveness only for recent epochs, while a frame is 225 epochs long. So the
-//! member records each epoch's answer once the epoch is **final for this source**: the head is at
-//! least two epochs past it ([`final_epoch`]). Attestations of epoch *e* can be included in blocks
+//! Beacon nodes answer for recent epochs only (liveness from what they keep in memory, rewards
+//! from states they still hold), while a frame is 225 epochs long. So the member records each
+//! epoch's answer once the epoch is **final for this source**: the head is at least two epochs
+//! past it ([`final_epoch`]; the rewards of epoch *e* need the state at the end of *e + 1*, which
+//! this rule waits for anyway). Attestations of epoch *e* can be included in blocks
 //! until the end of epoch *e + 1* (EIP-7045), so an answer taken while the head is in *e + 1*
 //! could still change, and two members recording seconds apart (or one recording after a
 //! restart) would sign different digests. The same rule holds at compute time: a frame is
@@ -30,16 +35,24 @@
 //! bounded whatever the frame's length (a day-long gap after a clock warp is 21,600 four-slot
 //! epochs).
 //!
-//! Limitation (mainnet): the liveness endpoint reports what *this* node observed (gossip and
-//! blocks), not a consensus value, so members on different nodes can still disagree about a
-//! validator whose attestation one node saw and the other did not; and Lighthouse and Lodestar
-//! answer only for the current and previous wall-clock epoch, so on them an epoch is never both
+//! Sources (mainnet). The liveness endpoint reports what *this* node observed (gossip and
+//! blocks), not a consensus value, so members on different nodes can disagree about a validator
+//! whose attestation one node saw and the other did not; and Lighthouse and Lodestar answer
+//! liveness only for the current and previous wall-clock epoch, so on them an epoch is never both
 //! final and served: such a member records nothing and cannot sign frames with scored
-//! validators. The simulator (and nodes that serve older epochs, as the Beacon API allows) work.
-//! The consensus source is the epoch's participation flags, served per validator by
-//! `POST /eth/v1/beacon/rewards/attestations/{epoch}` (head/target/source rewards; identical on
-//! every node for a finalized epoch); the store and the tally take any per-epoch
-//! `(index, performed)` source unchanged.
+//! validators. The attestation rewards derive from the state's participation flags, identical on
+//! every node that holds the same chain, and every client serves them for any epoch whose state
+//! (the end of *e + 1*) it still holds — recent epochs on any node, all of them on an archive
+//! node; hence [`DutiesSource::Rewards`] is the default. The finality rule is the same two-epoch
+//! rule for both, not the finalized checkpoint: a record taken two epochs on could still change
+//! with a reorg deeper than that (then members recording before and after it disagree), which
+//! finality would exclude but at the cost of recording only ~2 epochs later in good times and
+//! nothing during a long non-finality; with [`super::Finality::Finalized`] the frame itself is
+//! computed only once finalized. A validator is required from the answer exactly when the member
+//! thinks it had a duty (active in the epoch): a rewards answer that leaves it out (the node
+//! found it ineligible) fails the epoch rather than guessing. Both sources fill the same records
+//! and the store and tally take them unchanged, so a member can switch sources; but every member
+//! of a committee must use the same one, since where the two disagree their digests differ.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -53,10 +66,11 @@ use serde::{Deserialize, Serialize};
 use super::store::{StoreError, read_capped, write_atomic};
 use crate::duties::{DutiesError, DutyTally, EpochLiveness};
 
-/// Validator indices per liveness request (bounded request and response bodies).
-pub const LIVENESS_BATCH: usize = 1_000;
-/// Liveness requests in flight at once.
-const LIVENESS_CONCURRENCY: usize = 4;
+/// Validator indices per liveness request (bounded request and response bodies; the attestation
+/// rewards client batches by as many, [`claystack_beacon::ATTESTATION_REWARDS_BATCH`]).
+pub const LIVENESS_BATCH: usize = claystack_beacon::ATTESTATION_REWARDS_BATCH;
+/// Liveness requests in flight at once (as many as the attestation rewards client sends).
+const LIVENESS_CONCURRENCY: usize = claystack_beacon::ATTESTATION_REWARDS_CONCURRENCY;
 /// Most epoch records kept (18 days of mainnet epochs; 18 frames).
 pub const MAX_RECORDED_EPOCHS: usize = 4_096;
 /// Largest epoch record read back (4 M validators' indices in JSON fit).
@@ -125,7 +139,7 @@ pub fn plan_recording(
     (first..=last_final).rev().filter(|e| recorded.binary_search(e).is_err()).take(max).collect()
 }
 
-/// What the node says about an epoch's liveness, asked cheaply (one validator).
+/// What the node says about an epoch's duties, asked cheaply (one validator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Availability {
     /// The node answers for the epoch.
@@ -136,22 +150,159 @@ pub enum Availability {
     Unavailable,
 }
 
-/// Asks the node for the liveness of validator 0 in `epoch` (it exists on every chain with a
-/// validator), to learn whether the epoch is served before streaming the validator set or
-/// reading the chain.
-pub async fn probe(beacon: &BeaconClient, epoch: u64) -> Availability {
-    match beacon.liveness(Epoch(epoch), &[ValidatorIndex(0)]).await {
-        Ok(_) => Availability::Served,
-        Err(
-            claystack_beacon::Error::BadRequest { .. } | claystack_beacon::Error::NotFound { .. },
-        ) => Availability::Refused,
+/// Where a member reads whether its validators performed their attestation duties in an epoch.
+/// Every member of a committee must use the same source: both fill the same records (one
+/// performed bit per validator and epoch), so a member can switch, but where the two sources
+/// disagree about a validator, members on different sources sign different digests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DutiesSource {
+    /// `POST /eth/v1/beacon/rewards/attestations/{epoch}`: the state's participation flags, the
+    /// same on every node. Performed = the target reward is not negative ([`performed`]).
+    #[default]
+    Rewards,
+    /// `POST /eth/v1/validator/liveness/{epoch}`: what this node observed (gossip and blocks);
+    /// Lighthouse and Lodestar serve only the current and previous epoch.
+    Liveness,
+}
+
+impl DutiesSource {
+    /// The name used by the CLI and the logs.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Rewards => "rewards",
+            Self::Liveness => "liveness",
+        }
+    }
+}
+
+impl std::fmt::Display for DutiesSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A duties source name that is neither `rewards` nor `liveness`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parse the duties source {0:?}: expected rewards or liveness")]
+pub struct UnknownDutiesSource(pub String);
+
+impl std::str::FromStr for DutiesSource {
+    type Err = UnknownDutiesSource;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "rewards" => Ok(Self::Rewards),
+            "liveness" => Ok(Self::Liveness),
+            other => Err(UnknownDutiesSource(other.to_owned())),
+        }
+    }
+}
+
+/// Whether a validator performed its attestation duty, from its attestation rewards in the
+/// epoch: the target component is not negative. By the Altair rules a validator whose timely
+/// target flag is set (and that is not slashed) gets a positive target reward, or zero during an
+/// inactivity leak; one whose flag is not set pays a target penalty, which is never zero (a base
+/// reward is never zero). The target vote is the one that counts for justification and needs the
+/// correct checkpoint within 32 slots; a timely source alone is weaker (a vote for the wrong
+/// target still earns the source reward), and the head reward is zero for a late but correct
+/// attestation, so neither is used. A slashed validator is penalised as a miss.
+#[must_use]
+pub fn performed(r: &claystack_beacon::TotalAttestationRewards) -> bool {
+    r.target >= 0
+}
+
+/// Asks the node about validator 0 in `epoch` (it exists on every chain with a validator), from
+/// `source`, to learn whether the epoch is served before streaming the validator set or reading
+/// the chain.
+pub async fn probe(beacon: &BeaconClient, source: DutiesSource, epoch: u64) -> Availability {
+    let one = [ValidatorIndex(0)];
+    let result = match source {
+        DutiesSource::Liveness => beacon.liveness(Epoch(epoch), &one).await.map(drop),
+        DutiesSource::Rewards => beacon.attestation_rewards(Epoch(epoch), &one).await.map(drop),
+    };
+    match result {
+        Ok(()) => Availability::Served,
+        Err(e) if e.is_refused() => Availability::Refused,
         Err(_) => Availability::Unavailable,
     }
 }
 
-/// Asks the node for the liveness of `indices` (any order, distinct) in `epoch`, in batches of
-/// [`LIVENESS_BATCH`]. Every asked index must be answered exactly once, and nothing else.
+/// Reads from `source` whether `indices` (any order, distinct) performed their duties in
+/// `epoch`. Every asked index must be answered exactly once, and nothing else.
 pub async fn fetch(
+    beacon: &BeaconClient,
+    source: DutiesSource,
+    epoch: u64,
+    indices: &[u64],
+) -> Result<EpochLiveness, LivenessError> {
+    match source {
+        DutiesSource::Liveness => fetch_liveness(beacon, epoch, indices).await,
+        DutiesSource::Rewards => fetch_rewards(beacon, epoch, indices).await,
+    }
+}
+
+/// [`fetch`] from the attestation rewards (the client batches the request).
+async fn fetch_rewards(
+    beacon: &BeaconClient,
+    epoch: u64,
+    indices: &[u64],
+) -> Result<EpochLiveness, LivenessError> {
+    if indices.is_empty() {
+        return Ok(EpochLiveness::empty(epoch));
+    }
+    let asked: Vec<ValidatorIndex> = indices.iter().copied().map(ValidatorIndex).collect();
+    let answer = beacon
+        .attestation_rewards(Epoch(epoch), &asked)
+        .await
+        .map_err(|source| LivenessError::Beacon { epoch, source })?;
+    if answer.execution_optimistic == Some(true) {
+        return Err(LivenessError::Answer {
+            epoch,
+            reason: "the node's attestation rewards are execution-optimistic".into(),
+        });
+    }
+    let pairs = check_rewards(epoch, indices, &answer.data.total_rewards)?;
+    Ok(EpochLiveness::from_pairs(epoch, pairs)?)
+}
+
+/// The `(index, performed)` pairs of an attestation-rewards answer, which must cover exactly the
+/// asked validators (a validator left out was not eligible for the node, while the member
+/// thinks it had a duty: the record would be guessed).
+fn check_rewards(
+    epoch: u64,
+    asked: &[u64],
+    got: &[claystack_beacon::TotalAttestationRewards],
+) -> Result<Vec<(u64, bool)>, LivenessError> {
+    let asked_set: BTreeSet<u64> = asked.iter().copied().collect();
+    let mut seen = BTreeSet::new();
+    for r in got {
+        let i = r.validator_index.get();
+        if !asked_set.contains(&i) {
+            return Err(LivenessError::Answer {
+                epoch,
+                reason: format!("validator {i} not asked"),
+            });
+        }
+        if !seen.insert(i) {
+            return Err(LivenessError::Answer { epoch, reason: format!("validator {i} twice") });
+        }
+    }
+    if let Some(first) = asked_set.difference(&seen).next() {
+        return Err(LivenessError::Answer {
+            epoch,
+            reason: format!(
+                "attestation rewards of {} of {} validators answered (first missing: {first})",
+                seen.len(),
+                asked_set.len()
+            ),
+        });
+    }
+    Ok(got.iter().map(|r| (r.validator_index.get(), performed(r))).collect())
+}
+
+/// [`fetch`] from the liveness endpoint, in batches of [`LIVENESS_BATCH`].
+async fn fetch_liveness(
     beacon: &BeaconClient,
     epoch: u64,
     indices: &[u64],
@@ -876,5 +1027,127 @@ mod tests {
         assert!(check_answer(4, &asked, &[l(1, true)]).is_err());
         assert!(check_answer(4, &asked, &[l(1, true), l(1, true)]).is_err());
         assert!(check_answer(4, &asked, &[l(1, true), l(3, true)]).is_err());
+    }
+
+    fn reward(
+        i: u64,
+        head: i64,
+        target: i64,
+        source: i64,
+    ) -> claystack_beacon::TotalAttestationRewards {
+        claystack_beacon::TotalAttestationRewards {
+            validator_index: ValidatorIndex(i),
+            head,
+            target,
+            source,
+            inclusion_delay: None,
+            inactivity: 0,
+        }
+    }
+
+    /// A negative target reward is a miss, whatever the source and head say; zero (a correct
+    /// target during an inactivity leak) and positive are performed duties.
+    #[test]
+    fn a_negative_target_reward_records_a_miss() {
+        let asked = [4, 5, 6, 7];
+        let got = [
+            reward(7, 0, -2_600, -1_400), // missed
+            reward(4, 1_400, 2_600, 1_400),
+            reward(5, 0, 0, 0), // attested during a leak: no reward, no penalty
+            reward(6, 0, -2_600, 1_400), // timely source, wrong target: a miss
+        ];
+        let pairs = check_rewards(9, &asked, &got).unwrap();
+        let rec = EpochLiveness::from_pairs(9, pairs).unwrap();
+        assert_eq!(
+            asked.iter().map(|i| rec.get(*i)).collect::<Vec<_>>(),
+            vec![Some(true), Some(true), Some(false), Some(false)]
+        );
+        // the record tallies as one duty expected, performed only where the target was not
+        // penalised
+        let spans: Vec<ValidatorSpan> = asked
+            .iter()
+            .map(|i| ValidatorSpan { index: *i, activation_epoch: 0, exit_epoch: u64::MAX })
+            .collect();
+        let mut tally = DutyTally::new(spans).unwrap();
+        tally.add_epoch(&rec).unwrap();
+        let m = tally.into_map();
+        assert_eq!((m[&6].expected, m[&6].performed), (1, 0));
+        assert_eq!((m[&5].expected, m[&5].performed), (1, 1));
+    }
+
+    #[test]
+    fn rewards_answers_must_cover_exactly_the_question() {
+        let asked = [1, 2];
+        assert!(check_rewards(3, &asked, &[reward(2, 1, 1, 1), reward(1, 1, 1, 1)]).is_ok());
+        let err = check_rewards(3, &asked, &[reward(1, 1, 1, 1)]).unwrap_err().to_string();
+        assert!(err.contains("1 of 2") && err.contains("first missing: 2"), "{err}");
+        let err = check_rewards(3, &asked, &[reward(1, 1, 1, 1), reward(1, 1, 1, 1)]);
+        assert!(err.unwrap_err().to_string().contains("twice"));
+        let err = check_rewards(3, &asked, &[reward(1, 1, 1, 1), reward(3, 1, 1, 1)]);
+        assert!(err.unwrap_err().to_string().contains("not asked"));
+    }
+
+    #[test]
+    fn duties_source_names_round_trip() {
+        for s in [DutiesSource::Rewards, DutiesSource::Liveness] {
+            assert_eq!(s.to_string().parse::<DutiesSource>().unwrap(), s);
+        }
+        assert_eq!(DutiesSource::default(), DutiesSource::Rewards);
+        let err = "gossip".parse::<DutiesSource>().unwrap_err().to_string();
+        assert!(err.contains("rewards or liveness"), "{err}");
+    }
+
+    /// On the simulator both sources give the same records, and both refuse an epoch that is
+    /// not yet computable the same way (refused, so the recorder does not retry it every tick
+    /// — and the two-epoch finality rule never asks for it).
+    #[tokio::test]
+    async fn both_sources_agree_on_the_simulator() {
+        use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
+        let node = SimNode::start(
+            NodeConfig {
+                chain: ChainConfig {
+                    genesis_validators: 8,
+                    default_performance_ppm: 700_000,
+                    genesis_time: 1_700_000_000,
+                    ..ChainConfig::devnet()
+                },
+                listen: "127.0.0.1:0".parse().unwrap(),
+                execution_rpc: None,
+                execution_start_block: 0,
+                follow_distance: 0,
+                exit_request_contract: None,
+                apply_el_credits: false,
+                snapshot_path: None,
+                clock: ClockMode::Manual,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        let beacon =
+            BeaconClient::new(&node.url(), claystack_beacon::ClientConfig::default()).unwrap();
+        node.advance(12 * 4).await.unwrap();
+        let indices: Vec<u64> = (0..8).collect();
+        let (mut hits, mut misses) = (0, 0);
+        for epoch in 1..=10 {
+            let a = fetch(&beacon, DutiesSource::Rewards, epoch, &indices).await.unwrap();
+            let b = fetch(&beacon, DutiesSource::Liveness, epoch, &indices).await.unwrap();
+            assert_eq!(a, b, "epoch {epoch}");
+            for i in &indices {
+                if a.get(*i) == Some(true) {
+                    hits += 1;
+                } else {
+                    misses += 1;
+                }
+            }
+        }
+        assert!(hits > 0 && misses > 0, "a 70 % performance gives both ({hits}, {misses})");
+        // the head is at the first slot of epoch 12: epoch 10 is final, 11 is not served by the
+        // rewards (needs the end of 12) — refused, as real clients refuse it
+        assert_eq!(final_epoch(48, 4), Some(10));
+        assert_eq!(probe(&beacon, DutiesSource::Rewards, 10).await, Availability::Served);
+        assert_eq!(probe(&beacon, DutiesSource::Rewards, 11).await, Availability::Refused);
+        assert_eq!(probe(&beacon, DutiesSource::Liveness, 12).await, Availability::Refused);
+        node.shutdown().await.unwrap();
     }
 }

@@ -53,6 +53,10 @@ pub struct MemberOptions {
     /// How the operators report is split into extra-data chunks (docs/adr/0008). The default is
     /// the one the ADR budgets; smaller budgets are for tests that need several chunks.
     pub chunk_budget: crate::ChunkBudget,
+    /// Where the attestation duties of the pool's validators are read (the attestation rewards
+    /// by default; [`liveness::DutiesSource`]). Members whose sources disagree about a
+    /// validator sign different digests.
+    pub duties_source: liveness::DutiesSource,
 }
 
 /// When a reference slot may be reported.
@@ -249,7 +253,7 @@ impl Member {
         };
         let mut loop_stop = stop_rx;
         tasks.push(tokio::spawn(async move { worker.run(&mut loop_stop).await }));
-        tracing::info!(target: "oracle::daemon", %addr, "oracle member listening");
+        tracing::info!(target: "oracle::daemon", %addr, duties_source = %options.duties_source, "oracle member listening");
         Ok(Self { addr, metrics, stop, tasks })
     }
 
@@ -578,7 +582,8 @@ impl Worker {
         let gap = previous.and_then(|a| a.liveness_gap);
         let result = match gap {
             Some(epoch)
-                if liveness::probe(&self.beacon, epoch).await != liveness::Availability::Served =>
+                if liveness::probe(&self.beacon, self.options.duties_source, epoch).await
+                    != liveness::Availability::Served =>
             {
                 inc(&self.metrics.compute_failures);
                 inc(&self.metrics.liveness_missing);
@@ -866,13 +871,14 @@ impl Worker {
             return Ok(());
         }
         // which of them the node serves (newest first: the first refusal covers the rest)
+        let source = self.options.duties_source;
         let mut served = Vec::new();
         for epoch in todo {
-            match liveness::probe(&self.beacon, epoch).await {
+            match liveness::probe(&self.beacon, source, epoch).await {
                 liveness::Availability::Served => served.push(epoch),
                 liveness::Availability::Refused => {
                     inc(&self.metrics.liveness_fetch_failures);
-                    tracing::warn!(target: "oracle::liveness", epoch, "the node does not serve this epoch's liveness (nor older ones): not recorded, not asked again");
+                    tracing::warn!(target: "oracle::liveness", epoch, %source, "the node does not serve this epoch's duties (nor older ones): not recorded, not asked again");
                     lock()?.refused_up_to = Some(refused_up_to.map_or(epoch, |r| r.max(epoch)));
                     break;
                 }
@@ -908,11 +914,11 @@ impl Worker {
         let mut failed = false;
         for epoch in served {
             let required = tally.required(epoch);
-            match liveness::fetch(&self.beacon, epoch, &required).await {
+            match liveness::fetch(&self.beacon, source, epoch, &required).await {
                 Ok(record) => {
                     self.liveness.save(&record)?;
                     inc(&self.metrics.liveness_epochs_recorded);
-                    tracing::debug!(target: "oracle::liveness", epoch, validators = record.len(), "liveness recorded");
+                    tracing::debug!(target: "oracle::liveness", epoch, validators = record.len(), %source, "liveness recorded");
                 }
                 Err(e) => {
                     failed = true;
@@ -953,13 +959,14 @@ impl Worker {
         let started = Instant::now();
         let beacon = &self.beacon;
         let metrics = &self.metrics;
+        let source = self.options.duties_source;
         let stats = liveness::tally_frame(
             &self.liveness,
             &mut tally,
             start,
             last,
             |epoch, indices| async move {
-                let r = liveness::fetch(beacon, epoch, &indices).await;
+                let r = liveness::fetch(beacon, source, epoch, &indices).await;
                 if r.is_err() {
                     inc(&metrics.liveness_fetch_failures);
                 }
@@ -974,7 +981,7 @@ impl Worker {
             liveness::FrameLivenessError::Store(e) => DaemonError::Store(e),
             liveness::FrameLivenessError::Duties(e) => DaemonError::Duties(e),
         })?;
-        tracing::info!(target: "oracle::liveness", ref_slot = view.ref_slot, epochs = stats.epochs, fetched = stats.fetched, windows = stats.windows, ms = started.elapsed().as_millis(), "frame liveness tallied");
+        tracing::info!(target: "oracle::liveness", ref_slot = view.ref_slot, epochs = stats.epochs, fetched = stats.fetched, windows = stats.windows, ms = started.elapsed().as_millis(), %source, "frame liveness tallied");
         Ok(tally.into_map())
     }
 }
