@@ -324,10 +324,21 @@ pub fn compute_with(
             if v.slashed {
                 counts.slashed = counts.slashed.checked_add(1).ok_or(()).map_err(ov)?;
             }
-            cl_gwei = cl_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
+            // A key the pool has not topped up holds at most what the pool put in (1 ETH):
+            // anyone can add to a known pubkey's validator without a signature, and that
+            // surplus is not the pool's stake. Counted, it would be a CL gain no report could
+            // pass (a validator at or below 32 ETH is never skimmed, so it would stay), ADR 0009.
+            let balance = match key {
+                Some(k) if k.pool_deposited_wei < U256::from(ETH_32) => {
+                    let cap = div(k.pool_deposited_wei, U256::from(1_000_000_000u64))?;
+                    u64::try_from(cap).unwrap_or(u64::MAX).min(v.balance.get())
+                }
+                _ => v.balance.get(),
+            };
+            cl_gwei = cl_gwei.checked_add(u128::from(balance)).ok_or(()).map_err(ov)?;
             if is_leaving(v.status) {
                 leaving_gwei =
-                    leaving_gwei.checked_add(u128::from(v.balance.get())).ok_or(()).map_err(ov)?;
+                    leaving_gwei.checked_add(u128::from(balance)).ok_or(()).map_err(ov)?;
             }
         }
         let (Some(key), Some((oi, ki))) = (key, entry) else {
@@ -405,7 +416,14 @@ pub fn compute_with(
                 // so the ExitEnforcer no longer accepts the key and the registry stops counting it
                 a.exits_started.push(key.index);
             }
-            None if v.status == ValidatorStatus::ActiveOngoing && !v.slashed => {
+            // only keys the pool topped up (the registry refuses an exit request for a key at or
+            // past its top-up cursor, which would revert the report): a key activated by someone
+            // else's top-up is not a candidate
+            None if v.status == ValidatorStatus::ActiveOngoing
+                && !v.slashed
+                && key.state == KeyState::Deposited
+                && key.pool_deposited_wei >= U256::from(ETH_32) =>
+            {
                 a.exit_candidates.push(key.index);
             }
             _ => {}
@@ -462,9 +480,15 @@ pub fn compute_with(
     }
     let front_runs_found = count_front_runs(&operators.preDeposits);
     let first_part = if with_extra_data {
+        // withhold first, then cap: results withheld (and the results queued behind them) must
+        // not crowd other operators' confirmations out of the list. Capping only removes
+        // entries, so what chunk 0 held stays in it; the second pass recomputes chunk 0.
+        withhold_late_front_runs(&mut operators, budget);
+        operators.preDeposits.truncate(MAX_LIST_ENTRIES);
         withhold_late_front_runs(&mut operators, budget)
     } else {
         // no extra data is delivered: no front-run is charged
+        operators.preDeposits.truncate(MAX_LIST_ENTRIES);
         None
     };
     let front_runs_withheld = front_runs_found.saturating_sub(count_front_runs(
@@ -706,7 +730,7 @@ fn operator_lists(
             });
         }
     }
-    pre_deposits.truncate(MAX_LIST_ENTRIES);
+    // capped to MAX_LIST_ENTRIES by the caller, after withholding (withheld results take no room)
     operators.preDeposits = pre_deposits;
     let mut settle_only: Vec<OperatorExited> = Vec::new();
     for (op, a) in reg.operators.iter().zip(acc) {

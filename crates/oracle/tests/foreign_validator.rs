@@ -7,14 +7,15 @@
 //! pool's keys (pre-deposited or deposited by the pool) count (ADR 0009); without one, every
 //! validator with the pool's credentials still does.
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256};
+use alloy::sol_types::SolValue as _;
 use claystack_balancer::{AllocationParams, OperatorType};
 use claystack_beacon::ValidatorStatus;
 use claystack_consensus::{Epoch, Gwei, ValidatorIndex};
 use claystack_oracle::generate::{VAULT, credentials, synthetic};
 use claystack_oracle::{
-    BeaconValidator, ComputeError, KeyInput, KeyState, OperatorInput, OracleInput, RegistryState,
-    compute,
+    BeaconValidator, ComputeError, KeyInput, KeyState, OperatorInput, OperatorsReport, OracleInput,
+    RegistryState, compute,
 };
 
 const ETH: u128 = 1_000_000_000_000_000_000;
@@ -207,4 +208,50 @@ fn without_a_registry_every_validator_with_the_pools_credentials_counts() {
     assert_eq!(out.report.clDepositsProcessed, base.report.clDepositsProcessed + eth(32));
     assert_eq!(out.report.validatorsDeposited, base.report.validatorsDeposited + U256::from(1u8));
     assert_eq!(out.report.clBalance, base.report.clBalance + eth(32));
+}
+
+/// A third party tops up a key the pool has not topped up (auditor review, 2026-12-06): a deposit
+/// to a known pubkey needs no signature, and the validator stays at or below 32 ETH, so it is
+/// never skimmed. Counted in full, its surplus was a CL gain every later report carried too —
+/// reports refused for good. The pool's part (1 ETH) is all that counts.
+#[test]
+fn a_third_party_top_up_of_a_key_the_pool_has_not_topped_up_counts_only_the_pools_ether() {
+    let base = compute(&pool(), true).unwrap();
+    for (what, state, status) in [
+        // the pending pre-deposit, topped up to activation by someone else
+        ("pre-deposited", KeyState::PreDeposited, ValidatorStatus::ActiveOngoing),
+        // 8 ETH added, still pending
+        ("pre-deposited, pending", KeyState::PreDeposited, ValidatorStatus::PendingQueued),
+        // confirmed by an earlier report, waiting for the pool's 31 ETH top-up
+        ("confirmed", KeyState::Deposited, ValidatorStatus::ActiveOngoing),
+    ] {
+        let mut input = pool();
+        let key_pk = pk(0x11, N + 1);
+        let reg = input.registry.as_mut().unwrap();
+        let key = reg.operators[0].keys.iter_mut().find(|k| k.pubkey == key_pk).unwrap();
+        key.state = state;
+        let v = input.validators.iter_mut().find(|v| v.pubkey == key_pk).unwrap();
+        let gwei =
+            if status == ValidatorStatus::PendingQueued { 9_000_000_000 } else { 32_000_000_000 };
+        *v = validator(v.index.get(), key_pk, gwei, status);
+        // withdrawals the buffer cannot pay: every candidate may be asked to exit
+        input.queue.unfinalized_ether = eth(1_000);
+        // was: a sanity refusal (the surplus as CL gain) — every member, every frame
+        let out = compute(&input, true).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(out.report.clBalance, base.report.clBalance, "{what}: surplus counted");
+        assert_eq!(
+            out.report.clDepositsProcessed, base.report.clDepositsProcessed,
+            "{what}: processed"
+        );
+        // an active key the pool has not topped up is never an exit candidate (the registry
+        // refuses a request for it, which would revert the whole report)
+        let requested: Vec<u64> = out
+            .chunks
+            .iter()
+            .flat_map(|c| <(B256, OperatorsReport)>::abi_decode_params(c).unwrap().1.exitRequests)
+            .map(|r| r.keyIndex)
+            .collect();
+        assert!(!requested.is_empty(), "{what}: the queue's demand asks for exits");
+        assert!(!requested.contains(&(N + 1)), "{what}: exit requested for {requested:?}");
+    }
 }

@@ -326,3 +326,48 @@ proptest::proptest! {
         proptest::prop_assert_eq!(out.report.clDepositsProcessed, eth(processed));
     }
 }
+
+/// Results withheld behind a late front-run take no room under the 1,000-entry cap (auditor
+/// review, 2026-12-06): the cap used to be applied first, so an operator with a long queue of
+/// keys behind a withheld front-run pushed every higher operator's confirmations out of the list,
+/// and then most of the list was withheld anyway.
+#[test]
+fn withheld_results_do_not_crowd_other_operators_out_of_the_cap() {
+    let mut input = frame_one();
+    let ours = credentials(VAULT);
+    let mut index = 100_000u64;
+    let reg = input.registry.as_mut().unwrap();
+    // operator OPS (its front-runs are beyond chunk 0) has 1,000 more valid pre-deposits queued
+    let last = reg.operators.iter_mut().find(|o| o.id == OPS).unwrap();
+    for k in FRONT_RUNS + 1..FRONT_RUNS + 1 + 1_000 {
+        last.keys.push(key(k, pk(OPS, k), KeyState::PreDeposited, eth(1)));
+        input.validators.push(validator(index, pk(OPS, k), 1_000_000_000, ours));
+        index += 1;
+    }
+    // a further operator with 5 valid pre-deposits and no front-run
+    let newcomer = OPS + 1;
+    let keys = (0..5).map(|k| key(k, pk(newcomer, k), KeyState::PreDeposited, eth(1))).collect();
+    reg.operators.push(operator(newcomer, keys));
+    for k in 0..5 {
+        input.validators.push(validator(index, pk(newcomer, k), 1_000_000_000, ours));
+        index += 1;
+    }
+    input.pool.deposited_ether += eth(1_005);
+    input.pool.total_shares += eth(1_005);
+    let out = compute(&input, true).unwrap();
+    let reported: Vec<(u64, u64)> =
+        out.operators.preDeposits.iter().map(|r| (r.operatorId, r.keyIndex)).collect();
+    assert!(reported.len() <= 1_000);
+    let newcomers = reported.iter().filter(|(op, _)| *op == newcomer).count();
+    assert_eq!(
+        newcomers,
+        5,
+        "the newcomer's confirmations were crowded out: {} reported",
+        reported.len()
+    );
+    // operator OPS's queue behind its withheld front-run is withheld with it
+    assert!(!reported.iter().any(|(op, k)| *op == OPS && *k > FRONT_RUNS));
+    // and every front-run reported is in chunk 0
+    let p = parts(&out);
+    assert!(p.iter().skip(1).all(|part| front_runs(part).is_empty()));
+}
