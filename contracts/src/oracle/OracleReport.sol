@@ -29,7 +29,9 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 ///   arrives are dropped (event `ExtraDataDropped`), never applied to a later frame.
 /// - While a report's chain is pending (from the report to its last chunk, at most until its
 ///   frame ends) the pool refuses deposits: the later chunks restore losses the report booked, and
-///   a deposit at the lowered rate would take part of that restoration from the holders.
+///   a deposit at the lowered rate would take part of that restoration from the holders. The hold
+///   never outlives the chain: a report that drops a chain without opening one lifts it, and a
+///   frame-timing change drops a pending chain and lifts it.
 /// - `extraDataState()` describes the last report, whatever it carried (refSlot, chunks applied,
 ///   loss rate, next hash).
 /// - The CL drop the accounting accepts as explained includes 1 ETH per front-run pre-deposit that
@@ -102,14 +104,17 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         _checkExtraData(report.extraDataHash, extraData);
         OracleStorage storage $ = _o();
         (uint256 lastRef, uint256 newlySlashed) = _checkAndRecord($, report, signatures);
-        _dropPendingExtraData($);
+        // only a dropped chain can have left the pool's deposit hold on: the pool is called to
+        // lift it only then, not on every report
+        bool holdMayBeOn = _dropPendingExtraData($);
         // before the pool books the accounting: losses are charged at the pre-report rate
         uint256 frontRunLoss;
         if (report.extraDataHash != bytes32(0)) {
-            frontRunLoss = _applyFirstChunk($, report.refSlot, report.extraDataHash, extraData);
+            frontRunLoss = _applyFirstChunk($, report.refSlot, report.extraDataHash, extraData, holdMayBeOn);
         } else {
             // refSlot was checked to fit uint64 by _checkAndRecord
             $.extraData = ExtraDataState(uint64(report.refSlot), 0, 0, bytes32(0));
+            if (holdMayBeOn) IStakePool($.pool).setPendingExtraData(0, 0);
         }
         IStakePool($.pool)
             .handleOracleReport(
@@ -216,9 +221,14 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         _setQuorum(_o(), newQuorum);
     }
 
-    /// @notice Sets the frame timing. Governance only.
+    /// @notice Sets the frame timing. Governance only. A pending extra-data chain is dropped
+    /// (`ExtraDataDropped`, as the next report would) and the pool's deposit hold lifted: under
+    /// the new timing the chain's frame is no longer the current one (its chunks would expire,
+    /// or outlive the hold), and the next report could come before the hold's deadline.
     function setFrameConfig(FrameConfig calldata frame) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        _setFrameConfig(_o(), frame);
+        OracleStorage storage $ = _o();
+        _setFrameConfig($, frame);
+        if (_dropPendingExtraData($)) IStakePool($.pool).setPendingExtraData(0, 0);
     }
 
     /// @notice Sets the operators module that receives the operators report (zero: reports with
@@ -312,24 +322,29 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         if (actual != expected) revert ExtraDataHashMismatch(expected, actual);
     }
 
-    /// @dev A report arrived: chunks of the previous one that were not delivered are dropped.
-    function _dropPendingExtraData(OracleStorage storage $) internal {
+    /// @dev A report arrived (or the frame timing changed): chunks of the previous one that were
+    /// not delivered are dropped. Returns whether a chain was dropped: only then can the pool's
+    /// deposit hold still be on (it is set with a chain and lifted with its last chunk).
+    function _dropPendingExtraData(OracleStorage storage $) internal returns (bool dropped) {
         ExtraDataState storage x = $.extraData;
         bytes32 next = x.nextHash;
-        if (next == bytes32(0)) return;
+        if (next == bytes32(0)) return false;
         x.nextHash = bytes32(0);
         emit ExtraDataDropped(x.refSlot, x.chunksApplied, next);
+        return true;
     }
 
     /// @dev Chunk 0, inside `submitReport`: records the chain with the share rate before the
     /// report, at which every chunk charges its losses (when there are later chunks the pool also
-    /// holds deposits until the last one or the frame's end), then hands the part to the module
-    /// (the pool has not booked the report yet).
+    /// holds deposits until the last one or the frame's end; otherwise a hold a dropped chain may
+    /// have left, `holdMayBeOn`, is lifted), then hands the part to the module (the pool has not
+    /// booked the report yet).
     function _applyFirstChunk(
         OracleStorage storage $,
         uint256 refSlot,
         bytes32 chunkHash,
-        bytes calldata chunk
+        bytes calldata chunk,
+        bool holdMayBeOn
     ) internal returns (uint256 frontRunLoss) {
         address module = $.operatorsModule;
         if (module == address(0)) revert IOperatorsReport.OperatorsModuleNotSet();
@@ -340,6 +355,8 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         if (next != bytes32(0)) {
             (, uint256 deadline) = _currentFrame($.frame);
             IStakePool($.pool).setPendingExtraData(refSlot, deadline);
+        } else if (holdMayBeOn) {
+            IStakePool($.pool).setPendingExtraData(0, 0);
         }
         $.extraData = ExtraDataState({
             // refSlot was checked to fit uint64 by _checkAndRecord; rate checked above
