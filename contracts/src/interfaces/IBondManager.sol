@@ -49,6 +49,11 @@ interface IBondManager {
     error LayerOverpaid(LossLayer layer, uint256 paid, uint256 asked);
     /// @notice Every front-run key of the operator was already charged.
     error NoUnchargedFrontRun(uint256 operatorId, uint256 frontRun, uint256 charged);
+    /// @notice The extra-data chain of the report for `refSlot` is pending and a later chunk may
+    /// still charge the operator, so its manager can move neither excess bond
+    /// (`BondManager.claimExcess`) nor VFP backing (`VfpPool.releaseFunding`) until it lands or
+    /// its frame ends (docs/adr/0008).
+    error BondHeldForExtraData(uint256 operatorId, uint256 refSlot);
 
     /// @notice `from` added `shares` csETH (worth `etherValue`) to the bond of `operatorId`.
     event BondDeposited(uint256 indexed operatorId, address indexed from, uint256 shares, uint256 etherValue);

@@ -22,4 +22,8 @@ interface ICoverablePool is IERC20, ICsToken {
     function burnSharesForCover(uint256 shares) external;
     /// @notice Total ETH the pool accounts for (its TVL).
     function totalPooledEther() external view returns (uint256);
+    /// @notice The refSlot of the oracle report whose extra-data chain is pending, 0 when none
+    /// (docs/adr/0008): its later chunks may still charge operators, so deposits wait, and so do
+    /// the operator's bond claims and VFP releases.
+    function pendingExtraData() external view returns (uint256 refSlot);
 }

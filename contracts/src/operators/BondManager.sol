@@ -26,7 +26,9 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 /// Guarantees:
 /// - A bond shrinks only by (a) a penalty or loss reported through REPORTER_ROLE (the oracle report
 ///   contract), burned into the pool, or (b) its manager claiming the excess over the requirement,
-///   paid to the operator's reward address. Nobody else can move bond csETH.
+///   paid to the operator's reward address, never while the pool reports a pending extra-data
+///   chain (its later chunks may still charge the bond, docs/adr/0008). Nobody else can move bond
+///   csETH.
 /// - The bond of keys that exited stays locked until the oracle settles their final report; nothing
 ///   is claimable while the operator is stopped; VFP backing counts towards the requirement but the
 ///   own bond never drops below the VFP pool's match ratio (the operator keeps its first loss).
@@ -152,12 +154,15 @@ contract BondManager is GuardianPausable, ReentrancyGuardTransient, IBondManager
     }
 
     /// @notice Pays `shares` of the bond's excess over the requirement to the operator's reward
-    /// address. Manager only; not while the operator is stopped or the contract paused.
+    /// address. Manager only; not while the operator is stopped or the contract paused, nor while
+    /// an oracle report's extra-data chain is pending (a later chunk may still charge the bond).
     function claimExcess(uint256 operatorId, uint256 shares) external nonReentrant whenNotPaused {
         if (shares == 0) revert ZeroAmount();
         BondStorage storage $ = _s();
         IOperatorRegistry.OperatorInfo memory op = $.registry.getOperator(operatorId);
         if (msg.sender != op.manager) revert NotOperatorManager(operatorId, msg.sender);
+        uint256 pending = $.pool.pendingExtraData();
+        if (pending != 0) revert BondHeldForExtraData(operatorId, pending);
         uint256 available = op.stopped ? 0 : _claimable($, operatorId, op);
         if (shares > available) revert ClaimExceedsExcess(operatorId, shares, available);
         $.shares[operatorId] -= shares;

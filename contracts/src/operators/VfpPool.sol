@@ -28,7 +28,9 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 ///   `perOperatorCap` ETH and `maxMatchBps` of its own bond; all backing at most `totalCapBps` of the
 ///   assets. Only operators with score >= `scoreThresholdBps` get new backing.
 /// - A loss of an operator is absorbed only by the BondManager's waterfall and only up to that
-///   operator's backing (burned into the pool).
+///   operator's backing (burned into the pool). Its manager cannot release the backing while the
+///   pool reports a pending extra-data chain (docs/adr/0008), so a later chunk's penalty still
+///   finds it.
 /// - Withdrawals: request (VEF escrowed, still bearing losses) -> claim after `withdrawalDelay`, paid
 ///   in csETH at min(value at request, value at claim), from idle (unallocated) assets only.
 /// - Rewards: the pool's leaf of the oracle's rewards tree (its `rewardShareBps` of funded operators'
@@ -213,15 +215,21 @@ contract VfpPool is ERC20Upgradeable, GuardianPausable, ReentrancyGuardTransient
     }
 
     /// @notice Returns `csShares` of the operator's backing to the idle assets. The manager (only if
-    /// the bond still covers the requirement afterwards) or governance (unconditionally).
+    /// the bond still covers the requirement afterwards, and not while the pool reports a pending
+    /// extra-data chain: a later chunk may still charge the operator, and the backing is the layer
+    /// that would absorb it before the insurance fund) or governance (unconditionally).
     function releaseFunding(uint256 operatorId, uint256 csShares) external nonReentrant {
         if (csShares == 0) revert ZeroAmount();
         VfpStorage storage $ = _s();
         uint256 current = $.allocated[operatorId];
         if (csShares > current) revert FundingCapExceeded(operatorId, csShares, current);
         bool governance = hasRole(DEFAULT_ADMIN_ROLE, msg.sender);
-        if (!governance && msg.sender != $.registry.getOperator(operatorId).manager) {
-            revert NotOperatorManager(operatorId, msg.sender);
+        if (!governance) {
+            if (msg.sender != $.registry.getOperator(operatorId).manager) {
+                revert NotOperatorManager(operatorId, msg.sender);
+            }
+            uint256 pending = $.pool.pendingExtraData();
+            if (pending != 0) revert IBondManager.BondHeldForExtraData(operatorId, pending);
         }
         $.allocated[operatorId] = current - csShares;
         $.totalAllocated -= csShares;

@@ -238,6 +238,13 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         $.pendingUntil = uint64(deadline);
     }
 
+    /// @notice The report whose extra-data chain is pending (deposits are held), 0 when none.
+    function pendingExtraData() public view returns (uint256 refSlot) {
+        PoolStorage storage $ = _s();
+        // forge-lint: disable-next-line(block-timestamp) -- the window ends with a frame
+        return block.timestamp < $.pendingUntil ? $.pendingRefSlot : 0;
+    }
+
     /// @notice ETH coming back from the WithdrawalVault during a report (accounted there).
     function receiveWithdrawalVaultEther() external payable onlyFrom(_s().withdrawalVault) {}
 
@@ -471,8 +478,9 @@ contract StakePool is CsToken, Governed, ReentrancyGuardTransient, IStakePool {
         PoolStorage storage $ = _s();
         uint256 amount = msg.value;
         if ($.paused) revert EnforcedPause();
-        // forge-lint: disable-next-line(block-timestamp) -- the window ends with a frame
-        if (block.timestamp < $.pendingUntil) revert ExtraDataPending($.pendingRefSlot);
+        // a pending report's refSlot is never 0 (the first frame has no report)
+        uint256 pending = pendingExtraData();
+        if (pending != 0) revert ExtraDataPending(pending);
         if (amount < $.minDeposit) revert DepositBelowMinimum(amount, $.minDeposit);
         address policy = $.accessPolicy;
         if (policy != address(0)) {

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IBondManager} from "../../src/interfaces/IBondManager.sol";
 import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
 import {IOracleReport} from "../../src/interfaces/IOracleReport.sol";
 import {IStakePool} from "../../src/interfaces/IStakePool.sol";
 import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 
 /// @notice The window between a report and the last chunk of its extra data (auditor finding 2):
 /// a loss charged in a later chunk is booked with the report (the CL drop) and restored only when
@@ -46,16 +48,25 @@ contract ExtraDataWindowTest is OperatorsSystemFixture {
         view
         returns (IOracleReport.Report memory r, bytes memory c0, bytes memory c1)
     {
+        return _chainedPenalty(home, LOSS);
+    }
+
+    /// @dev The report books the CL drop `loss` of operator `op`; its penalty is in chunk 1.
+    function _chainedPenalty(uint256 op, uint256 loss)
+        internal
+        view
+        returns (IOracleReport.Report memory r, bytes memory c0, bytes memory c1)
+    {
         IOperatorsReport.OperatorsReport memory a;
         (a.refSlot,) = oracle.currentFrame();
         IOperatorsReport.OperatorsReport memory b;
         b.refSlot = a.refSlot;
         b.penalties = new IOperatorsReport.OperatorPenalty[](1);
-        b.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(home), uint128(LOSS), 1);
+        b.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(op), uint128(loss), 1);
         c1 = abi.encode(bytes32(0), b);
         c0 = abi.encode(keccak256(c1), a);
         r = _emptyReport();
-        r.clBalance -= LOSS;
+        r.clBalance -= loss;
     }
 
     /// Auditor PoC 2: a 1,000 ETH deposit between the report and chunk 1 gained 1.24 ETH from the
@@ -195,5 +206,207 @@ contract ExtraDataWindowTest is OperatorsSystemFixture {
         vm.assertEq(x.chunksApplied, 0, "no chunk");
         vm.assertEq(x.lossRate, 0, "no loss rate");
         vm.assertEq(x.nextHash, bytes32(0), "nothing pending");
+    }
+
+    /// `pendingExtraData()` is the hold deposits, bond claims and VFP releases check: the report's
+    /// refSlot from chunk 0 to the last chunk, 0 before and after, and 0 once the frame ends.
+    function test_pendingExtraData_FollowsTheChain() public {
+        vm.assertEq(pool.pendingExtraData(), 0, "nothing before the report");
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        vm.assertEq(pool.pendingExtraData(), r.refSlot, "pending after chunk 0");
+        oracle.submitExtraDataChunk(c1);
+        vm.assertEq(pool.pendingExtraData(), 0, "lifted by the last chunk");
+        // an undelivered chain: the hold ends with the frame
+        _warpToNextFrame();
+        (r, c0,) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        (, uint256 deadline) = oracle.currentFrame();
+        vm.warp(deadline - 1);
+        vm.assertEq(pool.pendingExtraData(), r.refSlot, "pending until the frame ends");
+        vm.warp(deadline);
+        vm.assertEq(pool.pendingExtraData(), 0, "expired with the frame");
+    }
+
+    // ------------------------------------------------------------------ auditor finding 3
+
+    /// Shorter frames (a third of a day): the old chain's frame is no longer the current one and
+    /// the next report can come two thirds of a day before the hold's deadline. Governance's
+    /// change drops the chain and lifts the hold; before, deposits stayed blocked for nothing.
+    function test_setFrameConfig_ShorterFrames_DropTheChainAndLiftTheHold() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        (, uint256 oldDeadline) = oracle.currentFrame();
+        IOracleReport.FrameConfig memory f = oracle.frameConfig();
+        f.epochsPerFrame = EPOCHS_PER_FRAME / 3;
+        vm.expectEmit(address(oracle));
+        emit IOracleReport.ExtraDataDropped(r.refSlot, 1, keccak256(c1));
+        vm.prank(tl);
+        oracle.setFrameConfig(f);
+        vm.assertEq(pool.pendingExtraData(), 0, "hold lifted");
+        vm.assertEq(oracle.extraDataState().nextHash, bytes32(0), "chain dropped");
+        _deposit(alice, 1 ether);
+        vm.expectRevert(IOracleReport.NoExtraDataPending.selector);
+        oracle.submitExtraDataChunk(c1);
+        // the next report lands before the old deadline and holds nothing
+        _warpToNextFrame();
+        vm.assertLt(block.timestamp, oldDeadline, "before the old deadline");
+        _submit(_emptyReport());
+        _deposit(alice, 1 ether);
+    }
+
+    /// Longer frames: the chain's chunks can no longer be delivered (ExtraDataExpired) and the
+    /// next report is up to a new frame away; the hold must not stay on meanwhile.
+    function test_setFrameConfig_LongerFrames_DropTheChainAndLiftTheHold() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        IOracleReport.FrameConfig memory f = oracle.frameConfig();
+        f.epochsPerFrame = EPOCHS_PER_FRAME * 2;
+        f.genesisTime += 12; // moved genesis too: the frame boundaries shift
+        vm.prank(tl);
+        oracle.setFrameConfig(f);
+        vm.assertEq(pool.pendingExtraData(), 0, "hold lifted");
+        _deposit(alice, 1 ether);
+        vm.expectRevert(IOracleReport.NoExtraDataPending.selector);
+        oracle.submitExtraDataChunk(c1);
+    }
+
+    /// Nothing pending (the chain landed): the change drops nothing and does not call the pool.
+    function test_setFrameConfig_WithoutPendingChain_LeavesThePoolAlone() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        oracle.submitExtraDataChunk(c1);
+        IOracleReport.FrameConfig memory f = oracle.frameConfig();
+        f.epochsPerFrame = EPOCHS_PER_FRAME / 3;
+        vm.expectCall(address(pool), abi.encodeWithSelector(IStakePool.setPendingExtraData.selector), 0);
+        vm.recordLogs();
+        vm.prank(tl);
+        oracle.setFrameConfig(f);
+        vm.assertEq(vm.getRecordedLogs().length, 1, "FrameConfigUpdated only");
+    }
+
+    function test_setFrameConfig_RevertWhen_NotGovernance() public {
+        IOracleReport.FrameConfig memory f = oracle.frameConfig();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, alice, bytes32(0)
+            )
+        );
+        vm.prank(alice);
+        oracle.setFrameConfig(f);
+    }
+
+    /// @dev A hold that outlives its chain's frame, as an oracle before the finding-3 fix left it
+    /// when governance shortened frames (it kept both the chain and the hold).
+    function _holdOutlivingItsChain() internal returns (IOracleReport.Report memory r) {
+        bytes memory c0;
+        (r, c0,) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        (, uint256 deadline) = oracle.currentFrame();
+        vm.prank(address(oracle));
+        pool.setPendingExtraData(r.refSlot, deadline + 10 days);
+        _warpToNextFrame();
+        vm.deal(alice, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IStakePool.ExtraDataPending.selector, r.refSlot));
+        vm.prank(alice);
+        pool.deposit{value: 1 ether}();
+    }
+
+    /// A report that drops a chain and opens none lifts whatever hold the chain left on.
+    function test_submitReport_DroppingAChainLiftsItsHold() public {
+        IOracleReport.Report memory r = _holdOutlivingItsChain();
+        IOracleReport.Report memory next = _emptyReport();
+        vm.expectEmit(address(oracle));
+        emit IOracleReport.ExtraDataDropped(r.refSlot, 1, oracle.extraDataState().nextHash);
+        _submit(next);
+        vm.assertEq(pool.pendingExtraData(), 0, "lifted");
+        _deposit(alice, 1 ether);
+    }
+
+    /// The same when the next report's extra data is a single chunk (no new chain).
+    function test_submitReport_SingleChunkAfterADroppedChainLiftsItsHold() public {
+        _holdOutlivingItsChain();
+        IOperatorsReport.OperatorsReport memory a;
+        (a.refSlot,) = oracle.currentFrame();
+        _submitWith(_emptyReport(), abi.encode(bytes32(0), a));
+        vm.assertEq(pool.pendingExtraData(), 0, "lifted");
+        _deposit(alice, 1 ether);
+    }
+
+    /// A report that drops a chain and opens its own moves the hold to itself.
+    function test_submitReport_NewChainAfterADroppedChainHoldsForItself() public {
+        _holdOutlivingItsChain();
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        r.clBalance += LOSS; // the previous report's CL drop is already booked
+        _submitWith(r, c0);
+        vm.assertEq(pool.pendingExtraData(), r.refSlot, "held for the new chain");
+        oracle.submitExtraDataChunk(c1);
+        vm.assertEq(pool.pendingExtraData(), 0, "lifted by its last chunk");
+    }
+
+    /// The common case costs no pool call: a report without extra data after a chain that landed
+    /// drops nothing and opens nothing.
+    function test_submitReport_NoPoolCallWhenNothingWasDropped() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        oracle.submitExtraDataChunk(c1);
+        _warpToNextFrame();
+        IOracleReport.Report memory next = _emptyReport();
+        vm.expectCall(address(pool), abi.encodeWithSelector(IStakePool.setPendingExtraData.selector), 0);
+        _submit(next);
+    }
+
+    /// Nor does a single-chunk report after a chain that landed.
+    function test_submitReport_NoPoolCallForASingleChunkWhenNothingWasDropped() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        oracle.submitExtraDataChunk(c1);
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory a;
+        (a.refSlot,) = oracle.currentFrame();
+        IOracleReport.Report memory next = _emptyReport();
+        vm.expectCall(address(pool), abi.encodeWithSelector(IStakePool.setPendingExtraData.selector), 0);
+        _submitWith(next, abi.encode(bytes32(0), a));
+    }
+
+    // ------------------------------------------------------------------ auditor finding 4
+
+    /// The operator's manager cannot claim excess bond between chunk 0 and the chunk that charges
+    /// the operator; once the chain landed it can.
+    function test_claimExcess_RevertWhen_ExtraDataChainPending() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.BondHeldForExtraData.selector, home, r.refSlot));
+        vm.prank(bob);
+        bonds.claimExcess(home, 1 ether);
+        oracle.submitExtraDataChunk(c1);
+        vm.prank(bob);
+        bonds.claimExcess(home, 1 ether);
+    }
+
+    /// Auditor PoC 4: a Home operator with a small bond and VFP backing is penalised in chunk 1
+    /// beyond its bond. Releasing the backing in the window (the bond alone still covers its
+    /// requirement) would push the rest past the VFP layer onto the insurance fund and the
+    /// holders. Refused: chunk 1 finds the backing, and the holders end at the pre-report rate.
+    function test_releaseFunding_RevertWhen_ExtraDataChainPending() public {
+        uint256 small = _registerHome(carol, 2 ether); // the least a Home operator registers with
+        address provider = makeAddr("provider");
+        vm.deal(provider, 10 ether);
+        vm.prank(provider);
+        vfp.depositEth{value: 10 ether}(provider);
+        vm.prank(reporter);
+        registry.setScore(small, 9000);
+        vm.prank(carol);
+        vfp.fundOperator(small, 1.8 ether);
+        uint256 backing = vfp.allocatedShares(small);
+        uint256 rate0 = pool.shareRate();
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _chainedPenalty(small, 2.8 ether);
+        _submitWith(r, c0);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.BondHeldForExtraData.selector, small, r.refSlot));
+        vm.prank(carol);
+        vfp.releaseFunding(small, backing);
+        oracle.submitExtraDataChunk(c1);
+        vm.assertLt(vfp.allocatedShares(small), backing, "the VFP layer absorbed what the bond did not");
+        vm.assertGe(pool.shareRate(), rate0, "the holders are whole");
     }
 }

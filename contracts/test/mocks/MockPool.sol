@@ -9,6 +9,8 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 /// ether (rewards / losses), `depositFor`, and the `burnSharesForCover` hook the pool must add.
 contract MockPool is ERC20, ICoverablePool {
     uint256 public totalPooledEther;
+    /// @notice The refSlot of a pending extra-data chain (0: none); set by tests.
+    uint256 public pendingExtraData;
     mapping(address => bool) public isCoverProvider;
     address public immutable owner;
 
@@ -27,6 +29,11 @@ contract MockPool is ERC20, ICoverablePool {
     /// @notice Simulates an oracle report (rewards when up, a loss when down).
     function setTotalPooledEther(uint256 value) external {
         totalPooledEther = value;
+    }
+
+    /// @notice Simulates the oracle opening (refSlot) or closing (0) an extra-data window.
+    function setPendingExtraData(uint256 refSlot) external {
+        pendingExtraData = refSlot;
     }
 
     function depositFor(address recipient) external payable returns (uint256 shares) {

@@ -212,6 +212,28 @@ contract BondManagerTest is OperatorsFixture {
         vm.assertEq(bonds.claimableShares(home), 3 ether, "released after the final report");
     }
 
+    /// A later chunk of a pending extra-data chain may still charge the bond (auditor finding 4):
+    /// the excess stays until the chain lands, then it is claimable again.
+    function test_claimExcess_RevertWhen_ExtraDataPending() public {
+        _depositKeys(home, alice, 1, 2);
+        pool.setPendingExtraData(7199);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.BondHeldForExtraData.selector, home, 7199));
+        vm.prank(alice);
+        bonds.claimExcess(home, 1 ether);
+        pool.setPendingExtraData(0);
+        vm.prank(alice);
+        bonds.claimExcess(home, 1 ether);
+        vm.assertEq(bonds.claimableShares(home), 0.7 ether, "claimed once the chain landed");
+    }
+
+    /// Who may claim is checked first: a stranger learns nothing about the window.
+    function test_claimExcess_RevertWhen_NotManagerDuringExtraData() public {
+        pool.setPendingExtraData(7199);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.NotOperatorManager.selector, home, bob));
+        vm.prank(bob);
+        bonds.claimExcess(home, 1 ether);
+    }
+
     function test_claimExcess_RevertWhen_AboveExcess() public {
         _depositKeys(home, alice, 1, 3);
         vm.expectRevert(

@@ -5,8 +5,12 @@ import {IBondManager} from "../../src/interfaces/IBondManager.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {IOperatorsModule} from "../../src/interfaces/IOperatorsModule.sol";
 import {IOperatorsReport} from "../../src/interfaces/IOperatorsReport.sol";
+import {IOracleReport} from "../../src/interfaces/IOracleReport.sol";
+import {IStakePool} from "../../src/interfaces/IStakePool.sol";
 import {BondManager} from "../../src/operators/BondManager.sol";
 import {OperatorsModule} from "../../src/operators/OperatorsModule.sol";
+import {OracleReport} from "../../src/oracle/OracleReport.sol";
+import {StakePool} from "../../src/pool/StakePool.sol";
 import {LegacyOperatorsModule} from "../mocks/LegacyOperatorsModule.sol";
 import {OperatorsSystemFixture} from "../utils/OperatorsSystemFixture.sol";
 import {Vm} from "../utils/Vm.sol";
@@ -265,5 +269,76 @@ contract UpgradesTest is OperatorsSystemFixture {
             if (logs[i].topics[0] == topic) ++migrated;
         }
         vm.assertEq(migrated, 1, "one event");
+    }
+
+    // ------------------------------------------------------------------ deposit hold (ADR 0008)
+
+    /// @dev The pool before the deposit hold (2026-12-06) had no `setPendingExtraData`: a call to
+    /// it reverted without data (StakePool has `receive` but no `fallback`). Simulated on the
+    /// current pool's address; its storage needs nothing (the two hold fields were appended and
+    /// read zero).
+    function _asPoolBeforeTheHold() internal {
+        vm.mockCallRevert(address(pool), abi.encodeWithSelector(IStakePool.setPendingExtraData.selector), "");
+    }
+
+    /// @dev A chained report (chunk 1: a penalty of operator `op`) for the current frame.
+    function _chainedReport(uint256 op)
+        internal
+        returns (IOracleReport.Report memory r, bytes memory c0, bytes memory c1)
+    {
+        _warpToNextFrame();
+        IOperatorsReport.OperatorsReport memory a;
+        (a.refSlot,) = oracle.currentFrame();
+        IOperatorsReport.OperatorsReport memory b;
+        b.refSlot = a.refSlot;
+        b.penalties = new IOperatorsReport.OperatorPenalty[](1);
+        b.penalties[0] = IOperatorsReport.OperatorPenalty(uint64(op), 1 ether, 1);
+        c1 = abi.encode(bytes32(0), b);
+        c0 = abi.encode(keccak256(c1), a);
+        r = _emptyReport();
+        r.extraDataHash = keccak256(c0);
+    }
+
+    function _upgradeOracle() internal {
+        address impl = address(new OracleReport());
+        vm.prank(tl);
+        oracle.upgradeToAndCall(impl, "");
+    }
+
+    /// The wrong order: an oracle that opens the hold, over a pool that cannot hold, reverts every
+    /// chained report (reports without a chain still land). ADR 0008's upgrade notes: pool first.
+    function test_upgradeOrder_OracleBeforePool_BlocksChainedReports() public {
+        uint256 home = _registerHome(bob, 10 ether);
+        _asPoolBeforeTheHold();
+        _upgradeOracle();
+        (IOracleReport.Report memory r, bytes memory c0,) = _chainedReport(home);
+        IOracleReport.Signature[] memory sigs = _sign(r, _quorumKeys());
+        vm.expectRevert(bytes(""));
+        oracle.submitReport(r, c0, sigs);
+        _submit(_emptyReport());
+    }
+
+    /// The right order: the pool, then the oracle. A chained report holds deposits until its last
+    /// chunk, which lifts the hold.
+    function test_upgradeOrder_PoolThenOracle_ChainedReportHoldsDeposits() public {
+        uint256 home = _registerHome(bob, 10 ether);
+        _asPoolBeforeTheHold();
+        address poolImpl = address(new StakePool());
+        vm.prank(tl);
+        pool.upgradeToAndCall(poolImpl, "");
+        vm.clearMockedCalls(); // the pool now has the hold
+        _upgradeOracle();
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _chainedReport(home);
+        oracle.submitReport(r, c0, _sign(r, _quorumKeys()));
+        vm.assertEq(pool.pendingExtraData(), r.refSlot, "held");
+        vm.deal(alice, 1 ether);
+        vm.expectRevert(abi.encodeWithSelector(IStakePool.ExtraDataPending.selector, r.refSlot));
+        vm.prank(alice);
+        pool.deposit{value: 1 ether}();
+        uint256 bond = bonds.bondShares(home);
+        oracle.submitExtraDataChunk(c1);
+        vm.assertLt(bonds.bondShares(home), bond, "chunk 1 charged the operator");
+        vm.assertEq(pool.pendingExtraData(), 0, "lifted");
+        _deposit(alice, 1 ether);
     }
 }

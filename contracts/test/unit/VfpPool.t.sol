@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.30;
 
+import {IBondManager} from "../../src/interfaces/IBondManager.sol";
 import {IGoverned} from "../../src/interfaces/IGoverned.sol";
 import {IOperatorRegistry} from "../../src/interfaces/IOperatorRegistry.sol";
 import {IOperatorRewards} from "../../src/interfaces/IOperatorRewards.sol";
@@ -438,6 +439,41 @@ contract VfpPoolTest is OperatorsFixture {
         vm.prank(admin);
         vfp.releaseFunding(home, 4 ether);
         vm.assertEq(vfp.allocatedShares(home), 0, "released");
+    }
+
+    /// Auditor finding 4: between chunk 0 and the chunk that penalises the operator, its manager
+    /// could pull the VFP backing (the bond still covering the requirement) and push the loss
+    /// past the VFP layer to the insurance fund and the holders. Refused while a chain is pending.
+    function test_releaseFunding_RevertWhen_ExtraDataPending() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 2 ether);
+        pool.setPendingExtraData(7199);
+        vm.expectRevert(abi.encodeWithSelector(IBondManager.BondHeldForExtraData.selector, home, 7199));
+        vm.prank(alice);
+        vfp.releaseFunding(home, 1 ether);
+        pool.setPendingExtraData(0);
+        vm.prank(alice);
+        vfp.releaseFunding(home, 1 ether);
+        vm.assertEq(vfp.allocatedShares(home), 1 ether, "released once the chain landed");
+    }
+
+    /// Governance's release stays unconditional (an emergency tool), window or not.
+    function test_releaseFunding_ByGovernanceDuringExtraData() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 2 ether);
+        pool.setPendingExtraData(7199);
+        vm.prank(admin);
+        vfp.releaseFunding(home, 2 ether);
+        vm.assertEq(vfp.allocatedShares(home), 0, "released");
+    }
+
+    function test_releaseFunding_RevertWhen_NotManagerDuringExtraData() public {
+        vm.prank(alice);
+        vfp.fundOperator(home, 1 ether);
+        pool.setPendingExtraData(7199);
+        vm.expectRevert(abi.encodeWithSelector(IVfpPool.NotOperatorManager.selector, home, bob));
+        vm.prank(bob);
+        vfp.releaseFunding(home, 1 ether);
     }
 
     function test_releaseFunding_RevertWhen_NotManager() public {

@@ -45,6 +45,9 @@ interface Vm {
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
     function mockCall(address callee, bytes calldata data, bytes calldata returnData) external;
+    function mockCallRevert(address callee, bytes calldata data, bytes calldata revertData) external;
+    function clearMockedCalls() external;
+    function expectCall(address callee, bytes calldata data, uint64 count) external;
     function pauseGasMetering() external;
     function resumeGasMetering() external;
 
