@@ -388,9 +388,22 @@ pub fn compute_with(
             let slashed_epoch =
                 v.withdrawable_epoch.get().checked_sub(frame.epochs_per_slashings_vector);
             if slashed_epoch.is_some_and(|e| e > last_ref_epoch && e <= ref_epoch) {
+                // The initial penalty is the effective balance *at the slashing* / quotient.
+                // The state at the reference slot shows it lowered already (the penalty itself
+                // and the slashed validator's per-epoch penalties bring it down at each epoch
+                // boundary), by how much depends on where in the frame the slashing fell. A pool
+                // validator's effective balance at the slashing is its deposit (capped at the
+                // maximum) unless it had leaked below it: charge on that, never below what the
+                // state still shows. Deterministic, and any excess is the leak, in the pool's
+                // favour.
+                let deposited = div(key.pool_deposited_wei, U256::from(1_000_000_000u64))?;
+                let deposited = u64::try_from(deposited)
+                    .unwrap_or(u64::MAX)
+                    .min(frame.max_effective_balance.get());
                 let penalty = v
                     .effective_balance
                     .get()
+                    .max(deposited)
                     .checked_div(frame.min_slashing_penalty_quotient)
                     .ok_or_else(|| {
                         ComputeError::InvalidInput("min slashing penalty quotient is 0".into())

@@ -236,6 +236,22 @@ fn slashing_penalty_is_the_initial_spec_penalty_inside_the_frame_only() {
     let want: u128 =
         slashed.iter().map(|v| u128::from(v.effective_balance.get() / 32) * 1_000_000_000).sum();
     assert_eq!(total, want);
+    // the state at the reference slot shows the effective balance already lowered (the penalty
+    // itself and the per-epoch penalties of a slashed validator, at each epoch boundary after the
+    // slashing): the charge stays the deposit's 1/32, wherever in the frame the slashing fell
+    let mut later = input.clone();
+    for v in later.validators.iter_mut().filter(|v| v.slashed) {
+        assert_eq!(
+            v.effective_balance.get(),
+            32_000_000_000,
+            "the generator slashes 32 ETH validators"
+        );
+        v.effective_balance = claystack_consensus::Gwei(30_000_000_000);
+    }
+    let out = compute(&later, true).unwrap();
+    let total_later: u128 =
+        out.operators.penalties.iter().filter(|p| p.kind == 0).map(|p| p.amountWei).sum();
+    assert_eq!(total_later, want, "1 ETH per slashed 32 ETH validator, not 30/32");
     // moved before the previous ref slot: already penalised, not again
     for v in &mut input.validators {
         if v.slashed {
