@@ -56,6 +56,9 @@ interface IOracleReport {
     error NoExtraDataPending();
     /// @notice The chunks of the report for `refSlot` were due before its frame ended (docs/adr/0008).
     error ExtraDataExpired(uint256 refSlot, uint256 currentRefSlot);
+    /// @notice The extra-data chain of the report for `refSlot` can still be delivered: the frame
+    /// timing cannot change until it lands or its frame ends.
+    error ExtraDataChainPending(uint256 refSlot);
 
     event MemberAdded(address indexed member, uint256 quorum);
     event MemberRemoved(address indexed member, uint256 quorum);

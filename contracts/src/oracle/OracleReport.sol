@@ -221,12 +221,19 @@ contract OracleReport is Governed, EIP712Upgradeable, IOracleReport {
         _setQuorum(_o(), newQuorum);
     }
 
-    /// @notice Sets the frame timing. Governance only. A pending extra-data chain is dropped
-    /// (`ExtraDataDropped`, as the next report would) and the pool's deposit hold lifted: under
-    /// the new timing the chain's frame is no longer the current one (its chunks would expire,
-    /// or outlive the hold), and the next report could come before the hold's deadline.
+    /// @notice Sets the frame timing. Governance only. Refused while the last report's extra-data
+    /// chain can still be delivered (`ExtraDataChainPending`): the new timing would expire its
+    /// chunks, dropping the losses they charge, and the timelock's executor is open, so anyone
+    /// could time the change to drop a chain that penalises them. The operation stays executable
+    /// once the chain lands or its frame ends (at most one frame). A chain whose frame has ended
+    /// is dropped (`ExtraDataDropped`, as the next report would) and the pool's hold lifted.
     function setFrameConfig(FrameConfig calldata frame) external onlyRole(DEFAULT_ADMIN_ROLE) {
         OracleStorage storage $ = _o();
+        ExtraDataState storage x = $.extraData;
+        if (x.nextHash != bytes32(0)) {
+            (uint256 current,) = _currentFrame($.frame);
+            if (current == x.refSlot) revert ExtraDataChainPending(x.refSlot);
+        }
         _setFrameConfig($, frame);
         if (_dropPendingExtraData($)) IStakePool($.pool).setPendingExtraData(0, 0);
     }

@@ -230,42 +230,46 @@ contract ExtraDataWindowTest is OperatorsSystemFixture {
 
     // ------------------------------------------------------------------ auditor finding 3
 
-    /// Shorter frames (a third of a day): the old chain's frame is no longer the current one and
-    /// the next report can come two thirds of a day before the hold's deadline. Governance's
-    /// change drops the chain and lifts the hold; before, deposits stayed blocked for nothing.
-    function test_setFrameConfig_ShorterFrames_DropTheChainAndLiftTheHold() public {
+    /// A frame change while the chain can still be delivered is refused: it would expire the
+    /// chunks and drop the penalties they charge, and the timelock's executor is open, so the
+    /// penalised operator could time it. Once the chain lands the same change goes through.
+    function test_setFrameConfig_RevertWhen_ExtraDataChainPending() public {
         (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
         _submitWith(r, c0);
-        (, uint256 oldDeadline) = oracle.currentFrame();
         IOracleReport.FrameConfig memory f = oracle.frameConfig();
         f.epochsPerFrame = EPOCHS_PER_FRAME / 3;
+        vm.expectRevert(abi.encodeWithSelector(IOracleReport.ExtraDataChainPending.selector, r.refSlot));
+        vm.prank(tl);
+        oracle.setFrameConfig(f);
+        // longer frames and a moved genesis too
+        IOracleReport.FrameConfig memory g = oracle.frameConfig();
+        g.epochsPerFrame = EPOCHS_PER_FRAME * 2;
+        g.genesisTime += 12;
+        vm.expectRevert(abi.encodeWithSelector(IOracleReport.ExtraDataChainPending.selector, r.refSlot));
+        vm.prank(tl);
+        oracle.setFrameConfig(g);
+        oracle.submitExtraDataChunk(c1);
+        vm.prank(tl);
+        oracle.setFrameConfig(f);
+        vm.assertEq(oracle.frameConfig().epochsPerFrame, EPOCHS_PER_FRAME / 3, "changed");
+    }
+
+    /// A chain whose frame ended undelivered: the change drops it (as the next report would) and
+    /// lifts the hold, so the next report under the new timing starts clean.
+    function test_setFrameConfig_AfterTheChainExpired_DropsItAndLiftsTheHold() public {
+        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
+        _submitWith(r, c0);
+        _warpToNextFrame();
+        IOracleReport.FrameConfig memory f = oracle.frameConfig();
+        f.epochsPerFrame = EPOCHS_PER_FRAME * 2;
+        f.genesisTime += 12;
         vm.expectEmit(address(oracle));
         emit IOracleReport.ExtraDataDropped(r.refSlot, 1, keccak256(c1));
+        vm.expectCall(address(pool), abi.encodeWithSelector(IStakePool.setPendingExtraData.selector, 0, 0), 1);
         vm.prank(tl);
         oracle.setFrameConfig(f);
         vm.assertEq(pool.pendingExtraData(), 0, "hold lifted");
         vm.assertEq(oracle.extraDataState().nextHash, bytes32(0), "chain dropped");
-        _deposit(alice, 1 ether);
-        vm.expectRevert(IOracleReport.NoExtraDataPending.selector);
-        oracle.submitExtraDataChunk(c1);
-        // the next report lands before the old deadline and holds nothing
-        _warpToNextFrame();
-        vm.assertLt(block.timestamp, oldDeadline, "before the old deadline");
-        _submit(_emptyReport());
-        _deposit(alice, 1 ether);
-    }
-
-    /// Longer frames: the chain's chunks can no longer be delivered (ExtraDataExpired) and the
-    /// next report is up to a new frame away; the hold must not stay on meanwhile.
-    function test_setFrameConfig_LongerFrames_DropTheChainAndLiftTheHold() public {
-        (IOracleReport.Report memory r, bytes memory c0, bytes memory c1) = _penaltyInChunk1();
-        _submitWith(r, c0);
-        IOracleReport.FrameConfig memory f = oracle.frameConfig();
-        f.epochsPerFrame = EPOCHS_PER_FRAME * 2;
-        f.genesisTime += 12; // moved genesis too: the frame boundaries shift
-        vm.prank(tl);
-        oracle.setFrameConfig(f);
-        vm.assertEq(pool.pendingExtraData(), 0, "hold lifted");
         _deposit(alice, 1 ether);
         vm.expectRevert(IOracleReport.NoExtraDataPending.selector);
         oracle.submitExtraDataChunk(c1);

@@ -323,6 +323,13 @@ fn bonds_message(e: &BondManagerErrors, f: &mut fmt::Formatter<'_>) -> fmt::Resu
             write!(f, "{} is not the manager of operator #{}", x.caller, x.operatorId)
         }
         E::ZeroAmount(_) => write!(f, "the amount is zero"),
+        E::BondHeldForExtraData(x) => write!(
+            f,
+            "operator #{}'s bond and VFP backing are held: the oracle report for slot {} still has \
+             extra-data chunks to deliver (a later chunk may charge the operator); try again after \
+             they land, at the latest when the oracle frame ends",
+            x.operatorId, x.refSlot
+        ),
         E::ClaimExceedsExcess(x) => write!(
             f,
             "claim too large: {} requested, {} of bond is above the requirement",
@@ -412,6 +419,18 @@ mod tests {
         );
         let data = StakePool::EnforcedPause {}.abi_encode();
         assert!(Revert::decode(&data).to_string().starts_with("paused"));
+        let data = claystack_bindings::bond_manager::BondManager::BondHeldForExtraData {
+            operatorId: u(7),
+            refSlot: u(6_400),
+        }
+        .abi_encode();
+        let r = Revert::decode(&data);
+        assert!(
+            r.to_string().starts_with(
+                "operator #7's bond and VFP backing are held: the oracle report for slot 6400"
+            ),
+            "{r}"
+        );
         let data = StakePool::ExtraDataPending { refSlot: u(6_400) }.abi_encode();
         let r = Revert::decode(&data);
         assert_eq!(r.name(), "ExtraDataPending");
