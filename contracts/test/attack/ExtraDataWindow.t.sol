@@ -384,8 +384,15 @@ contract ExtraDataWindowTest is OperatorsSystemFixture {
         vm.prank(bob);
         bonds.claimExcess(home, 1 ether);
         oracle.submitExtraDataChunk(c1);
+        // once the chain landed the claim goes through: the bond loses the shares, the reward
+        // address receives them
+        uint256 bondBefore = bonds.bondShares(home);
+        address to = registry.getOperator(home).rewardAddress;
+        uint256 heldBefore = pool.balanceOf(to);
         vm.prank(bob);
         bonds.claimExcess(home, 1 ether);
+        vm.assertEq(bonds.bondShares(home), bondBefore - 1 ether, "bond shares claimed");
+        vm.assertEq(pool.balanceOf(to), heldBefore + 1 ether, "paid to the reward address");
     }
 
     /// Auditor PoC 4: a Home operator with a small bond and VFP backing is penalised in chunk 1
