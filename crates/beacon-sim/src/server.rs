@@ -568,7 +568,9 @@ fn reward_components(
 /// `POST /eth/v1/beacon/rewards/attestations/{epoch}`: from the participation archive the
 /// liveness endpoint serves. A validator eligible in the epoch (the epoch transition's rule:
 /// active in it, or slashed and not yet withdrawable) that participated gets positive source,
-/// target and head rewards, one that missed negative source and target and a zero head —
+/// target and head rewards, one that missed — or was slashed by the end of `epoch + 1`, whose
+/// flags never count (the spec's unslashed participating set) — negative source and target and
+/// a zero head —
 /// 14/64, 26/64 and 14/64 of its base reward at the configured APR and its head-state effective
 /// balance, the split of what the epoch transition credits (54/64) and debits (40/64). The
 /// figures ignore an inactivity leak (the archive does not keep whether the epoch leaked):
@@ -629,8 +631,14 @@ async fn attestation_rewards(
         if !eligible {
             continue;
         }
-        let (source, target, head) =
-            reward_components(&s.cfg, r.effective_balance, p.is_live(index))?;
+        // slashed in the state at the end of `epoch + 1` (slashing epoch = withdrawable −
+        // EPOCHS_PER_SLASHINGS_VECTOR): never in the unslashed participating set, so penalised
+        // as a miss whatever it did, as the epoch transition does
+        let slashed_by_then = r.slashed
+            && r.withdrawable_epoch.get().saturating_sub(s.cfg.epochs_per_slashings_vector)
+                <= epoch.saturating_add(1);
+        let participated = p.is_live(index) && !slashed_by_then;
+        let (source, target, head) = reward_components(&s.cfg, r.effective_balance, participated)?;
         total.push(claystack_beacon::TotalAttestationRewards {
             validator_index: ValidatorIndex(index),
             head,

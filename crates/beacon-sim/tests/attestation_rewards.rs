@@ -147,3 +147,42 @@ async fn exited_validators_are_left_out() {
     assert!(at.data.total_rewards.iter().all(|t| t.target > 0));
     node.shutdown().await.unwrap();
 }
+
+/// A slashed validator is penalised as real clients penalise it: from the epoch before its
+/// slashing epoch on (whose rewards are computed with the state at the end of the slashing
+/// epoch), negative source and target and a zero head, even for that epoch, in which it
+/// attested; before that, its rewards are positive.
+#[tokio::test]
+async fn slashed_validators_are_penalised_from_the_epoch_before_their_slashing() {
+    let node = SimNode::start(node_cfg(64), None).await.unwrap();
+    let url = node.url();
+    let c = BeaconClient::new(&url, ClientConfig::default()).unwrap();
+    node.advance(4 * 4).await.unwrap();
+    let (code, body) = post(&format!("{url}/admin/validators/1/slash"), json!({})).await;
+    assert_eq!(code, 200, "{body}");
+    let v = c.validator(StateId::Head, ValidatorId::Index(ValidatorIndex(1))).await.unwrap();
+    assert!(v.data.validator.slashed);
+    let spec = c.spec().await.unwrap();
+    let vector: u64 = spec.raw["EPOCHS_PER_SLASHINGS_VECTOR"].as_str().unwrap().parse().unwrap();
+    let slashing = v.data.validator.withdrawable_epoch.get() - vector;
+    assert_eq!(slashing, 4, "slashed at the head's epoch");
+    node.advance((slashing + 3) * 4).await.unwrap();
+    let all = ids(&[0, 1, 2, 3, 4, 5]);
+    for epoch in 1..=slashing + 1 {
+        let r = c.attestation_rewards(Epoch(epoch), &all).await.unwrap();
+        assert_eq!(r.data.total_rewards.len(), 6, "epoch {epoch}: still eligible");
+        for t in &r.data.total_rewards {
+            // (the slashing lowered validator 1's effective balance: compare signs)
+            let got = (t.source.signum(), t.target.signum(), t.head.signum());
+            if t.validator_index.get() == 1 && epoch + 1 >= slashing {
+                assert_eq!(got, (-1, -1, 0), "epoch {epoch} {t:?}");
+            } else {
+                assert_eq!(got, (1, 1, 1), "epoch {epoch} {t:?}");
+            }
+        }
+    }
+    // in the epoch before its slashing it attested (live), and is penalised all the same
+    let live = c.liveness(Epoch(slashing - 1), &ids(&[1])).await.unwrap();
+    assert!(live[0].is_live);
+    node.shutdown().await.unwrap();
+}
