@@ -1,5 +1,6 @@
 //! Attestation duties of the pool's validators over a frame: which validators had a duty in an
-//! epoch (they were active in it, from the activation and exit epochs of the reference state) and
+//! epoch (they were active in it, from the activation and exit epochs of the reference state, and
+//! not slashed by the end of the next epoch: [`ValidatorSpan::from_registry`]) and
 //! which performed it (the liveness a beacon node reported for the epoch). The tally feeds `N` of
 //! R = T·F·N/A − P and the performance scores.
 //!
@@ -179,18 +180,49 @@ impl EpochLiveness {
     }
 }
 
-/// When a validator was active: `activation_epoch <= e < exit_epoch` (the spec's `is_active`).
+/// When a validator had attestation duties: `activation_epoch <= e < exit_epoch` (the spec's
+/// `is_active`; for a slashed validator [`Self::from_registry`] ends the span earlier).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidatorSpan {
     /// Registry index.
     pub index: u64,
     /// Activation epoch (`u64::MAX`: not activated).
     pub activation_epoch: u64,
-    /// Exit epoch (`u64::MAX`: not exiting).
+    /// The first epoch without a duty: the exit epoch (`u64::MAX`: not exiting), or earlier for
+    /// a slashed validator.
     pub exit_epoch: u64,
 }
 
 impl ValidatorSpan {
+    /// The span of a registry entry. A slashed validator has no duty from the epoch before its
+    /// slashing epoch on (the slashing epoch is `withdrawable_epoch −
+    /// epochs_per_slashings_vector`, set by `slash_validator`): the rewards of epoch *e* are
+    /// computed with the state at the end of *e + 1*, where a validator slashed by then is never
+    /// in the unslashed participating set, so its target reward is negative whatever it did,
+    /// from epoch *slashing − 1* until it exits (days to weeks in the exit queue). Counting
+    /// those as misses would charge its operator on top of the slashing penalty (which is the
+    /// charge), and the liveness source would count them as performed; with no duty both
+    /// sources agree. If the validator's exit was already scheduled so far ahead that its
+    /// withdrawable epoch did not move when it was slashed, the derived slashing epoch is later
+    /// than the real one, and the epochs between count as they come.
+    #[must_use]
+    pub fn from_registry(
+        index: u64,
+        activation_epoch: u64,
+        exit_epoch: u64,
+        slashed: bool,
+        withdrawable_epoch: u64,
+        epochs_per_slashings_vector: u64,
+    ) -> Self {
+        let exit_epoch = if slashed {
+            let slashing_epoch = withdrawable_epoch.saturating_sub(epochs_per_slashings_vector);
+            exit_epoch.min(slashing_epoch.saturating_sub(1))
+        } else {
+            exit_epoch
+        };
+        Self { index, activation_epoch, exit_epoch }
+    }
+
     /// Whether the validator had duties in `epoch`.
     #[must_use]
     pub fn active_in(&self, epoch: u64) -> bool {
@@ -315,6 +347,27 @@ mod tests {
         let m = t.into_map();
         assert_eq!(m[&3], Duties { expected: 3, performed: 2 });
         assert_eq!(m[&9], Duties { expected: 2, performed: 1 });
+    }
+
+    /// A validator slashed in epoch 10 (withdrawable 10 + 16) has duties until epoch 8: the
+    /// rewards of epoch 9 already see it slashed (state at the end of 10), so they are not a
+    /// miss; an unslashed one keeps its exit epoch, and an earlier exit stays.
+    #[test]
+    fn a_slashed_validator_has_no_duty_from_the_epoch_before_its_slashing() {
+        let slashed = ValidatorSpan::from_registry(5, 2, 30, true, 26, 16);
+        assert_eq!(slashed, span(5, 2, 9));
+        assert!(slashed.active_in(8) && !slashed.active_in(9) && !slashed.active_in(20));
+        assert_eq!(ValidatorSpan::from_registry(5, 2, 30, false, 26, 16), span(5, 2, 30));
+        assert_eq!(ValidatorSpan::from_registry(5, 2, 7, true, 26, 16), span(5, 2, 7));
+        // the frame 1..=20: penalised (missed) target rewards from epoch 9 on are not counted
+        let mut t = DutyTally::new(vec![slashed, span(6, 0, u64::MAX)]).unwrap();
+        for e in 1..=20u64 {
+            let pairs = t.required(e).into_iter().map(|i| (i, i == 6 || e < 9)).collect();
+            t.add_epoch(&EpochLiveness::from_pairs(e, pairs).unwrap()).unwrap();
+        }
+        let m = t.into_map();
+        assert_eq!(m[&5], Duties { expected: 7, performed: 7 }, "epochs 2..=8");
+        assert_eq!(m[&6], Duties { expected: 20, performed: 20 });
     }
 
     #[test]

@@ -2,13 +2,13 @@
 //! reported as recorded by `LivenessStore::epochs()` (the segment file was named after the min and
 //! max epoch it held), so `record_liveness` never tried to record it again.
 
-use claystack_oracle::daemon::liveness::{LivenessError, LivenessStore, tally_frame};
+use claystack_oracle::daemon::liveness::{DutiesSource, LivenessError, LivenessStore, tally_frame};
 use claystack_oracle::duties::{DutyTally, EpochLiveness, ValidatorSpan};
 
 #[tokio::test]
 async fn a_failed_epoch_inside_a_segment_is_not_recorded() {
     let dir = tempfile::tempdir().unwrap();
-    let store = LivenessStore::open(dir.path()).unwrap();
+    let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
     let spans = vec![ValidatorSpan { index: 7, activation_epoch: 0, exit_epoch: u64::MAX }];
     let mut tally = DutyTally::new(spans).unwrap();
     let r = tally_frame(&store, &mut tally, 1, 10, |epoch, indices| async move {

@@ -49,10 +49,22 @@
 //! finality would exclude but at the cost of recording only ~2 epochs later in good times and
 //! nothing during a long non-finality; with [`super::Finality::Finalized`] the frame itself is
 //! computed only once finalized. A validator is required from the answer exactly when the member
-//! thinks it had a duty (active in the epoch): a rewards answer that leaves it out (the node
-//! found it ineligible) fails the epoch rather than guessing. Both sources fill the same records
-//! and the store and tally take them unchanged, so a member can switch sources; but every member
-//! of a committee must use the same one, since where the two disagree their digests differ.
+//! thinks it had a duty (active in the epoch, and not slashed before it: [`ValidatorSpan`]); such
+//! a validator is eligible for the epoch's rewards. Clients differ about ineligible validators
+//! (Lighthouse answers them with zero rewards, which would read as performed; others leave them
+//! out), but none is asked; a rewards answer that leaves out an asked validator fails the epoch
+//! rather than guessing.
+//!
+//! Every member of a committee must use the same source: where the two disagree (a vote for the
+//! wrong target is live but its target reward is negative) their digests differ. Each record
+//! names the source that answered (records from before the field are liveness records), and a
+//! member never tallies records of another source: when it switches (say, by upgrading to a
+//! binary whose default is rewards), [`LivenessStore::open`] deletes them, so their epochs are
+//! missing — recorded again while the node still serves them, fetched at compute time otherwise,
+//! and a frame with an epoch the node no longer serves fails as for any missing epoch, never
+//! mixing the two sources.
+//!
+//! [`ValidatorSpan`]: crate::duties::ValidatorSpan
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -122,8 +134,9 @@ pub fn final_epoch(head_slot: u64, slots_per_epoch: u64) -> Option<u64> {
 }
 
 /// The epochs to record now, newest first, at most `max`: those in `first..=last_final` that are
-/// neither recorded (`recorded`, increasing) nor at or below `refused_up_to` (epochs the node
-/// refused: a node serves a window of recent epochs, so everything older is refused too).
+/// neither recorded (`recorded`, increasing) nor at or below `refused_up_to` (where the node's
+/// window of served epochs ends, [`ProbeOutcome::refused_up_to`]: everything older is refused
+/// too).
 #[must_use]
 pub fn plan_recording(
     first: u64,
@@ -139,6 +152,50 @@ pub fn plan_recording(
     (first..=last_final).rev().filter(|e| recorded.binary_search(e).is_err()).take(max).collect()
 }
 
+/// What probing the epochs due for recording found ([`probe_due`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// The epochs the node serves, newest first.
+    pub served: Vec<u64>,
+    /// An epoch refused where the node's window of served epochs ends: it and every older epoch
+    /// are not asked again until the next report.
+    pub refused_up_to: Option<u64>,
+    /// Epochs refused without saying anything about older ones: asked again after a backoff.
+    pub refused: Vec<u64>,
+    /// The node did not answer a probe: the rest of the epochs were not probed.
+    pub unavailable: bool,
+}
+
+/// Probes `todo` (newest first, [`plan_recording`]) one by one through `probe`. A refusal ends
+/// the node's window of served epochs, so everything older is refused too, when the source is
+/// [`DutiesSource::Liveness`] (a node keeps the liveness of recent epochs only) or when a newer
+/// epoch of `todo` was served just before it. Otherwise (the rewards of the newest epochs
+/// refused: Prysm answers 400 on an internal failure, Lighthouse 404 on a state it lost to a
+/// reorg) the refusal says nothing about older epochs: it is listed in
+/// [`ProbeOutcome::refused`], to be asked again after a backoff, and the older epochs are probed.
+pub async fn probe_due<F, Fut>(source: DutiesSource, todo: &[u64], probe: F) -> ProbeOutcome
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Availability>,
+{
+    let mut out = ProbeOutcome::default();
+    for &epoch in todo {
+        match probe(epoch).await {
+            Availability::Served => out.served.push(epoch),
+            Availability::Refused if source == DutiesSource::Liveness || !out.served.is_empty() => {
+                out.refused_up_to = Some(epoch);
+                break;
+            }
+            Availability::Refused => out.refused.push(epoch),
+            Availability::Unavailable => {
+                out.unavailable = true;
+                break;
+            }
+        }
+    }
+    out
+}
+
 /// What the node says about an epoch's duties, asked cheaply (one validator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Availability {
@@ -151,10 +208,12 @@ pub enum Availability {
 }
 
 /// Where a member reads whether its validators performed their attestation duties in an epoch.
-/// Every member of a committee must use the same source: both fill the same records (one
-/// performed bit per validator and epoch), so a member can switch, but where the two sources
-/// disagree about a validator, members on different sources sign different digests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+/// Every member of a committee must use the same source: where the two disagree about a
+/// validator (a vote for the wrong target is live but penalised), members on different sources
+/// sign different digests. Each record names its source, and a member never tallies a record of
+/// the other source ([`LivenessStore::open`] deletes them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DutiesSource {
     /// `POST /eth/v1/beacon/rewards/attestations/{epoch}`: the state's participation flags, the
     /// same on every node. Performed = the target reward is not negative ([`performed`]).
@@ -206,7 +265,9 @@ impl std::str::FromStr for DutiesSource {
 /// reward is never zero). The target vote is the one that counts for justification and needs the
 /// correct checkpoint within 32 slots; a timely source alone is weaker (a vote for the wrong
 /// target still earns the source reward), and the head reward is zero for a late but correct
-/// attestation, so neither is used. A slashed validator is penalised as a miss.
+/// attestation, so neither is used. A slashed validator is penalised as a miss from the epoch
+/// before its slashing epoch on; those epochs are no duty
+/// ([`crate::duties::ValidatorSpan::from_registry`]).
 #[must_use]
 pub fn performed(r: &claystack_beacon::TotalAttestationRewards) -> bool {
     r.target >= 0
@@ -267,8 +328,10 @@ async fn fetch_rewards(
 }
 
 /// The `(index, performed)` pairs of an attestation-rewards answer, which must cover exactly the
-/// asked validators (a validator left out was not eligible for the node, while the member
-/// thinks it had a duty: the record would be guessed).
+/// asked validators. Only validators active in the epoch are asked, and those are eligible;
+/// clients differ only about ineligible ones (Lighthouse answers them with zeros, others leave
+/// them out), so a validator left out means the node's chain differs from the member's: the
+/// record would be guessed.
 fn check_rewards(
     epoch: u64,
     asked: &[u64],
@@ -354,12 +417,20 @@ fn check_answer(
 }
 
 /// An epoch record on disk: the indices as runs `[start, length]` (a pool's validators come in
-/// deposit batches, so runs keep a mainnet-size record small) and the liveness bitmap.
+/// deposit batches, so runs keep a mainnet-size record small), the liveness bitmap, and the
+/// source that answered (records written before the field existed were all liveness records).
 #[derive(Serialize, Deserialize)]
 struct StoredRecord {
     epoch: u64,
     runs: Vec<(u64, u64)>,
     live: Bytes,
+    #[serde(default = "legacy_source")]
+    source: DutiesSource,
+}
+
+/// The source of a record written before records named theirs.
+fn legacy_source() -> DutiesSource {
+    DutiesSource::Liveness
 }
 
 /// Increasing indices as runs of consecutive values.
@@ -393,22 +464,73 @@ fn from_runs(runs: &[(u64, u64)], max: usize) -> Option<Vec<u64>> {
 /// Most validators one stored record may list.
 const MAX_RECORD_INDICES: usize = 8_000_000;
 
-/// The `liveness/` directory of the state dir.
+/// The `liveness/` directory of the state dir, holding the records of one [`DutiesSource`].
 #[derive(Debug, Clone)]
 pub struct LivenessStore {
     dir: PathBuf,
+    source: DutiesSource,
 }
 
 impl LivenessStore {
-    /// Opens (creates) `state_dir/liveness`.
-    pub fn open(state_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens (creates) `state_dir/liveness` for the records of `source`, and deletes the files
+    /// holding records of the other source (written before the member switched sources): a
+    /// frame is never tallied from both, since the sources disagree about some validators (a
+    /// vote for the wrong target is live but penalised) and members' digests would differ. Their
+    /// epochs are then missing: recorded again while the node still serves them, fetched at
+    /// compute time otherwise, and a frame with an epoch the node no longer serves fails as for
+    /// any missing epoch. A file that does not parse is left alone ([`Self::load`] reports it).
+    pub fn open(state_dir: &Path, source: DutiesSource) -> Result<Self, StoreError> {
         let dir = state_dir.join("liveness");
         std::fs::create_dir_all(&dir).map_err(|source| StoreError {
             action: "create liveness dir",
             path: dir.clone(),
             source,
         })?;
-        Ok(Self { dir })
+        let store = Self { dir, source };
+        let removed = store.remove_other_source()?;
+        if removed > 0 {
+            tracing::warn!(target: "oracle::liveness", files = removed, %source, "liveness records of the other duties source deleted; their epochs are read again from the node");
+        }
+        Ok(store)
+    }
+
+    /// The source whose records this store holds.
+    #[must_use]
+    pub fn source(&self) -> DutiesSource {
+        self.source
+    }
+
+    /// Deletes the record and segment files with a record of another source; returns how many.
+    fn remove_other_source(&self) -> Result<usize, StoreError> {
+        /// The source of a stored record (the other fields are skipped).
+        #[derive(Deserialize)]
+        struct SourceOnly {
+            #[serde(default = "legacy_source")]
+            source: DutiesSource,
+        }
+        let mut n = 0usize;
+        for entry in self.entries()? {
+            let (path, cap) = match entry {
+                Entry::Epoch(e) => (self.path(e), MAX_RECORD_BYTES),
+                Entry::Segment(a, b) => (self.segment_path(a, b), MAX_SEGMENT_BYTES),
+            };
+            let Some(body) = read_capped(&path, cap)? else { continue };
+            let foreign = match entry {
+                Entry::Epoch(_) => serde_json::from_slice::<SourceOnly>(&body)
+                    .is_ok_and(|r| r.source != self.source),
+                Entry::Segment(..) => serde_json::from_slice::<Vec<SourceOnly>>(&body)
+                    .is_ok_and(|rs| rs.iter().any(|r| r.source != self.source)),
+            };
+            if foreign {
+                std::fs::remove_file(&path).map_err(|source| StoreError {
+                    action: "delete liveness record of another source",
+                    path,
+                    source,
+                })?;
+                n = n.saturating_add(1);
+            }
+        }
+        Ok(n)
     }
 
     fn path(&self, epoch: u64) -> PathBuf {
@@ -421,8 +543,9 @@ impl LivenessStore {
         self.path(epoch).exists()
     }
 
-    /// The record of `epoch`, if any. A record that does not parse is an error (never silently
-    /// replaced: it may hold what the node no longer serves).
+    /// The record of `epoch`, if any (a record of another source is none). A record that does
+    /// not parse is an error (never silently replaced: it may hold what the node no longer
+    /// serves).
     pub fn load(&self, epoch: u64) -> Result<Option<EpochLiveness>, StoreError> {
         let path = self.path(epoch);
         let Some(body) = read_capped(&path, MAX_RECORD_BYTES)? else { return Ok(None) };
@@ -435,13 +558,17 @@ impl LivenessStore {
         if r.epoch != epoch {
             return Err(bad(format!("holds epoch {}", r.epoch)));
         }
+        if r.source != self.source {
+            // another source's answer is no answer for this one
+            return Ok(None);
+        }
         r.into_record().map(Some).map_err(bad)
     }
 
     /// Writes `record` atomically (replacing the epoch's previous record).
     pub fn save(&self, record: &EpochLiveness) -> Result<(), StoreError> {
         let path = self.path(record.epoch);
-        let stored = StoredRecord::of(record);
+        let stored = StoredRecord::of(record, self.source);
         let body = serde_json::to_vec(&stored).map_err(|e| StoreError {
             action: "encode liveness record",
             path: path.clone(),
@@ -524,7 +651,8 @@ impl LivenessStore {
     /// fsync of the directory. A crash leaves each segment whole or absent. Returns the number of
     /// segment files written.
     pub fn save_batch(&self, records: &[EpochLiveness]) -> Result<usize, StoreError> {
-        let mut stored: Vec<StoredRecord> = records.iter().map(StoredRecord::of).collect();
+        let mut stored: Vec<StoredRecord> =
+            records.iter().map(|r| StoredRecord::of(r, self.source)).collect();
         stored.sort_unstable_by_key(|r| r.epoch);
         let mut written = 0usize;
         let mut rest: &[StoredRecord] = &stored;
@@ -613,7 +741,9 @@ impl LivenessStore {
                 return Err(bad(format!("epoch {} out of order or outside the segment", r.epoch)));
             }
             previous = Some(r.epoch);
-            out.push(r.into_record().map_err(bad)?);
+            if r.source == self.source {
+                out.push(r.into_record().map_err(bad)?);
+            }
         }
         Ok(out)
     }
@@ -628,11 +758,12 @@ enum Entry {
 }
 
 impl StoredRecord {
-    fn of(record: &EpochLiveness) -> Self {
+    fn of(record: &EpochLiveness, source: DutiesSource) -> Self {
         Self {
             epoch: record.epoch,
             runs: to_runs(record.indices()),
             live: Bytes::from(record.bitmap().to_vec()),
+            source,
         }
     }
 
@@ -787,7 +918,7 @@ mod tests {
     #[test]
     fn records_round_trip_prune_and_refuse_damage() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LivenessStore::open(dir.path()).unwrap();
+        let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
         assert_eq!(store.load(3).unwrap(), None);
         let rec = EpochLiveness::from_pairs(3, vec![(10, true), (4, false), (7, true)]).unwrap();
         store.save(&rec).unwrap();
@@ -882,7 +1013,7 @@ mod tests {
     #[tokio::test]
     async fn a_warped_day_is_fetched_in_parallel_and_written_in_segments() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LivenessStore::open(dir.path()).unwrap();
+        let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
         let (first, last) = (1u64, 21_600u64);
         let node = Node::default();
         let mut tally = DutyTally::new(spans()).unwrap();
@@ -926,7 +1057,7 @@ mod tests {
     #[tokio::test]
     async fn a_missing_epoch_fails_the_frame_and_keeps_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LivenessStore::open(dir.path()).unwrap();
+        let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
         let s = spans();
         // epoch 3 recorded during the frame for the first 50 validators
         let part: Vec<(u64, bool)> =
@@ -956,7 +1087,7 @@ mod tests {
         // epoch 3 is completed with the 81 validators the partial record lacks, not all 126
         let node = Node::default();
         let dir2 = tempfile::tempdir().unwrap();
-        let store2 = LivenessStore::open(dir2.path()).unwrap();
+        let store2 = LivenessStore::open(dir2.path(), DutiesSource::Rewards).unwrap();
         let part: Vec<(u64, bool)> =
             s.iter().take(50).map(|v| (v.index, live(3, v.index))).collect();
         store2.save(&EpochLiveness::from_pairs(3, part).unwrap()).unwrap();
@@ -971,7 +1102,7 @@ mod tests {
     #[tokio::test]
     async fn epochs_without_duties_keep_the_segment_contiguous() {
         let dir = tempfile::tempdir().unwrap();
-        let store = LivenessStore::open(dir.path()).unwrap();
+        let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
         let spans = vec![ValidatorSpan { index: 1, activation_epoch: 4, exit_epoch: 7 }];
         let node = Node::default();
         let mut tally = DutyTally::new(spans).unwrap();
@@ -1003,6 +1134,126 @@ mod tests {
         assert_eq!(plan_recording(5, 9, Some(6), &[7], 8), vec![9, 8]);
         assert!(plan_recording(5, 9, Some(9), &[], 8).is_empty());
         assert!(plan_recording(10, 9, None, &[], 8).is_empty());
+    }
+
+    /// Records written by the liveness source (the format before records named their source,
+    /// per-epoch and in a segment) on a member now on rewards: deleted when the store opens, so
+    /// those epochs are fetched again (from rewards) and never tallied from the liveness
+    /// answers; an epoch the node no longer serves fails the frame. The same files on a member
+    /// still on liveness are kept and read.
+    #[tokio::test]
+    async fn records_of_another_source_are_never_tallied() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = vec![ValidatorSpan { index: 4, activation_epoch: 0, exit_epoch: u64::MAX }];
+        let liveness_dir = dir.path().join("liveness");
+        std::fs::create_dir_all(&liveness_dir).unwrap();
+        // the old format (no source): validator 4 live in epochs 1..=3 (a wrong-target vote)
+        let old = |e: u64| serde_json::json!({"epoch": e, "runs": [[4, 1]], "live": "0x01"});
+        std::fs::write(
+            liveness_dir.join(format!("epoch-{:020}.json", 1)),
+            serde_json::to_vec(&old(1)).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(
+            liveness_dir.join(format!("segment-{:020}-{:020}.json", 2, 3)),
+            serde_json::to_vec(&serde_json::json!([old(2), old(3)])).unwrap(),
+        )
+        .unwrap();
+        let kept = LivenessStore::open(dir.path(), DutiesSource::Liveness).unwrap();
+        assert_eq!(kept.epochs().unwrap(), vec![1, 2, 3]);
+        assert_eq!(kept.load(1).unwrap().and_then(|r| r.get(4)), Some(true));
+        assert_eq!(kept.load_range(1, 3).unwrap().len(), 3);
+        // the rewards say the target was missed
+        let fetch = |calls: &AtomicUsize, e: u64, i: Vec<u64>, refused: Option<u64>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            if refused == Some(e) {
+                return Err(LivenessError::Answer { epoch: e, reason: "404".into() });
+            }
+            Ok(EpochLiveness::from_pairs(e, i.into_iter().map(|i| (i, false)).collect()).unwrap())
+        };
+        let store = LivenessStore::open(dir.path(), DutiesSource::Rewards).unwrap();
+        assert_eq!(store.source(), DutiesSource::Rewards);
+        assert!(store.epochs().unwrap().is_empty(), "the liveness records are gone");
+        // a node that no longer serves epoch 2: the frame fails, not tallied from liveness
+        let calls = AtomicUsize::new(0);
+        let mut tally = DutyTally::new(s.clone()).unwrap();
+        let err = tally_frame(&store, &mut tally, 1, 3, |e, i| {
+            std::future::ready(fetch(&calls, e, i, Some(2)))
+        })
+        .await
+        .unwrap_err();
+        assert!(matches!(err, FrameLivenessError::Unknown { epoch: 2, .. }), "{err}");
+        // served again: fetched from rewards (only what is missing), tallied as misses
+        let calls = AtomicUsize::new(0);
+        let mut tally = DutyTally::new(s.clone()).unwrap();
+        tally_frame(&store, &mut tally, 1, 3, |e, i| std::future::ready(fetch(&calls, e, i, None)))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "epochs 1 and 3 were fetched before");
+        let m = tally.into_map();
+        assert_eq!((m[&4].expected, m[&4].performed), (3, 0));
+        // the new records name their source: a member back on liveness drops them in turn
+        let body = std::fs::read(store.path(1)).unwrap_or_default();
+        let files: Vec<_> = std::fs::read_dir(&liveness_dir).unwrap().collect();
+        assert!(!files.is_empty() && body.is_empty(), "written as segments");
+        let back = LivenessStore::open(dir.path(), DutiesSource::Liveness).unwrap();
+        assert!(back.epochs().unwrap().is_empty());
+        // a foreign record that appears after opening is not read either
+        store.save(&EpochLiveness::from_pairs(7, vec![(4, false)]).unwrap()).unwrap();
+        assert_eq!(back.load(7).unwrap(), None);
+        assert!(back.load_range(7, 7).unwrap().is_empty());
+    }
+
+    /// Liveness: the first refusal ends the node's window (everything older is refused too).
+    /// Rewards: a refusal of the newest epochs says nothing about older ones (asked again after
+    /// a backoff, older ones probed now); only a refusal after a newer epoch was served ends the
+    /// window.
+    #[tokio::test]
+    async fn a_rewards_refusal_of_the_newest_epochs_is_not_remembered() {
+        use Availability::{Refused, Served, Unavailable};
+        let node = |answers: Vec<(u64, Availability)>| {
+            move |e: u64| {
+                let a = answers.iter().find(|(x, _)| *x == e).map_or(Served, |(_, a)| *a);
+                std::future::ready(a)
+            }
+        };
+        let todo = [9, 8, 7, 6, 5];
+        // the newest epoch refused (a lost state after a reorg, an internal failure)
+        let got = probe_due(DutiesSource::Rewards, &todo, node(vec![(9, Refused)])).await;
+        assert_eq!(
+            got,
+            ProbeOutcome {
+                served: vec![8, 7, 6, 5],
+                refused_up_to: None,
+                refused: vec![9],
+                unavailable: false
+            }
+        );
+        let got = probe_due(DutiesSource::Liveness, &todo, node(vec![(9, Refused)])).await;
+        assert_eq!(got, ProbeOutcome { refused_up_to: Some(9), ..ProbeOutcome::default() });
+        // the window's end: served down to 7, refused from 6 on
+        let window = vec![(9, Refused), (6, Refused), (5, Refused)];
+        let got = probe_due(DutiesSource::Rewards, &todo, node(window)).await;
+        assert_eq!(
+            got,
+            ProbeOutcome {
+                served: vec![8, 7],
+                refused_up_to: Some(6),
+                refused: vec![9],
+                unavailable: false
+            }
+        );
+        // every epoch refused: nothing remembered, all retried later
+        let all: Vec<_> = todo.iter().map(|e| (*e, Refused)).collect();
+        let got = probe_due(DutiesSource::Rewards, &todo, node(all)).await;
+        assert_eq!((got.refused_up_to, got.refused.len()), (None, 5));
+        // an unanswered probe stops the tick
+        let got =
+            probe_due(DutiesSource::Rewards, &todo, node(vec![(9, Refused), (7, Unavailable)]))
+                .await;
+        assert_eq!((got.served, got.refused, got.unavailable), (vec![8], vec![9], true));
+        // the refusal of 9 left nothing behind: the next plan asks for 9 again
+        assert_eq!(plan_recording(5, 9, None, &[5, 6, 7, 8], 8), vec![9]);
     }
 
     #[test]

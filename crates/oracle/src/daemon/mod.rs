@@ -199,7 +199,7 @@ impl Member {
         let metrics = Arc::new(Metrics::default());
         let gossip = Arc::new(GossipState::new(Arc::clone(&metrics)));
         let store = Store::open(&cfg.state_dir)?;
-        let liveness = liveness::LivenessStore::open(&cfg.state_dir)?;
+        let liveness = liveness::LivenessStore::open(&cfg.state_dir, options.duties_source)?;
         let trees = Arc::new(rewards::TreeStore::open(&cfg.state_dir)?);
         let wallet = EthereumWallet::from(cfg.member_key.clone());
         let url = cfg.rpc_url.parse().map_err(|e| DaemonError::Setup(format!("rpc url: {e}")))?;
@@ -317,8 +317,8 @@ struct Worker {
 /// What [`Worker::record_liveness`] remembers between ticks.
 #[derive(Debug, Default)]
 struct Recorder {
-    /// The newest epoch the node refused: it and every older epoch are not asked again (a node
-    /// serves a window of recent epochs).
+    /// Where the node's window of served epochs ends ([`liveness::ProbeOutcome::refused_up_to`]):
+    /// it and every older epoch are not asked again.
     refused_up_to: Option<u64>,
     /// Backoff after a tick whose recording failed.
     backoff: backoff::Backoff,
@@ -764,11 +764,14 @@ impl Worker {
                 // ours, or a pre-deposited key seen with other credentials (front-run)
                 let ours = v.validator.withdrawal_credentials == creds;
                 if ours && scored.binary_search(&v.validator.pubkey).is_ok() {
-                    spans.push(ValidatorSpan {
-                        index: v.index.get(),
-                        activation_epoch: v.validator.activation_epoch.get(),
-                        exit_epoch: v.validator.exit_epoch.get(),
-                    });
+                    spans.push(ValidatorSpan::from_registry(
+                        v.index.get(),
+                        v.validator.activation_epoch.get(),
+                        v.validator.exit_epoch.get(),
+                        v.validator.slashed,
+                        v.validator.withdrawable_epoch.get(),
+                        frame.epochs_per_slashings_vector,
+                    ));
                 }
                 if ours || pending.is_some_and(|p| p.contains(&v.validator.pubkey)) {
                     validators.push(BeaconValidator {
@@ -830,9 +833,12 @@ impl Worker {
     /// Records the liveness of final epochs ([`liveness::final_epoch`]) after the last reported
     /// reference epoch that have no record yet, newest first, a few per tick, and deletes records
     /// the next report cannot need. The node is first asked cheaply which of them it serves
-    /// ([`liveness::probe`]): epochs it refuses are remembered and never asked again (nor any
-    /// older one), and the head's validator set is streamed only when a served epoch is due, so
-    /// about once per epoch. A tick whose recording failed backs off (bounded exponential).
+    /// ([`liveness::probe_due`]): where its window of served epochs ends is remembered, and
+    /// neither that epoch nor any older one is asked again until the next report; a refusal
+    /// that says nothing about older epochs (the rewards of the newest ones) is retried after a
+    /// backoff. The head's validator set is streamed only when a served epoch is due, so about
+    /// once per epoch. A tick whose recording failed or met such a refusal backs off (bounded
+    /// exponential).
     async fn record_liveness(&self, view: &chain::FrameView) -> Result<(), DaemonError> {
         /// Epochs recorded per tick at most (bounds one tick's work).
         const EPOCHS_PER_TICK: usize = 8;
@@ -870,38 +876,58 @@ impl Worker {
         if todo.is_empty() {
             return Ok(());
         }
-        // which of them the node serves (newest first: the first refusal covers the rest)
+        // which of them the node serves (newest first; `probe_due` says when a refusal covers
+        // the older epochs too)
         let source = self.options.duties_source;
-        let mut served = Vec::new();
-        for epoch in todo {
-            match liveness::probe(&self.beacon, source, epoch).await {
-                liveness::Availability::Served => served.push(epoch),
-                liveness::Availability::Refused => {
-                    inc(&self.metrics.liveness_fetch_failures);
-                    tracing::warn!(target: "oracle::liveness", epoch, %source, "the node does not serve this epoch's duties (nor older ones): not recorded, not asked again");
-                    lock()?.refused_up_to = Some(refused_up_to.map_or(epoch, |r| r.max(epoch)));
-                    break;
-                }
-                liveness::Availability::Unavailable => {
-                    self.recording_failed("the node did not answer the liveness probe")?;
-                    return Ok(());
-                }
-            }
+        let beacon = &self.beacon;
+        let probed =
+            liveness::probe_due(source, &todo, |epoch| liveness::probe(beacon, source, epoch))
+                .await;
+        if let Some(epoch) = probed.refused_up_to {
+            inc(&self.metrics.liveness_fetch_failures);
+            tracing::warn!(target: "oracle::liveness", epoch, %source, "the node does not serve this epoch's duties (nor older ones): not recorded, not asked again");
+            lock()?.refused_up_to = Some(refused_up_to.map_or(epoch, |r| r.max(epoch)));
         }
+        for epoch in &probed.refused {
+            inc(&self.metrics.liveness_fetch_failures);
+            tracing::warn!(target: "oracle::liveness", epoch, %source, "the node refused this epoch's duties: asked again after a backoff");
+        }
+        if probed.unavailable {
+            self.recording_failed("the node did not answer the liveness probe")?;
+            return Ok(());
+        }
+        // a refusal that does not cover older epochs is retried, after a backoff
+        let mut failed = !probed.refused.is_empty();
+        let served = probed.served;
         if served.is_empty() {
+            if failed {
+                self.recording_failed("the node refused the newest epochs due")?;
+            }
             return Ok(());
         }
         let creds = chain::withdrawal_credentials(self.cfg.pool.withdrawal_vault);
+        // a slashed validator has no duty from the epoch before its slashing on
+        // (`ValidatorSpan::from_registry`, as at compute time)
+        let slashings_vector = match self.beacon.spec().await {
+            Ok(spec) => spec_u64(&spec.raw, "EPOCHS_PER_SLASHINGS_VECTOR", 8_192)?,
+            Err(e) => {
+                self.recording_failed("reading the beacon spec failed")?;
+                return Err(e.into());
+            }
+        };
         let mut spans = Vec::new();
         if let Err(e) = self
             .beacon
             .stream_validators(StateId::Head, &[], |v| {
                 if v.validator.withdrawal_credentials == creds {
-                    spans.push(ValidatorSpan {
-                        index: v.index.get(),
-                        activation_epoch: v.validator.activation_epoch.get(),
-                        exit_epoch: v.validator.exit_epoch.get(),
-                    });
+                    spans.push(ValidatorSpan::from_registry(
+                        v.index.get(),
+                        v.validator.activation_epoch.get(),
+                        v.validator.exit_epoch.get(),
+                        v.validator.slashed,
+                        v.validator.withdrawable_epoch.get(),
+                        slashings_vector,
+                    ));
                 }
                 Ok::<(), std::convert::Infallible>(())
             })
@@ -911,7 +937,6 @@ impl Worker {
             return Err(e.into());
         }
         let tally = DutyTally::new(spans)?;
-        let mut failed = false;
         for epoch in served {
             let required = tally.required(epoch);
             match liveness::fetch(&self.beacon, source, epoch, &required).await {
