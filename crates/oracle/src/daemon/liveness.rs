@@ -1348,6 +1348,93 @@ mod tests {
         assert!(err.contains("rewards or liveness"), "{err}");
     }
 
+    /// A validator slashed on the simulator: with its span from the registry
+    /// ([`ValidatorSpan::from_registry`]) its penalised epochs are not duties, so the rewards
+    /// source charges it no miss (although its target rewards are negative from the epoch
+    /// before its slashing on) and both sources tally the same.
+    #[tokio::test]
+    async fn a_slashed_validator_is_not_a_miss_after_its_slashing() {
+        use claystack_beacon_sim::{ChainConfig, ClockMode, NodeConfig, SimNode};
+        let node = SimNode::start(
+            NodeConfig {
+                chain: ChainConfig {
+                    genesis_validators: 6,
+                    default_performance_ppm: 1_000_000,
+                    performance_jitter_ppm: 0,
+                    genesis_time: 1_700_000_000,
+                    ..ChainConfig::devnet()
+                },
+                listen: "127.0.0.1:0".parse().unwrap(),
+                execution_rpc: None,
+                execution_start_block: 0,
+                follow_distance: 0,
+                exit_request_contract: None,
+                apply_el_credits: false,
+                snapshot_path: None,
+                clock: ClockMode::Manual,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+        let beacon =
+            BeaconClient::new(&node.url(), claystack_beacon::ClientConfig::default()).unwrap();
+        node.advance(4 * 4).await.unwrap();
+        let r = reqwest::Client::new()
+            .post(format!("{}/admin/validators/1/slash", node.url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        node.advance(10 * 4).await.unwrap();
+        let spec = beacon.spec().await.unwrap();
+        let vector: u64 =
+            spec.raw["EPOCHS_PER_SLASHINGS_VECTOR"].as_str().unwrap().parse().unwrap();
+        let mut spans = Vec::new();
+        let mut naive = Vec::new();
+        beacon
+            .stream_validators(claystack_beacon::StateId::Head, &[], |v| {
+                let (a, x) = (v.validator.activation_epoch.get(), v.validator.exit_epoch.get());
+                spans.push(ValidatorSpan::from_registry(
+                    v.index.get(),
+                    a,
+                    x,
+                    v.validator.slashed,
+                    v.validator.withdrawable_epoch.get(),
+                    vector,
+                ));
+                naive.push(ValidatorSpan {
+                    index: v.index.get(),
+                    activation_epoch: a,
+                    exit_epoch: x,
+                });
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await
+            .unwrap();
+        // slashed in epoch 4: duties in epochs 1..=2 only
+        assert_eq!(spans[1].exit_epoch, 3);
+        let tally = |spans: Vec<ValidatorSpan>, source: DutiesSource| {
+            let beacon = &beacon;
+            async move {
+                let mut t = DutyTally::new(spans).unwrap();
+                for e in 1..=8 {
+                    let rec = fetch(beacon, source, e, &t.required(e)).await.unwrap();
+                    t.add_epoch(&rec).unwrap();
+                }
+                t.into_map()
+            }
+        };
+        let rewards = tally(spans.clone(), DutiesSource::Rewards).await;
+        assert_eq!(rewards[&1], crate::duties::Duties { expected: 2, performed: 2 });
+        assert_eq!(rewards[&0], crate::duties::Duties { expected: 8, performed: 8 });
+        assert_eq!(tally(spans, DutiesSource::Liveness).await, rewards);
+        // without the slashing rule the rewards would charge it misses from epoch 3 on
+        let charged = tally(naive, DutiesSource::Rewards).await;
+        assert!(charged[&1].performed < charged[&1].expected, "{:?}", charged[&1]);
+        node.shutdown().await.unwrap();
+    }
+
     /// On the simulator both sources give the same records, and both refuse an epoch that is
     /// not yet computable the same way (refused, so the recorder does not retry it every tick
     /// — and the two-epoch finality rule never asks for it).
