@@ -300,7 +300,9 @@ async fn e2e_stake_claim_kyc_predeposit_confirm_top_up_rate_up_with_a_member_off
         .map(|w| w["amount"].as_str().unwrap().parse::<u64>().unwrap())
         .max()
         .unwrap_or(0);
-    assert!(full >= 32_000_000_000, "the sweep paid {full} gwei of validator {index} to the vault");
+    // its whole balance: 32 ETH and the rewards since the last skim, less the penalties of duties
+    // missed while it waited to exit (a loaded machine skips simulator slots): more than 31 ETH
+    assert!(full > 31_000_000_000, "the sweep paid {full} gwei of validator {index} to the vault");
 
     // a report pulls the vault, finalizes the request; the registry counts the exit
     let settled = wait_for(
